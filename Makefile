@@ -1,0 +1,103 @@
+# procward - top-level build. `make` builds the library and the CLI,
+# `make check` runs every test, `make install` installs (PREFIX, DESTDIR).
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+LLVM_STRIP ?= llvm-strip
+BUILD     ?= build
+SAN       ?=
+
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(SAN)
+LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden
+LIBS      := -lbpf -lelf -lz -lpthread
+
+LIB_SRCS  := $(wildcard src/*.c)
+LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+BPF_SRCS  := $(wildcard src/bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard src/bpf/*.h)
+
+SHLIB     := $(BUILD)/libprocward.so.$(VERSION)
+STLIB     := $(BUILD)/libprocward.a
+CLI       := $(BUILD)/procward
+CLI_SRCS  := $(wildcard tools/procward/*.c)
+
+.PHONY: all check unit integ install uninstall clean deps bench bench-smoke vm-check asan-check
+all: $(SHLIB) $(STLIB) $(CLI) $(BUILD)/procward.pc
+
+deps:
+	scripts/install-deps.sh
+
+# vmlinux.h: from the running kernel's BTF when it has one, else the
+# committed copy (CO-RE relocates either to the running kernel at load).
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(BUILD)
+	@if [ -r /sys/kernel/btf/vmlinux ]; then \
+		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; \
+	else \
+		echo "no /sys/kernel/btf/vmlinux: using third_party/vmlinux/$(ARCH)/vmlinux.h"; \
+		cp third_party/vmlinux/$(ARCH)/vmlinux.h $@; \
+	fi
+
+$(BUILD)/%.bpf.o: src/bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/procward.h $(BPF_HDRS) $(SKELS)
+	@mkdir -p $(BUILD)/obj
+	$(CC) $(LIB_CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS) src/libprocward.map
+	$(CC) $(SAN) -shared -Wl,-soname,libprocward.so.$(SOVERSION) \
+		-Wl,--version-script=src/libprocward.map -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) $(LIBS)
+	ln -sf libprocward.so.$(VERSION) $(BUILD)/libprocward.so.$(SOVERSION)
+	ln -sf libprocward.so.$(SOVERSION) $(BUILD)/libprocward.so
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(CLI_SRCS) $(wildcard tools/procward/*.h) $(STLIB)
+	$(CC) $(CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
+
+$(BUILD)/procward.pc: procward.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libprocward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libprocward.so.$(SOVERSION)
+	ln -sf libprocward.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libprocward.so
+	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/procward.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(BUILD)/procward.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -m 0644 doc/procward.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libprocward.* $(DESTDIR)$(INCLUDEDIR)/procward.h \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/procward.pc $(DESTDIR)$(BINDIR)/procward \
+		$(DESTDIR)$(MANDIR)/man1/procward.1
+
+clean:
+	rm -rf $(BUILD)
+
+include tests/tests.mk
+.SECONDARY:

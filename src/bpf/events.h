@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * events.h - the event ABI shared by the BPF programs and the user side:
+ * fixed-width fields, no pointers, variable tails described by lengths.
+ * Included by both sides; nothing here may depend on kernel or libc headers.
+ */
+#ifndef PW_BPF_EVENTS_H
+#define PW_BPF_EVENTS_H
+
+#ifndef __VMLINUX_H__ /* the BPF side gets the __u32 family from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+#define PW_COMM_LEN 16
+#define PW_FILENAME_MAX 512   /* execve filename argument as passed */
+#define PW_PATH_MAX 1024      /* resolved image / cwd paths; power of two */
+#define PW_PATH_DEPTH 40      /* dentry levels walked before the path is cut */
+#define PW_ARGS_MAX 16384     /* hard upper bound of argv bytes captured; power of two */
+#define PW_ARGS_DEFAULT 4096
+
+/* Record types: the numeric values equal enum pw_event_type. */
+enum pw_raw_type {
+	PW_RAW_PROCESS_CREATE = 1,
+	PW_RAW_EXEC = 2,
+	PW_RAW_PROCESS_EXIT = 3,
+	PW_RAW_THREAD_CREATE = 4,
+	PW_RAW_THREAD_EXIT = 5,
+	PW_RAW_TYPE_MAX = 8,
+};
+
+/* pw_raw_header.flags; values equal enum pw_event_flag / pw_clone_flag. */
+#define PW_RAW_F_ARGS_TRUNCATED (1u << 0)
+#define PW_RAW_F_PATH_TRUNCATED (1u << 1)
+#define PW_RAW_F_GROUP_EXIT (1u << 3)
+
+#define PW_RAW_CLONE_THREAD (1u << 0)
+#define PW_RAW_CLONE_VFORK (1u << 1)
+#define PW_RAW_CLONE_PARENT (1u << 2)
+#define PW_RAW_CLONE_VM (1u << 3)
+#define PW_RAW_CLONE_NEWPID (1u << 4)
+#define PW_RAW_CLONE_NEWNS (1u << 5)
+
+/* Same layout as struct pw_token in procward.h (checked by the user side). */
+struct pw_raw_token {
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+	__u64 cap_effective, cap_permitted;
+	__u32 loginuid;
+	__u32 sessionid;
+	__u32 pidns_ino;
+	__u32 mntns_ino;
+	__u64 cgroup_id;
+};
+
+/*
+ * Every record starts with this header. pid/tid/start_ns describe the process
+ * the event is about (see procward.h); token describes the originator.
+ */
+struct pw_raw_header {
+	__u16 type;        /* enum pw_raw_type */
+	__u16 flags;       /* PW_RAW_F_* */
+	__u32 size;        /* bytes in the whole record, header included */
+	__u64 ts_ns;       /* bpf_ktime_get_ns() */
+	__u64 start_ns;    /* thread-group leader start, boottime ns */
+	__u64 parent_start_ns;
+	__u32 pid;         /* thread-group id */
+	__u32 tid;
+	__u32 ppid;        /* real_parent's thread-group id */
+	__u32 cpu;
+	char comm[PW_COMM_LEN];
+	struct pw_raw_token token;
+};
+
+/* PROCESS_CREATE and THREAD_CREATE: header describes the new task. */
+struct pw_raw_clone {
+	struct pw_raw_header hdr;
+	__u32 creator_pid;
+	__u32 creator_tid;
+	__u32 clone_flags; /* PW_RAW_CLONE_* */
+	__u32 __pad;
+};
+
+/* PROCESS_EXIT and THREAD_EXIT. */
+struct pw_raw_exit {
+	struct pw_raw_header hdr;
+	__s32 exit_status; /* wait(2) status */
+	__u32 __pad;
+};
+
+/*
+ * EXEC: followed by data[] = filename NUL, image NUL, cwd NUL, argv
+ * (args_len bytes, each arg NUL-terminated). Lengths include the NULs.
+ */
+struct pw_raw_exec {
+	struct pw_raw_header hdr;
+	__u32 old_tid;     /* thread that called execve (before de_thread) */
+	__u32 argc;        /* argc of the new image (bprm->argc), even if truncated */
+	__u16 filename_len;
+	__u16 image_len;
+	__u16 cwd_len;
+	__u16 __pad;
+	__u32 args_len;
+	__u32 __pad2;
+	char data[];
+};
+
+#define PW_EXEC_DATA_MAX (PW_FILENAME_MAX + 2 * PW_PATH_MAX + PW_ARGS_MAX)
+
+/* Bits of pw_bpf_config.rule_kinds: which rule maps to consult. */
+#define PW_RK_PID (1u << 0)
+#define PW_RK_NAME (1u << 1)
+#define PW_RK_UID (1u << 2)
+#define PW_RK_PATTERN (1u << 3)
+#define PW_RK_HAS_INCLUDE (1u << 8) /* at least one include rule exists */
+
+/* Values of the rule maps. */
+#define PW_VERDICT_INCLUDE 1
+#define PW_VERDICT_EXCLUDE 2
+
+#define PW_PATTERN_GLOB 2 /* name prefix rules are globs ending in '*' */
+#define PW_MAX_PATTERNS 16
+
+struct pw_pattern_rule {
+	__u8 kind;    /* PW_PATTERN_* */
+	__u8 verdict; /* PW_VERDICT_* */
+	__u8 len;     /* bytes of pattern used */
+	__u8 __pad;
+	char pattern[PW_COMM_LEN];
+};
+
+/*
+ * Runtime configuration in the BPF side's .bss (the global `cfg`), written
+ * by user space through the mmap so a change takes effect at the next
+ * event without a syscall.
+ */
+struct pw_bpf_config {
+	__u32 event_mask;   /* 1 << enum pw_raw_type */
+	__u32 rule_kinds;   /* PW_RK_* */
+	__u32 inherit;      /* children inherit rule verdicts */
+	__u32 args_max;     /* argv bytes to capture, <= PW_ARGS_MAX */
+	__u32 n_patterns;   /* used entries of pattern_rules */
+	__u32 __pad;
+};
+
+/* Counters in the BPF side's .bss, read by user space through the mmap. */
+#define PW_LOST_SLOTS PW_RAW_TYPE_MAX
+
+#endif /* PW_BPF_EVENTS_H */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * lifecycle.bpf.c - process and thread lifecycle events: clone, exec, exit.
+ * BTF-typed tracepoints need neither tracefs nor trampolines, so they work
+ * on kernels where fentry/LSM programs cannot load.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "maps.bpf.h"
+#include "token.bpf.h"
+#include "rules.bpf.h"
+#include "path.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SIGNAL_GROUP_EXIT_FLAG 0x00000004 /* include/linux/sched/signal.h */
+#define CLONE_NEWNS_FLAG 0x00020000
+
+static __always_inline bool wanted(__u32 type)
+{
+	return cfg.event_mask & (1u << type);
+}
+
+static __always_inline void count_lost(__u32 type)
+{
+	__sync_fetch_and_add(&lost[type & (PW_LOST_SLOTS - 1)], 1);
+}
+
+/* Whether events caused by the current task are tracked; counts it if not. */
+static __always_inline bool current_tracked(struct task_struct *task, char comm[PW_COMM_LEN])
+{
+	__u32 tgid, uid;
+
+	if (!cfg.rule_kinds)
+		return true;
+	tgid = BPF_CORE_READ(task, tgid);
+	uid = BPF_CORE_READ(task, cred, uid.val);
+	if (verdict_tracks(effective_verdict(tgid, uid, comm)))
+		return true;
+	count_filtered();
+	return false;
+}
+
+static __always_inline void fill_current_token(struct pw_raw_token *tok, struct task_struct *task)
+{
+	fill_token(tok, task);
+	tok->cgroup_id = bpf_get_current_cgroup_id();
+}
+
+/*
+ * sched_process_fork runs in kernel_clone() after copy_process() succeeded
+ * and before the child is woken: `parent` is the creating task (current),
+ * `child` is fully set up (pids, real_parent, start_boottime).
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 child_pid = BPF_CORE_READ(child, pid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	bool is_thread = child_pid != child_tgid;
+	__u32 type = is_thread ? PW_RAW_THREAD_CREATE : PW_RAW_PROCESS_CREATE;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	char comm[PW_COMM_LEN];
+	struct pw_raw_clone *ev;
+	__u32 flags = 0;
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	if (!is_thread && cfg.inherit && cfg.rule_kinds) {
+		/* The child carries its creator's verdict (rules or inherited). */
+		__u32 tgid = BPF_CORE_READ(task, tgid);
+		__u32 uid = BPF_CORE_READ(task, cred, uid.val);
+		__u8 verdict = effective_verdict(tgid, uid, comm);
+
+		if (verdict)
+			bpf_map_update_elem(&inherited, &child_tgid, &verdict, BPF_ANY);
+	}
+	if (!wanted(type) || !current_tracked(task, comm))
+		return 0;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost(type);
+		return 0;
+	}
+	fill_identity(&ev->hdr, child);
+	ev->hdr.type = type;
+	ev->hdr.size = sizeof(*ev);
+	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
+	fill_current_token(&ev->hdr.token, task);
+	ev->creator_pid = BPF_CORE_READ(task, tgid);
+	ev->creator_tid = BPF_CORE_READ(task, pid);
+
+	if (is_thread)
+		flags |= PW_RAW_CLONE_THREAD;
+	if (BPF_CORE_READ(child, vfork_done))
+		flags |= PW_RAW_CLONE_VFORK;
+	if (!is_thread && BPF_CORE_READ(child, real_parent, tgid) != ev->creator_pid)
+		flags |= PW_RAW_CLONE_PARENT;
+	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(task, mm))
+		flags |= PW_RAW_CLONE_VM;
+	if (task_pidns_ino(child) != ev->hdr.token.pidns_ino)
+		flags |= PW_RAW_CLONE_NEWPID;
+	if (BPF_CORE_READ(child, nsproxy, mnt_ns) != BPF_CORE_READ(task, nsproxy, mnt_ns))
+		flags |= PW_RAW_CLONE_NEWNS;
+	ev->clone_flags = flags;
+	ev->__pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/*
+ * sched_process_exec runs after the new image is loaded: current->mm is the
+ * new mm, whose argument pages were just written by the kernel, so argv is
+ * read from arg_start..arg_end without the pointer races of sys_enter_execve.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 cpu = bpf_get_smp_processor_id(), off, len, args_max;
+	unsigned long arg_start, arg_end;
+	struct exec_scratch *s;
+	struct pw_raw_exec *ev;
+	__u32 size;
+
+	if (!wanted(PW_RAW_EXEC))
+		return 0;
+	/* Tracing programs run with migration disabled: the CPU's slot is ours. */
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	bpf_get_current_comm(ev->hdr.comm, sizeof(ev->hdr.comm));
+	if (!current_tracked(task, ev->hdr.comm))
+		return 0;
+
+	fill_identity(&ev->hdr, task);
+	ev->hdr.type = PW_RAW_EXEC;
+	fill_current_token(&ev->hdr.token, task);
+	ev->old_tid = old_pid;
+	ev->argc = BPF_CORE_READ(bprm, argc);
+	ev->__pad = 0;
+	ev->__pad2 = 0;
+
+	s->path.truncated = 0;
+	/* filename as passed to execve */
+	len = bpf_probe_read_kernel_str(s->data, PW_FILENAME_MAX, BPF_CORE_READ(bprm, filename));
+	if ((int)len <= 0) {
+		s->data[0] = 0;
+		len = 1;
+	}
+	len &= (PW_FILENAME_MAX - 1) | PW_FILENAME_MAX;
+	ev->filename_len = len;
+	off = len;
+
+	/* the image the kernel actually mapped (the interpreter for #! scripts) */
+	{
+		__u32 start = build_path(&bprm->file->f_path, &s->path);
+
+		len = PW_PATH_MAX - start;
+		len &= (PW_PATH_MAX - 1) | PW_PATH_MAX;
+		bpf_probe_read_kernel(&s->data[off & (PW_FILENAME_MAX * 2 - 1)], len,
+				      &s->path.buf[start]);
+		ev->image_len = len;
+		off += len;
+	}
+	/* working directory */
+	{
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		__u32 start = build_path(&fs->pwd, &s->path);
+
+		len = PW_PATH_MAX - start;
+		len &= (PW_PATH_MAX - 1) | PW_PATH_MAX;
+		bpf_probe_read_kernel(&s->data[off & (4 * PW_PATH_MAX - 1)], len,
+				      &s->path.buf[start]);
+		ev->cwd_len = len;
+		off += len;
+	}
+	if (s->path.truncated)
+		ev->hdr.flags |= PW_RAW_F_PATH_TRUNCATED;
+
+	/* argv of the new image */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	args_max = cfg.args_max;
+	if (args_max > PW_ARGS_MAX || !args_max)
+		args_max = PW_ARGS_DEFAULT;
+	if (len > args_max) {
+		len = args_max;
+		ev->hdr.flags |= PW_RAW_F_ARGS_TRUNCATED;
+	}
+	len &= (PW_ARGS_MAX - 1) | PW_ARGS_MAX;
+	off &= PW_ARGS_MAX - 1; /* off < 2 * PW_PATH_MAX + PW_FILENAME_MAX < PW_ARGS_MAX */
+	if (len && bpf_probe_read_user(&s->data[off], len, (void *)arg_start) != 0) {
+		/* Unreadable (should not happen right after exec): report no args. */
+		len = 0;
+		ev->hdr.flags |= PW_RAW_F_ARGS_TRUNCATED;
+	}
+	ev->args_len = len;
+
+	size = sizeof(*ev) + off + len;
+	if (size > sizeof(*ev) + PW_EXEC_DATA_MAX) /* cannot happen; tells the verifier */
+		return 0;
+	ev->hdr.size = size;
+	if (bpf_ringbuf_output(&events, ev, size, 0))
+		count_lost(PW_RAW_EXEC);
+	return 0;
+}
+
+/*
+ * sched_process_exit runs in do_exit() after signal->live was decremented,
+ * so live == 0 means this is the last thread of the process.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pw_exit, struct task_struct *p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 pid = BPF_CORE_READ(task, pid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	char comm[PW_COMM_LEN];
+	struct pw_raw_exit *ev;
+	bool tracked;
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	tracked = current_tracked(task, comm);
+	if (group_dead && cfg.inherit)
+		bpf_map_delete_elem(&inherited, &tgid);
+
+	/* A thread exit is reported for every task but the leader. */
+	if (pid != tgid && wanted(PW_RAW_THREAD_EXIT) && tracked) {
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+		if (!ev) {
+			count_lost(PW_RAW_THREAD_EXIT);
+		} else {
+			fill_identity(&ev->hdr, task);
+			ev->hdr.type = PW_RAW_THREAD_EXIT;
+			ev->hdr.size = sizeof(*ev);
+			__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
+			fill_current_token(&ev->hdr.token, task);
+			ev->exit_status = BPF_CORE_READ(task, exit_code);
+			ev->__pad = 0;
+			bpf_ringbuf_submit(ev, 0);
+		}
+	}
+	if (!group_dead || !wanted(PW_RAW_PROCESS_EXIT) || !tracked)
+		return 0;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost(PW_RAW_PROCESS_EXIT);
+		return 0;
+	}
+	fill_identity(&ev->hdr, task);
+	ev->hdr.type = PW_RAW_PROCESS_EXIT;
+	ev->hdr.size = sizeof(*ev);
+	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
+	fill_current_token(&ev->hdr.token, task);
+	/* exit_group() and fatal signals record the status for the whole group. */
+	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT_FLAG) {
+		ev->exit_status = BPF_CORE_READ(task, signal, group_exit_code);
+		ev->hdr.flags |= PW_RAW_F_GROUP_EXIT;
+	} else {
+		ev->exit_status = BPF_CORE_READ(task, exit_code);
+	}
+	ev->__pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}

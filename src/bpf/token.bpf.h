@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* token.bpf.h - fill the originator's credentials ("security token") and task identity. */
+#ifndef PW_TOKEN_BPF_H
+#define PW_TOKEN_BPF_H
+
+#include "events.h"
+
+/*
+ * kernel_cap_t was {u32 cap[2]} before 6.3 and {u64 val} since; both are 8
+ * bytes, and on little-endian the u32 pair reads as the same u64.
+ */
+static __always_inline __u64 read_caps(const kernel_cap_t *caps)
+{
+	__u64 v = 0;
+
+	bpf_core_read(&v, sizeof(v), caps);
+	return v;
+}
+
+static __always_inline __u32 task_pidns_ino(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+
+	return BPF_CORE_READ(pid, numbers[level & 31].ns, ns.inum);
+}
+
+static __always_inline void fill_token(struct pw_raw_token *tok, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	tok->uid = BPF_CORE_READ(cred, uid.val);
+	tok->euid = BPF_CORE_READ(cred, euid.val);
+	tok->suid = BPF_CORE_READ(cred, suid.val);
+	tok->fsuid = BPF_CORE_READ(cred, fsuid.val);
+	tok->gid = BPF_CORE_READ(cred, gid.val);
+	tok->egid = BPF_CORE_READ(cred, egid.val);
+	tok->sgid = BPF_CORE_READ(cred, sgid.val);
+	tok->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	tok->cap_effective = read_caps(&cred->cap_effective);
+	tok->cap_permitted = read_caps(&cred->cap_permitted);
+	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
+	if (bpf_core_field_exists(task->loginuid)) {
+		tok->loginuid = BPF_CORE_READ(task, loginuid.val);
+		tok->sessionid = BPF_CORE_READ(task, sessionid);
+	} else {
+		tok->loginuid = (__u32)-1;
+		tok->sessionid = (__u32)-1;
+	}
+	tok->pidns_ino = task_pidns_ino(task);
+	tok->mntns_ino = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	tok->cgroup_id = 0; /* filled by the caller where it is the current task */
+}
+
+/* Fill the identity part of a header for `task` (the subject of the event). */
+static __always_inline void fill_identity(struct pw_raw_header *hdr, struct task_struct *task)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	hdr->pid = BPF_CORE_READ(task, tgid);
+	hdr->tid = BPF_CORE_READ(task, pid);
+	hdr->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	hdr->ppid = BPF_CORE_READ(parent, tgid);
+	hdr->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	hdr->ts_ns = bpf_ktime_get_ns();
+	hdr->cpu = bpf_get_smp_processor_id();
+	hdr->flags = 0;
+}
+
+#endif
