@@ -173,6 +173,8 @@ enum pw_clone_flag {
 	PW_CLONE_NEWNS = 1u << 5,  /* child lives in a new mount namespace */
 };
 PW_API unsigned int pw_event_clone_flags(const struct pw_event *ev);
+/* The CLONE_* flags exactly as the creator passed them (0 for other events). */
+PW_API uint64_t pw_event_clone_flags_raw(const struct pw_event *ev);
 
 /* Process name (comm, up to 15 chars) at event time. */
 PW_API const char *pw_event_name(const struct pw_event *ev);
@@ -368,6 +370,18 @@ struct pw_monitor_stats {
 	uint64_t table_evictions;  /* process-table entries dropped to stay bounded */
 };
 PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats *stats);
+
+/* ------------------------------------------------------ access operations */
+/*
+ * (Issue: process and thread access operations.) Declarations for access
+ * events and protection rules go in this section.
+ */
+
+/* -------------------------------------------------------------- exec gate */
+/*
+ * (Issue: exec gate.) Declarations for the blocking exec gate go in this
+ * section: struct pw_gate and its options, the verdict API.
+ */
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,7 @@ int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct p
 		ev->creator_pid = raw->creator_pid;
 		ev->creator_tid = raw->creator_tid;
 		ev->clone_flags = raw->clone_flags;
+		ev->raw_clone_flags = raw->raw_clone_flags;
 		return 0;
 	}
 	case PW_RAW_PROCESS_EXIT:

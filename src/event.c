@@ -83,6 +83,11 @@ PW_API unsigned int pw_event_clone_flags(const struct pw_event *ev)
 	return ev->clone_flags;
 }
 
+PW_API uint64_t pw_event_clone_flags_raw(const struct pw_event *ev)
+{
+	return ev->raw_clone_flags;
+}
+
 PW_API const char *pw_event_name(const struct pw_event *ev)
 {
 	return ev->hdr ? ev->comm : NULL;

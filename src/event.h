@@ -17,6 +17,7 @@ struct pw_event {
 	const struct pw_raw_header *hdr;    /* NULL for LOST */
 	pid_t creator_pid, creator_tid;
 	unsigned int clone_flags;
+	uint64_t raw_clone_flags;
 	int exit_status;
 	uint64_t lost_count;
 	unsigned int flags;                 /* enum pw_event_flag */

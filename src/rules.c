@@ -213,7 +213,7 @@ int pw_glob_match(const char *pat, const char *s)
 	int have_star = 0;
 
 	while (i < slen) {
-		if (p < plen && (pat[p] == '?' || pat[p] == s[i])) {
+		if (p < plen && pat[p] != '*' && (pat[p] == '?' || pat[p] == s[i])) {
 			p++;
 			i++;
 		} else if (p < plen && pat[p] == '*') {

@@ -78,6 +78,7 @@ struct pw_raw_clone {
 	__u32 creator_tid;
 	__u32 clone_flags; /* PW_RAW_CLONE_* */
 	__u32 __pad;
+	__u64 raw_clone_flags; /* CLONE_* as passed to clone/clone3 */
 };
 
 /* PROCESS_EXIT and THREAD_EXIT. */

@@ -17,7 +17,11 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGNAL_GROUP_EXIT_FLAG 0x00000004 /* include/linux/sched/signal.h */
+/* include/uapi/linux/sched.h; vmlinux.h carries no macros */
+#define CLONE_VM_FLAG 0x00000100
+#define CLONE_VFORK_FLAG 0x00004000
 #define CLONE_NEWNS_FLAG 0x00020000
+#define CLONE_NEWPID_FLAG 0x20000000
 
 static __always_inline bool wanted(__u32 type)
 {
@@ -51,12 +55,12 @@ static __always_inline void fill_current_token(struct pw_raw_token *tok, struct 
 }
 
 /*
- * sched_process_fork runs in kernel_clone() after copy_process() succeeded
- * and before the child is woken: `parent` is the creating task (current),
- * `child` is fully set up (pids, real_parent, start_boottime).
+ * task_newtask runs at the end of copy_process(): the new task is fully set
+ * up (pids, real_parent, start_boottime) and, unlike sched_process_fork, the
+ * tracepoint carries the clone flags. current is the creating task.
  */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(pw_fork, struct task_struct *parent, struct task_struct *child)
+SEC("tp_btf/task_newtask")
+int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 {
 	__u32 child_pid = BPF_CORE_READ(child, pid);
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
@@ -95,17 +99,18 @@ int BPF_PROG(pw_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (is_thread)
 		flags |= PW_RAW_CLONE_THREAD;
-	if (BPF_CORE_READ(child, vfork_done))
+	if (raw_flags & CLONE_VFORK_FLAG)
 		flags |= PW_RAW_CLONE_VFORK;
 	if (!is_thread && BPF_CORE_READ(child, real_parent, tgid) != ev->creator_pid)
 		flags |= PW_RAW_CLONE_PARENT;
-	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(task, mm))
+	if (raw_flags & CLONE_VM_FLAG)
 		flags |= PW_RAW_CLONE_VM;
-	if (task_pidns_ino(child) != ev->hdr.token.pidns_ino)
+	if (raw_flags & CLONE_NEWPID_FLAG)
 		flags |= PW_RAW_CLONE_NEWPID;
-	if (BPF_CORE_READ(child, nsproxy, mnt_ns) != BPF_CORE_READ(task, nsproxy, mnt_ns))
+	if (raw_flags & CLONE_NEWNS_FLAG)
 		flags |= PW_RAW_CLONE_NEWNS;
 	ev->clone_flags = flags;
+	ev->raw_clone_flags = raw_flags;
 	ev->__pad = 0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;

@@ -61,7 +61,7 @@ static long glob_step(__u64 index, void *ctx)
 		g->p = p + 1;
 		return 0;
 	}
-	if (p < g->plen && (pc == '?' || pc == c)) {
+	if (p < g->plen && pc != '*' && (pc == '?' || pc == c)) {
 		g->p = p + 1;
 		g->i = i + 1;
 	} else if (p < g->plen && pc == '*') {

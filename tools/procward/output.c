@@ -115,8 +115,8 @@ void print_event_json(FILE *out, const struct pw_event *ev)
 		unsigned int cf = pw_event_clone_flags(ev);
 		bool first = true;
 
-		fprintf(out, ",\"creator_pid\":%d,\"creator_tid\":%d,\"clone_flags\":[",
-			pw_event_creator_pid(ev), pw_event_creator_tid(ev));
+		fprintf(out, ",\"creator_pid\":%d,\"creator_tid\":%d,\"clone_flags_raw\":\"0x%" PRIx64 "\",\"clone_flags\":[",
+			pw_event_creator_pid(ev), pw_event_creator_tid(ev), pw_event_clone_flags_raw(ev));
 		for (size_t i = 0; i < sizeof(clone_flag_names) / sizeof(*clone_flag_names); i++) {
 			if (cf & (1u << i)) {
 				fprintf(out, "%s\"%s\"", first ? "" : ",", clone_flag_names[i]);

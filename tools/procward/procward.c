@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "output.h"
 #include "procward.h"
 
@@ -433,6 +434,9 @@ int main(int argc, char **argv)
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "features"))
 		return cmd_features();
+	for (size_t i = 0; i < sizeof(extra_commands) / sizeof(*extra_commands); i++)
+		if (extra_commands[i].run && !strcmp(cmd, extra_commands[i].name))
+			return extra_commands[i].run(argc - 1, argv + 1);
 	usage_error("unknown command '%s'", cmd);
 	return EXIT_USAGE;
 }

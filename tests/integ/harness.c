@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/* harness.c - event collector and monitor helpers for the integration tests. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int collector_on_event(struct pw_monitor *m, const struct pw_event *ev, void *userdata)
+{
+	struct collector *c = userdata;
+	struct rec *r;
+
+	(void)m;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->v = realloc(c->v, c->cap * sizeof(*c->v));
+		assert_non_null(c->v);
+	}
+	r = &c->v[c->n++];
+	memset(r, 0, sizeof(*r));
+	r->type = pw_event_type(ev);
+	if (r->type == PW_EVENT_LOST) {
+		r->lost = pw_event_lost_count(ev);
+		c->lost += r->lost;
+		return 0;
+	}
+	r->pid = pw_event_pid(ev);
+	r->tid = pw_event_tid(ev);
+	r->ppid = pw_event_parent_pid(ev);
+	r->creator_pid = pw_event_creator_pid(ev);
+	r->creator_tid = pw_event_creator_tid(ev);
+	r->key = pw_event_key(ev);
+	r->parent_key = pw_event_parent_key(ev);
+	r->clone_flags = pw_event_clone_flags(ev);
+	r->raw_clone_flags = pw_event_clone_flags_raw(ev);
+	r->flags = pw_event_flags(ev);
+	r->exit_status = pw_event_exit_status(ev);
+	snprintf(r->name, sizeof(r->name), "%s", pw_event_name(ev));
+	r->image = dup_or_null(pw_event_image(ev));
+	r->filename = dup_or_null(pw_event_exec_filename(ev));
+	r->cwd = dup_or_null(pw_event_cwd(ev));
+	r->previous_image = dup_or_null(pw_event_previous_image(ev));
+	r->user = dup_or_null(pw_event_user_name(ev));
+	r->token = *pw_event_token(ev);
+	r->argc = pw_event_argc(ev);
+	r->argv = calloc(r->argc + 1, sizeof(char *));
+	for (size_t i = 0; i < r->argc; i++)
+		r->argv[i] = strdup(pw_event_arg(ev, i));
+	assert_null(pw_event_arg(ev, r->argc));
+	return 0;
+}
+
+void collector_free(struct collector *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct rec *r = &c->v[i];
+
+		free(r->image);
+		free(r->filename);
+		free(r->cwd);
+		free(r->previous_image);
+		free(r->user);
+		for (size_t j = 0; j < r->argc; j++)
+			free(r->argv[j]);
+		free(r->argv);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+void require_bpf(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: integration tests need root\n");
+		skip();
+	}
+}
+
+struct pw_monitor *start_monitor(struct collector *c, struct pw_monitor_opts *opts)
+{
+	PW_OPTS(pw_monitor_opts, defaults, .on_event = collector_on_event, .userdata = c);
+	struct pw_monitor *m = NULL;
+	int err;
+
+	if (!opts)
+		opts = &defaults;
+	if (!opts->on_event) {
+		opts->on_event = collector_on_event;
+		opts->userdata = c;
+	}
+	err = pw_monitor_new(opts, &m);
+	assert_int_equal(err, 0);
+	return m;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void pump(struct pw_monitor *m, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		int n = pw_monitor_dispatch(m, (int)(end - now_ms()) > 0 ? (int)(end - now_ms()) : 0);
+
+		assert_true(n >= 0 || n == -EINTR);
+	}
+}
+
+const struct rec *wait_for(struct pw_monitor *m, struct collector *c, rec_pred pred,
+			   const void *arg, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	size_t checked = 0;
+
+	for (;;) {
+		for (; checked < c->n; checked++)
+			if (pred(&c->v[checked], arg))
+				return &c->v[checked];
+		if (now_ms() >= end)
+			return NULL;
+		int n = pw_monitor_dispatch(m, 50);
+
+		assert_true(n >= 0 || n == -EINTR);
+	}
+}
+
+size_t count_recs(const struct collector *c, rec_pred pred, const void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += pred(&c->v[i], arg);
+	return n;
+}
+
+bool is_type_pid(const struct rec *r, const void *arg)
+{
+	const struct type_pid *tp = arg;
+
+	return r->type == tp->type && r->pid == tp->pid;
+}
+
+bool is_type_tid(const struct rec *r, const void *arg)
+{
+	const struct type_pid *tp = arg;
+
+	return r->type == tp->type && r->tid == tp->pid;
+}
+
+pid_t spawn_exec(const char *path, char *const argv[], const char *cwd)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (cwd && chdir(cwd))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int wait_status(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}

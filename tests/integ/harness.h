@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - shared by the integration tests: a collector that copies
+ * every event it receives, and helpers to pump a monitor until an expected
+ * event arrives. Events are copied because they are borrowed in callbacks.
+ */
+#ifndef PW_TEST_HARNESS_H
+#define PW_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <cmocka.h>
+
+#include "procward.h"
+
+struct rec {
+	enum pw_event_type type;
+	pid_t pid, tid, ppid, creator_pid, creator_tid;
+	struct pw_proc_key key, parent_key;
+	unsigned int clone_flags, flags;
+	uint64_t raw_clone_flags;
+	int exit_status;
+	uint64_t lost;
+	char name[16];
+	char *image, *filename, *cwd, *previous_image, *user;
+	char **argv;
+	size_t argc;
+	struct pw_token token;
+};
+
+struct collector {
+	struct rec *v;
+	size_t n, cap;
+	uint64_t lost;
+};
+
+/* pw_event_fn that appends a copy of every event to the collector in userdata. */
+int collector_on_event(struct pw_monitor *m, const struct pw_event *ev, void *userdata);
+void collector_free(struct collector *c);
+
+/* A monitor feeding `c`; extra options may be given through `opts` (NULL: defaults). */
+struct pw_monitor *start_monitor(struct collector *c, struct pw_monitor_opts *opts);
+/* Dispatch for about `ms` milliseconds. */
+void pump(struct pw_monitor *m, int ms);
+
+typedef bool (*rec_pred)(const struct rec *r, const void *arg);
+/* Pump until a record matching pred is collected (searching from index 0); NULL on timeout. */
+const struct rec *wait_for(struct pw_monitor *m, struct collector *c, rec_pred pred,
+			   const void *arg, int timeout_ms);
+/* Count records matching pred. */
+size_t count_recs(const struct collector *c, rec_pred pred, const void *arg);
+
+/* Common predicates; arg points to a pid_t (or struct type_pid). */
+struct type_pid {
+	enum pw_event_type type;
+	pid_t pid;
+};
+bool is_type_pid(const struct rec *r, const void *arg); /* type and pid */
+bool is_type_tid(const struct rec *r, const void *arg); /* type and tid */
+
+/* fork + optional chdir + execv; returns the child pid. */
+pid_t spawn_exec(const char *path, char *const argv[], const char *cwd);
+/* waitpid for pid and return the raw status. */
+int wait_status(pid_t pid);
+
+/* Skip the calling test (cmocka skip()) unless running as root with BPF. */
+void require_bpf(void);
+
+#endif

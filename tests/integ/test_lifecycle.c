@@ -1,0 +1,889 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_lifecycle.c - the core pipeline against the real kernel: real
+ * processes and threads are created, and their events are checked field by
+ * field. Every expectation names processes this test created.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Resolve a path the way the kernel's dentry walk reports it (/bin -> /usr/bin). */
+static char *real(const char *path)
+{
+	char *r = realpath(path, NULL);
+
+	assert_non_null(r);
+	return r;
+}
+
+static int setup_root(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "integration tests need root\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- exec */
+
+static void exec_event_fields(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	char dir[] = "/tmp/pw-exec-XXXXXX";
+	char *argv[] = { "true", "alpha", "beta gamma", "", "--delta=1", NULL };
+	char *image = real("/bin/true"), *cwd;
+	const struct rec *r;
+	struct type_pid want;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	cwd = real(dir);
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = spawn_exec("/bin/true", argv, dir);
+	want = (struct type_pid){ PW_EVENT_EXEC, pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->tid, pid);
+	assert_int_equal(r->ppid, getpid());
+	assert_string_equal(r->name, "true");
+	assert_string_equal(r->filename, "/bin/true");
+	assert_string_equal(r->image, image);
+	assert_string_equal(r->cwd, cwd);
+	assert_int_equal(r->argc, 5);
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(r->argv[i], argv[i]);
+	assert_false(r->flags & PW_EVF_ARGS_TRUNCATED);
+	assert_int_equal(r->key.pid, pid);
+	assert_true(r->key.start_ns > 0);
+	assert_int_equal(r->parent_key.pid, getpid());
+	/* the token of the exec'ing task: this test's credentials */
+	assert_int_equal(r->token.uid, getuid());
+	assert_int_equal(r->token.euid, geteuid());
+	assert_int_equal(r->token.gid, getgid());
+	assert_true(r->token.cap_effective & (1ull << 21)); /* CAP_SYS_ADMIN as root */
+	assert_true(r->token.pidns_ino != 0);
+	assert_true(r->token.cgroup_id != 0);
+	assert_string_equal(r->user, "root");
+
+	/* the exit of the same process names its image and argv from the table */
+	want.type = PW_EVENT_PROCESS_EXIT;
+	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_string_equal(r->image, image);
+	assert_int_equal(r->argc, 5);
+	assert_string_equal(r->argv[2], "beta gamma");
+	assert_true(r->flags & PW_EVF_FROM_TABLE);
+	assert_int_equal(r->key.start_ns, c.v[0].key.start_ns ? r->key.start_ns : 0);
+
+	pw_monitor_free(m);
+	collector_free(&c);
+	rmdir(dir);
+	free(image);
+	free(cwd);
+}
+
+/* A long argv is cut at the limit, flagged, and its prefix is exact. */
+static void exec_long_argv_truncated(void **state)
+{
+	struct collector c = { 0 };
+	PW_OPTS(pw_monitor_opts, opts, .max_args_bytes = 1024,
+		.events = PW_EVMASK(PW_EVENT_EXEC));
+	struct pw_monitor *m = start_monitor(&c, &opts);
+	char *argv[64];
+	char arg[100];
+	const struct rec *r;
+	struct type_pid want;
+	pid_t pid;
+
+	(void)state;
+	argv[0] = "true";
+	for (int i = 1; i < 63; i++) {
+		snprintf(arg, sizeof(arg), "arg%02d-%s", i,
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		argv[i] = strdup(arg);
+	}
+	argv[63] = NULL;
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = spawn_exec("/bin/true", argv, NULL);
+	want = (struct type_pid){ PW_EVENT_EXEC, pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(r->flags & PW_EVF_ARGS_TRUNCATED);
+	assert_true(r->argc > 5 && r->argc < 63);
+	for (size_t i = 0; i + 1 < r->argc; i++) /* every complete argument is exact */
+		assert_string_equal(r->argv[i], argv[i]);
+	wait_status(pid);
+
+	/* The next, short exec must not show leftovers of the long one. */
+	char *short_argv[] = { "true", "x", NULL };
+
+	pid = spawn_exec("/bin/true", short_argv, NULL);
+	want.pid = pid;
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_false(r->flags & PW_EVF_ARGS_TRUNCATED);
+	assert_int_equal(r->argc, 2);
+	assert_string_equal(r->argv[1], "x");
+	wait_status(pid);
+	for (int i = 1; i < 63; i++)
+		free(argv[i]);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void fork_without_exec(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	char *self = real("/proc/self/exe");
+	const struct rec *r;
+	struct type_pid want;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(5);
+	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->creator_pid, getpid());
+	assert_int_equal(r->creator_tid, syscall(SYS_gettid));
+	assert_int_equal(r->ppid, getpid());
+	assert_int_equal(r->tid, pid);
+	assert_false(r->clone_flags & (PW_CLONE_THREAD | PW_CLONE_PARENT | PW_CLONE_VM));
+	/* fork duplicates the creator's image: known from the table */
+	assert_non_null(r->image);
+	assert_string_equal(r->image, self);
+
+	want.type = PW_EVENT_PROCESS_EXIT;
+	assert_int_equal(WEXITSTATUS(wait_status(pid)), 5);
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(WIFEXITED(r->exit_status));
+	assert_int_equal(WEXITSTATUS(r->exit_status), 5);
+	assert_string_equal(r->image, self);
+	/* no exec happened */
+	want.type = PW_EVENT_EXEC;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	pw_monitor_free(m);
+	collector_free(&c);
+	free(self);
+}
+
+static void vfork_flagged(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	const struct rec *r;
+	struct type_pid want;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(r->clone_flags & PW_CLONE_VFORK);
+	assert_true(r->clone_flags & PW_CLONE_VM);
+	assert_true(r->raw_clone_flags & CLONE_VFORK);
+	wait_status(pid);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* CLONE_PARENT: the creator is this test, the parent is this test's parent. */
+static void clone_parent_creator_differs(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	const struct rec *r;
+	struct type_pid want;
+	long pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = syscall(SYS_clone, CLONE_PARENT, NULL, NULL, NULL, NULL);
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, (pid_t)pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->creator_pid, getpid());
+	assert_int_equal(r->ppid, getppid());
+	assert_int_not_equal(r->ppid, r->creator_pid);
+	assert_true(r->clone_flags & PW_CLONE_PARENT);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ------------------------------------------------------------- threads */
+
+#define NTHREADS 6
+static pid_t thread_tids[NTHREADS];
+
+static void *thread_main(void *arg)
+{
+	thread_tids[(long)arg] = (pid_t)syscall(SYS_gettid);
+	return NULL;
+}
+
+static void threads_counted_exactly(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	pthread_t th[NTHREADS];
+	struct type_pid want;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	for (long i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, thread_main, (void *)i), 0);
+	for (int i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < NTHREADS; i++) {
+		const struct rec *r;
+
+		want = (struct type_pid){ PW_EVENT_THREAD_CREATE, thread_tids[i] };
+		r = wait_for(m, &c, is_type_tid, &want, 5000);
+		assert_non_null(r);
+		assert_int_equal(r->pid, getpid());
+		assert_int_equal(r->creator_pid, getpid());
+		assert_int_equal(r->creator_tid, syscall(SYS_gettid));
+		assert_true(r->clone_flags & PW_CLONE_THREAD);
+		assert_true(r->clone_flags & PW_CLONE_VM);
+		want.type = PW_EVENT_THREAD_EXIT;
+		r = wait_for(m, &c, is_type_tid, &want, 5000);
+		assert_non_null(r);
+		assert_int_equal(r->pid, getpid());
+		assert_true(WIFEXITED(r->exit_status));
+	}
+	/* exactly NTHREADS of each for this process, and no process exit */
+	want = (struct type_pid){ PW_EVENT_THREAD_CREATE, getpid() };
+	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
+	want.type = PW_EVENT_THREAD_EXIT;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
+	want.type = PW_EVENT_PROCESS_EXIT;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ------------------------------------------------------- exit statuses */
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+static void exit_codes_and_signals(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	const struct rec *r;
+	struct type_pid want;
+	pid_t code_pid, sig_pid, group_pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	code_pid = fork();
+	if (code_pid == 0)
+		_exit(42);
+	sig_pid = fork();
+	if (sig_pid == 0) {
+		pause();
+		_exit(0);
+	}
+	/* a multi-threaded process killed by a signal: one process exit, with the signal */
+	group_pid = fork();
+	if (group_pid == 0) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, sleeper, NULL);
+		pause();
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	kill(sig_pid, SIGTERM);
+	kill(group_pid, SIGKILL);
+	assert_int_equal(WEXITSTATUS(wait_status(code_pid)), 42);
+	assert_int_equal(WTERMSIG(wait_status(sig_pid)), SIGTERM);
+	assert_int_equal(WTERMSIG(wait_status(group_pid)), SIGKILL);
+
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, code_pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(WIFEXITED(r->exit_status));
+	assert_int_equal(WEXITSTATUS(r->exit_status), 42);
+
+	want.pid = sig_pid;
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(WIFSIGNALED(r->exit_status));
+	assert_int_equal(WTERMSIG(r->exit_status), SIGTERM);
+
+	want.pid = group_pid;
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_true(WIFSIGNALED(r->exit_status));
+	assert_int_equal(WTERMSIG(r->exit_status), SIGKILL);
+	assert_true(r->flags & PW_EVF_GROUP_EXIT);
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 1);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* --------------------------------------------------------------- rules */
+
+static pid_t fork_named(const char *name, int exit_code, int delay_ms)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pid_t grandchild;
+
+		prctl(PR_SET_NAME, name);
+		usleep(delay_ms * 1000);
+		grandchild = fork();
+		if (grandchild == 0)
+			_exit(0);
+		waitpid(grandchild, NULL, 0);
+		_exit(exit_code);
+	}
+	return pid;
+}
+
+static bool created_by(const struct rec *r, const void *arg)
+{
+	return r->type == PW_EVENT_PROCESS_CREATE && r->creator_pid == *(const pid_t *)arg;
+}
+
+static bool any_of_pid(const struct rec *r, const void *arg)
+{
+	return r->type != PW_EVENT_LOST && r->pid == *(const pid_t *)arg;
+}
+
+static void excluded_name_produces_nothing(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
+				.match = PW_MATCH_NAME, .name = "pw-excluded" };
+	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
+	struct type_pid want;
+	pid_t quiet, loud;
+
+	(void)state;
+	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	quiet = fork_named("pw-excluded", 3, 50);
+	assert_int_equal(WEXITSTATUS(wait_status(quiet)), 3);
+	/* the control, started after the excluded one finished, is seen */
+	loud = fork_named("pw-included", 4, 0);
+	assert_int_equal(WEXITSTATUS(wait_status(loud)), 4);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, loud };
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
+	/* the excluded process's own fork and exit were filtered in the kernel */
+	assert_int_equal(count_recs(&c, created_by, &quiet), 0);
+	want.pid = quiet;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(pw_monitor_stats(m, &stats), 0);
+	assert_true(stats.events_filtered >= 2);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+static void glob_and_prefix_rules(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct pw_rule glob = { .sz = sizeof(glob), .action = PW_RULE_EXCLUDE,
+				.match = PW_MATCH_NAME_GLOB, .name = "pw-g?ob-*" };
+	struct pw_rule prefix = { .sz = sizeof(prefix), .action = PW_RULE_EXCLUDE,
+				  .match = PW_MATCH_NAME_PREFIX, .name = "pw-pre" };
+	struct type_pid want;
+	pid_t g, p, ok;
+
+	(void)state;
+	assert_int_equal(pw_monitor_add_rule(m, &glob), 0);
+	assert_int_equal(pw_monitor_add_rule(m, &prefix), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	g = fork_named("pw-glob-x", 0, 0);
+	p = fork_named("pw-prefixed", 0, 0);
+	wait_status(g);
+	wait_status(p);
+	ok = fork_named("pw-gloc-x", 0, 0); /* does not match "pw-g?ob-*" */
+	wait_status(ok);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, ok };
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	want.pid = g;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	want.pid = p;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* include pid: only that process; with children inheritance its descendants too. */
+static void pid_rule_and_children(void **state)
+{
+	int go[2];
+	struct collector c = { 0 };
+	PW_OPTS(pw_monitor_opts, opts, .inherit_children = true);
+	struct pw_monitor *m = start_monitor(&c, &opts);
+	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID };
+	struct type_pid want;
+	pid_t target, other;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	target = fork();
+	if (target == 0) {
+		/* wait until the rule is in place, then fork a child that forks again */
+		pid_t child;
+
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		child = fork();
+		if (child == 0) {
+			pid_t grandchild = fork();
+
+			if (grandchild == 0)
+				_exit(0);
+			waitpid(grandchild, NULL, 0);
+			_exit(0);
+		}
+		waitpid(child, NULL, 0);
+		_exit(7);
+	}
+	close(go[0]);
+	rule.id = target;
+	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	other = fork_named("pw-other", 0, 0);
+	wait_status(other);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(WEXITSTATUS(wait_status(target)), 7);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, target };
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	/* the target's child and grandchild were reported (inherited) */
+	const struct rec *child = wait_for(m, &c, created_by, &target, 2000);
+
+	assert_non_null(child);
+	assert_non_null(wait_for(m, &c, created_by, &child->pid, 2000));
+	/* an unrelated process was not */
+	assert_int_equal(count_recs(&c, any_of_pid, &other), 0);
+	assert_int_equal(count_recs(&c, created_by, &other), 0);
+	close(go[1]);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* Rules change while running and take effect for the next event. */
+static void rules_change_while_running(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
+				.match = PW_MATCH_NAME, .name = "pw-toggle" };
+	struct type_pid want = { PW_EVENT_PROCESS_EXIT, 0 };
+	pid_t a, b, d;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	a = fork_named("pw-toggle", 0, 0);
+	wait_status(a);
+	want.pid = a;
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
+	b = fork_named("pw-toggle", 0, 0);
+	wait_status(b);
+	assert_int_equal(pw_monitor_remove_rule(m, &rule), 0);
+	assert_int_equal(pw_monitor_remove_rule(m, &rule), -ENOENT);
+	d = fork_named("pw-toggle", 0, 0);
+	wait_status(d);
+	want.pid = d;
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	want.pid = b;
+	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+static void uid_in_token_and_uid_rule(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_INCLUDE,
+				.match = PW_MATCH_UID, .id = 4242 };
+	struct type_pid want;
+	const struct rec *r;
+	pid_t pid, root_child;
+
+	(void)state;
+	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "true", "as-4242", NULL };
+
+		if (setresgid(4343, 4343, 4343) || setresuid(4242, 4242, 4242))
+			_exit(99);
+		execv("/bin/true", argv);
+		_exit(127);
+	}
+	root_child = fork_named("pw-root-child", 0, 0);
+	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	wait_status(root_child);
+	want = (struct type_pid){ PW_EVENT_EXEC, pid };
+	r = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->token.uid, 4242);
+	assert_int_equal(r->token.euid, 4242);
+	assert_int_equal(r->token.suid, 4242);
+	assert_int_equal(r->token.fsuid, 4242);
+	assert_int_equal(r->token.gid, 4343);
+	assert_int_equal(r->token.egid, 4343);
+	assert_int_equal(r->token.cap_effective, 0); /* dropped with the uid change */
+	want.type = PW_EVENT_PROCESS_EXIT;
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	/* root's processes are not included by the uid rule */
+	assert_int_equal(count_recs(&c, any_of_pid, &root_child), 0);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ------------------------------------------------------ loss accounting */
+
+static void lost_events_counted(void **state)
+{
+	struct collector c = { 0 };
+	PW_OPTS(pw_monitor_opts, opts, .ringbuf_bytes = 4096);
+	struct pw_monitor *m = start_monitor(&c, &opts);
+	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
+	const int forks = 300;
+	struct type_pid want;
+	size_t seen;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	/* 300 forks and exits without reading: far more than 4 KiB of records */
+	for (int i = 0; i < forks; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		wait_status(pid);
+	}
+	pump(m, 300);
+	assert_true(c.lost > 0);
+	assert_int_equal(pw_monitor_stats(m, &stats), 0);
+	assert_int_equal(stats.events_lost, c.lost);
+	/* a LOST notification was delivered, and nothing vanished silently */
+	want = (struct type_pid){ PW_EVENT_LOST, 0 };
+	assert_true(count_recs(&c, is_type_pid, &want) >= 1);
+	seen = 0;
+	for (size_t i = 0; i < c.n; i++)
+		seen += c.v[i].type == PW_EVENT_PROCESS_CREATE && c.v[i].creator_pid == getpid();
+	assert_true(seen < (size_t)forks);
+	/* every fork was either delivered or counted lost (exits and others add to lost) */
+	assert_true(seen + c.lost >= (size_t)forks);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ------------------------------------------------------- process keys */
+
+static void pid_reuse_gives_new_key(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	struct type_pid want;
+	const struct rec *first, *second;
+	pid_t pid, again;
+
+	(void)state;
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	wait_status(pid);
+	/* clone3 with set_tid asks the kernel for exactly that (now free) PID */
+	args.set_tid = (uint64_t)(uintptr_t)&pid;
+	args.set_tid_size = 1;
+	again = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (again == 0)
+		_exit(0);
+	if (again < 0 && errno == EEXIST) {
+		pw_monitor_free(m);
+		collector_free(&c);
+		skip(); /* someone else took the PID in between */
+	}
+	assert_int_equal(again, pid);
+	wait_status(again);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
+	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	want.type = PW_EVENT_PROCESS_CREATE;
+	first = wait_for(m, &c, is_type_pid, &want, 5000);
+	assert_non_null(first);
+	second = NULL;
+	for (size_t i = 0; i < 100 && !second; i++) {
+		pump(m, 20);
+		for (size_t j = 0; j < c.n; j++)
+			if (&c.v[j] != first && c.v[j].type == PW_EVENT_PROCESS_CREATE &&
+			    c.v[j].pid == pid)
+				second = &c.v[j];
+	}
+	assert_non_null(second);
+	first = wait_for(m, &c, is_type_pid, &want, 0); /* c.v may have moved */
+	assert_int_equal(first->key.pid, second->key.pid);
+	assert_true(first->key.start_ns != second->key.start_ns);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* ---------------------------------------------------- snapshot, monitors */
+
+static void snapshot_has_known_process(void **state)
+{
+	char *argv[] = { "sleep", "7.25", NULL };
+	PW_OPTS(pw_snapshot_opts, opts, .flags = PW_SNAP_CMDLINE | PW_SNAP_IMAGE | PW_SNAP_USER);
+	struct pw_snapshot *snap;
+	const struct pw_process *p;
+	pid_t pid = spawn_exec("/bin/sleep", argv, NULL);
+	char *image = real("/bin/sleep");
+
+	(void)state;
+	usleep(100 * 1000);
+	assert_int_equal(pw_snapshot_take(&opts, &snap), 0);
+	p = pw_snapshot_find(snap, pid);
+	assert_non_null(p);
+	assert_int_equal(pw_process_parent_pid(p), getpid());
+	assert_string_equal(pw_process_name(p), "sleep");
+	assert_string_equal(pw_process_image(p), image);
+	assert_int_equal(pw_process_argc(p), 2);
+	assert_string_equal(pw_process_arg(p, 1), "7.25");
+	assert_string_equal(pw_process_user_name(p), "root");
+	assert_int_equal(pw_process_thread_count(p), 1);
+	assert_null(pw_snapshot_find(snap, 0x3fffffff));
+	pw_snapshot_free(snap);
+	kill(pid, SIGKILL);
+	wait_status(pid);
+	free(image);
+}
+
+static void two_monitors_independent(void **state)
+{
+	struct collector c1 = { 0 }, c2 = { 0 };
+	PW_OPTS(pw_monitor_opts, o2, .events = PW_EVMASK(PW_EVENT_PROCESS_EXIT));
+	struct pw_monitor *m1 = start_monitor(&c1, NULL);
+	struct pw_monitor *m2 = start_monitor(&c2, &o2);
+	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
+				.match = PW_MATCH_NAME, .name = "pw-only-m2" };
+	struct type_pid want;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_add_rule(m1, &rule), 0);
+	assert_int_equal(pw_monitor_start(m1), 0);
+	assert_int_equal(pw_monitor_start(m2), 0);
+	assert_int_not_equal(pw_monitor_fd(m1), pw_monitor_fd(m2));
+	pid = fork_named("pw-only-m2", 0, 0);
+	wait_status(pid);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
+	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	pump(m1, 200);
+	assert_int_equal(count_recs(&c1, is_type_pid, &want), 0);
+	/* m2 asked for exits only */
+	want.type = PW_EVENT_PROCESS_CREATE;
+	assert_int_equal(count_recs(&c2, is_type_pid, &want), 0);
+	pw_monitor_free(m1);
+	/* m2 goes on after m1 is gone */
+	pid = fork_named("pw-after-m1", 0, 0);
+	wait_status(pid);
+	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
+	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	pw_monitor_free(m2);
+	collector_free(&c1);
+	collector_free(&c2);
+}
+
+/* stop() from another thread ends run(). */
+static void *stop_later(void *arg)
+{
+	usleep(200 * 1000);
+	pw_monitor_stop(arg);
+	return NULL;
+}
+
+static void run_and_stop(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pw_monitor_run(m), -EINVAL); /* not started */
+	assert_int_equal(pw_monitor_start(m), 0);
+	assert_int_equal(pw_monitor_start(m), -EALREADY);
+	assert_true(pw_monitor_fd(m) >= 0);
+	pthread_create(&t, NULL, stop_later, m);
+	assert_int_equal(pw_monitor_run(m), 0);
+	pthread_join(t, NULL);
+	pw_monitor_free(m);
+	pw_monitor_free(NULL);
+	collector_free(&c);
+}
+
+/* A callback's error stops dispatch and comes back from it. */
+static int failing_cb(struct pw_monitor *m, const struct pw_event *ev, void *userdata)
+{
+	(void)m;
+	(void)ev;
+	(*(int *)userdata)++;
+	return -ECANCELED;
+}
+
+static void callback_error_returned(void **state)
+{
+	int calls = 0;
+	PW_OPTS(pw_monitor_opts, opts, .on_event = failing_cb, .userdata = &calls);
+	struct pw_monitor *m = NULL;
+	int err = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pw_monitor_new(&opts, &m), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	wait_status(pid);
+	for (int i = 0; i < 50 && err != -ECANCELED; i++)
+		err = pw_monitor_dispatch(m, 100);
+	assert_int_equal(err, -ECANCELED);
+	assert_int_equal(calls, 1);
+	pw_monitor_free(m);
+}
+
+static void bad_options_rejected(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = NULL;
+	struct pw_rule long_name = { .sz = sizeof(long_name), .action = PW_RULE_EXCLUDE,
+				     .match = PW_MATCH_NAME, .name = "a-name-longer-than-15" };
+	struct pw_rule zero_pid = { .sz = sizeof(zero_pid), .action = PW_RULE_INCLUDE,
+				    .match = PW_MATCH_PID, .id = 0 };
+
+	(void)state;
+	{
+		PW_OPTS(pw_monitor_opts, o);
+		assert_int_equal(pw_monitor_new(&o, &m), -EINVAL); /* no callback */
+	}
+	{
+		PW_OPTS(pw_monitor_opts, o, .on_event = collector_on_event, .ringbuf_bytes = 5000);
+		assert_int_equal(pw_monitor_new(&o, &m), -EINVAL); /* not a power of two */
+	}
+	{
+		PW_OPTS(pw_monitor_opts, o, .on_event = collector_on_event, .events = 1u << 30);
+		assert_int_equal(pw_monitor_new(&o, &m), -EINVAL);
+	}
+	{
+		PW_OPTS(pw_monitor_opts, o, .on_event = collector_on_event, .max_args_bytes = 1 << 20);
+		assert_int_equal(pw_monitor_new(&o, &m), -EINVAL);
+	}
+	assert_null(m);
+	m = start_monitor(&c, NULL);
+	assert_int_equal(pw_monitor_add_rule(m, &long_name), -ENAMETOOLONG);
+	assert_int_equal(pw_monitor_add_rule(m, &zero_pid), -EINVAL);
+	assert_int_equal(pw_monitor_add_rule(m, NULL), -EINVAL);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/* Without privileges, start fails with a clear error and nothing leaks. */
+static void unprivileged_start_fails_clearly(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	if (pid == 0) {
+		struct collector c = { 0 };
+		PW_OPTS(pw_monitor_opts, o, .on_event = collector_on_event, .userdata = &c);
+		struct pw_monitor *m = NULL;
+		int err;
+
+		if (setresuid(65534, 65534, 65534))
+			_exit(99);
+		if (pw_monitor_new(&o, &m))
+			_exit(98);
+		err = pw_monitor_start(m);
+		pw_monitor_free(m);
+		_exit(err == -PW_ERR_NO_BPF ? 0 : 1);
+	}
+	status = wait_status(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exec_event_fields),
+		cmocka_unit_test(exec_long_argv_truncated),
+		cmocka_unit_test(fork_without_exec),
+		cmocka_unit_test(vfork_flagged),
+		cmocka_unit_test(clone_parent_creator_differs),
+		cmocka_unit_test(threads_counted_exactly),
+		cmocka_unit_test(exit_codes_and_signals),
+		cmocka_unit_test(excluded_name_produces_nothing),
+		cmocka_unit_test(glob_and_prefix_rules),
+		cmocka_unit_test(pid_rule_and_children),
+		cmocka_unit_test(rules_change_while_running),
+		cmocka_unit_test(uid_in_token_and_uid_rule),
+		cmocka_unit_test(lost_events_counted),
+		cmocka_unit_test(pid_reuse_gives_new_key),
+		cmocka_unit_test(snapshot_has_known_process),
+		cmocka_unit_test(two_monitors_independent),
+		cmocka_unit_test(run_and_stop),
+		cmocka_unit_test(callback_error_returned),
+		cmocka_unit_test(bad_options_rejected),
+		cmocka_unit_test(unprivileged_start_fails_clearly),
+	};
+
+	return cmocka_run_group_tests_name("lifecycle", tests, setup_root, NULL);
+}
