@@ -17,7 +17,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STLIB) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcmocka
 
-$(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(TEST_HDRS)
+$(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
 
