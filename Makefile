@@ -17,6 +17,15 @@ LLVM_STRIP ?= llvm-strip
 BUILD     ?= build
 SAN       ?=
 
+# `make V=1` shows full commands.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
@@ -54,28 +63,34 @@ $(BUILD)/vmlinux.h:
 	fi
 
 $(BUILD)/%.bpf.o: src/bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -c $< -o $@
-	$(LLVM_STRIP) -g $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/procward.h $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(BUILD)/obj
-	$(CC) $(LIB_CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(LIB_CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -c $< -o $@
 
 $(SHLIB): $(LIB_OBJS) src/libprocward.map
-	$(CC) $(SAN) -shared -Wl,-soname,libprocward.so.$(SOVERSION) \
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SAN) -shared -Wl,-soname,libprocward.so.$(SOVERSION) \
 		-Wl,--version-script=src/libprocward.map -Wl,--no-undefined \
 		-o $@ $(LIB_OBJS) $(LIBS)
-	ln -sf libprocward.so.$(VERSION) $(BUILD)/libprocward.so.$(SOVERSION)
-	ln -sf libprocward.so.$(SOVERSION) $(BUILD)/libprocward.so
+	$(Q)ln -sf libprocward.so.$(VERSION) $(BUILD)/libprocward.so.$(SOVERSION)
+	$(Q)ln -sf libprocward.so.$(SOVERSION) $(BUILD)/libprocward.so
 
 $(STLIB): $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(CLI): $(CLI_SRCS) $(wildcard tools/procward/*.h) $(STLIB)
-	$(CC) $(CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
 
 $(BUILD)/procward.pc: procward.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
@@ -87,7 +102,8 @@ install: all
 	ln -sf libprocward.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libprocward.so
 	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 include/procward.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 0644 $(BUILD)/procward.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' \
+		procward.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/procward.pc
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 0644 doc/procward.1 $(DESTDIR)$(MANDIR)/man1/
 

@@ -15,11 +15,13 @@ ASAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STLIB) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcmocka
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcmocka
 
 $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
 
 .PHONY: unit integ check check-fast asan-check vm-check install-check python-check tests-build
 tests-build: all $(UNIT_BINS) $(INTEG_BINS)
@@ -39,6 +41,9 @@ install-check: all
 
 vm-check: all
 	tests/vm/run-matrix.sh
+
+python-check: all
+	python3 -m unittest discover -s tests/python -v
 
 check-fast: unit integ
 

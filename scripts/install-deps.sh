@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Install what building procward and running its tests needs, on Debian 12.
+#
+#   clang llvm bpftool          BPF objects, llvm-strip, skeletons, vmlinux.h
+#   libbpf-dev libelf-dev zlib1g-dev
+#                               the library's link dependencies (shared and static)
+#   libcmocka-dev               unit and integration tests
+#   pkg-config make gcc         the build, and the install check (pkg-config)
+#   python3                     the Python binding tests
+#
+# Idempotent: packages already installed are left alone, and apt is not touched
+# at all when nothing is missing (`apt-get update` runs only then).
+# Usage: scripts/install-deps.sh [--vm] [--dry-run]
+#   --vm       also install what the VM kernel matrix needs (scripts/install-vm-deps.sh)
+#   --dry-run  only report what is missing (exit 1 if anything is)
+set -euo pipefail
+
+PKGS=(
+    clang
+    llvm
+    libbpf-dev
+    bpftool
+    libelf-dev
+    zlib1g-dev
+    libcmocka-dev
+    pkg-config
+    make
+    gcc
+    python3
+)
+
+VM=0
+DRY_RUN=0
+for arg in "$@"; do
+    case "$arg" in
+        --vm) VM=1 ;;
+        --dry-run) DRY_RUN=1 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "install-deps: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+installed() {
+    # only "install ok installed" counts (not config-files, half-configured, ...)
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: dpkg-query not found: this script installs Debian packages" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if installed "$p"; then
+        log "present: $p $(dpkg-query -W -f='${Version}' "$p")"
+    else
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    log "all ${#PKGS[@]} build and test packages already installed"
+elif [ "$DRY_RUN" -eq 1 ]; then
+    log "missing: ${missing[*]} (--dry-run: not installing)"
+else
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            SUDO=(sudo)
+        else
+            echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    log "missing: ${missing[*]}"
+    log "running: apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    log "running: apt-get install ${missing[*]}"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "${missing[@]}"
+    still=()
+    for p in "${missing[@]}"; do
+        installed "$p" || still+=("$p")
+    done
+    if [ "${#still[@]}" -ne 0 ]; then
+        echo "install-deps: still missing after apt-get install: ${still[*]}" >&2
+        exit 1
+    fi
+    log "installed: ${missing[*]}"
+fi
+
+if [ "$VM" -eq 1 ]; then
+    vm_script="$(dirname "$0")/install-vm-deps.sh"
+    if [ "$DRY_RUN" -eq 1 ]; then
+        log "running: $vm_script --dry-run"
+        "$vm_script" --dry-run || DRY_MISSING=1
+    else
+        log "running: $vm_script"
+        "$vm_script"
+    fi
+fi
+
+if [ "$DRY_RUN" -eq 1 ] && { [ "${#missing[@]}" -ne 0 ] || [ "${DRY_MISSING:-0}" -eq 1 ]; }; then
+    exit 1
+fi
+exit 0
