@@ -98,6 +98,8 @@ enum pw_event_type {
 	PW_EVENT_THREAD_CREATE = 4,  /* clone with CLONE_THREAD */
 	PW_EVENT_THREAD_EXIT = 5,    /* a thread created by THREAD_CREATE exited */
 	PW_EVENT_LOST = 6,           /* the kernel could not deliver some events */
+	PW_EVENT_PROCESS_ACCESS = 7, /* an operation on another process (see "access operations") */
+	PW_EVENT_THREAD_ACCESS = 8,  /* an operation on one thread of another process */
 };
 
 /* Event mask bits for pw_monitor_opts.events. */
@@ -106,6 +108,9 @@ enum pw_event_type {
 	(PW_EVMASK(PW_EVENT_PROCESS_CREATE) | PW_EVMASK(PW_EVENT_EXEC) |       \
 	 PW_EVMASK(PW_EVENT_PROCESS_EXIT) | PW_EVMASK(PW_EVENT_THREAD_CREATE) | \
 	 PW_EVMASK(PW_EVENT_THREAD_EXIT))
+/* Access events: not in PW_EVMASK_ALL (they need a watched target; see below). */
+#define PW_EVMASK_ACCESS                                                       \
+	(PW_EVMASK(PW_EVENT_PROCESS_ACCESS) | PW_EVMASK(PW_EVENT_THREAD_ACCESS))
 
 /* "process_create", "exec", ... ; NULL for an unknown type. */
 PW_API const char *pw_event_type_name(enum pw_event_type type);
@@ -373,15 +378,428 @@ PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats 
 
 /* ------------------------------------------------------ access operations */
 /*
- * (Issue: process and thread access operations.) Declarations for access
- * events and protection rules go in this section.
+ * Every operation by which one process reaches into another: ptrace,
+ * process_vm_readv/writev, opening /proc/PID/mem, signals (kill, tgkill,
+ * tkill, pidfd_send_signal), pidfd_open and pidfd_getfd. The Linux
+ * counterpart of opening or duplicating a process or thread handle.
+ *
+ * Two event types (request them with PW_EVMASK_ACCESS in
+ * pw_monitor_opts.events; PW_EVMASK_ALL does not include them):
+ *  - PW_EVENT_THREAD_ACCESS: the operation names one thread (tgkill, tkill,
+ *    ptrace of a thread other than the leader);
+ *  - PW_EVENT_PROCESS_ACCESS: every other one.
+ * For these events pw_event_pid/tid/key/name/token() and the user, group,
+ * cgroup and container accessors describe the ORIGINATOR (the task that
+ * made the call); the target has its own accessors below.
+ *
+ * Only operations on watched targets are reported (pw_monitor_watch_access,
+ * pw_monitor_watch_access_all), and the kernel drops the others before any
+ * ring-buffer space is used; originator rules narrow it further. A process
+ * acting on itself is never reported.
+ *
+ * How it is observed: per-syscall tracepoints (syscalls/sys_enter_* and
+ * sys_exit_*; the library mounts tracefs on /sys/kernel/tracing if no
+ * tracefs is mounted, and says so at PW_LOG_INFO). Where that is impossible
+ * it falls back to the raw sys_enter/sys_exit tracepoints, which run for
+ * every syscall (logged at PW_LOG_WARN). The enter side decides and parks
+ * the call by thread; the exit side adds the result and delivers it.
+ *
+ * /proc/PID/mem: openat() calls whose path is literally "/proc/<digits>/mem"
+ * are reported (one short user read per openat while some target watches
+ * memory rights). Paths relative to a directory fd, /proc/self/mem and
+ * /proc/PID/task/TID/mem are not reported by observation; with BPF LSM they
+ * are still enforced (the kernel's ptrace_access_check sees every open).
+ *
+ * Enforcement (pw_monitor_protect) needs BPF LSM (PW_FEAT_BPF_LSM):
+ * lsm/ptrace_access_check (ptrace attach, /proc/PID/mem, process_vm_*,
+ * pidfd_getfd, other PTRACE_MODE_READ checks), lsm/task_kill (signals) and,
+ * for pidfd_open, which has no hook of its own, lsm/file_alloc_security
+ * during a pidfd_open aimed at a protected process. A denied call fails
+ * with EPERM and its event has pw_event_access_denied() true.
  */
+
+/* Access rights; an event carries the rights its operation needs. */
+enum pw_access {
+	PW_ACCESS_DEBUG = 1u << 0,        /* ptrace attach/seize and control requests */
+	PW_ACCESS_READ_MEMORY = 1u << 1,  /* process_vm_readv, /proc/PID/mem read, PTRACE_PEEK* */
+	PW_ACCESS_WRITE_MEMORY = 1u << 2, /* process_vm_writev, /proc/PID/mem write, PTRACE_POKE* */
+	PW_ACCESS_READ_INFO = 1u << 3,    /* PTRACE_MODE_READ checks (/proc/PID/environ...), signal 0 */
+	PW_ACCESS_TERMINATE = 1u << 4,    /* SIGKILL, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGABRT */
+	PW_ACCESS_SUSPEND_RESUME = 1u << 5, /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT */
+	PW_ACCESS_SIGNAL = 1u << 6,       /* any other signal (note: SIGUSR1 etc. kill by default) */
+	PW_ACCESS_OPEN_HANDLE = 1u << 7,  /* pidfd_open */
+	PW_ACCESS_DUP_HANDLE = 1u << 8,   /* pidfd_getfd: copy a file descriptor out of the target */
+	PW_ACCESS_ALL = 0x1ffu,
+};
+
+/* The operation of an access event. */
+enum pw_access_op {
+	PW_ACCESS_OP_PTRACE = 1,            /* detail: the ptrace request */
+	PW_ACCESS_OP_PROCESS_VM_READV = 2,
+	PW_ACCESS_OP_PROCESS_VM_WRITEV = 3,
+	PW_ACCESS_OP_PROC_MEM_OPEN = 4,     /* detail: open(2) flags */
+	PW_ACCESS_OP_KILL = 5,
+	PW_ACCESS_OP_TGKILL = 6,
+	PW_ACCESS_OP_TKILL = 7,
+	PW_ACCESS_OP_PIDFD_SEND_SIGNAL = 8,
+	PW_ACCESS_OP_PIDFD_OPEN = 9,
+	PW_ACCESS_OP_PIDFD_GETFD = 10,      /* detail: the target's fd asked for */
+	/*
+	 * Denied by a rule in a call observation did not recognise (a group
+	 * signal, a relative /proc path, sigqueue...): reported by the LSM hook,
+	 * with result -EPERM.
+	 */
+	PW_ACCESS_OP_OTHER_PTRACE_CHECK = 11,
+	PW_ACCESS_OP_OTHER_SIGNAL = 12,
+};
+
+/* "debug", "read-memory", ... for one bit; NULL otherwise. */
+PW_API const char *pw_access_name(unsigned int right);
+/* "ptrace", "process_vm_readv", "kill", ...; NULL for an unknown op. */
+PW_API const char *pw_access_op_name(enum pw_access_op op);
+/*
+ * Parse a comma-separated list of right names ("terminate,debug,write-memory",
+ * also "all", "memory" = read+write, "signals" = terminate+suspend-resume+signal)
+ * into *out. 0, or -EINVAL naming nothing known.
+ */
+PW_API int pw_access_parse(const char *list, unsigned int *out);
+
+/* ACCESS events: the target process (thread-group id) and the thread the call named. */
+PW_API pid_t pw_event_target_pid(const struct pw_event *ev);
+PW_API pid_t pw_event_target_tid(const struct pw_event *ev);
+/* Target key; start_ns is 0 when the kernel did not know it (see above). */
+PW_API struct pw_proc_key pw_event_target_key(const struct pw_event *ev);
+/* Target's process name when known, else NULL. */
+PW_API const char *pw_event_target_name(const struct pw_event *ev);
+/* Requested rights: enum pw_access bits. */
+PW_API unsigned int pw_event_access(const struct pw_event *ev);
+PW_API enum pw_access_op pw_event_access_op(const struct pw_event *ev);
+/* Signal number of signal operations, else 0. */
+PW_API int pw_event_signal(const struct pw_event *ev);
+/* The syscall's return value: >= 0 success, -errno failure (-EPERM when denied). */
+PW_API int64_t pw_event_access_result(const struct pw_event *ev);
+/* True when procward's own rule (pw_monitor_protect) denied the operation. */
+PW_API bool pw_event_access_denied(const struct pw_event *ev);
+/* Operation detail: ptrace request, open flags, or the fd asked of pidfd_getfd. */
+PW_API uint64_t pw_event_access_detail(const struct pw_event *ev);
+
+/* A watched target: a process (and all its threads) by PID, or every process with a name. */
+struct pw_access_target {
+	size_t sz;
+	pid_t pid;           /* > 0: this process; 0: use name */
+	const char *name;    /* process name (comm of the leader, max 15 chars), exact */
+	unsigned int access; /* rights to report (enum pw_access); 0: all */
+};
+
+/*
+ * Report access operations aimed at the target. Watching the same target
+ * again replaces its rights. Before or after start; after start it takes
+ * effect for the next operation. A PID target ends when that process exits
+ * (a reused PID is not watched); a name follows processes as they exec or
+ * rename to it (prctl PR_SET_NAME) and away from it. Errors: -EINVAL,
+ * -ENAMETOOLONG, -ESRCH (no such PID), -ENOSPC (map full).
+ */
+PW_API int pw_monitor_watch_access(struct pw_monitor *m, const struct pw_access_target *t);
+/* Stop watching a target added earlier (same pid or name); -ENOENT if none. */
+PW_API int pw_monitor_unwatch_access(struct pw_monitor *m, const struct pw_access_target *t);
+/*
+ * Report operations on every process for these rights (0 turns it off).
+ * Loud: every kill(2) on the machine for PW_ACCESS_TERMINATE. The target of
+ * a thread-directed call on an unwatched process is given by its TID.
+ */
+PW_API int pw_monitor_watch_access_all(struct pw_monitor *m, unsigned int access);
+
+/*
+ * Originator filter for access events: PW_MATCH_PID and PW_MATCH_UID rules
+ * (include/exclude, same semantics as pw_monitor_add_rule). Denials are
+ * reported whoever the originator is.
+ */
+PW_API int pw_monitor_add_access_originator_rule(struct pw_monitor *m, const struct pw_rule *rule);
+PW_API int pw_monitor_clear_access_originator_rules(struct pw_monitor *m);
+
+/* pw_protect_rule.flags */
+enum pw_protect_flag {
+	PW_PROTECT_EXCEPT_UID = 1u << 0, /* originators whose effective uid is except_uid may */
+	PW_PROTECT_EXCEPT_PID = 1u << 1, /* the process except_pid may (0: the calling process) */
+};
+
+/*
+ * A protection rule: which rights are denied on a process (and all its
+ * threads), by PID or by name, to whom. The protected process itself is
+ * never denied anything. Denied operations fail with EPERM.
+ */
+struct pw_protect_rule {
+	size_t sz;
+	pid_t pid;           /* > 0: this process; 0: use name */
+	const char *name;    /* every process whose (leader's) name equals this */
+	unsigned int deny;   /* enum pw_access bits, non-zero */
+	unsigned int flags;  /* enum pw_protect_flag */
+	uint32_t except_uid;
+	pid_t except_pid;
+};
+
+/*
+ * Add or replace (same pid or name) a protection rule. Before or after
+ * start; from an event callback too: the next operation sees the change.
+ * The protected target is watched for all rights, so its denials (and
+ * the other operations on it) are reported when access events are asked
+ * for. Errors: -PW_ERR_ENFORCE_UNAVAILABLE when this kernel cannot run BPF
+ * LSM programs (PW_FEAT_BPF_LSM missing: nothing is enforced, and nothing is
+ * stored), -EINVAL, -ENAMETOOLONG, -ESRCH, -ENOSPC.
+ */
+PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule *rule);
+/* Remove the rule for the same pid or name; -ENOENT if none. */
+PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_rule *rule);
 
 /* -------------------------------------------------------------- exec gate */
 /*
- * (Issue: exec gate.) Declarations for the blocking exec gate go in this
- * section: struct pw_gate and its options, the verdict API.
+ * The exec gate: the application sees every new program image before it
+ * runs and allows or denies it. A denied execve fails in the caller (EPERM,
+ * or the errno given where the kernel supports it); nothing of the program
+ * runs. Built on fanotify FAN_OPEN_EXEC_PERM (needs CAP_SYS_ADMIN) and BPF
+ * programs that capture argv and credentials at execve entry.
+ *
+ * Threads: a pw_gate runs its own threads once started: a reader that takes
+ * events from the kernel, applies static rules and enforces deadlines; a pool
+ * of `workers` that call the handler; and, if on_decision is set, one that
+ * delivers decision records. pw_gate_new/add_rule/start/stop/free are called
+ * by the thread that owns the gate (not from a handler). The verdict
+ * functions may be called from any thread. Two gates, in one process or in
+ * two, are independent and both decide every exec.
+ *
+ * Self: exec-opens by the gate's own process are allowed at once, without
+ * rules or handler (a gate must never wait on itself). Its children are
+ * gated like any other process.
+ *
+ * Crash safety: if the process dies, the kernel closes the fanotify group
+ * and allows every exec that was waiting.
  */
+
+struct pw_gate;
+struct pw_exec_request;   /* borrowed: see pw_gate_fn */
+struct pw_gate_decision;  /* borrowed: valid only inside on_decision */
+
+enum pw_exec_verdict {
+	PW_EXEC_ALLOW = 1,
+	PW_EXEC_DENY = 2,
+};
+
+/* Why a verdict was given (pw_decision_reason). */
+enum pw_gate_reason {
+	PW_GATE_BY_RULE = 1,     /* a static rule (allow/deny) decided */
+	PW_GATE_BY_HANDLER = 2,  /* the handler's verdict */
+	PW_GATE_BY_TIMEOUT = 3,  /* no verdict before the deadline: timeout_verdict */
+	PW_GATE_BY_ERROR = 4,    /* the handler failed: error_verdict */
+	PW_GATE_BY_DEFAULT = 5,  /* out of scope, no handler, or the handler gave no verdict */
+	PW_GATE_BY_SELF = 6,     /* the gate's own process: allowed at once */
+	PW_GATE_BY_OVERLOAD = 7, /* more than max_pending requests waiting: timeout_verdict */
+	PW_GATE_BY_SHUTDOWN = 8, /* pending when the gate stopped: timeout_verdict */
+	PW_GATE_UNGATED = 9,     /* exec fanotify never saw (memfd, unmarkable fs); DENY = killed */
+};
+
+/* What to do with the exec-opens of interpreters (ld.so, #! interpreters). */
+enum pw_gate_interp {
+	PW_GATE_INTERP_RULES = 0,   /* static rules apply; otherwise allowed without the handler */
+	PW_GATE_INTERP_ALLOW = 1,   /* allowed at once */
+	PW_GATE_INTERP_HANDLER = 2, /* static rules, then the handler (pw_exec_is_interpreter) */
+};
+
+/*
+ * Called on a worker thread for each exec the static rules leave open. Give
+ * a verdict with pw_exec_allow()/pw_exec_deny(), in the handler or, after
+ * pw_exec_defer(), later from any thread. Returning without a verdict (and
+ * without deferring) applies timeout_verdict at once. A negative return is a
+ * handler failure: error_verdict is applied and on_error is called.
+ *
+ * The request is borrowed: valid until the handler returns, or, after
+ * pw_exec_defer(), until the application's verdict call.
+ */
+typedef int (*pw_gate_fn)(struct pw_gate *g, struct pw_exec_request *req, void *userdata);
+
+/* Called on the decision thread, off the decision path; it may block. */
+typedef void (*pw_gate_decision_fn)(struct pw_gate *g, const struct pw_gate_decision *d,
+				    void *userdata);
+
+/* A handler failed (err: its negative return). Called on the worker thread. */
+typedef void (*pw_gate_error_fn)(struct pw_gate *g, const struct pw_exec_request *req, int err,
+				 void *userdata);
+
+struct pw_gate_opts {
+	size_t sz;
+	pw_gate_fn handler;            /* NULL: static rules only; the rest is allowed */
+	void *userdata;
+	unsigned int timeout_ms;       /* deadline of a handler's verdict; 0: 1000 */
+	enum pw_exec_verdict timeout_verdict; /* on timeout, overload, shutdown; 0: ALLOW */
+	enum pw_exec_verdict error_verdict;   /* on a handler failure; 0: ALLOW (fail-open) */
+	unsigned int workers;          /* handler threads; 0: 4 */
+	unsigned int max_extensions;   /* pw_exec_extend() calls per request; 0: 4 */
+	unsigned int max_pending;      /* requests waiting at once; 0: 256 */
+	enum pw_gate_interp interpreters;
+	/*
+	 * Ungated execs (no fanotify event: memfd, a filesystem that cannot be
+	 * marked) of gated processes are always reported (PW_GATE_UNGATED);
+	 * with this set they are also killed in the kernel before their first
+	 * instruction.
+	 */
+	bool fail_closed_ungated;
+	bool audit;                    /* report only: every exec is allowed; records say what would be */
+	pw_gate_decision_fn on_decision; /* NULL: no decision records */
+	void *decision_userdata;
+	unsigned int decision_queue;   /* records buffered for on_decision; 0: 4096 */
+	pw_gate_error_fn on_error;
+	pw_log_fn log;                 /* NULL: silent */
+	void *log_userdata;
+};
+
+/* Static rules, evaluated in the library before the handler, in order; the first match decides. */
+enum pw_gate_action {
+	PW_GATE_ALLOW = 1, /* allow, no handler */
+	PW_GATE_DENY = 2,  /* deny with deny_errno, no handler */
+	PW_GATE_ASK = 3,   /* call the handler ("gate"); with a subject, defines the gated set */
+};
+
+struct pw_gate_rule {
+	size_t sz;
+	enum pw_gate_action action;
+	int deny_errno;            /* DENY: 0 = EPERM */
+	/* What: the image (or interpreter) opened for exec. NULL/false = any. */
+	const char *path;          /* absolute path, exact */
+	const char *name;          /* last path component of the image */
+	const uint8_t *sha256;     /* 32 bytes: SHA-256 of the file content */
+	/* Whose: the exec'ing process, before the exec. */
+	bool has_uid;
+	uint32_t uid;              /* real uid */
+	const char *subject_name;  /* process name (comm) */
+	pid_t subject_pid;         /* 0 = any */
+	bool children;             /* subject_pid/subject_name also match their descendants */
+};
+
+/*
+ * Scope: if any ASK rule has a subject, only the processes such rules match
+ * are gated (handler, ungated reports); execs no rule matches are allowed.
+ * Without such a rule, every exec no rule decides goes to the handler.
+ *
+ * Text form, one rule per line (`#` starts a comment):
+ *   allow|deny|gate [errno EACCES|NUM] [path P] [name N] [sha256 HEX]
+ *                   [uid U] [by-name COMM] [by-pid PID] [children]
+ * e.g. "deny path /usr/bin/nc", "deny name curl uid 1000",
+ * "gate by-pid 1234 children".
+ */
+PW_API int pw_gate_rule_parse(const char *text, struct pw_gate_rule *out, char **storage);
+
+PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out);
+/* Stops if running, frees. Accepts NULL. */
+PW_API void pw_gate_free(struct pw_gate *g);
+
+/* Before pw_gate_start() (-EBUSY after). Errors: -EINVAL, PW_ERR_RULE_LIMIT. */
+PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule);
+PW_API int pw_gate_add_rule_text(struct pw_gate *g, const char *text);
+/*
+ * Parse a whole rules file; on any error nothing is added, and errbuf gets
+ * "PATH:LINE: message". Returns the number of rules added, or negative.
+ */
+PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
+				   size_t errlen);
+
+/*
+ * Load the BPF programs, mark every filesystem, start the threads. From
+ * here on every exec on the machine waits for this gate. Errors: -EPERM
+ * (needs root: CAP_SYS_ADMIN for fanotify permission events, and BPF),
+ * PW_ERR_NO_BTF, PW_ERR_NO_BPF, PW_ERR_KERNEL_FEATURE.
+ */
+PW_API int pw_gate_start(struct pw_gate *g);
+/*
+ * Answer everything pending with timeout_verdict (PW_GATE_BY_SHUTDOWN),
+ * join the threads (waits for running handlers and on_decision calls),
+ * release the kernel objects. Idempotent.
+ */
+PW_API void pw_gate_stop(struct pw_gate *g);
+
+struct pw_gate_stats {
+	size_t sz;
+	uint64_t decisions;       /* exec-opens answered (self and interpreters included) */
+	uint64_t allowed;
+	uint64_t denied;
+	uint64_t by_rule;
+	uint64_t by_handler;
+	uint64_t timed_out;
+	uint64_t late_verdicts;   /* verdicts after the library had answered: ignored */
+	uint64_t handler_errors;
+	uint64_t self_allowed;
+	uint64_t interpreter_opens;
+	uint64_t overloaded;
+	uint64_t ungated;         /* execs fanotify never saw, of gated processes */
+	uint64_t ungated_killed;
+	uint64_t ungated_lost;    /* ungated reports the kernel could not queue */
+	uint64_t no_args;         /* events without a captured argv (counted, decided anyway) */
+	uint64_t sink_dropped;    /* decision records dropped: on_decision too slow */
+	uint64_t filesystems_marked;
+	uint64_t filesystems_unmarkable;
+	uint64_t extensions;
+};
+PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
+
+/* Whether pw_exec_deny() can return errnos other than EPERM here (FAN_DENY_ERRNO). */
+PW_API bool pw_gate_deny_errno_supported(const struct pw_gate *g);
+
+/* -- the request: valid while borrowed (see pw_gate_fn) */
+PW_API pid_t pw_exec_pid(const struct pw_exec_request *req);
+PW_API pid_t pw_exec_tid(const struct pw_exec_request *req);
+PW_API pid_t pw_exec_parent_pid(const struct pw_exec_request *req);
+PW_API struct pw_proc_key pw_exec_key(const struct pw_exec_request *req);
+/* Name (comm) of the process before the exec. */
+PW_API const char *pw_exec_name(const struct pw_exec_request *req);
+/* The new argv, captured at execve entry; NULL past the end. */
+PW_API size_t pw_exec_argc(struct pw_exec_request *req);
+PW_API const char *pw_exec_arg(struct pw_exec_request *req, size_t i);
+/* execve's filename argument, as passed (may be relative; "" for fexecve). */
+PW_API const char *pw_exec_filename(struct pw_exec_request *req);
+/* Absolute path of the file being opened for exec (resolved from its fd). */
+PW_API const char *pw_exec_image(struct pw_exec_request *req);
+/* The exec'ing task's credentials at execve entry; NULL if not captured. */
+PW_API const struct pw_token *pw_exec_token(const struct pw_exec_request *req);
+/* An interpreter (ld.so, #! interpreter) of the exec, not its main image. */
+PW_API bool pw_exec_is_interpreter(const struct pw_exec_request *req);
+/* Read-only fd of the image, to read or hash it; owned by the library. */
+PW_API int pw_exec_fd(const struct pw_exec_request *req);
+/* SHA-256 of the image content, computed once per request. 0 or -errno. */
+PW_API int pw_exec_sha256(struct pw_exec_request *req, uint8_t out[32]);
+
+enum pw_exec_flag {
+	PW_EXEC_ARGS_TRUNCATED = 1u << 0, /* argv longer than captured, or unreadable */
+	PW_EXEC_NO_ARGS = 1u << 1,        /* nothing was captured for this exec */
+};
+PW_API unsigned int pw_exec_flags(struct pw_exec_request *req);
+
+/* -- verdicts: any thread. 0; -ETIMEDOUT if the library answered already (counted late); -EALREADY */
+PW_API int pw_exec_allow(struct pw_exec_request *req);
+/* err: errno for the exec'ing caller; 0 = EPERM. Without kernel support, EPERM is used. */
+PW_API int pw_exec_deny(struct pw_exec_request *req, int err);
+/* Push the deadline to now + ms; at most max_extensions times (-E2BIG after). */
+PW_API int pw_exec_extend(struct pw_exec_request *req, unsigned int ms);
+/* Keep the request past the handler's return; a verdict call must follow (it releases it). */
+PW_API int pw_exec_defer(struct pw_exec_request *req);
+
+/* -- decision records (on_decision) */
+PW_API enum pw_exec_verdict pw_decision_verdict(const struct pw_gate_decision *d);
+PW_API enum pw_gate_reason pw_decision_reason(const struct pw_gate_decision *d);
+PW_API int pw_decision_errno(const struct pw_gate_decision *d);  /* DENY: errno given */
+PW_API bool pw_decision_audit(const struct pw_gate_decision *d); /* audit: not enforced */
+PW_API bool pw_decision_is_interpreter(const struct pw_gate_decision *d);
+PW_API pid_t pw_decision_pid(const struct pw_gate_decision *d);
+PW_API pid_t pw_decision_tid(const struct pw_gate_decision *d);
+PW_API uint32_t pw_decision_uid(const struct pw_gate_decision *d);
+PW_API const char *pw_decision_name(const struct pw_gate_decision *d);
+PW_API const char *pw_decision_image(const struct pw_gate_decision *d);
+PW_API const char *pw_decision_filename(const struct pw_gate_decision *d);
+PW_API size_t pw_decision_argc(const struct pw_gate_decision *d);
+PW_API const char *pw_decision_arg(const struct pw_gate_decision *d, size_t i);
+/* -1 when no rule decided; else the index of the rule in the order added. */
+PW_API int pw_decision_rule(const struct pw_gate_decision *d);
+/* CLOCK_MONOTONIC ns of the answer, and ns from the event's arrival to the answer. */
+PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
+PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
+PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
 
 #ifdef __cplusplus
 }

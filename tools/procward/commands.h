@@ -11,7 +11,7 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } extra_commands[] = {
-	/* { "gate", cmd_gate }, added by the exec-gate work */
+	{ "gate", cmd_gate },
 	/* { "protect", cmd_protect }, added by the access work */
 	{ "", 0 },
 };

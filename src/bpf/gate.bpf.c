@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gate.bpf.c - the exec gate's kernel side: capture who execs what (argv,
+ * credentials, subject scope) at execve entry, before fanotify asks user
+ * space; and at sched_process_exec report (and in fail-closed mode kill)
+ * execs of gated processes that fanotify never saw.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "gate_abi.h"
+#include "path.bpf.h"
+#include "token.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SIGKILL_NR 9
+#define AT_EMPTY_PATH_FLAG 0x1000
+
+struct pw_gate_bpf_config gate_cfg = {};
+__u64 ungated_lost = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pw_gate_meta);
+} gate_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pw_gate_argv);
+} gate_argv SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pw_gate_mark);
+} gate_marks SEC(".maps");
+
+/* Subject conditions: value = the condition bits a match sets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} subj_pid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, char[PW_COMM_LEN]);
+	__type(value, __u64);
+} subj_name SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} subj_uid SEC(".maps");
+
+/* Names whose children inherit bits (rules `by-name N children`). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, char[PW_COMM_LEN]);
+	__type(value, __u64);
+} tree_name SEC(".maps");
+
+/* Bits a process holds through an ancestor (tgid -> bits); deleted at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} tree SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} ungated SEC(".maps");
+
+/* The argv record is built here, then copied into gate_argv; slack keeps masked reads in bounds. */
+struct argv_scratch {
+	struct pw_gate_argv rec;
+	char slack[PW_GATE_ARGS_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct argv_scratch);
+} argv_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_walk);
+} path_scratch SEC(".maps");
+
+static __always_inline __u64 lookup_bits(void *map, const void *key)
+{
+	__u64 *v = bpf_map_lookup_elem(map, key);
+
+	return v ? *v : 0;
+}
+
+static __always_inline __u64 subject_bits(__u32 tgid, __u32 uid, const char comm[PW_COMM_LEN])
+{
+	__u64 bits;
+
+	if (!gate_cfg.have_subjects)
+		return 0;
+	bits = lookup_bits(&subj_pid, &tgid) | lookup_bits(&subj_uid, &uid) |
+	       lookup_bits(&subj_name, comm);
+	if (gate_cfg.have_trees)
+		bits |= lookup_bits(&tree, &tgid);
+	return bits;
+}
+
+static __always_inline bool in_scope(__u64 bits)
+{
+	__u32 n = gate_cfg.n_scopes;
+
+	if (gate_cfg.scope_all)
+		return true;
+	for (int i = 0; i < PW_GATE_MAX_SCOPES; i++) {
+		__u64 m = gate_cfg.scope_masks[i];
+
+		if (i >= n)
+			break;
+		if (m && (bits & m) == m)
+			return true;
+	}
+	return false;
+}
+
+struct argv_walk {
+	struct argv_scratch *s;
+	const char *const *argv;
+};
+
+/* bpf_loop callback: append argument `index`; 1 stops the walk. */
+static long argv_step(__u64 index, void *ctx)
+{
+	struct argv_walk *w = ctx;
+	struct argv_scratch *s = w->s;
+	const char *arg = NULL;
+	__u32 off;
+	long n;
+
+	if (!s)
+		return 1;
+	if (bpf_probe_read_user(&arg, sizeof(arg), &w->argv[index])) {
+		s->rec.__pad |= PW_GATE_F_ARGS_TRUNCATED;
+		return 1;
+	}
+	if (!arg)
+		return 1;
+	off = s->rec.args_len;
+	if (off >= PW_GATE_ARGS_MAX) {
+		s->rec.__pad |= PW_GATE_F_ARGS_TRUNCATED;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&s->rec.args[off & (PW_GATE_ARGS_MAX - 1)], PW_GATE_ARGS_MAX,
+				    arg);
+	if (n <= 0 || off + n > PW_GATE_ARGS_MAX) {
+		/* unreadable (not faulted in) or too long: keep what fits whole */
+		s->rec.__pad |= PW_GATE_F_ARGS_TRUNCATED;
+		return 1;
+	}
+	s->rec.args_len = off + n;
+	s->rec.argc++;
+	return 0;
+}
+
+/*
+ * Runs at execve entry, in the exec'ing thread, before the kernel opens the
+ * image (which is when fanotify asks user space): argv still points into the
+ * old mm, so it is read here and nowhere later.
+ */
+static __always_inline int capture(const char *filename, const char *const *argv, __u32 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct argv_walk walk;
+	struct pw_gate_meta meta;
+	struct argv_scratch *s;
+	__u32 zero = 0, tid;
+	long n;
+
+	if (!gate_cfg.enabled)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	/* A mark left by an earlier execve of this thread that failed must not count. */
+	bpf_map_delete_elem(&gate_marks, &tid);
+
+	__builtin_memset(&meta, 0, sizeof(meta));
+	meta.exec_id = bpf_ktime_get_ns();
+	meta.pid = BPF_CORE_READ(task, tgid);
+	meta.tid = tid;
+	meta.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	meta.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	meta.flags = flags;
+	bpf_get_current_comm(meta.comm, sizeof(meta.comm));
+	fill_token(&meta.token, task);
+	meta.token.cgroup_id = bpf_get_current_cgroup_id();
+	meta.subject_bits = subject_bits(meta.pid, meta.token.uid, meta.comm);
+
+	s = bpf_map_lookup_elem(&argv_scratch, &zero);
+	if (s) {
+		s->rec.exec_id = meta.exec_id;
+		s->rec.argc = 0;
+		s->rec.args_len = 0;
+		s->rec.__pad = 0;
+		n = bpf_probe_read_user_str(s->rec.filename, sizeof(s->rec.filename), filename);
+		if (n <= 0) {
+			s->rec.filename[0] = 0;
+			n = 1;
+		} else if (n == sizeof(s->rec.filename)) {
+			meta.flags |= PW_GATE_F_FILENAME_TRUNCATED;
+		}
+		s->rec.filename_len = n;
+		walk.s = s;
+		walk.argv = argv;
+		bpf_loop(PW_GATE_ARGV_SLOTS, argv_step, &walk, 0);
+		meta.flags |= s->rec.__pad; /* truncation found by the walk */
+		bpf_map_update_elem(&gate_argv, &tid, &s->rec, BPF_ANY);
+	}
+	bpf_map_update_elem(&gate_meta, &tid, &meta, BPF_ANY);
+	return 0;
+}
+
+/* Preferred: fires for execve/execveat only (needs tracefs to attach). */
+SEC("tracepoint/syscalls/sys_enter_execve")
+int pw_gate_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return capture((const char *)ctx->args[0], (const char *const *)ctx->args[1], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int pw_gate_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return capture((const char *)ctx->args[1], (const char *const *)ctx->args[2],
+		       PW_GATE_F_EXECVEAT);
+}
+
+/* Fallback without tracefs: every syscall entry, filtered by number at once. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pw_gate_sys_enter, struct pt_regs *regs, long id)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (id == 59) /* __NR_execve */
+		return capture((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+			       (const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+	if (id == 322) /* __NR_execveat */
+		return capture((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+			       (const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs),
+			       PW_GATE_F_EXECVEAT);
+#elif defined(__TARGET_ARCH_arm64)
+	if (id == 221) /* __NR_execve */
+		return capture((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+			       (const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+	if (id == 281) /* __NR_execveat */
+		return capture((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+			       (const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs),
+			       PW_GATE_F_EXECVEAT);
+#endif
+	return 0;
+}
+
+/*
+ * sched_process_exec runs after the point of no return and before the new
+ * image's first instruction, in the exec'ing task: a SIGKILL sent here is
+ * delivered on the way back to user space, so nothing of the image runs.
+ *
+ * Whether fanotify saw the exec: user space marks the TID with the inode of
+ * the first exec-open it allowed. For an ELF, that is bprm->file. For a
+ * script bprm->file is the final interpreter, so the mark must name another
+ * file (the script); if it names the interpreter itself, only the
+ * interpreter was seen and the script was not (a memfd script).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct pw_gate_ungated *rec;
+	struct pw_gate_mark *mark;
+	struct pw_gate_meta *meta;
+	struct path_walk *w;
+	__u32 old_tid = old_pid, tgid, uid, zero = 0, start, len;
+	__u64 ino, bits;
+	__u32 dev;
+	bool gated = false, script, same, killed = false;
+
+	if (!gate_cfg.enabled)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	mark = bpf_map_lookup_elem(&gate_marks, &old_tid);
+	if (mark) {
+		script = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
+		same = mark->ino == ino && mark->dev == dev;
+		gated = script ? !same : same;
+		bpf_map_delete_elem(&gate_marks, &old_tid);
+	}
+	if (gated || tgid == gate_cfg.self_pid)
+		return 0;
+
+	uid = BPF_CORE_READ(task, cred, uid.val);
+	meta = bpf_map_lookup_elem(&gate_meta, &old_tid);
+	/*
+	 * Only an execve that entered after every filesystem was marked can be
+	 * judged (one that opened its image earlier was never asked about);
+	 * kernel-started execs (no syscall entry) are not judged either.
+	 */
+	if (!meta || meta->pid != tgid || !gate_cfg.armed_ns || meta->exec_id < gate_cfg.armed_ns)
+		return 0;
+	bits = meta->subject_bits; /* the subject as it was before the exec */
+	if (!in_scope(bits))
+		return 0;
+	if (gate_cfg.fail_closed) {
+		bpf_send_signal(SIGKILL_NR);
+		killed = true;
+	}
+	rec = bpf_ringbuf_reserve(&ungated, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&ungated_lost, 1);
+		return 0;
+	}
+	rec->ts_ns = bpf_ktime_get_ns();
+	rec->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	rec->ino = ino;
+	rec->dev = dev;
+	rec->pid = tgid;
+	rec->tid = old_tid;
+	rec->uid = uid;
+	rec->killed = killed;
+	__builtin_memcpy(rec->comm, meta->comm, PW_COMM_LEN);
+	rec->image[0] = 0;
+	rec->image_len = 1;
+	w = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (w) {
+		w->truncated = 0;
+		start = build_path(&bprm->file->f_path, w);
+		len = PW_PATH_MAX - start;
+		len &= (PW_PATH_MAX - 1) | PW_PATH_MAX;
+		bpf_probe_read_kernel(rec->image, len, &w->buf[start]);
+		rec->image_len = len;
+		if (len <= 2) /* an internal mount (memfd): its dentry name says more */
+			rec->image_len = bpf_probe_read_kernel_str(
+				rec->image, PW_PATH_MAX,
+				BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+	}
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
+/* Children inherit the subject bits of rules with `children`. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pw_gate_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 child_tgid, parent_tgid;
+	char comm[PW_COMM_LEN];
+	__u64 bits;
+
+	if (!gate_cfg.enabled || !gate_cfg.have_trees)
+		return 0;
+	child_tgid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != child_tgid)
+		return 0; /* a thread */
+	parent_tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	bpf_get_current_comm(comm, sizeof(comm));
+	bits = lookup_bits(&tree, &parent_tgid) | lookup_bits(&tree_name, comm);
+	if (bits)
+		bpf_map_update_elem(&tree, &child_tgid, &bits, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pw_gate_exit, struct task_struct *p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 tgid;
+
+	if (!gate_cfg.have_trees || BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&tree, &tgid);
+	return 0;
+}

@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_gate.c - the exec gate against the real kernel. Every rule is scoped
+ * to programs copied into this test's own temporary directory or to
+ * processes this test names (prctl) or spawns: a bug must never deny or
+ * stall the machine's own programs. A watchdog alarm kills the test (the
+ * kernel then releases any waiting exec) if anything hangs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define EXEC_FAILED_BASE 200 /* child exit code: EXEC_FAILED_BASE + errno of execv */
+
+static char dir[64];
+static char p_true[128], p_touch[128], p_interp[128], p_script[128], p_script2[128];
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 755 %s", from, to, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static int setup(void **state)
+{
+	char text[256];
+
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "/tmp/pw-gate-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(p_true, sizeof(p_true), "%s/pwg-true", dir);
+	snprintf(p_touch, sizeof(p_touch), "%s/pwg-touch", dir);
+	snprintf(p_interp, sizeof(p_interp), "%s/pwg-sh", dir);
+	snprintf(p_script, sizeof(p_script), "%s/script.sh", dir);
+	snprintf(p_script2, sizeof(p_script2), "%s/script2.sh", dir);
+	copy_file("/bin/true", p_true);
+	copy_file("/bin/touch", p_touch);
+	copy_file("/bin/sh", p_interp);
+	snprintf(text, sizeof(text), "#!/bin/sh\ntouch \"$1\"\n");
+	write_file(p_script, text, 0755);
+	snprintf(text, sizeof(text), "#!%s\ntouch \"$1\"\n", p_interp);
+	write_file(p_script2, text, 0755);
+	alarm(240); /* watchdog: SIGALRM kills us, and the kernel releases every waiting exec */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	if (dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		(void)!system(cmd);
+	}
+	return 0;
+}
+
+/* fork; the child names itself (comm) and execs; returns its pid. */
+static pid_t spawn_named(const char *comm, const char *path, char *const argv[])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (comm)
+			prctl(PR_SET_NAME, comm);
+		execv(path, argv);
+		_exit(EXEC_FAILED_BASE + errno);
+	}
+	return pid;
+}
+
+static int run_named(const char *comm, const char *path, char *const argv[], long long *elapsed_ms)
+{
+	long long t0 = ms_now();
+	int status = wait_status(spawn_named(comm, path, argv));
+
+	if (elapsed_ms)
+		*elapsed_ms = ms_now() - t0;
+	return status;
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static void log_cb(enum pw_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= PW_LOG_WARN && !strstr(msg, "cannot gate"))
+		fprintf(stderr, "gate log: %s\n", msg);
+}
+
+static struct pw_gate *gate_with(struct pw_gate_opts *opts, const char *const *rules)
+{
+	struct pw_gate *g = NULL;
+
+	opts->log = log_cb;
+	assert_int_equal(pw_gate_new(opts, &g), 0);
+	for (; rules && *rules; rules++)
+		assert_int_equal(pw_gate_add_rule_text(g, *rules), 0);
+	assert_int_equal(pw_gate_start(g), 0);
+	return g;
+}
+
+static char *rule_fmt(const char *fmt, const char *arg)
+{
+	static char buf[4][256];
+	static int i;
+	char *b = buf[i++ % 4];
+
+	snprintf(b, 256, fmt, arg);
+	return b;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_deny_path_allow_other(void **state)
+{
+	char marker[128];
+	PW_OPTS(pw_gate_opts, o);
+	const char *rules[] = { rule_fmt("deny path %s", p_touch), NULL };
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	int status;
+
+	(void)state;
+	require_bpf();
+	snprintf(marker, sizeof(marker), "%s/denied-ran", dir);
+	g = gate_with(&o, rules);
+	status = run_named(NULL, p_touch, (char *[]){ "pwg-touch", marker, NULL }, NULL);
+	/* allowed: a program no rule names runs */
+	int ok = run_named(NULL, p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	pw_gate_stats(g, &st);
+	pw_gate_free(g);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(marker));
+	assert_true(WIFEXITED(ok));
+	assert_int_equal(WEXITSTATUS(ok), 0);
+	assert_true(st.denied >= 1);
+	assert_true(st.by_rule >= 1);
+}
+
+static void test_deny_errno(void **state)
+{
+	PW_OPTS(pw_gate_opts, o);
+	const char *rules[] = { rule_fmt("deny errno EAGAIN path %s", p_true), NULL };
+	struct pw_gate *g;
+	int status;
+	bool errno_ok;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	errno_ok = pw_gate_deny_errno_supported(g);
+	status = run_named(NULL, p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	pw_gate_free(g);
+	fprintf(stderr, "deny errno supported: %s\n", errno_ok ? "yes" : "no");
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + (errno_ok ? EAGAIN : EPERM));
+}
+
+static void test_script_denied(void **state)
+{
+	char m1[128], m2[128];
+	PW_OPTS(pw_gate_opts, o);
+	const char *rules[] = { rule_fmt("deny path %s", p_script), rule_fmt("deny path %s", p_interp),
+				NULL };
+	struct pw_gate *g;
+	int s1, s2;
+
+	(void)state;
+	require_bpf();
+	snprintf(m1, sizeof(m1), "%s/script-ran", dir);
+	snprintf(m2, sizeof(m2), "%s/script2-ran", dir);
+	g = gate_with(&o, rules);
+	s1 = run_named(NULL, p_script, (char *[]){ "script.sh", m1, NULL }, NULL);
+	s2 = run_named(NULL, p_script2, (char *[]){ "script2.sh", m2, NULL }, NULL);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(s1), EXEC_FAILED_BASE + EPERM);
+	assert_int_equal(WEXITSTATUS(s2), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(m1));
+	assert_false(exists(m2));
+}
+
+struct seen {
+	pthread_mutex_t mu;
+	int calls;
+	char argv[8][64];
+	int argc;
+	char image[256], name[16], filename[256];
+	bool interp;
+	pid_t pid;
+	int sleep_ms;        /* before the verdict */
+	int extend_ms;       /* extend once by this before sleeping */
+	enum pw_exec_verdict verdict;
+	int verdict_ret;
+	int handler_ret;
+};
+
+static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	struct seen *s = ud;
+
+	(void)g;
+	pthread_mutex_lock(&s->mu);
+	s->calls++;
+	s->argc = (int)pw_exec_argc(req);
+	for (int i = 0; i < s->argc && i < 8; i++)
+		snprintf(s->argv[i], sizeof(s->argv[i]), "%s", pw_exec_arg(req, i));
+	snprintf(s->image, sizeof(s->image), "%s", pw_exec_image(req) ?: "");
+	snprintf(s->name, sizeof(s->name), "%s", pw_exec_name(req) ?: "");
+	snprintf(s->filename, sizeof(s->filename), "%s", pw_exec_filename(req) ?: "");
+	s->pid = pw_exec_pid(req);
+	pthread_mutex_unlock(&s->mu);
+	if (s->extend_ms)
+		assert_int_equal(pw_exec_extend(req, s->extend_ms), 0);
+	if (s->sleep_ms)
+		usleep(s->sleep_ms * 1000);
+	if (s->handler_ret)
+		return s->handler_ret;
+	s->verdict_ret = s->verdict == PW_EXEC_DENY ? pw_exec_deny(req, 0) : pw_exec_allow(req);
+	return 0;
+}
+
+static void test_handler_sees_new_argv(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000);
+	const char *rules[] = { "gate by-name pwgt-argv", NULL };
+	struct pw_gate *g;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	pid = spawn_named("pwgt-argv", p_true, (char *[]){ "pwg-true", "alpha", "beta gamma", NULL });
+	status = wait_status(pid);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(s.calls, 1); /* ld.so is an interpreter open: rules only by default */
+	assert_int_equal(s.argc, 3);
+	assert_string_equal(s.argv[0], "pwg-true");
+	assert_string_equal(s.argv[1], "alpha");
+	assert_string_equal(s.argv[2], "beta gamma");
+	assert_string_equal(s.image, p_true);
+	assert_string_equal(s.filename, p_true);
+	assert_string_equal(s.name, "pwgt-argv");
+	assert_int_equal(s.pid, pid);
+}
+
+static void test_timeout_default_verdict(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .sleep_ms = 700, .verdict = PW_EXEC_ALLOW };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 200,
+		.timeout_verdict = PW_EXEC_DENY);
+	const char *rules[] = { "gate by-name pwgt-timeout", NULL };
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	long long elapsed;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	status = run_named("pwgt-timeout", p_true, (char *[]){ "pwg-true", NULL }, &elapsed);
+	usleep(700 * 1000); /* the handler's late verdict */
+	pw_gate_stats(g, &st);
+	pw_gate_free(g);
+	fprintf(stderr, "timeout: exec answered after %lld ms (timeout 200)\n", elapsed);
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
+	assert_true(elapsed >= 190 && elapsed < 200 + 150);
+	assert_int_equal(st.timed_out, 1);
+	assert_int_equal(st.late_verdicts, 1);
+	assert_int_equal(s.verdict_ret, -ETIMEDOUT);
+}
+
+static void test_extend_deadline(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .sleep_ms = 400, .extend_ms = 1000,
+			  .verdict = PW_EXEC_DENY };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 200,
+		.timeout_verdict = PW_EXEC_ALLOW);
+	const char *rules[] = { "gate by-name pwgt-extend", NULL };
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	status = run_named("pwgt-extend", p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	pw_gate_stats(g, &st);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM); /* the handler's own verdict */
+	assert_int_equal(st.timed_out, 0);
+	assert_int_equal(st.extensions, 1);
+	assert_int_equal(s.verdict_ret, 0);
+}
+
+static void test_handler_error_fail_closed(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .handler_ret = -EIO };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .error_verdict = PW_EXEC_DENY);
+	const char *rules[] = { "gate by-name pwgt-error", NULL };
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	status = run_named("pwgt-error", p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	pw_gate_stats(g, &st);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
+	assert_int_equal(st.handler_errors, 1);
+}
+
+struct sink_state {
+	int wfd; /* write end of a pipe nobody reads, already full */
+	atomic_int calls;
+};
+
+static void blocking_sink(struct pw_gate *g, const struct pw_gate_decision *d, void *ud)
+{
+	struct sink_state *ss = ud;
+	char line[64];
+
+	(void)g;
+	atomic_fetch_add(&ss->calls, 1);
+	snprintf(line, sizeof(line), "%d %s\n", pw_decision_pid(d), pw_gate_reason_name(pw_decision_reason(d)));
+	(void)!write(ss->wfd, line, strlen(line)); /* blocks: the pipe is full */
+}
+
+static void test_blocked_sink_does_not_delay(void **state)
+{
+	struct sink_state ss = { 0 };
+	PW_OPTS(pw_gate_opts, o, .on_decision = blocking_sink, .decision_userdata = &ss,
+		.decision_queue = 4);
+	const char *rules[] = { rule_fmt("deny path %s", p_touch), NULL };
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	int pfd[2], flags;
+	long long t0, elapsed;
+	char fill[4096] = { 0 };
+
+	(void)state;
+	require_bpf();
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(pfd), 0);
+	flags = fcntl(pfd[1], F_GETFL);
+	fcntl(pfd[1], F_SETFL, flags | O_NONBLOCK);
+	while (write(pfd[1], fill, sizeof(fill)) > 0)
+		;
+	fcntl(pfd[1], F_SETFL, flags); /* blocking again, and full */
+	ss.wfd = pfd[1];
+	g = gate_with(&o, rules);
+	t0 = ms_now();
+	for (int i = 0; i < 20; i++) {
+		int status = run_named(NULL, p_true, (char *[]){ "pwg-true", NULL }, NULL);
+
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	elapsed = ms_now() - t0;
+	pw_gate_stats(g, &st);
+	close(pfd[0]); /* the sink's write fails with EPIPE: stop can join it */
+	pw_gate_free(g);
+	close(pfd[1]);
+	fprintf(stderr, "blocked sink: 20 execs in %lld ms, %" PRIu64 " records dropped\n", elapsed,
+		st.sink_dropped);
+	assert_true(elapsed < 2000);
+	assert_true(st.sink_dropped > 0);
+	assert_true(atomic_load(&ss.calls) >= 1);
+}
+
+static void test_two_gates(void **state)
+{
+	PW_OPTS(pw_gate_opts, o1);
+	PW_OPTS(pw_gate_opts, o2);
+	const char *r1[] = { rule_fmt("deny path %s", p_touch), NULL };
+	const char *r2[] = { rule_fmt("deny path %s", p_interp), NULL };
+	struct pw_gate *g1, *g2;
+	int s1, s2, s3;
+
+	(void)state;
+	require_bpf();
+	g1 = gate_with(&o1, r1);
+	g2 = gate_with(&o2, r2);
+	s1 = run_named(NULL, p_touch, (char *[]){ "pwg-touch", "/dev/null", NULL }, NULL);
+	s2 = run_named(NULL, p_interp, (char *[]){ "pwg-sh", "-c", "true", NULL }, NULL);
+	s3 = run_named(NULL, p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	pw_gate_free(g2);
+	pw_gate_free(g1);
+	assert_int_equal(WEXITSTATUS(s1), EXEC_FAILED_BASE + EPERM);
+	assert_int_equal(WEXITSTATUS(s2), EXEC_FAILED_BASE + EPERM);
+	assert_int_equal(WEXITSTATUS(s3), 0);
+}
+
+static int never_answers(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	(void)g, (void)req, (void)ud;
+	pause();
+	return 0;
+}
+
+static void test_killed_gate_releases_exec(void **state)
+{
+	int ready[2];
+	pid_t gate_pid, execer;
+	char c;
+	int status;
+	long long t0;
+
+	(void)state;
+	require_bpf();
+	assert_int_equal(pipe(ready), 0);
+	gate_pid = fork();
+	assert_true(gate_pid >= 0);
+	if (gate_pid == 0) {
+		PW_OPTS(pw_gate_opts, o, .handler = never_answers, .timeout_ms = 60000);
+		struct pw_gate *g = NULL;
+
+		alarm(30); /* never outlive the test */
+		if (pw_gate_new(&o, &g) || pw_gate_add_rule_text(g, "gate by-name pwgt-killed") ||
+		    pw_gate_start(g))
+			_exit(1);
+		(void)!write(ready[1], "r", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	execer = spawn_named("pwgt-killed", p_true, (char *[]){ "pwg-true", NULL });
+	usleep(300 * 1000);
+	assert_int_equal(waitpid(execer, &status, WNOHANG), 0); /* still waiting on the gate */
+	t0 = ms_now();
+	kill(gate_pid, SIGKILL);
+	waitpid(gate_pid, NULL, 0);
+	status = wait_status(execer);
+	fprintf(stderr, "killed gate: waiting exec released %lld ms after SIGKILL\n", ms_now() - t0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A child that waits for a byte on `go`, then execs a memfd copy of /bin/true. */
+static pid_t spawn_memfd_exec(int go)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[65536], c;
+		int in = open("/bin/true", O_RDONLY), mfd = memfd_create("pwg-memfd", MFD_CLOEXEC);
+		ssize_t n;
+
+		if (in < 0 || mfd < 0)
+			_exit(90);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(mfd, buf, n) != n)
+				_exit(91);
+		if (read(go, &c, 1) != 1)
+			_exit(92);
+		fexecve(mfd, (char *[]){ "pwg-memfd", NULL }, (char *[]){ NULL });
+		_exit(EXEC_FAILED_BASE + errno);
+	}
+	return pid;
+}
+
+static void run_memfd_case(bool fail_closed, int *status, struct pw_gate_stats *st)
+{
+	PW_OPTS(pw_gate_opts, o, .fail_closed_ungated = fail_closed);
+	struct pw_gate *g = NULL;
+	char rule[64];
+	int go[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(go), 0);
+	pid = spawn_memfd_exec(go[0]);
+	snprintf(rule, sizeof(rule), "gate by-pid %d", pid);
+	o.log = log_cb;
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	assert_int_equal(pw_gate_start(g), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	*status = wait_status(pid);
+	usleep(100 * 1000); /* the ring buffer record */
+	st->sz = sizeof(*st);
+	pw_gate_stats(g, st);
+	pw_gate_free(g);
+	close(go[0]);
+	close(go[1]);
+}
+
+static void test_memfd_ungated(void **state)
+{
+	struct pw_gate_stats st;
+	int status;
+
+	(void)state;
+	require_bpf();
+	run_memfd_case(false, &status, &st);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(st.ungated, 1);
+	assert_int_equal(st.ungated_killed, 0);
+
+	run_memfd_case(true, &status, &st);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_int_equal(st.ungated, 1);
+	assert_int_equal(st.ungated_killed, 1);
+}
+
+static void test_parallel_up_to_pool(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .sleep_ms = 300, .verdict = PW_EXEC_ALLOW };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 5000,
+		.workers = 4);
+	const char *rules[] = { "gate by-name pwgt-par", NULL };
+	struct pw_gate *g;
+	long long t0, four, eight;
+	pid_t pids[8];
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	t0 = ms_now();
+	for (int i = 0; i < 4; i++)
+		pids[i] = spawn_named("pwgt-par", p_true, (char *[]){ "pwg-true", NULL });
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(WEXITSTATUS(wait_status(pids[i])), 0);
+	four = ms_now() - t0;
+	t0 = ms_now();
+	for (int i = 0; i < 8; i++)
+		pids[i] = spawn_named("pwgt-par", p_true, (char *[]){ "pwg-true", NULL });
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(WEXITSTATUS(wait_status(pids[i])), 0);
+	eight = ms_now() - t0;
+	pw_gate_free(g);
+	fprintf(stderr, "parallel: 4 execs x 300 ms handler with 4 workers: %lld ms; 8 execs: %lld ms\n",
+		four, eight);
+	assert_true(four < 550);               /* decided in parallel, not 1200 ms */
+	assert_true(eight >= 590 && eight < 900); /* two rounds of the pool */
+}
+
+static void test_rules_file_errors(void **state)
+{
+	char path[128], err[256];
+	PW_OPTS(pw_gate_opts, o);
+	struct pw_gate *g = NULL;
+	int ret;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/pw-gate-rules-%d", getpid());
+	write_file(path, "# comment\ndeny path /nonexistent/pwg-a\n\ndeny pth /x\nallow name ok\n", 0644);
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	ret = pw_gate_load_rules_file(g, path, err, sizeof(err));
+	fprintf(stderr, "rules file error: %s\n", err);
+	assert_int_equal(ret, -PW_ERR_RULE_SYNTAX);
+	assert_non_null(strstr(err, ":4:"));
+	write_file(path, "deny path /nonexistent/pwg-a\ndeny name curl uid 1000\ngate by-pid 1 children\n", 0644);
+	ret = pw_gate_load_rules_file(g, path, err, sizeof(err));
+	assert_int_equal(ret, 3);
+	unlink(path);
+	pw_gate_free(g);
+	/* the text form rejects what it cannot mean */
+	struct pw_gate_rule r;
+	char *storage;
+
+	assert_int_equal(pw_gate_rule_parse("deny path relative/x", &r, &storage), -PW_ERR_RULE_SYNTAX);
+	assert_int_equal(pw_gate_rule_parse("gate children", &r, &storage), -PW_ERR_RULE_SYNTAX);
+	assert_int_equal(pw_gate_rule_parse("deny sha256 abc", &r, &storage), -PW_ERR_RULE_SYNTAX);
+	assert_int_equal(pw_gate_rule_parse("allow by-name averyveryverylongname", &r, &storage),
+			 -PW_ERR_RULE_SYNTAX);
+}
+
+static void test_sha256_rule(void **state)
+{
+	/* sha256 of the copy of /bin/true, computed by sha256sum */
+	char cmd[256], hex[65] = { 0 }, rule[128];
+	PW_OPTS(pw_gate_opts, o);
+	struct pw_gate *g = NULL;
+	FILE *f;
+	int s1, s2;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", p_true);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%64s", hex), 1);
+	pclose(f);
+	/* scoped: only execs by processes this test names */
+	snprintf(rule, sizeof(rule), "deny sha256 %s by-name pwgt-sha", hex);
+	o.log = log_cb;
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	assert_int_equal(pw_gate_start(g), 0);
+	s1 = run_named("pwgt-sha", p_true, (char *[]){ "pwg-true", NULL }, NULL);
+	s2 = run_named("pwgt-sha", p_touch, (char *[]){ "pwg-touch", "/dev/null", NULL }, NULL);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(s1), EXEC_FAILED_BASE + EPERM);
+	assert_int_equal(WEXITSTATUS(s2), 0);
+}
+
+static void test_needs_root(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	require_bpf();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		PW_OPTS(pw_gate_opts, o);
+		struct pw_gate *g = NULL;
+		int err;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		if (pw_gate_new(&o, &g))
+			_exit(3);
+		err = pw_gate_start(g);
+		pw_gate_free(g);
+		_exit(err == -EPERM ? 0 : 4);
+	}
+	status = wait_status(pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rules_file_errors),
+		cmocka_unit_test(test_deny_path_allow_other),
+		cmocka_unit_test(test_deny_errno),
+		cmocka_unit_test(test_script_denied),
+		cmocka_unit_test(test_handler_sees_new_argv),
+		cmocka_unit_test(test_timeout_default_verdict),
+		cmocka_unit_test(test_extend_deadline),
+		cmocka_unit_test(test_handler_error_fail_closed),
+		cmocka_unit_test(test_blocked_sink_does_not_delay),
+		cmocka_unit_test(test_two_gates),
+		cmocka_unit_test(test_killed_gate_releases_exec),
+		cmocka_unit_test(test_memfd_ungated),
+		cmocka_unit_test(test_parallel_up_to_pool),
+		cmocka_unit_test(test_sha256_rule),
+		cmocka_unit_test(test_needs_root),
+	};
+
+	return cmocka_run_group_tests_name("gate", tests, setup, teardown);
+}
