@@ -328,6 +328,15 @@ struct pw_monitor_opts {
 	void *log_userdata;
 	size_t max_processes;      /* process table bound; 0: 65536 */
 	unsigned int max_args_bytes; /* argv capture limit; 0: 4096 (max 16384) */
+	/*
+	 * While events keep coming, wait this long after delivering a batch
+	 * before reading again, so the kernel appends to the ring without
+	 * waking the reader for each event (a wake-up is the largest single
+	 * cost of an event on virtual machines). Bounds the added latency of a
+	 * busy period; an idle monitor still wakes at the first event.
+	 * 0: default (1000 us); -1: no delay (lowest latency, highest cost).
+	 */
+	int batch_delay_us;
 };
 
 /* Validates options; loads nothing yet. */
@@ -415,7 +424,8 @@ PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats 
  * pidfd_getfd, other PTRACE_MODE_READ checks), lsm/task_kill (signals) and,
  * for pidfd_open, which has no hook of its own, lsm/file_alloc_security
  * during a pidfd_open aimed at a protected process. A denied call fails
- * with EPERM and its event has pw_event_access_denied() true.
+ * with EPERM (opening /proc/PID/mem: EACCES, which the kernel returns for
+ * every refusal there) and its event has pw_event_access_denied() true.
  */
 
 /* Access rights; an event carries the rights its operation needs. */
@@ -573,6 +583,43 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *
  * Crash safety: if the process dies, the kernel closes the fanotify group
  * and allows every exec that was waiting.
+ *
+ * Verdict cache: a verdict given with pw_exec_allow_cached() or
+ * pw_exec_deny_cached(), or by a rule with `cache`, holds for the program
+ * image (the file: device and inode, so every path and hard link to it)
+ * until the file changes. A cached allow is enforced by the kernel: the gate
+ * puts a fanotify ignore mark on the inode, and further exec-opens of it
+ * (as a program, a script or an interpreter) are not asked about at all. A
+ * cached deny is answered by the library, after the static rules and
+ * without calling the handler. A cached verdict therefore may not depend on
+ * argv, on the subject (pid, name, uid, credentials, parent) or on
+ * pw_exec_is_interpreter(); only on the image. The library refuses to cache
+ * (pw_gate_stats.cache_refused, and an INFO log line saying why) when:
+ *  - the rule that matched this exec depends on argv (`arg`), or decided by
+ *    the subject (allow/deny with uid, by-name, by-pid; `gate` rules with a
+ *    subject only choose who is asked, and do not prevent caching);
+ *  - for an allow: a deny rule that depends on the subject or argv could
+ *    match this image for another exec (the kernel would skip it);
+ *  - the rules changed since the request was routed; audit mode; the file
+ *    changed while it was being decided;
+ *  - for an allow: the image is a script (#!): at exec time the kernel no
+ *    longer knows a script's file, so it could not tell a cached script
+ *    from an ungated one. Its interpreter may be cached.
+ * An exec whose program image has a cached allow produces no event for the
+ * image; its ELF interpreter (ld.so), unless cached too, then arrives as the
+ * first exec-open of that execve and is presented as the program
+ * (pw_exec_is_interpreter() false): a handler that caches allows should
+ * allow (and may cache) the system's ELF interpreters. Execs allowed by a
+ * cached verdict are reported to on_decision (PW_GATE_BY_CACHE) from the
+ * kernel's exec tracepoint, so the decision log has no hole.
+ * Invalidation: any write to the file clears the kernel's ignore mark (the
+ * gate never uses FAN_MARK_IGNORED_SURV_MODIFY) and changes its ctime, which
+ * cached denies are checked against; a file replaced by rename is a new
+ * inode; adding or removing a rule drops every cached verdict before the
+ * call returns; a stopped gate leaves nothing behind (a new fanotify group
+ * on restart). The cache holds at most cache_entries images, least recently
+ * used out first, and one file descriptor per cached allow (to remove its
+ * mark on eviction).
  */
 
 struct pw_gate;
@@ -595,6 +642,7 @@ enum pw_gate_reason {
 	PW_GATE_BY_OVERLOAD = 7, /* more than max_pending requests waiting: timeout_verdict */
 	PW_GATE_BY_SHUTDOWN = 8, /* pending when the gate stopped: timeout_verdict */
 	PW_GATE_UNGATED = 9,     /* exec fanotify never saw (memfd, unmarkable fs); DENY = killed */
+	PW_GATE_BY_CACHE = 10,   /* a cached verdict (an allow is reported from the kernel's exec hook) */
 };
 
 /* What to do with the exec-opens of interpreters (ld.so, #! interpreters). */
@@ -649,6 +697,7 @@ struct pw_gate_opts {
 	pw_gate_error_fn on_error;
 	pw_log_fn log;                 /* NULL: silent */
 	void *log_userdata;
+	unsigned int cache_entries;    /* images in the verdict cache; 0: 256; at most 4096 */
 };
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
@@ -672,6 +721,10 @@ struct pw_gate_rule {
 	const char *subject_name;  /* process name (comm) */
 	pid_t subject_pid;         /* 0 = any */
 	bool children;             /* subject_pid/subject_name also match their descendants */
+	/* Argv: an argument after argv[0] equals this. NULL = any. */
+	const char *arg;
+	/* ALLOW/DENY without subject or arg: cache the verdict for the image (see "Verdict cache"). */
+	bool cache;
 };
 
 /*
@@ -681,9 +734,9 @@ struct pw_gate_rule {
  *
  * Text form, one rule per line (`#` starts a comment):
  *   allow|deny|gate [errno EACCES|NUM] [path P] [name N] [sha256 HEX]
- *                   [uid U] [by-name COMM] [by-pid PID] [children]
+ *                   [uid U] [by-name COMM] [by-pid PID] [children] [arg A] [cache]
  * e.g. "deny path /usr/bin/nc", "deny name curl uid 1000",
- * "gate by-pid 1234 children".
+ * "gate by-pid 1234 children", "allow path /usr/bin/cc cache".
  */
 PW_API int pw_gate_rule_parse(const char *text, struct pw_gate_rule *out, char **storage);
 
@@ -691,12 +744,27 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out);
 /* Stops if running, frees. Accepts NULL. */
 PW_API void pw_gate_free(struct pw_gate *g);
 
-/* Before pw_gate_start() (-EBUSY after). Errors: -EINVAL, PW_ERR_RULE_LIMIT. */
+/*
+ * Append a rule. Before or after pw_gate_start(), by the thread that owns
+ * the gate (not from a handler). While the gate runs, rules with a subject
+ * (uid, by-name, by-pid) are refused with -EBUSY (they are loaded into the
+ * kernel at start); any other rule applies to every exec-open that arrives
+ * after the call returns, and every cached verdict is dropped before it
+ * returns. Errors: -EINVAL, -EBUSY, PW_ERR_RULE_LIMIT.
+ */
 PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule);
 PW_API int pw_gate_add_rule_text(struct pw_gate *g, const char *text);
 /*
+ * Remove the rule at `index` (as pw_decision_rule() counts: the order added;
+ * later rules move up by one). Same threads and rules as pw_gate_add_rule():
+ * while running, -EBUSY for a rule with a subject; drops every cached
+ * verdict. -ENOENT if there is no such rule.
+ */
+PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index);
+/*
  * Parse a whole rules file; on any error nothing is added, and errbuf gets
  * "PATH:LINE: message". Returns the number of rules added, or negative.
+ * Before pw_gate_start() only (-EBUSY after).
  */
 PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
 				   size_t errlen);
@@ -736,6 +804,14 @@ struct pw_gate_stats {
 	uint64_t filesystems_marked;
 	uint64_t filesystems_unmarkable;
 	uint64_t extensions;
+	/* verdict cache */
+	uint64_t cache_hits;        /* execs decided by a cached verdict (allows: counted in the kernel) */
+	uint64_t cache_misses;      /* requests that went to the handler: no cached verdict */
+	uint64_t cache_entries;     /* images cached now */
+	uint64_t cache_evictions;   /* dropped to make room (least recently used) */
+	uint64_t cache_flushes;     /* every entry dropped: a rule was added or removed */
+	uint64_t cache_refused;     /* cached verdicts asked for but not cached (see "Verdict cache") */
+	uint64_t cache_invalidated; /* entries found stale: the file changed since */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 
@@ -777,6 +853,14 @@ PW_API int pw_exec_allow(struct pw_exec_request *req);
 PW_API int pw_exec_deny(struct pw_exec_request *req, int err);
 /* Push the deadline to now + ms; at most max_extensions times (-E2BIG after). */
 PW_API int pw_exec_extend(struct pw_exec_request *req, unsigned int ms);
+/*
+ * The same verdicts, cached for the image (see "Verdict cache" above). The
+ * verdict itself is given as by pw_exec_allow()/pw_exec_deny(), with the
+ * same returns; whether it was cached shows in pw_gate_stats (a refusal is
+ * not an error).
+ */
+PW_API int pw_exec_allow_cached(struct pw_exec_request *req);
+PW_API int pw_exec_deny_cached(struct pw_exec_request *req, int err);
 /* Keep the request past the handler's return; a verdict call must follow (it releases it). */
 PW_API int pw_exec_defer(struct pw_exec_request *req);
 

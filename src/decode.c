@@ -17,7 +17,9 @@ _Static_assert((int)PW_EVENT_PROCESS_CREATE == (int)PW_RAW_PROCESS_CREATE &&
 		       (int)PW_EVENT_EXEC == (int)PW_RAW_EXEC &&
 		       (int)PW_EVENT_PROCESS_EXIT == (int)PW_RAW_PROCESS_EXIT &&
 		       (int)PW_EVENT_THREAD_CREATE == (int)PW_RAW_THREAD_CREATE &&
-		       (int)PW_EVENT_THREAD_EXIT == (int)PW_RAW_THREAD_EXIT,
+		       (int)PW_EVENT_THREAD_EXIT == (int)PW_RAW_THREAD_EXIT &&
+		       (int)PW_EVENT_PROCESS_ACCESS == (int)PW_RAW_PROCESS_ACCESS &&
+		       (int)PW_EVENT_THREAD_ACCESS == (int)PW_RAW_THREAD_ACCESS,
 	       "event type ABI");
 _Static_assert(PW_EVF_ARGS_TRUNCATED == PW_RAW_F_ARGS_TRUNCATED &&
 		       PW_EVF_PATH_TRUNCATED == PW_RAW_F_PATH_TRUNCATED &&
@@ -156,7 +158,18 @@ int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct p
 		return 0;
 	}
 	case PW_RAW_EXEC:
-		return decode_exec(ev, data, size, buf);
+		return size < sizeof(struct pw_raw_exec) ? -EBADMSG : decode_exec(ev, data, size, buf);
+	case PW_RAW_PROCESS_ACCESS: /* access operations (access.c) */
+	case PW_RAW_THREAD_ACCESS: {
+		const struct pw_raw_access *raw = data;
+
+		if (size != sizeof(*raw))
+			return -EBADMSG;
+		ev->access = raw;
+		memcpy(ev->target_comm, raw->target_comm, PW_COMM_LEN);
+		ev->target_comm[PW_COMM_LEN - 1] = 0;
+		return 0;
+	}
 	default:
 		return -EBADMSG;
 	}

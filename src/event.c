@@ -17,6 +17,8 @@ PW_API const char *pw_event_type_name(enum pw_event_type type)
 	case PW_EVENT_THREAD_CREATE: return "thread_create";
 	case PW_EVENT_THREAD_EXIT: return "thread_exit";
 	case PW_EVENT_LOST: return "lost";
+	case PW_EVENT_PROCESS_ACCESS: return "process_access";
+	case PW_EVENT_THREAD_ACCESS: return "thread_access";
 	}
 	return NULL;
 }
@@ -163,4 +165,62 @@ PW_API const char *pw_event_container_id(const struct pw_event *ev)
 {
 	return ev->hdr && ev->names ? pw_names_container_id(ev->names, ev->hdr->token.cgroup_id)
 				    : NULL;
+}
+
+/* ---- access events (access.c owns the rest of the access API) ---- */
+
+PW_API pid_t pw_event_target_pid(const struct pw_event *ev)
+{
+	return ev->access ? (pid_t)ev->access->target_pid : 0;
+}
+
+PW_API pid_t pw_event_target_tid(const struct pw_event *ev)
+{
+	return ev->access ? (pid_t)ev->access->target_tid : 0;
+}
+
+PW_API struct pw_proc_key pw_event_target_key(const struct pw_event *ev)
+{
+	struct pw_proc_key key = { 0 };
+
+	if (ev->access) {
+		key.pid = ev->access->target_pid;
+		key.start_ns = ev->access->target_start_ns;
+	}
+	return key;
+}
+
+PW_API const char *pw_event_target_name(const struct pw_event *ev)
+{
+	return ev->access && ev->target_comm[0] ? ev->target_comm : NULL;
+}
+
+PW_API unsigned int pw_event_access(const struct pw_event *ev)
+{
+	return ev->access ? ev->access->access : 0;
+}
+
+PW_API enum pw_access_op pw_event_access_op(const struct pw_event *ev)
+{
+	return ev->access ? (enum pw_access_op)ev->access->op : 0;
+}
+
+PW_API int pw_event_signal(const struct pw_event *ev)
+{
+	return ev->access ? ev->access->signal : 0;
+}
+
+PW_API int64_t pw_event_access_result(const struct pw_event *ev)
+{
+	return ev->access ? ev->access->result : 0;
+}
+
+PW_API bool pw_event_access_denied(const struct pw_event *ev)
+{
+	return ev->access && (ev->access->aflags & PW_RAW_AF_DENIED);
+}
+
+PW_API uint64_t pw_event_access_detail(const struct pw_event *ev)
+{
+	return ev->access ? ev->access->detail : 0;
 }

@@ -28,6 +28,9 @@ struct pw_event {
 	size_t args_len;
 	char comm[PW_COMM_LEN];             /* NUL-terminated copy */
 	struct pw_names *names;             /* lazy name resolution */
+	/* *_ACCESS (access.c): the record, and its target name NUL-terminated */
+	const struct pw_raw_access *access;
+	char target_comm[PW_COMM_LEN];
 };
 
 /* Reusable buffers for decoding; owned by the monitor. */

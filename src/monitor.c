@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -15,10 +16,12 @@
 
 #include "monitor.h" /* before the skeleton: it declares struct pw_bpf_config */
 #include "lifecycle.skel.h"
+#include "access.h"
 #include "names.h"
 #include "proctable.h"
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
+#define DEFAULT_BATCH_DELAY_US 4000
 
 static bool opts_tail_zero(const void *opts, size_t user_sz, size_t our_sz)
 {
@@ -43,7 +46,7 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 		return -EOPNOTSUPP;
 	if (!opts->on_event)
 		return -EINVAL;
-	if (opts->events & ~PW_EVMASK_ALL)
+	if (opts->events & ~(PW_EVMASK_ALL | PW_EVMASK_ACCESS))
 		return -EINVAL;
 	if (opts->sz > offsetof(struct pw_monitor_opts, ringbuf_bytes) && opts->ringbuf_bytes &&
 	    (opts->ringbuf_bytes < 4096 || (opts->ringbuf_bytes & (opts->ringbuf_bytes - 1))))
@@ -64,6 +67,12 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 		m->opts.ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
 	if (!m->opts.max_args_bytes)
 		m->opts.max_args_bytes = PW_ARGS_DEFAULT;
+	if (!m->opts.batch_delay_us)
+		m->opts.batch_delay_us = DEFAULT_BATCH_DELAY_US;
+	if (m->opts.batch_delay_us < -1 || m->opts.batch_delay_us >= 1000000) {
+		free(m);
+		return -EINVAL;
+	}
 	m->log.fn = m->opts.log;
 	m->log.userdata = m->opts.log_userdata;
 	m->epfd = -1;
@@ -361,6 +370,7 @@ static void unload(struct pw_monitor *m)
 {
 	ring_buffer__free(m->rb);
 	m->rb = NULL;
+	pw_access_stop(m); /* access.c: before the ring it shares goes */
 	lifecycle_bpf__destroy(m->skel); /* detaches every link */
 	m->skel = NULL;
 	if (m->epfd >= 0)
@@ -395,6 +405,11 @@ PW_API int pw_monitor_start(struct pw_monitor *m)
 	err = load_programs(m);
 	if (err)
 		goto fail;
+	if (pw_access_wanted(m)) { /* access.c: shares the ring buffer loaded above */
+		err = pw_access_start(m);
+		if (err)
+			goto fail;
+	}
 	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), handle_record, m, NULL);
 	if (!m->rb) {
 		err = -errno;
@@ -430,7 +445,7 @@ static uint64_t kernel_lost_total(const struct pw_monitor *m)
 
 	for (int i = 0; i < PW_LOST_SLOTS; i++)
 		total += __atomic_load_n(&m->skel->bss->lost[i], __ATOMIC_RELAXED);
-	return total;
+	return total + pw_access_lost(m); /* access.c */
 }
 
 static int report_lost(struct pw_monitor *m)
@@ -447,6 +462,17 @@ static int report_lost(struct pw_monitor *m)
 	return deliver(m, &ev);
 }
 
+/* A stop request ends this dispatch: -EINTR, remembered for pw_monitor_run(). */
+static int consume_stop(struct pw_monitor *m)
+{
+	uint64_t v;
+
+	m->stop_requested = 0;
+	m->stop_seen = true;
+	(void)!read(m->stopfd, &v, sizeof(v));
+	return -EINTR;
+}
+
 PW_API int pw_monitor_dispatch(struct pw_monitor *m, int timeout_ms)
 {
 	struct epoll_event evs[2];
@@ -454,12 +480,20 @@ PW_API int pw_monitor_dispatch(struct pw_monitor *m, int timeout_ms)
 
 	if (!m || !m->started)
 		return -EINVAL;
-	if (m->stop_requested) {
-		uint64_t v;
+	if (m->stop_requested)
+		return consume_stop(m);
+	/*
+	 * Busy period: give the kernel time to append more records before we
+	 * read. The BPF ring buffer wakes the reader only for a record that
+	 * finds it caught up, so while we lag a little, commits cost no
+	 * wake-up at all. Idle periods are unaffected.
+	 */
+	if (m->last_batch > 0 && m->opts.batch_delay_us > 0 && timeout_ms != 0) {
+		struct timespec delay = { .tv_nsec = (long)m->opts.batch_delay_us * 1000 };
 
-		m->stop_requested = 0;
-		(void)!read(m->stopfd, &v, sizeof(v));
-		return -EINTR;
+		if (timeout_ms > 0 && delay.tv_nsec > timeout_ms * 1000000L)
+			delay.tv_nsec = timeout_ms * 1000000L;
+		nanosleep(&delay, NULL);
 	}
 	n = epoll_wait(m->epfd, evs, 2, timeout_ms);
 	if (n < 0)
@@ -474,13 +508,9 @@ PW_API int pw_monitor_dispatch(struct pw_monitor *m, int timeout_ms)
 	err = report_lost(m);
 	if (err)
 		return err;
-	if (m->stop_requested && !m->dispatched) {
-		uint64_t v;
-
-		m->stop_requested = 0;
-		(void)!read(m->stopfd, &v, sizeof(v));
-		return -EINTR;
-	}
+	m->last_batch = m->dispatched;
+	if (m->stop_requested && !m->dispatched)
+		return consume_stop(m);
 	return m->dispatched;
 }
 
@@ -490,14 +520,21 @@ PW_API int pw_monitor_run(struct pw_monitor *m)
 
 	if (!m || !m->started)
 		return -EINVAL;
+	m->stop_seen = false;
 	for (;;) {
-		bool stopping = m->stop_requested;
-
 		err = pw_monitor_dispatch(m, -1);
 		if (err == -EINTR) {
-			if (stopping || m->stop_requested || !m->started)
+			/*
+			 * Either our stop request (seen by dispatch, or still
+			 * pending when a signal interrupted the wait) or a
+			 * signal the application handles: go on waiting.
+			 */
+			if (m->stop_seen || m->stop_requested) {
+				if (m->stop_requested)
+					consume_stop(m);
+				m->stop_seen = false;
 				return 0;
-			/* A signal the application handles: drain once more on stop. */
+			}
 			continue;
 		}
 		if (err < 0)
@@ -537,6 +574,7 @@ PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats 
 				for (int i = 0; i < ncpus; i++)
 					s.events_filtered += per_cpu[i];
 		}
+		s.events_filtered += pw_access_filtered(m); /* access.c */
 		s.processes_tracked = pw_proctable_count(m->table);
 		s.table_evictions = pw_proctable_evictions(m->table);
 	}
@@ -551,6 +589,7 @@ PW_API void pw_monitor_free(struct pw_monitor *m)
 	if (!m)
 		return;
 	unload(m);
+	pw_access_free(m); /* access.c */
 	pw_rules_free(&m->rules);
 	pw_decode_buf_free(&m->dbuf);
 	free(m->previous_image);

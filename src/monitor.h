@@ -28,12 +28,15 @@ struct pw_monitor {
 	int epfd;               /* what pw_monitor_fd() returns */
 	int stopfd;             /* eventfd written by pw_monitor_stop() */
 	volatile sig_atomic_t stop_requested;
+	bool stop_seen;         /* dispatch returned -EINTR for a stop request */
 	bool started;
 	int callback_err;       /* a callback's negative return, ends consume */
 	int dispatched;         /* events delivered in the current dispatch */
+	int last_batch;         /* events delivered by the previous dispatch */
 	uint64_t lost_seen;
 	uint64_t delivered;
 	char *previous_image;   /* owned for the duration of one EXEC callback */
+	struct pw_access_state *access; /* access operations (access.c); NULL until used */
 };
 
 #endif

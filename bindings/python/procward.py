@@ -123,6 +123,7 @@ class _MonitorOpts(Structure):
         ("log_userdata", c_void_p),
         ("max_processes", c_size_t),
         ("max_args_bytes", c_uint),
+        ("batch_delay_us", c_int),
     ]
 
 

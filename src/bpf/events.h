@@ -25,7 +25,10 @@ enum pw_raw_type {
 	PW_RAW_PROCESS_EXIT = 3,
 	PW_RAW_THREAD_CREATE = 4,
 	PW_RAW_THREAD_EXIT = 5,
-	PW_RAW_TYPE_MAX = 8,
+	/* access operations (src/bpf/access.bpf.c); 6 is PW_EVENT_LOST, never a record */
+	PW_RAW_PROCESS_ACCESS = 7,
+	PW_RAW_THREAD_ACCESS = 8,
+	PW_RAW_TYPE_MAX = 16,
 };
 
 /* pw_raw_header.flags; values equal enum pw_event_flag / pw_clone_flag. */
@@ -145,5 +148,92 @@ struct pw_bpf_config {
 
 /* Counters in the BPF side's .bss, read by user space through the mmap. */
 #define PW_LOST_SLOTS PW_RAW_TYPE_MAX
+
+/* ---- access operations (PW_RAW_PROCESS_ACCESS / PW_RAW_THREAD_ACCESS) ---- */
+
+/* Access rights; values equal enum pw_access in procward.h. */
+#define PW_RAW_ACC_DEBUG (1u << 0)        /* ptrace attach/seize and control requests */
+#define PW_RAW_ACC_READ_MEMORY (1u << 1)  /* process_vm_readv, /proc/PID/mem read, PEEK */
+#define PW_RAW_ACC_WRITE_MEMORY (1u << 2) /* process_vm_writev, /proc/PID/mem write, POKE */
+#define PW_RAW_ACC_READ_INFO (1u << 3)    /* PTRACE_MODE_READ checks, signal 0 */
+#define PW_RAW_ACC_TERMINATE (1u << 4)    /* SIGKILL SIGTERM SIGINT SIGQUIT SIGHUP SIGABRT */
+#define PW_RAW_ACC_SUSPEND (1u << 5)      /* SIGSTOP SIGTSTP SIGTTIN SIGTTOU SIGCONT */
+#define PW_RAW_ACC_SIGNAL (1u << 6)       /* any other signal */
+#define PW_RAW_ACC_OPEN_HANDLE (1u << 7)  /* pidfd_open */
+#define PW_RAW_ACC_DUP_HANDLE (1u << 8)   /* pidfd_getfd */
+#define PW_RAW_ACC_ALL 0x1ffu
+
+/* Operations; values equal enum pw_access_op in procward.h. */
+enum pw_raw_access_op {
+	PW_RAW_OP_PTRACE = 1,
+	PW_RAW_OP_PROCESS_VM_READV = 2,
+	PW_RAW_OP_PROCESS_VM_WRITEV = 3,
+	PW_RAW_OP_PROC_MEM_OPEN = 4,
+	PW_RAW_OP_KILL = 5,
+	PW_RAW_OP_TGKILL = 6,
+	PW_RAW_OP_TKILL = 7,
+	PW_RAW_OP_PIDFD_SEND_SIGNAL = 8,
+	PW_RAW_OP_PIDFD_OPEN = 9,
+	PW_RAW_OP_PIDFD_GETFD = 10,
+	PW_RAW_OP_LSM_PTRACE_CHECK = 11, /* denied by a rule, syscall not recognised */
+	PW_RAW_OP_LSM_SIGNAL = 12,       /* denied by a rule, syscall not recognised */
+};
+
+/* pw_raw_access.aflags */
+#define PW_RAW_AF_DENIED (1u << 0)    /* procward's LSM rule denied it */
+#define PW_RAW_AF_NO_RESULT (1u << 1) /* reported by the LSM hook: result is the denial */
+
+/*
+ * An access operation. The header describes the originator (pid, tid, key,
+ * comm, token), exactly as for the other records; the target follows.
+ */
+struct pw_raw_access {
+	struct pw_raw_header hdr;
+	__u64 target_start_ns; /* 0 when the target is not in the watched set */
+	__u32 target_pid;      /* thread-group id */
+	__u32 target_tid;      /* the thread named by the operation; == target_pid otherwise */
+	__u32 access;          /* PW_RAW_ACC_* requested */
+	__u16 op;              /* enum pw_raw_access_op */
+	__u16 aflags;          /* PW_RAW_AF_* */
+	__s64 result;          /* syscall return value: >= 0 success, -errno */
+	__s32 signal;          /* signal number for signal operations, else 0 */
+	__u32 __pad;
+	__u64 detail;          /* ptrace request, open(2) flags, or the fd asked of pidfd_getfd */
+	char target_comm[PW_COMM_LEN]; /* "" when unknown */
+};
+
+/* What is watched for one target process (value of the access target maps). */
+#define PW_TGT_BY_PID (1u << 0)     /* added by PID from user space */
+#define PW_TGT_BY_NAME (1u << 1)    /* added because its name is watched */
+#define PW_TGT_PROTECTED (1u << 2)  /* a protection rule names it: track its operations */
+struct pw_access_target_val {
+	__u64 start_ns;   /* leader start (boottime ns); 0: any */
+	__u32 access;     /* rights reported (PW_RAW_ACC_*) */
+	__u32 flags;      /* PW_TGT_* */
+	char comm[PW_COMM_LEN];
+};
+
+/* A protection rule (values of the protect maps). */
+#define PW_PROT_EXCEPT_UID (1u << 0)
+#define PW_PROT_EXCEPT_PID (1u << 1)
+struct pw_protect_val {
+	__u64 start_ns;   /* PID rules: the protected process's start; 0: any */
+	__u32 deny;       /* PW_RAW_ACC_* */
+	__u32 flags;      /* PW_PROT_* */
+	__u32 except_uid; /* originators with this effective uid are allowed */
+	__u32 except_pid; /* this originator process is allowed */
+};
+
+/* Runtime configuration of the access object (its .bss `acfg`). */
+struct pw_access_config {
+	__u32 report;     /* 1 << PW_RAW_*_ACCESS wanted in the ring */
+	__u32 watch_all;  /* every process is a target */
+	__u32 all_access; /* with watch_all: rights reported */
+	__u32 n_names;    /* entries in access_names: fork/rename keep them current */
+	__u32 orig_kinds; /* PW_RK_PID | PW_RK_UID | PW_RK_HAS_INCLUDE of originator rules */
+	__u32 proc_mem;   /* parse openat() paths for /proc/PID/mem */
+	__u32 n_protect_names; /* entries in protect_names */
+	__u32 deny_open;  /* some rule denies PW_RAW_ACC_OPEN_HANDLE */
+};
 
 #endif /* PW_BPF_EVENTS_H */

@@ -71,7 +71,7 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 	struct pw_raw_clone *ev;
 	__u32 flags = 0;
 
-	bpf_get_current_comm(comm, sizeof(comm));
+	pw_current_comm(comm);
 	if (!is_thread && cfg.inherit && cfg.rule_kinds) {
 		/* The child carries its creator's verdict (rules or inherited). */
 		__u32 tgid = BPF_CORE_READ(task, tgid);
@@ -138,7 +138,7 @@ int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!s)
 		return 0;
 	ev = &s->ev;
-	bpf_get_current_comm(ev->hdr.comm, sizeof(ev->hdr.comm));
+	pw_current_comm(ev->hdr.comm);
 	if (!current_tracked(task, ev->hdr.comm))
 		return 0;
 
@@ -231,7 +231,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 	struct pw_raw_exit *ev;
 	bool tracked;
 
-	bpf_get_current_comm(comm, sizeof(comm));
+	pw_current_comm(comm);
 	tracked = current_tracked(task, comm);
 	if (group_dead && cfg.inherit)
 		bpf_map_delete_elem(&inherited, &tgid);

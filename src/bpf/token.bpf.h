@@ -52,6 +52,17 @@ static __always_inline void fill_token(struct pw_raw_token *tok, struct task_str
 	tok->cgroup_id = 0; /* filled by the caller where it is the current task */
 }
 
+/*
+ * The current task's comm, zero-padded. Before Linux 6.x bpf_get_current_comm
+ * did not pad (strscpy), leaving stack garbage after the NUL: names used as
+ * hash keys then never matched, and stale bytes leaked into events.
+ */
+static __always_inline void pw_current_comm(char comm[PW_COMM_LEN])
+{
+	__builtin_memset(comm, 0, PW_COMM_LEN);
+	bpf_get_current_comm(comm, PW_COMM_LEN);
+}
+
 /* Fill the identity part of a header for `task` (the subject of the event). */
 static __always_inline void fill_identity(struct pw_raw_header *hdr, struct task_struct *task)
 {

@@ -476,7 +476,7 @@ static void bad_sizes(void **state)
 static void unknown_types(void **state)
 {
 	/* 6 is PW_EVENT_LOST, which the monitor makes itself: never a record */
-	static const unsigned int bad[] = { 0, 6, PW_RAW_TYPE_MAX, PW_RAW_TYPE_MAX + 1, 0x7fff,
+	static const unsigned int bad[] = { 0, 6, 9, 15, PW_RAW_TYPE_MAX, PW_RAW_TYPE_MAX + 1, 0x7fff,
 					    0xffff };
 
 	(void)state;

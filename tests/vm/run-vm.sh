@@ -18,6 +18,10 @@
 #   --log FILE      also write the guest console (\r stripped) to FILE
 #   --quiet         do not stream the guest console to stderr (use with --log)
 #   --strict        count a test exiting 77 (skip) as a failure
+#   --test-timeout SEC  kill each test after SEC seconds in the guest (busybox timeout -s KILL;
+#                   its result is then 137); default: none
+#   --libs          allow dynamically linked ELF binaries: copy their shared libraries
+#                   (the ldd closure, loader included) into the guest at the same paths
 #   --keep          keep the temp dir (initramfs, /init) and print its path
 #   -h, --help
 #
@@ -49,6 +53,8 @@ log=
 quiet=0
 strict=0
 keep=0
+with_libs=0
+test_timeout=
 extra_append=
 files=()
 envs=()
@@ -68,6 +74,8 @@ while [ $# -gt 0 ]; do
         --quiet) quiet=1; shift ;;
         --strict) strict=1; shift ;;
         --keep) keep=1; shift ;;
+        --libs) with_libs=1; shift ;;
+        --test-timeout) [ $# -ge 2 ] || die "--test-timeout needs a value"; test_timeout=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option '$1' (binaries go after --; see --help)" ;;
@@ -160,7 +168,14 @@ while [ $# -gt 0 ]; do
     [ $# -gt 0 ] && shift    # the "--" separator
     [ -f "$bin" ] || die "test binary '$bin' not found"
     if is_elf "$bin" && is_dynamic "$bin"; then
-        die "$bin is dynamically linked; the guest has no libc: link it with -static"
+        [ "$with_libs" -eq 1 ] ||
+            die "$bin is dynamically linked; the guest has no libc: link it with -static (or pass --libs)"
+        # The loader and every library ldd resolves, at the paths the binary asks for.
+        for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+            [ -e "$root$lib" ] && continue
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
     fi
     i=$((i + 1))
     name=$(basename "$bin")
@@ -169,6 +184,7 @@ while [ $# -gt 0 ]; do
     gbin=/tests/$(printf '%02d' "$i")-$(basename "$bin")
     cp "$bin" "$root$gbin"; chmod 0755 "$root$gbin"
     cmd=$(shq "$gbin")
+    [ -z "$test_timeout" ] || cmd="timeout -s KILL $test_timeout $cmd"
     for a in "${args[@]+"${args[@]}"}"; do cmd="$cmd $(shq "$a")"; done
     runlines="${runlines}run_test $(shq "$name") $cmd
 "

@@ -12,7 +12,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } extra_commands[] = {
 	{ "gate", cmd_gate },
-	/* { "protect", cmd_protect }, added by the access work */
+	{ "protect", cmd_protect },
 	{ "", 0 },
 };
 

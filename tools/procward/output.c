@@ -91,6 +91,29 @@ static void json_token(FILE *out, const struct pw_event *ev)
 	fputc('}', out);
 }
 
+/* Access events: the target and the operation (the header fields are the originator). */
+static void json_access(FILE *out, const struct pw_event *ev)
+{
+	struct pw_proc_key tkey = pw_event_target_key(ev);
+	unsigned int rights = pw_event_access(ev);
+	bool first = true;
+
+	fprintf(out, ",\"target_pid\":%d,\"target_tid\":%d,\"target_start_ns\":%" PRIu64,
+		tkey.pid, pw_event_target_tid(ev), tkey.start_ns);
+	json_kv_str(out, "target_name", pw_event_target_name(ev));
+	json_kv_str(out, "op", pw_access_op_name(pw_event_access_op(ev)));
+	fputs(",\"access\":[", out);
+	for (unsigned int bit = 1; bit <= PW_ACCESS_ALL; bit <<= 1) {
+		if (rights & bit) {
+			fprintf(out, "%s\"%s\"", first ? "" : ",", pw_access_name(bit));
+			first = false;
+		}
+	}
+	fprintf(out, "],\"signal\":%d,\"result\":%" PRId64 ",\"denied\":%s,\"detail\":%" PRIu64,
+		pw_event_signal(ev), pw_event_access_result(ev),
+		pw_event_access_denied(ev) ? "true" : "false", pw_event_access_detail(ev));
+}
+
 void print_event_json(FILE *out, const struct pw_event *ev)
 {
 	enum pw_event_type type = pw_event_type(ev);
@@ -130,6 +153,10 @@ void print_event_json(FILE *out, const struct pw_event *ev)
 		json_kv_str(out, "filename", pw_event_exec_filename(ev));
 		json_kv_str(out, "cwd", pw_event_cwd(ev));
 		json_kv_str(out, "previous_image", pw_event_previous_image(ev));
+		break;
+	case PW_EVENT_PROCESS_ACCESS:
+	case PW_EVENT_THREAD_ACCESS:
+		json_access(out, ev);
 		break;
 	case PW_EVENT_PROCESS_EXIT:
 	case PW_EVENT_THREAD_EXIT:
@@ -205,6 +232,28 @@ void print_event_text(FILE *out, const struct pw_event *ev, uint64_t t0_ns)
 		fprintf(out, " %s", pw_event_image(ev));
 		text_args(out, ev);
 		break;
+	case PW_EVENT_PROCESS_ACCESS:
+	case PW_EVENT_THREAD_ACCESS: {
+		const char *tname = pw_event_target_name(ev);
+		unsigned int rights = pw_event_access(ev);
+		const char *sep = " ";
+
+		fprintf(out, " -> %d/%d", pw_event_target_pid(ev), pw_event_target_tid(ev));
+		if (tname)
+			fprintf(out, " (%s)", tname);
+		fprintf(out, " %s", pw_access_op_name(pw_event_access_op(ev)));
+		for (unsigned int bit = 1; bit <= PW_ACCESS_ALL; bit <<= 1) {
+			if (rights & bit) {
+				fprintf(out, "%s%s", sep, pw_access_name(bit));
+				sep = ",";
+			}
+		}
+		if (pw_event_signal(ev))
+			fprintf(out, " sig %d", pw_event_signal(ev));
+		fprintf(out, " = %" PRId64 "%s", pw_event_access_result(ev),
+			pw_event_access_denied(ev) ? " DENIED" : "");
+		break;
+	}
 	case PW_EVENT_PROCESS_EXIT:
 	case PW_EVENT_THREAD_EXIT:
 		status = pw_event_exit_status(ev);

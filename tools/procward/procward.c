@@ -30,9 +30,14 @@ static const char usage_text[] =
 	"  watch       stream process and thread events (needs root or CAP_BPF+CAP_PERFMON)\n"
 	"  snapshot    list running processes (no privileges needed)\n"
 	"  features    show what this kernel supports\n"
+	"  gate        allow or deny execs by rules before the program runs (procward gate --help)\n"
+	"  protect     deny access operations on protected processes (procward protect --help)\n"
 	"\n"
 	"watch options:\n"
-	"  -e, --events LIST        fork,exec,exit,thread,thread-create,thread-exit,all (default all)\n"
+	"  -e, --events LIST        fork,exec,exit,thread,thread-create,thread-exit,all (default all),\n"
+	"                           access (process/thread access operations: ptrace, signals,\n"
+	"                           process_vm_*, /proc/PID/mem, pidfds; aimed at the -p/-n\n"
+	"                           processes, or at every process without them)\n"
 	"  -n, --include-name NAME  only processes with this name (repeatable; '*' '?' glob)\n"
 	"  -N, --exclude-name NAME  never processes with this name (repeatable; glob)\n"
 	"  -p, --include-pid PID    only this process (repeatable)\n"
@@ -48,6 +53,8 @@ static const char usage_text[] =
 	"  -m, --max-events N       stop after N events\n"
 	"      --ringbuf-size BYTES ring buffer size (power of two, default 16 MiB)\n"
 	"      --args-max BYTES     argv bytes captured per exec (default 4096, max 16384)\n"
+	"      --batch-delay US     in busy periods, read the ring every US microseconds\n"
+	"                           (default 1000; 0: at every event, lowest latency, highest cost)\n"
 	"\n"
 	"snapshot options:\n"
 	"  -j, --json, -t, --text, -o, --output FILE, --no-cmdline\n"
@@ -119,6 +126,9 @@ static unsigned int parse_events(const char *list)
 		{ "thread-create", PW_EVMASK(PW_EVENT_THREAD_CREATE) },
 		{ "thread-exit", PW_EVMASK(PW_EVENT_THREAD_EXIT) },
 		{ "all", PW_EVMASK_ALL },
+		{ "access", PW_EVMASK_ACCESS },
+		{ "process-access", PW_EVMASK(PW_EVENT_PROCESS_ACCESS) },
+		{ "thread-access", PW_EVMASK(PW_EVENT_THREAD_ACCESS) },
 	};
 	char *copy = strdup(list), *save = NULL, *w;
 	unsigned int mask = 0;
@@ -132,7 +142,7 @@ static unsigned int parse_events(const char *list)
 			if (!strcmp(w, words[i].name))
 				break;
 		if (i == sizeof(words) / sizeof(*words))
-			usage_error("unknown event '%s' (fork, exec, exit, thread, thread-create, thread-exit, all)", w);
+			usage_error("unknown event '%s' (fork, exec, exit, thread, thread-create, thread-exit, all, access)", w);
 		mask |= words[i].mask;
 	}
 	free(copy);
@@ -196,6 +206,28 @@ static int start_error(int err)
 	return 1;
 }
 
+/* "pid 42" / "name sshd" -> access targets; none: every process. */
+static int watch_access_targets(struct pw_monitor *m, const struct rule_list *targets)
+{
+	int err = 0;
+
+	if (!targets->n)
+		return pw_monitor_watch_access_all(m, PW_ACCESS_ALL);
+	for (size_t i = 0; i < targets->n && !err; i++) {
+		const char *text = targets->text[i];
+		PW_OPTS(pw_access_target, t);
+
+		if (!strncmp(text, "pid ", 4))
+			t.pid = (pid_t)atoi(text + 4);
+		else
+			t.name = text + 5;
+		err = pw_monitor_watch_access(m, &t);
+		if (err)
+			fprintf(stderr, "procward: cannot watch access to %s: %s\n", text, pw_strerror(err));
+	}
+	return err;
+}
+
 static int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -215,12 +247,14 @@ static int cmd_watch(int argc, char **argv)
 		{ "max-events", required_argument, NULL, 'm' },
 		{ "ringbuf-size", required_argument, NULL, 1 },
 		{ "args-max", required_argument, NULL, 2 },
+		{ "batch-delay", required_argument, NULL, 3 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct watch_state st = { .out = stdout };
 	struct rule_list rules = { 0 };
+	struct rule_list access_targets = { 0 }; /* -p/-n values: the targets of access events */
 	const char *output = NULL;
 	double duration = 0;
 	int json = -1, opt, err, verbose = 0, ret = 0;
@@ -233,9 +267,11 @@ static int cmd_watch(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "e:n:N:p:P:u:U:r:cjto:d:m:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'e': opts.events = parse_events(optarg); break;
-		case 'n': add_rule_text(&rules, "include", "name", optarg); break;
+		case 'n': add_rule_text(&rules, "include", "name", optarg);
+			add_rule_text(&access_targets, "name", NULL, optarg); break;
 		case 'N': add_rule_text(&rules, "exclude", "name", optarg); break;
-		case 'p': add_rule_text(&rules, "include", "pid", optarg); break;
+		case 'p': add_rule_text(&rules, "include", "pid", optarg);
+			add_rule_text(&access_targets, "pid", NULL, optarg); break;
 		case 'P': add_rule_text(&rules, "exclude", "pid", optarg); break;
 		case 'u': add_rule_text(&rules, "include", "uid", optarg); break;
 		case 'U': add_rule_text(&rules, "exclude", "uid", optarg); break;
@@ -248,6 +284,7 @@ static int cmd_watch(int argc, char **argv)
 		case 'm': st.max_events = (uint64_t)parse_number(optarg, "bad --max-events '%s'"); break;
 		case 1: opts.ringbuf_bytes = (size_t)parse_number(optarg, "bad --ringbuf-size '%s'"); break;
 		case 2: opts.max_args_bytes = (unsigned int)parse_number(optarg, "bad --args-max '%s'"); break;
+		case 3: opts.batch_delay_us = (int)parse_number(optarg, "bad --batch-delay '%s'"); if (!opts.batch_delay_us) opts.batch_delay_us = -1; break;
 		case 'v': verbose++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: usage_error("%s", "bad watch option"); break;
@@ -287,6 +324,13 @@ static int cmd_watch(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	st.t0_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 
+	if (opts.events & PW_EVMASK_ACCESS) {
+		err = watch_access_targets(m, &access_targets);
+		if (err) {
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	err = pw_monitor_start(m);
 	if (err) {
 		ret = start_error(err);
@@ -328,6 +372,9 @@ out:
 	for (size_t i = 0; i < rules.n; i++)
 		free(rules.text[i]);
 	free(rules.text);
+	for (size_t i = 0; i < access_targets.n; i++)
+		free(access_targets.text[i]);
+	free(access_targets.text);
 	return ret;
 }
 

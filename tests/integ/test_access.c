@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_access.c - access operations against the real kernel: a target
+ * process this test forks is ptraced, read, signalled and opened, and each
+ * operation's event is checked. Enforcement runs where BPF LSM works (the
+ * VM matrix); elsewhere the same binary checks the documented refusal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static volatile long secret = 0x5ec12e7;
+
+/* ------------------------------------------------------------ the target */
+
+struct target {
+	pid_t pid, thread_tid;
+	int ctl; /* write end: a byte tells the target to rename itself */
+};
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *target_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	(void)!write(fd, &tid, sizeof(tid));
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A process with a second thread; it names itself `name`, and `rename` on request. */
+static struct target spawn_target(const char *name, const char *rename)
+{
+	int info[2], ctl[2];
+	struct target t = { 0 };
+
+	assert_int_equal(pipe(info), 0);
+	assert_int_equal(pipe(ctl), 0);
+	t.pid = fork();
+	assert_true(t.pid >= 0);
+	if (t.pid == 0) {
+		pthread_t th;
+		char c;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion must not leave it behind */
+		close(info[0]);
+		close(ctl[1]);
+		signal(SIGUSR1, on_usr1);
+		prctl(PR_SET_NAME, name);
+		if (pthread_create(&th, NULL, target_thread, &info[1]))
+			_exit(3);
+		while (read(ctl[0], &c, 1) == 1)
+			if (rename)
+				prctl(PR_SET_NAME, rename);
+		for (;;)
+			pause();
+	}
+	close(info[1]);
+	close(ctl[0]);
+	assert_int_equal(read(info[0], &t.thread_tid, sizeof(t.thread_tid)), sizeof(t.thread_tid));
+	close(info[0]);
+	t.ctl = ctl[1];
+	return t;
+}
+
+static void end_target(struct target *t)
+{
+	kill(t->pid, SIGKILL);
+	wait_status(t->pid);
+	close(t->ctl);
+}
+
+/* ------------------------------------------------------- event recording */
+
+struct acc {
+	enum pw_event_type type;
+	pid_t pid, tid, target_pid, target_tid;
+	uid_t uid;
+	unsigned int access;
+	enum pw_access_op op;
+	int signal;
+	int64_t result;
+	bool denied;
+	uint64_t detail;
+	char name[16], target_name[16];
+};
+
+struct recorder {
+	struct acc v[4096];
+	size_t n;
+	/* optional: called for each access event (rule changes from a handler) */
+	void (*hook)(struct pw_monitor *m, const struct acc *a, void *arg);
+	void *hook_arg;
+};
+
+static int record(struct pw_monitor *m, const struct pw_event *ev, void *userdata)
+{
+	struct recorder *r = userdata;
+	enum pw_event_type type = pw_event_type(ev);
+	struct acc *a;
+
+	if (type != PW_EVENT_PROCESS_ACCESS && type != PW_EVENT_THREAD_ACCESS)
+		return 0;
+	assert_true(r->n < sizeof(r->v) / sizeof(*r->v));
+	a = &r->v[r->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->pid = pw_event_pid(ev);
+	a->tid = pw_event_tid(ev);
+	a->uid = pw_event_token(ev)->uid;
+	a->target_pid = pw_event_target_pid(ev);
+	a->target_tid = pw_event_target_tid(ev);
+	a->access = pw_event_access(ev);
+	a->op = pw_event_access_op(ev);
+	a->signal = pw_event_signal(ev);
+	a->result = pw_event_access_result(ev);
+	a->denied = pw_event_access_denied(ev);
+	a->detail = pw_event_access_detail(ev);
+	snprintf(a->name, sizeof(a->name), "%s", pw_event_name(ev));
+	snprintf(a->target_name, sizeof(a->target_name), "%s",
+		 pw_event_target_name(ev) ? pw_event_target_name(ev) : "");
+	assert_non_null(pw_event_type_name(type));
+	assert_non_null(pw_access_op_name(a->op));
+	if (r->hook)
+		r->hook(m, a, r->hook_arg);
+	return 0;
+}
+
+static struct pw_monitor *access_monitor(struct recorder *r)
+{
+	PW_OPTS(pw_monitor_opts, o, .events = PW_EVMASK_ACCESS, .on_event = record, .userdata = r);
+	struct pw_monitor *m = NULL;
+
+	assert_int_equal(pw_monitor_new(&o, &m), 0);
+	return m;
+}
+
+static void watch_pid(struct pw_monitor *m, pid_t pid)
+{
+	PW_OPTS(pw_access_target, t, .pid = pid);
+
+	assert_int_equal(pw_monitor_watch_access(m, &t), 0);
+}
+
+/* Pump until an event of `op` on `target` arrives. */
+static const struct acc *wait_op(struct pw_monitor *m, struct recorder *r, enum pw_access_op op,
+				 pid_t target, int timeout_ms)
+{
+	size_t seen = 0;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		for (; seen < r->n; seen++)
+			if (r->v[seen].op == op && r->v[seen].target_pid == target)
+				return &r->v[seen];
+		int n = pw_monitor_dispatch(m, 50);
+
+		assert_true(n >= 0 || n == -EINTR);
+	}
+	return NULL;
+}
+
+static size_t count_target(const struct recorder *r, pid_t target)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		n += r->v[i].target_pid == target;
+	return n;
+}
+
+static void check_originator(const struct acc *a)
+{
+	assert_int_equal(a->pid, getpid());
+	assert_int_equal(a->tid, (pid_t)syscall(SYS_gettid));
+	assert_int_equal(a->uid, getuid());
+}
+
+/* ---------------------------------------------------------- the operations */
+
+static int op_ptrace_attach(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_ATTACH, tid, 0, 0))
+		return -errno;
+	waitpid(tid, &status, __WALL);
+	ptrace(PTRACE_DETACH, tid, 0, 0);
+	return 0;
+}
+
+static long op_vm_readv(pid_t pid)
+{
+	long value = 0;
+	struct iovec local = { &value, sizeof(value) }, remote = { (void *)&secret, sizeof(value) };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	assert_int_equal(value, 0x5ec12e7);
+	return n;
+}
+
+static int op_proc_mem_read(pid_t pid)
+{
+	char path[64];
+	long value = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	assert_int_equal(pread(fd, &value, sizeof(value), (off_t)(uintptr_t)&secret), sizeof(value));
+	assert_int_equal(value, 0x5ec12e7);
+	close(fd);
+	return 0;
+}
+
+static int op_kill(pid_t pid, int sig)
+{
+	return kill(pid, sig) ? -errno : 0;
+}
+
+static int op_tgkill(pid_t pid, pid_t tid, int sig)
+{
+	return syscall(SYS_tgkill, pid, tid, sig) ? -errno : 0;
+}
+
+static int op_pidfd_open(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int op_pidfd_getfd(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), fd, err = 0;
+
+	assert_true(pidfd >= 0);
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, 1, 0);
+	if (fd < 0)
+		err = -errno;
+	else
+		close(fd);
+	close(pidfd);
+	return err;
+}
+
+/* -------------------------------------------------------------- observation */
+
+static void events_for_each_operation(void **state)
+{
+	static struct recorder r;
+	struct pw_monitor *m;
+	struct target t = spawn_target("pwacc-target", NULL), other = spawn_target("pwacc-other", NULL);
+	const struct acc *a;
+	int pidfd, fd;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, t.pid);
+	assert_int_equal(pw_monitor_start(m), 0);
+
+	/* ptrace attach to the process, then to its second thread */
+	assert_int_equal(op_ptrace_attach(t.pid), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
+	assert_int_equal(a->target_tid, t.pid);
+	assert_int_equal(a->access, PW_ACCESS_DEBUG);
+	assert_int_equal(a->detail, PTRACE_ATTACH);
+	assert_int_equal(a->result, 0);
+	assert_false(a->denied);
+	assert_string_equal(a->target_name, "pwacc-target");
+	r.n = 0;
+	assert_int_equal(op_ptrace_attach(t.thread_tid), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000);
+	assert_non_null(a);
+	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
+	assert_int_equal(a->target_tid, t.thread_tid);
+
+	/* process_vm_readv */
+	assert_int_equal(op_vm_readv(t.pid), sizeof(long));
+	a = wait_op(m, &r, PW_ACCESS_OP_PROCESS_VM_READV, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
+	assert_int_equal(a->access, PW_ACCESS_READ_MEMORY);
+	assert_int_equal(a->result, sizeof(long));
+
+	/* /proc/PID/mem read */
+	assert_int_equal(op_proc_mem_read(t.pid), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PROC_MEM_OPEN, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->access, PW_ACCESS_READ_MEMORY);
+	assert_true(a->result >= 0);
+	assert_int_equal(a->detail & O_ACCMODE, O_RDONLY);
+
+	/* tgkill to the second thread: a thread access */
+	assert_int_equal(op_tgkill(t.pid, t.thread_tid, SIGUSR1), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
+	assert_int_equal(a->target_tid, t.thread_tid);
+	assert_int_equal(a->access, PW_ACCESS_SIGNAL);
+	assert_int_equal(a->signal, SIGUSR1);
+	assert_int_equal(a->result, 0);
+
+	/* tkill names the thread only: resolved to its process in the kernel */
+	assert_int_equal(syscall(SYS_tkill, t.thread_tid, SIGUSR1), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_TKILL, t.pid, 3000);
+	assert_non_null(a);
+	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
+	assert_int_equal(a->target_tid, t.thread_tid);
+
+	/* pidfd_open, pidfd_getfd, pidfd_send_signal */
+	pidfd = (int)syscall(SYS_pidfd_open, t.pid, 0);
+	assert_true(pidfd >= 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PIDFD_OPEN, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->access, PW_ACCESS_OPEN_HANDLE);
+	assert_int_equal(a->result, pidfd);
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, 1, 0);
+	assert_true(fd >= 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PIDFD_GETFD, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->access, PW_ACCESS_DUP_HANDLE);
+	assert_int_equal(a->detail, 1);
+	assert_int_equal(a->result, fd);
+	close(fd);
+	assert_int_equal(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_PIDFD_SEND_SIGNAL, t.pid, 3000);
+	assert_non_null(a);
+	assert_int_equal(a->signal, SIGUSR1);
+	close(pidfd);
+
+	/* a failing call reports its errno */
+	assert_int_equal(op_kill(t.pid, 999), -EINVAL);
+	a = wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000);
+	assert_non_null(a);
+	assert_int_equal(a->result, -EINVAL);
+	r.n = 0;
+
+	/* kill SIGTERM: terminate; the target dies of it */
+	assert_int_equal(op_kill(t.pid, SIGTERM), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000);
+	assert_non_null(a);
+	check_originator(a);
+	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
+	assert_int_equal(a->access, PW_ACCESS_TERMINATE);
+	assert_int_equal(a->signal, SIGTERM);
+	assert_int_equal(a->result, 0);
+	assert_true(WIFSIGNALED(wait_status(t.pid)));
+
+	/* the unwatched process: nothing, whatever is done to it */
+	assert_int_equal(op_kill(other.pid, SIGUSR1), 0);
+	assert_int_equal(op_vm_readv(other.pid), sizeof(long));
+	assert_int_equal(op_pidfd_open(other.pid), 0);
+	pump(m, 300);
+	assert_int_equal(count_target(&r, other.pid), 0);
+
+	pw_monitor_free(m);
+	close(t.ctl);
+	end_target(&other);
+}
+
+/* A name follows a process that renames itself to it; originator rules filter. */
+static void name_watch_and_originator_filter(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_access_target, byname, .name = "pwacc-named", .access = PW_ACCESS_SIGNAL);
+	PW_OPTS(pw_rule, self, .action = PW_RULE_EXCLUDE, .match = PW_MATCH_PID, .id = getpid());
+	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
+	struct target t = spawn_target("pwacc-before", "pwacc-named");
+	struct pw_monitor *m;
+	const struct acc *a;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	assert_int_equal(pw_monitor_watch_access(m, &byname), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+
+	assert_int_equal(op_kill(t.pid, SIGUSR1), 0); /* not yet named */
+	assert_int_equal(write(t.ctl, "r", 1), 1);
+	usleep(100 * 1000);
+	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
+	assert_int_equal(op_kill(t.pid, SIGSTOP), 0); /* suspend: not a watched right */
+	assert_int_equal(op_kill(t.pid, SIGCONT), 0);
+	a = wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000);
+	assert_non_null(a);
+	assert_string_equal(a->target_name, "pwacc-named");
+	assert_int_equal(a->access, PW_ACCESS_SIGNAL);
+	pump(m, 200);
+	assert_int_equal(count_target(&r, t.pid), 1);
+
+	/* originator rule: our own operations are no longer reported, and counted */
+	assert_int_equal(pw_monitor_add_access_originator_rule(m, &self), 0);
+	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
+	pump(m, 200);
+	assert_int_equal(count_target(&r, t.pid), 1);
+	assert_int_equal(pw_monitor_stats(m, &stats), 0);
+	assert_true(stats.events_filtered >= 1);
+	assert_int_equal(stats.events_lost, 0);
+	assert_int_equal(pw_monitor_clear_access_originator_rules(m), 0);
+	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
+	pump(m, 200);
+	assert_int_equal(count_target(&r, t.pid), 2);
+
+	/* unwatching ends it */
+	assert_int_equal(pw_monitor_unwatch_access(m, &byname), 0);
+	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
+	pump(m, 200);
+	assert_int_equal(count_target(&r, t.pid), 2);
+	pw_monitor_free(m);
+	end_target(&t);
+}
+
+static void parse_and_names(void **state)
+{
+	unsigned int bits = 0;
+
+	(void)state;
+	assert_int_equal(pw_access_parse("terminate,debug,write-memory", &bits), 0);
+	assert_int_equal(bits, PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG | PW_ACCESS_WRITE_MEMORY);
+	assert_int_equal(pw_access_parse("all", &bits), 0);
+	assert_int_equal(bits, PW_ACCESS_ALL);
+	assert_int_equal(pw_access_parse("terminate,bogus", &bits), -EINVAL);
+	assert_int_equal(pw_access_parse("", &bits), -EINVAL);
+	assert_string_equal(pw_access_name(PW_ACCESS_DUP_HANDLE), "duplicate-handle");
+	assert_null(pw_access_name(3));
+	assert_string_equal(pw_access_op_name(PW_ACCESS_OP_PIDFD_GETFD), "pidfd_getfd");
+	assert_string_equal(pw_event_type_name(PW_EVENT_THREAD_ACCESS), "thread_access");
+}
+
+/* ------------------------------------------------------------- enforcement */
+
+static bool have_lsm(void)
+{
+	return pw_features() & PW_FEAT_BPF_LSM;
+}
+
+/* Without BPF LSM: the documented refusal, before and after start; observation goes on. */
+static void enforcement_unavailable(void **state)
+{
+	static struct recorder r;
+	struct target t = spawn_target("pwacc-prot", NULL);
+	PW_OPTS(pw_protect_rule, rule, .pid = t.pid, .deny = PW_ACCESS_TERMINATE);
+	struct pw_monitor *m;
+
+	(void)state;
+	if (have_lsm()) {
+		end_target(&t);
+		skip();
+	}
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	assert_int_equal(pw_monitor_protect(m, &rule), -PW_ERR_ENFORCE_UNAVAILABLE);
+	watch_pid(m, t.pid);
+	assert_int_equal(pw_monitor_start(m), 0);
+	assert_int_equal(pw_monitor_protect(m, &rule), -PW_ERR_ENFORCE_UNAVAILABLE);
+	assert_int_equal(pw_monitor_unprotect(m, &rule), -ENOENT); /* nothing was stored */
+	assert_non_null(strstr(pw_strerror(-PW_ERR_ENFORCE_UNAVAILABLE), "enforce"));
+	assert_int_equal(op_kill(t.pid, SIGTERM), 0); /* not denied */
+	assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000));
+	assert_false(r.v[0].denied);
+	assert_true(WIFSIGNALED(wait_status(t.pid)));
+	close(t.ctl);
+	pw_monitor_free(m);
+}
+
+struct op_case {
+	const char *what;
+	int denied_errno; /* the kernel's mm_access() turns every refusal of /proc/PID/mem into EACCES */
+	unsigned int deny;
+	enum pw_access_op op;
+	int (*run)(struct target *t);
+};
+
+static int run_ptrace(struct target *t) { return op_ptrace_attach(t->pid); }
+static int run_vm_readv(struct target *t) { long n = op_vm_readv(t->pid); return n < 0 ? (int)n : 0; }
+static int run_proc_mem(struct target *t) { return op_proc_mem_read(t->pid); }
+static int run_kill(struct target *t) { return op_kill(t->pid, SIGTERM); }
+static int run_tgkill(struct target *t) { return op_tgkill(t->pid, t->thread_tid, SIGUSR1); }
+static int run_pidfd_open(struct target *t) { return op_pidfd_open(t->pid); }
+static int run_pidfd_getfd(struct target *t) { return op_pidfd_getfd(t->pid); }
+
+static const struct op_case cases[] = {
+	{ "ptrace attach", EPERM, PW_ACCESS_DEBUG, PW_ACCESS_OP_PTRACE, run_ptrace },
+	{ "process_vm_readv", EPERM, PW_ACCESS_READ_MEMORY, PW_ACCESS_OP_PROCESS_VM_READV, run_vm_readv },
+	{ "/proc/PID/mem read", EACCES, PW_ACCESS_READ_MEMORY, PW_ACCESS_OP_PROC_MEM_OPEN, run_proc_mem },
+	{ "kill SIGTERM", EPERM, PW_ACCESS_TERMINATE, PW_ACCESS_OP_KILL, run_kill },
+	{ "tgkill thread", EPERM, PW_ACCESS_SIGNAL, PW_ACCESS_OP_TGKILL, run_tgkill },
+	{ "pidfd_open", EPERM, PW_ACCESS_OPEN_HANDLE, PW_ACCESS_OP_PIDFD_OPEN, run_pidfd_open },
+	{ "pidfd_getfd", EPERM, PW_ACCESS_DUP_HANDLE, PW_ACCESS_OP_PIDFD_GETFD, run_pidfd_getfd },
+};
+
+/* Each operation: denied (EPERM, event denied) on the protected target, allowed on another. */
+static void enforcement_each_operation(void **state)
+{
+	(void)state;
+	if (!have_lsm())
+		skip();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		static struct recorder r;
+		const struct op_case *c = &cases[i];
+		struct target prot = spawn_target("pwacc-prot", NULL);
+		struct target free_ = spawn_target("pwacc-free", NULL);
+		PW_OPTS(pw_protect_rule, rule, .pid = prot.pid, .deny = c->deny);
+		struct pw_monitor *m;
+		const struct acc *a;
+
+		fprintf(stderr, "  enforce: %s\n", c->what);
+		memset(&r, 0, sizeof(r));
+		m = access_monitor(&r);
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+		watch_pid(m, free_.pid);
+		assert_int_equal(pw_monitor_start(m), 0);
+
+		assert_int_equal(c->run(&prot), -c->denied_errno);
+		a = wait_op(m, &r, c->op, prot.pid, 3000);
+		assert_non_null(a);
+		check_originator(a);
+		assert_true(a->denied);
+		assert_int_equal(a->result, -c->denied_errno);
+		assert_true(a->access & c->deny);
+
+		assert_int_equal(c->run(&free_), 0);
+		a = wait_op(m, &r, c->op, free_.pid, 3000);
+		assert_non_null(a);
+		assert_false(a->denied);
+		assert_true(a->result >= 0);
+
+		/* the protected process is untouched by its own rule: still alive */
+		assert_int_equal(kill(prot.pid, 0), 0);
+		pw_monitor_free(m);
+		end_target(&prot);
+		end_target(&free_);
+	}
+}
+
+/* A handler lifts the rule when it sees the denial: the next call goes through. */
+static void unprotect_from_handler(struct pw_monitor *m, const struct acc *a, void *arg)
+{
+	const struct pw_protect_rule *rule = arg;
+
+	if (a->denied && a->target_pid == rule->pid)
+		assert_int_equal(pw_monitor_unprotect(m, rule), 0);
+}
+
+static void rule_change_from_handler(void **state)
+{
+	static struct recorder r;
+	struct target t;
+	struct pw_monitor *m;
+
+	(void)state;
+	if (!have_lsm())
+		skip();
+	t = spawn_target("pwacc-prot", NULL);
+	{
+		PW_OPTS(pw_protect_rule, rule, .pid = t.pid, .deny = PW_ACCESS_TERMINATE);
+		PW_OPTS(pw_protect_rule, exempt, .pid = t.pid, .deny = PW_ACCESS_TERMINATE,
+			.flags = PW_PROTECT_EXCEPT_UID, .except_uid = geteuid());
+
+		memset(&r, 0, sizeof(r));
+		r.hook = unprotect_from_handler;
+		r.hook_arg = &rule;
+		m = access_monitor(&r);
+		assert_int_equal(pw_monitor_start(m), 0);
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+		assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000));
+		/* the handler removed the rule */
+		assert_int_equal(pw_monitor_unprotect(m, &rule), -ENOENT);
+		assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
+
+		/* an exception for our uid lets us through */
+		r.hook = NULL;
+		assert_int_equal(pw_monitor_protect(m, &exempt), 0);
+		assert_int_equal(op_kill(t.pid, SIGTERM), 0);
+		assert_true(WIFSIGNALED(wait_status(t.pid)));
+		pw_monitor_free(m);
+		close(t.ctl);
+	}
+}
+
+/* Protection by name; group signals (no single target) are denied and reported by the LSM. */
+static void protect_by_name(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-guard", .deny = PW_ACCESS_TERMINATE);
+	struct pw_monitor *m;
+	struct target t;
+
+	(void)state;
+	if (!have_lsm())
+		skip();
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	assert_int_equal(pw_monitor_start(m), 0);
+	assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	t = spawn_target("pwacc-guard", NULL);
+	usleep(50 * 1000);
+	assert_int_equal(op_kill(t.pid, SIGKILL), -EPERM);
+	assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000));
+	assert_int_equal(kill(t.pid, 0), 0);
+	assert_int_equal(pw_monitor_unprotect(m, &rule), 0);
+	end_target(&t);
+	pw_monitor_free(m);
+}
+
+static int setup_root(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "integration tests need root\n");
+		return -1;
+	}
+	if (getenv("PW_TEST_REQUIRE_LSM") && !have_lsm()) {
+		fprintf(stderr, "PW_TEST_REQUIRE_LSM is set but BPF LSM is unavailable here\n");
+		return -1;
+	}
+	fprintf(stderr, "BPF LSM %s: enforcement tests %s\n", have_lsm() ? "available" : "unavailable",
+		have_lsm() ? "run" : "check the documented refusal");
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_and_names),
+		cmocka_unit_test(events_for_each_operation),
+		cmocka_unit_test(name_watch_and_originator_filter),
+		cmocka_unit_test(enforcement_unavailable),
+		cmocka_unit_test(enforcement_each_operation),
+		cmocka_unit_test(rule_change_from_handler),
+		cmocka_unit_test(protect_by_name),
+	};
+
+	return cmocka_run_group_tests_name("access", tests, setup_root, NULL);
+}

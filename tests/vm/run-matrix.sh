@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# run-matrix.sh -- the kernel matrix: build every integration test (tests/integ/test_*.c)
+# as a self-contained binary into build/vm/, run them all in a VM on each kernel of
+# VM_KERNELS with run-vm.sh, print a per-kernel summary and a final
+# "vm: N passed, N failed" line. Exit 0 only if every test passed on every kernel.
+#
+# Environment: VM_KERNELS (default "6.1 6.12"), VM_TIMEOUT (seconds per VM, default 1500),
+# VM_TEST_TIMEOUT (seconds per test binary inside the guest, default 300),
+# VM_BUILD (default build/vm), BUILD (the library's build dir, default build),
+# VM_TESTS (test names to run; default: the kernel-facing suites, test_lifecycle and
+# test_access. test_cli and test_gate exercise the host's coreutils and CLI, which the
+# busybox guest does not have).
+#
+# Linking: fully static when a static libcmocka.a exists. Debian's libcmocka-dev ships
+# only the shared library, so then libbpf/libelf/libz are linked statically and glibc and
+# libcmocka dynamically, and run-vm.sh --libs copies those libraries into the guest.
+# Inside the guest the tests run as root; PW_TEST_REQUIRE_LSM=1 makes the access
+# enforcement tests fail (instead of checking the refusal) if BPF LSM is missing there.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+VM_BUILD=${VM_BUILD:-build/vm}
+VM_KERNELS=${VM_KERNELS:-"6.1 6.12"}
+VM_TESTS=${VM_TESTS:-"test_lifecycle test_access"}
+VM_TIMEOUT=${VM_TIMEOUT:-1500}
+VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-300} # per test binary, in the guest: a hang fails that test only
+CC=${CC:-cc}
+say() { printf 'run-matrix: %s\n' "$*"; }
+
+[ -f "$BUILD/libprocward.a" ] || { say "no $BUILD/libprocward.a: run make first"; exit 2; }
+mkdir -p "$VM_BUILD/integ"
+
+static_cmocka=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib /usr/local/lib; do
+    [ -f "$d/libcmocka.a" ] && static_cmocka=$d/libcmocka.a
+done
+if [ -n "$static_cmocka" ]; then
+    test_link=(-static -lbpf -lelf -lz -lcmocka -lpthread)
+    run_flags=()
+    say "linking tests fully static ($static_cmocka)"
+else
+    test_link=(-Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic -lcmocka -lpthread)
+    run_flags=(--libs)
+    say "no static libcmocka.a (Debian's libcmocka-dev has none): libbpf/libelf/libz static," \
+        "glibc and libcmocka copied into the guest"
+fi
+
+cflags=(-O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
+        -Iinclude -Isrc -I"$BUILD" -Itests/integ
+        -DPW_TEST_BUILD_DIR='"/tests/build"' -DPW_TEST_SRC_DIR='"/tests/src"')
+
+# The CLI, for the tests that run it (PW_TEST_BUILD_DIR/procward in the guest).
+$CC "${cflags[@]}" -DPW_VERSION_STRING='"vm"' -static -o "$VM_BUILD/procward" \
+    tools/procward/*.c "$BUILD/libprocward.a" -lbpf -lelf -lz -lpthread
+
+bins=()
+for src in tests/integ/test_*.c; do
+    name=$(basename "$src" .c)
+    if [ -n "${VM_TESTS:-}" ] && ! printf ' %s ' $VM_TESTS | grep -q " $name "; then continue; fi
+    out=$VM_BUILD/integ/$name
+    common=$(ls tests/integ/*.c | grep -v '/test_' || true)
+    $CC "${cflags[@]}" -o "$out" "$src" $common "$BUILD/libprocward.a" "${test_link[@]}"
+    bins+=("$out")
+done
+[ ${#bins[@]} -gt 0 ] || { say "no tests to run"; exit 2; }
+
+args=()
+for b in "${bins[@]}"; do args+=(-- "$b"); done
+total_pass=0 total_fail=0 summary=
+for k in $VM_KERNELS; do
+    log=$VM_BUILD/console-matrix-$k.log
+    out=$VM_BUILD/run-matrix-$k.out
+    say "kernel $k: ${#bins[@]} test binaries (console: $log)"
+    rc=0
+    tests/vm/run-vm.sh --quiet "${run_flags[@]}" --strict --kernel "$k" --timeout "$VM_TIMEOUT" \
+        --test-timeout "$VM_TEST_TIMEOUT" \
+        --memory 2048 --env PW_TEST_REQUIRE_LSM=1 --file "$VM_BUILD/procward:/tests/build/procward" \
+        --log "$log" "${args[@]}" >"$out" 2>&1 || rc=$?
+    sed 's/^/  /' "$out" | grep -E 'run-vm: (PASS|FAIL|MISSING|SKIP|TIMEOUT|guest|qemu)' || true
+    p=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$out" | tail -n1)
+    p=${p:-0}; f=${f:-${#bins[@]}}
+    [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # a VM that died counts as a failure
+    # cmocka's own verdicts, per test binary, for the summary
+    cm=$(grep -aE '^\[  (PASSED|FAILED)  \] [0-9]+ test' "$log" | tr -s ' ' | paste -sd ';' - || true)
+    summary="${summary}vm-kernel $k: $p passed, $f failed (cmocka: ${cm:-none})
+"
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+done
+printf '%s' "$summary"
+echo "vm: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
