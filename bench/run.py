@@ -655,7 +655,8 @@ CONFIGS = [
     ("procward-watch", lambda: Monitor(["{procward}", "watch", "--json", "--output", "{out}"], counter=count_procward)),
     ("procward-lib-null", lambda: Monitor(["{build}/pw-bench-null"])),
     ("procward-watch-exclude", lambda: Monitor(["{procward}", "watch", "--exclude-name", COMM, "--json", "--output", "{out}"], counter=count_procward)),
-    ("procward-gate",  skipped("procward gate benchmark not defined yet")),
+    ("procward-gate",  lambda: Monitor(["{build}/pw-bench-gate"], ready="fanotify", stop_sig=signal.SIGTERM)),
+    ("procward-gate-cache", lambda: Monitor(["{build}/pw-bench-gate", "--cache"], ready="fanotify", stop_sig=signal.SIGTERM)),
 ]
 
 

@@ -37,6 +37,11 @@
 #define READ_BATCH (64 * 1024)
 #define DECISION_ARGS 1024
 #define DECISION_FILENAME 256
+#define DEFAULT_CACHE_ENTRIES 256
+
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400 /* Linux 6.0 */
+#endif
 
 #ifndef FAN_DENY_ERRNO
 #define FAN_DENY_ERRNO(err) (FAN_DENY | ((((__u32)(err)) & 0xff) << 24))
@@ -72,8 +77,11 @@ struct pw_exec_request {
 	int rule;
 	/* filled lazily under mu: the handler and the record writer may race */
 	pthread_mutex_t mu;
-	bool image_done, argv_done, hash_done;
-	int hash_err;
+	bool image_done, argv_done, hash_done, stat_done;
+	int hash_err, stat_err;
+	struct stat st;         /* of the image, before the verdict: what a cached verdict is for */
+	bool cache_want;        /* the verdict is to be cached (a *_cached call, or a rule) */
+	uint64_t rules_gen;     /* g->rules_gen when the rules routed this request */
 	char image[PW_PATH_MAX];
 	struct pw_gate_argv argv;
 	uint8_t hash[32];
@@ -98,13 +106,29 @@ struct pw_gate_decision {
 struct gate_counters {
 	_Atomic uint64_t decisions, allowed, denied, by_rule, by_handler, timed_out, late,
 		handler_errors, self_allowed, interp, overloaded, ungated, ungated_killed, no_args,
-		sink_dropped, extensions;
+		sink_dropped, extensions, cache_hits, cache_misses, cache_evictions, cache_flushes,
+		cache_refused, cache_invalidated;
+};
+
+/* One image in the verdict cache. */
+struct cache_entry {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime, mtime;
+	off_t size;
+	enum pw_exec_verdict verdict;
+	int err;
+	int fd;                 /* ALLOW: the image, to remove its ignore mark on eviction */
+	uint64_t used;          /* LRU tick */
 };
 
 struct pw_gate {
 	struct pw_gate_opts opts;
 	struct pw_logger log;
+	/* rules: read by the reader and workers, changed by the owner while running */
+	pthread_rwlock_t rules_lock;
 	struct pw_gate_rules rules;
+	_Atomic uint64_t rules_gen;
 	struct gate_bpf *skel;
 	struct ring_buffer *rb;
 	int fan_fd, stop_fd, meta_fd, argv_fd, marks_fd;
@@ -134,6 +158,15 @@ struct pw_gate {
 	pthread_cond_t sink_cv;
 	struct pw_gate_decision *ring;
 	size_t ring_cap, ring_head, ring_len;
+
+	/* verdict cache, under cache_lock (taken inside rules_lock, never the other way) */
+	pthread_mutex_t cache_lock;
+	struct cache_entry *cache;
+	unsigned int cache_n;
+	uint64_t cache_tick;
+	unsigned int ignore_flag;   /* FAN_MARK_IGNORE, or FAN_MARK_IGNORED_MASK before 6.0 */
+	int cached_fd;              /* BPF map gate_cached */
+	uint64_t kernel_cache_hits; /* the kernel's count, saved when the gate stopped */
 
 	/* filesystems marked (mount thread) */
 	dev_t *devs;
@@ -185,7 +218,8 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	memcpy(&g->opts, opts, sz);
 	g->opts.sz = sizeof(g->opts);
 	if (!verdict_ok(g->opts.timeout_verdict) || !verdict_ok(g->opts.error_verdict) ||
-	    g->opts.interpreters > PW_GATE_INTERP_HANDLER || g->opts.workers > 1024) {
+	    g->opts.interpreters > PW_GATE_INTERP_HANDLER || g->opts.workers > 1024 ||
+	    g->opts.cache_entries > PW_GATE_CACHE_MAX) {
 		free(g);
 		return -EINVAL;
 	}
@@ -203,9 +237,13 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 		g->opts.max_pending = DEFAULT_PENDING;
 	if (!g->opts.decision_queue)
 		g->opts.decision_queue = DEFAULT_DECISION_QUEUE;
+	if (!g->opts.cache_entries)
+		g->opts.cache_entries = DEFAULT_CACHE_ENTRIES;
 	g->log.fn = g->opts.log;
 	g->log.userdata = g->opts.log_userdata;
-	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = -1;
+	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;
+	pthread_rwlock_init(&g->rules_lock, NULL);
+	pthread_mutex_init(&g->cache_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
 	pthread_mutex_init(&g->sink_lock, NULL);
@@ -214,13 +252,53 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	return 0;
 }
 
+static void cache_flush(struct pw_gate *g);
+
+/*
+ * Change the rules under the write lock, and drop every cached verdict
+ * before letting go of it: no decision, and no cached allow in the kernel,
+ * outlives the rules it was made under.
+ */
 PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
 {
+	int err;
+
 	if (!g)
 		return -EINVAL;
-	if (g->started)
-		return -EBUSY;
-	return pw_gate_rules_add(&g->rules, rule);
+	err = pw_gate_rule_validate(rule);
+	if (err)
+		return err;
+	if (g->started && pw_gate_rule_has_subject(rule))
+		return -EBUSY; /* subject conditions live in the kernel's maps, loaded at start */
+	pthread_rwlock_wrlock(&g->rules_lock);
+	err = pw_gate_rules_add(&g->rules, rule);
+	if (!err && g->started) {
+		atomic_fetch_add(&g->rules_gen, 1);
+		cache_flush(g);
+	}
+	pthread_rwlock_unlock(&g->rules_lock);
+	return err;
+}
+
+PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index)
+{
+	int err;
+
+	if (!g)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&g->rules_lock);
+	if (index >= g->rules.n)
+		err = -ENOENT;
+	else if (g->started && g->rules.v[index].subject_mask)
+		err = -EBUSY;
+	else
+		err = pw_gate_rules_remove(&g->rules, index);
+	if (!err && g->started) {
+		atomic_fetch_add(&g->rules_gen, 1);
+		cache_flush(g);
+	}
+	pthread_rwlock_unlock(&g->rules_lock);
+	return err;
 }
 
 PW_API int pw_gate_add_rule_text(struct pw_gate *g, const char *text)
@@ -285,7 +363,21 @@ static void request_init(struct pw_gate *g, struct pw_exec_request *req, const s
 	atomic_store(&req->extensions, 0);
 	req->by_app = false;
 	req->rule = -1;
-	req->image_done = req->argv_done = req->hash_done = false;
+	req->image_done = req->argv_done = req->hash_done = req->stat_done = false;
+	req->cache_want = false;
+	req->rules_gen = 0;
+}
+
+/* fstat of the image, once per request. */
+static const struct stat *req_stat(struct pw_exec_request *req)
+{
+	pthread_mutex_lock(&req->mu);
+	if (!req->stat_done) {
+		req->stat_err = fstat(req->info.fd, &req->st) ? -errno : 0;
+		req->stat_done = true;
+	}
+	pthread_mutex_unlock(&req->mu);
+	return req->stat_err ? NULL : &req->st;
 }
 
 static const char *req_image(struct pw_exec_request *req)
@@ -423,16 +515,16 @@ static bool deny_errno_allowed(int err)
 }
 
 /* Tell BPF this exec was seen, so sched_process_exec does not call it ungated. */
-static void mark_gated(struct pw_gate *g, const struct exec_info *info)
+static void mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 {
 	struct pw_gate_mark mark = { 0 };
-	struct stat st;
+	const struct stat *st = req_stat(req);
 
-	if (fstat(info->fd, &st))
+	if (!st)
 		return;
-	mark.ino = st.st_ino;
-	mark.dev = major(st.st_dev) << 20 | minor(st.st_dev);
-	bpf_map_update_elem(g->marks_fd, &info->tid, &mark, BPF_ANY);
+	mark.ino = st->st_ino;
+	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
+	bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
 }
 
 static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
@@ -451,8 +543,9 @@ static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
 }
 
 /* Returns the errno actually given to the caller (EPERM without FAN_DENY_ERRNO). */
-static int respond(struct pw_gate *g, const struct exec_info *info, enum pw_exec_verdict v, int err)
+static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
+	const struct exec_info *info = &req->info;
 	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
 
 	if (v == PW_EXEC_DENY) {
@@ -460,7 +553,7 @@ static int respond(struct pw_gate *g, const struct exec_info *info, enum pw_exec
 			err = EPERM;
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
 	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
-		mark_gated(g, info);
+		mark_gated(g, req);
 	}
 	while (write(g->fan_fd, &r, sizeof(r)) < 0) {
 		if (errno == EINTR)
@@ -475,6 +568,225 @@ static int respond(struct pw_gate *g, const struct exec_info *info, enum pw_exec
 		break;
 	}
 	return err;
+}
+
+/* ------------------------------------------------------------ verdict cache */
+
+static uint32_t kernel_dev(dev_t dev)
+{
+	return major(dev) << 20 | minor(dev);
+}
+
+static bool same_file_state(const struct cache_entry *e, const struct stat *st)
+{
+	return e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->size == st->st_size;
+}
+
+static struct cache_entry *cache_find(struct pw_gate *g, dev_t dev, ino_t ino)
+{
+	for (unsigned int i = 0; i < g->cache_n; i++)
+		if (g->cache[i].ino == ino && g->cache[i].dev == dev)
+			return &g->cache[i];
+	return NULL;
+}
+
+/* Drop one entry (cache_lock held): the kernel's ignore mark first, then ours. */
+static void cache_drop(struct pw_gate *g, struct cache_entry *e)
+{
+	if (e->verdict == PW_EXEC_ALLOW) {
+		struct pw_gate_inode key = { .ino = e->ino, .dev = kernel_dev(e->dev) };
+
+		fanotify_mark(g->fan_fd, FAN_MARK_REMOVE | g->ignore_flag, FAN_OPEN_EXEC_PERM, e->fd,
+			      NULL);
+		close(e->fd);
+		bpf_map_delete_elem(g->cached_fd, &key);
+	}
+	*e = g->cache[--g->cache_n];
+}
+
+/* Drop every entry: one FAN_MARK_FLUSH removes all inode marks of the group (not its filesystem marks). */
+static void cache_flush(struct pw_gate *g)
+{
+	pthread_mutex_lock(&g->cache_lock);
+	if (g->fan_fd >= 0)
+		fanotify_mark(g->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	for (unsigned int i = 0; i < g->cache_n; i++) {
+		struct cache_entry *e = &g->cache[i];
+
+		if (e->verdict == PW_EXEC_ALLOW) {
+			struct pw_gate_inode key = { .ino = e->ino, .dev = kernel_dev(e->dev) };
+
+			close(e->fd);
+			bpf_map_delete_elem(g->cached_fd, &key);
+		}
+	}
+	g->cache_n = 0;
+	INC(g, cache_flushes);
+	pthread_mutex_unlock(&g->cache_lock);
+}
+
+/*
+ * At the point where the handler would be called: a cached deny for this
+ * image answers instead (true, *err set). An allow entry found here is
+ * stale: the kernel asked again because the file was written.
+ */
+static bool cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int *err)
+{
+	const struct stat *st = req_stat(req); /* also what a verdict cached later is checked against */
+	struct cache_entry *e;
+	bool hit = false;
+
+	if (!st || !g->cache_n) { /* racy read: an entry added right now is not needed yet */
+		INC(g, cache_misses);
+		return false;
+	}
+	pthread_mutex_lock(&g->cache_lock);
+	e = cache_find(g, st->st_dev, st->st_ino);
+	if (e && e->verdict == PW_EXEC_DENY && same_file_state(e, st)) {
+		e->used = ++g->cache_tick;
+		*err = e->err;
+		hit = true;
+	} else if (e) {
+		cache_drop(g, e);
+		INC(g, cache_invalidated);
+	}
+	pthread_mutex_unlock(&g->cache_lock);
+	if (hit)
+		INC(g, cache_hits);
+	else
+		INC(g, cache_misses);
+	return hit;
+}
+
+static void cache_refuse(struct pw_gate *g, struct pw_exec_request *req, const char *why)
+{
+	const char *image = req_image(req);
+
+	INC(g, cache_refused);
+	pw_log(&g->log, PW_LOG_INFO, "not caching the verdict for %s: %s", image ? image : "?", why);
+}
+
+/* Place the kernel's ignore mark for a cached allow; 0 or -errno. */
+static int cache_mark(struct pw_gate *g, int fd)
+{
+	unsigned int add = FAN_MARK_ADD | g->ignore_flag;
+
+	if (!fanotify_mark(g->fan_fd, add, FAN_OPEN_EXEC_PERM, fd, NULL))
+		return 0;
+	if (errno == EINVAL && g->ignore_flag == FAN_MARK_IGNORE) {
+		g->ignore_flag = FAN_MARK_IGNORED_MASK; /* before Linux 6.0 */
+		add = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK;
+		if (!fanotify_mark(g->fan_fd, add, FAN_OPEN_EXEC_PERM, fd, NULL))
+			return 0;
+	}
+	return -errno;
+}
+
+/* After the answer: keep the verdict for the image, if it may be kept. */
+static void cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
+			 int err)
+{
+	const struct stat *st = req_stat(req);
+	const char *why = NULL;
+	struct cache_entry *e;
+	struct stat now;
+	int fd = -1;
+
+	if (g->opts.audit) {
+		cache_refuse(g, req, "audit mode");
+		return;
+	}
+	if (!st) {
+		cache_refuse(g, req, "the image could not be examined");
+		return;
+	}
+	/* Under the read lock: a rule change waits for this insert, then flushes it. */
+	pthread_rwlock_rdlock(&g->rules_lock);
+	if (req->rules_gen != atomic_load(&g->rules_gen))
+		why = "the rules changed while it was decided";
+	else
+		why = pw_gate_rules_cache_veto(&g->rules, req->rule, v == PW_EXEC_ALLOW,
+					       g->rules.need_image ? req_image(req) : NULL,
+					       req->hash_done && !req->hash_err ? req->hash : NULL);
+	if (why)
+		goto refuse;
+	pthread_mutex_lock(&g->cache_lock);
+	e = cache_find(g, st->st_dev, st->st_ino);
+	if (e)
+		cache_drop(g, e);
+	if (g->cache_n == g->opts.cache_entries) {
+		struct cache_entry *lru = &g->cache[0];
+
+		for (unsigned int i = 1; i < g->cache_n; i++)
+			if (g->cache[i].used < lru->used)
+				lru = &g->cache[i];
+		cache_drop(g, lru);
+		INC(g, cache_evictions);
+	}
+	if (v == PW_EXEC_ALLOW) {
+		struct pw_gate_inode key = { .ino = st->st_ino, .dev = kernel_dev(st->st_dev) };
+		uint32_t one = 1;
+		char magic[2];
+
+		/*
+		 * At sched_process_exec a script's file is gone (bprm->file is its
+		 * interpreter): the kernel could not tell a cached script from one
+		 * fanotify never saw.
+		 */
+		if (pread(req->info.fd, magic, 2, 0) == 2 && magic[0] == '#' && magic[1] == '!') {
+			why = "a script (#!): only programs are cached";
+			goto unlock_refuse;
+		}
+		fd = fcntl(req->info.fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0) {
+			why = "out of file descriptors";
+			goto unlock_refuse;
+		}
+		/* The BPF side first: the first exec the mark lets through must not look ungated. */
+		if (bpf_map_update_elem(g->cached_fd, &key, &one, BPF_ANY)) {
+			why = "the kernel's cache map is full";
+			goto unlock_refuse;
+		}
+		if (cache_mark(g, fd)) {
+			bpf_map_delete_elem(g->cached_fd, &key);
+			why = "the ignore mark could not be placed";
+			goto unlock_refuse;
+		}
+		/*
+		 * A write between the decision and the mark cleared nothing (the
+		 * mark was not there yet): if the file changed, undo.
+		 */
+		if (fstat(fd, &now) || now.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+		    now.st_ctim.tv_nsec != st->st_ctim.tv_nsec || now.st_size != st->st_size) {
+			fanotify_mark(g->fan_fd, FAN_MARK_REMOVE | g->ignore_flag, FAN_OPEN_EXEC_PERM, fd,
+				      NULL);
+			bpf_map_delete_elem(g->cached_fd, &key);
+			why = "the file changed while it was decided";
+			goto unlock_refuse;
+		}
+	}
+	e = &g->cache[g->cache_n++];
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->ctime = st->st_ctim;
+	e->mtime = st->st_mtim;
+	e->size = st->st_size;
+	e->verdict = v;
+	e->err = err;
+	e->fd = fd;
+	e->used = ++g->cache_tick;
+	pthread_mutex_unlock(&g->cache_lock);
+	pthread_rwlock_unlock(&g->rules_lock);
+	return;
+unlock_refuse:
+	pthread_mutex_unlock(&g->cache_lock);
+	if (fd >= 0)
+		close(fd);
+refuse:
+	pthread_rwlock_unlock(&g->rules_lock);
+	cache_refuse(g, req, why);
 }
 
 /*
@@ -501,7 +813,7 @@ static int answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_v
 		req->in_flight = false;
 		pthread_mutex_unlock(&g->lock);
 	}
-	err = respond(g, &req->info, enforced, err ? err : EPERM);
+	err = respond(g, req, enforced, err ? err : EPERM);
 	INC(g, decisions);
 	if (v == PW_EXEC_ALLOW)
 		INC(g, allowed);
@@ -515,6 +827,9 @@ static int answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_v
 	case PW_GATE_BY_OVERLOAD: INC(g, overloaded); break;
 	default: break;
 	}
+	/* Only verdicts someone gave: not a timeout's, an error's or a default's. */
+	if (req->cache_want && (reason == PW_GATE_BY_HANDLER || reason == PW_GATE_BY_RULE))
+		cache_insert(g, req, v, err);
 	if (g->opts.on_decision)
 		record_decision(g, req, v, err, reason);
 	request_put(req); /* the kernel's reference: the exec no longer waits */
@@ -523,7 +838,7 @@ static int answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_v
 
 /* ------------------------------------------------------------ verdict API */
 
-static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int err)
+static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int err, bool cache)
 {
 	struct pw_gate *g;
 	int ret;
@@ -533,6 +848,8 @@ static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int
 	g = req->g;
 	/* a reference so that answer() dropping the kernel's cannot free req under us */
 	atomic_fetch_add(&req->refs, 1);
+	if (cache && !atomic_load(&req->answered))
+		req->cache_want = true; /* read by whoever answers: this call, unless it lost the race */
 	ret = answer(g, req, v, err, PW_GATE_BY_HANDLER, true);
 	if (ret == -EALREADY && !req->by_app) {
 		INC(g, late);
@@ -546,12 +863,22 @@ static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int
 
 PW_API int pw_exec_allow(struct pw_exec_request *req)
 {
-	return verdict_call(req, PW_EXEC_ALLOW, 0);
+	return verdict_call(req, PW_EXEC_ALLOW, 0, false);
 }
 
 PW_API int pw_exec_deny(struct pw_exec_request *req, int err)
 {
-	return verdict_call(req, PW_EXEC_DENY, err);
+	return verdict_call(req, PW_EXEC_DENY, err, false);
+}
+
+PW_API int pw_exec_allow_cached(struct pw_exec_request *req)
+{
+	return verdict_call(req, PW_EXEC_ALLOW, 0, true);
+}
+
+PW_API int pw_exec_deny_cached(struct pw_exec_request *req, int err)
+{
+	return verdict_call(req, PW_EXEC_DENY, err, true);
 }
 
 PW_API int pw_exec_extend(struct pw_exec_request *req, unsigned int ms)
@@ -705,12 +1032,21 @@ static enum route route_by_rules(struct pw_gate *g, struct pw_exec_request *req,
 		.subject_bits = req->info.have_meta ? req->info.meta.subject_bits : 0,
 		.fd = req->info.fd,
 	};
+	enum route r = ROUTE_ASK;
 	int i;
 
+	pthread_rwlock_rdlock(&g->rules_lock);
+	req->rules_gen = atomic_load(&g->rules_gen);
 	*reason = PW_GATE_BY_RULE;
 	if (g->rules.n) {
 		if (g->rules.need_image)
 			s.image = req_image(req);
+		if (g->rules.need_argv) {
+			const struct pw_gate_argv *av = req_argv(req);
+
+			s.args = av ? av->args : NULL;
+			s.args_len = av ? av->args_len : 0;
+		}
 		i = pw_gate_rules_match(&g->rules, &s);
 		if (s.have_hash) {
 			memcpy(req->hash, s.hash, 32);
@@ -721,21 +1057,28 @@ static enum route route_by_rules(struct pw_gate *g, struct pw_exec_request *req,
 		if (i >= 0) {
 			const struct pw_gate_rule_entry *e = &g->rules.v[i];
 
-			if (e->action == PW_GATE_ALLOW)
-				return ROUTE_ALLOW;
+			req->cache_want = e->cache;
+			if (e->action == PW_GATE_ALLOW) {
+				r = ROUTE_ALLOW;
+				goto out;
+			}
 			if (e->action == PW_GATE_DENY) {
 				*err = e->deny_errno;
-				return ROUTE_DENY;
+				r = ROUTE_DENY;
+				goto out;
 			}
 		} else if (g->rules.have_scope) {
 			*reason = PW_GATE_BY_DEFAULT; /* not a gated process */
-			return ROUTE_ALLOW;
+			r = ROUTE_ALLOW;
+			goto out;
 		}
 	}
 	*reason = PW_GATE_BY_DEFAULT;
 	if (!g->opts.handler || (req->info.interp && g->opts.interpreters != PW_GATE_INTERP_HANDLER))
-		return ROUTE_ALLOW;
-	return ROUTE_ASK;
+		r = ROUTE_ALLOW;
+out:
+	pthread_rwlock_unlock(&g->rules_lock);
+	return r;
 }
 
 static void call_handler(struct pw_gate *g, struct pw_exec_request *req)
@@ -776,8 +1119,14 @@ static void *worker_main(void *arg)
 			enum pw_gate_reason reason = PW_GATE_BY_HANDLER;
 			int err = EPERM;
 
-			if (req->rules_pending)
+			/* (without rules_pending, the reader routed it and looked in the cache) */
+			if (req->rules_pending) {
 				r = route_by_rules(g, req, &err, &reason);
+				if (r == ROUTE_ASK && cache_deny_hit(g, req, &err)) {
+					r = ROUTE_DENY;
+					reason = PW_GATE_BY_CACHE;
+				}
+			}
 			if (r == ROUTE_ASK)
 				call_handler(g, req);
 			else
@@ -849,7 +1198,11 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		INC(g, no_args);
 		info.self = tid_is_ours(g, info.tid);
 	}
-	/* Opens after the first one of the same execve are its interpreters. */
+	/*
+	 * Opens after the first one of the same execve are its interpreters.
+	 * (After a main image with a cached allow, no event came for it: its
+	 * ELF interpreter's open is then the first, and taken for a main image.)
+	 */
 	if (g->tids[slot].tid == info.tid && g->tids[slot].exec_id == info.meta.exec_id) {
 		info.interp = true;
 		INC(g, interp);
@@ -873,6 +1226,10 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		r = ROUTE_ASK; /* hashing belongs on a worker, never on the reader */
 	} else {
 		r = route_by_rules(g, req, &err, &reason);
+		if (r == ROUTE_ASK && cache_deny_hit(g, req, &err)) {
+			r = ROUTE_DENY;
+			reason = PW_GATE_BY_CACHE;
+		}
 		if (r != ROUTE_ASK) {
 			answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err, reason, false);
 			goto out;
@@ -886,9 +1243,19 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 	request_init(g, req, &info);
 	req->rules_pending = g->rules.need_hash && g->rules.n;
 	req->rule = local.rule;
+	req->rules_gen = local.rules_gen;
 	if (local.image_done) {
 		memcpy(req->image, local.image, sizeof(req->image));
 		req->image_done = true;
+	}
+	if (local.stat_done) {
+		req->st = local.st;
+		req->stat_err = local.stat_err;
+		req->stat_done = true;
+	}
+	if (local.argv_done) {
+		req->argv = local.argv;
+		req->argv_done = true;
 	}
 	enqueue(g, req);
 	pthread_mutex_destroy(&local.mu);
@@ -907,6 +1274,11 @@ static int on_ungated(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*u))
 		return 0;
+	if (u->cached) {
+		if (g->opts.on_decision) /* the audit trail of an exec the kernel allowed by the cache */
+			goto record;
+		return 0;
+	}
 	INC(g, ungated);
 	if (u->killed)
 		INC(g, ungated_killed);
@@ -915,9 +1287,10 @@ static int on_ungated(void *ctx, void *data, size_t size)
 	       u->killed ? ": killed" : "");
 	if (!g->opts.on_decision)
 		return 0;
+record:
 	memset(&d, 0, offsetof(struct pw_gate_decision, image));
 	d.verdict = u->killed ? PW_EXEC_DENY : PW_EXEC_ALLOW;
-	d.reason = PW_GATE_UNGATED;
+	d.reason = u->cached ? PW_GATE_BY_CACHE : PW_GATE_UNGATED;
 	d.err = u->killed ? EPERM : 0;
 	d.pid = u->pid;
 	d.tid = u->tid;
@@ -1280,19 +1653,19 @@ static int load_bpf(struct pw_gate *g)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return -PW_ERR_NO_BTF;
 	pw_log_libbpf_begin(&g->log);
+	tracepoints = tracefs_ready(g) > 0;
+	if (!tracepoints)
+		pw_log(&g->log, PW_LOG_INFO,
+		       "no tracefs: capturing execve arguments from the raw sys_enter tracepoint");
 	skel = gate_bpf__open();
 	if (!skel) {
 		err = -errno;
 		goto out;
 	}
 	g->skel = skel;
-	tracepoints = tracefs_ready(g) > 0;
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execve, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execveat, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_sys_enter, !tracepoints);
-	if (!tracepoints)
-		pw_log(&g->log, PW_LOG_INFO,
-		       "no tracefs: capturing execve arguments from the raw sys_enter tracepoint");
 	err = gate_bpf__load(skel);
 	if (err) {
 		pw_log(&g->log, PW_LOG_ERROR, "loading the gate programs failed: %s", pw_strerror(err));
@@ -1301,6 +1674,7 @@ static int load_bpf(struct pw_gate *g)
 	}
 	skel->bss->gate_cfg.self_pid = g->self_pid;
 	skel->bss->gate_cfg.fail_closed = g->opts.fail_closed_ungated;
+	skel->bss->gate_cfg.report_cached = g->opts.on_decision != NULL;
 	err = load_subjects(g);
 	if (err)
 		goto out;
@@ -1313,6 +1687,7 @@ static int load_bpf(struct pw_gate *g)
 	g->meta_fd = bpf_map__fd(skel->maps.gate_meta);
 	g->argv_fd = bpf_map__fd(skel->maps.gate_argv);
 	g->marks_fd = bpf_map__fd(skel->maps.gate_marks);
+	g->cached_fd = bpf_map__fd(skel->maps.gate_cached);
 	g->rb = ring_buffer__new(bpf_map__fd(skel->maps.ungated), on_ungated, g, NULL);
 	if (!g->rb)
 		err = -errno;
@@ -1367,8 +1742,14 @@ static void gate_shutdown(struct pw_gate *g)
 		pthread_join(g->workers[i], NULL);
 	g->n_workers = 0;
 	/* Every request is answered and no thread of ours writes responses any more. */
+	for (unsigned int i = 0; i < g->cache_n; i++)
+		if (g->cache[i].verdict == PW_EXEC_ALLOW)
+			close(g->cache[i].fd);
+	g->cache_n = 0;
+	free(g->cache);
+	g->cache = NULL;
 	if (g->fan_fd >= 0)
-		close(g->fan_fd);
+		close(g->fan_fd); /* and with the group, every ignore mark */
 	g->fan_fd = -1;
 	pthread_mutex_lock(&g->sink_lock);
 	pthread_cond_broadcast(&g->sink_cv);
@@ -1378,6 +1759,8 @@ static void gate_shutdown(struct pw_gate *g)
 	g->have_sink = false;
 	ring_buffer__free(g->rb);
 	g->rb = NULL;
+	if (g->skel) /* kept for pw_gate_stats() after stop */
+		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
 	gate_bpf__destroy(g->skel);
 	g->skel = NULL;
 	if (g->stop_fd >= 0)
@@ -1410,6 +1793,9 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	atomic_store(&g->stopping, false);
 	memset(&g->c, 0, sizeof(g->c));
 	memset(g->tids, 0, sizeof(g->tids));
+	g->cache_n = 0;
+	g->cache_tick = 0;
+	g->ignore_flag = FAN_MARK_IGNORE;
 	g->fs_marked = g->fs_unmarkable = 0;
 	err = open_group(g);
 	if (err)
@@ -1423,7 +1809,9 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
 	g->ring_cap = g->opts.decision_queue;
 	g->ring = g->opts.on_decision ? calloc(g->ring_cap, sizeof(*g->ring)) : NULL;
-	if (g->stop_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring)) {
+	g->cache = calloc(g->opts.cache_entries, sizeof(*g->cache));
+	if (g->stop_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring) ||
+	    !g->cache) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -1490,6 +1878,8 @@ PW_API void pw_gate_free(struct pw_gate *g)
 		return;
 	pw_gate_stop(g);
 	pw_gate_rules_free(&g->rules);
+	pthread_rwlock_destroy(&g->rules_lock);
+	pthread_mutex_destroy(&g->cache_lock);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
 	pthread_mutex_destroy(&g->sink_lock);
@@ -1525,6 +1915,15 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.filesystems_marked = g->fs_marked;
 	s.filesystems_unmarkable = g->fs_unmarkable;
 	s.extensions = atomic_load(&c->extensions);
+	s.cache_hits = atomic_load(&c->cache_hits) +
+		       (g->skel ? __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED)
+				: g->kernel_cache_hits);
+	s.cache_misses = atomic_load(&c->cache_misses);
+	s.cache_entries = g->cache_n;
+	s.cache_evictions = atomic_load(&c->cache_evictions);
+	s.cache_flushes = atomic_load(&c->cache_flushes);
+	s.cache_refused = atomic_load(&c->cache_refused);
+	s.cache_invalidated = atomic_load(&c->cache_invalidated);
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);
 	stats->sz = sz;
@@ -1568,7 +1967,7 @@ PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason)
 		[PW_GATE_BY_TIMEOUT] = "timeout",   [PW_GATE_BY_ERROR] = "error",
 		[PW_GATE_BY_DEFAULT] = "default",   [PW_GATE_BY_SELF] = "self",
 		[PW_GATE_BY_OVERLOAD] = "overload", [PW_GATE_BY_SHUTDOWN] = "shutdown",
-		[PW_GATE_UNGATED] = "ungated",
+		[PW_GATE_UNGATED] = "ungated",      [PW_GATE_BY_CACHE] = "cache",
 	};
 
 	if ((unsigned int)reason >= sizeof(names) / sizeof(*names))

@@ -39,6 +39,8 @@ struct pw_gate_rule_entry {
 	char subject_name[PW_COMM_LEN];
 	pid_t subject_pid;
 	bool children;
+	char *arg;         /* an argument after argv[0] equals this */
+	bool cache;        /* the verdict is cached for the image */
 };
 
 struct pw_gate_rules {
@@ -49,11 +51,19 @@ struct pw_gate_rules {
 	bool need_hash;     /* a rule looks at sha256 */
 	bool have_scope;    /* an ASK rule with a subject restricts the gated set */
 	bool have_trees;
+	bool need_argv;     /* a rule looks at argv */
 };
 
 int pw_gate_rule_validate(const struct pw_gate_rule *r);
 int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r);
 void pw_gate_rules_free(struct pw_gate_rules *rs);
+/* Remove rule i (later ones move up). -ENOENT if none. */
+int pw_gate_rules_remove(struct pw_gate_rules *rs, size_t i);
+/* A rule with conditions on the exec'ing process (uid, by-name, by-pid). */
+static inline bool pw_gate_rule_has_subject(const struct pw_gate_rule *r)
+{
+	return r->has_uid || r->subject_name || r->subject_pid;
+}
 
 /* What the rules see of one exec-open. */
 struct pw_gate_subject {
@@ -62,9 +72,20 @@ struct pw_gate_subject {
 	int fd;              /* for hashing */
 	bool have_hash;
 	uint8_t hash[32];
+	const char *args;    /* argv, NUL-separated (NULL: not captured) */
+	uint32_t args_len;
 };
 
 /* Index of the first matching rule, or -1. May hash (fd) when a rule needs it. */
 int pw_gate_rules_match(const struct pw_gate_rules *rs, struct pw_gate_subject *s);
+
+/*
+ * Whether a verdict for this exec may be cached for its image (see
+ * "Verdict cache" in procward.h): NULL if so, else why not. matched: the
+ * rule that routed the exec (-1: none); image/hash: what is known of it
+ * (hash NULL: not computed).
+ */
+const char *pw_gate_rules_cache_veto(const struct pw_gate_rules *rs, int matched, bool allow,
+				     const char *image, const uint8_t *hash);
 
 #endif

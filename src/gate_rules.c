@@ -28,6 +28,13 @@ int pw_gate_rule_validate(const struct pw_gate_rule *r)
 		return -EINVAL;
 	if (r->children && !r->subject_pid && !r->subject_name)
 		return -EINVAL; /* children of whom? */
+	if (r->sz >= offsetof(struct pw_gate_rule, cache) + sizeof(bool)) {
+		if (r->arg && !r->arg[0])
+			return -EINVAL;
+		/* a cached verdict holds for the image alone: see "Verdict cache" */
+		if (r->cache && (r->action == PW_GATE_ASK || r->arg || pw_gate_rule_has_subject(r)))
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -70,6 +77,14 @@ int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r)
 		strncpy(e.subject_name, r->subject_name, PW_COMM_LEN - 1);
 	e.subject_pid = r->subject_pid;
 	e.children = r->children;
+	if (r->sz >= offsetof(struct pw_gate_rule, cache) + sizeof(bool)) {
+		e.cache = r->cache;
+		if (r->arg && !(e.arg = strdup(r->arg))) {
+			free(e.path);
+			free(e.name);
+			return -ENOMEM;
+		}
+	}
 	/* bit order: uid, name, pid (gate.c fills the BPF maps the same way) */
 	for (unsigned int i = 0; i < bits; i++)
 		e.subject_mask |= 1ull << (rs->n_subject_bits + i);
@@ -78,7 +93,31 @@ int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r)
 	rs->need_hash |= e.has_sha256;
 	rs->have_scope |= e.action == PW_GATE_ASK && e.subject_mask;
 	rs->have_trees |= e.children;
+	rs->need_argv |= !!e.arg;
 	rs->v[rs->n++] = e;
+	return 0;
+}
+
+int pw_gate_rules_remove(struct pw_gate_rules *rs, size_t i)
+{
+	if (i >= rs->n)
+		return -ENOENT;
+	free(rs->v[i].path);
+	free(rs->v[i].name);
+	free(rs->v[i].arg);
+	memmove(&rs->v[i], &rs->v[i + 1], (rs->n - i - 1) * sizeof(*rs->v));
+	rs->n--;
+	/* subject bits are not renumbered: a removed rule leaves its bits unused */
+	rs->need_image = rs->need_hash = rs->have_scope = rs->have_trees = rs->need_argv = false;
+	for (size_t k = 0; k < rs->n; k++) {
+		const struct pw_gate_rule_entry *e = &rs->v[k];
+
+		rs->need_image |= e->path || e->name;
+		rs->need_hash |= e->has_sha256;
+		rs->have_scope |= e->action == PW_GATE_ASK && e->subject_mask;
+		rs->have_trees |= e->children;
+		rs->need_argv |= !!e->arg;
+	}
 	return 0;
 }
 
@@ -87,6 +126,7 @@ void pw_gate_rules_free(struct pw_gate_rules *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		free(rs->v[i].path);
 		free(rs->v[i].name);
+		free(rs->v[i].arg);
 	}
 	free(rs->v);
 	memset(rs, 0, sizeof(*rs));
@@ -97,6 +137,22 @@ static const char *base_name(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	return slash ? slash + 1 : path;
+}
+
+static bool args_contain(const struct pw_gate_subject *s, const char *arg)
+{
+	uint32_t off, len;
+
+	if (!s->args)
+		return false;
+	for (off = 0; off < s->args_len && s->args[off]; off++)
+		; /* skip argv[0] */
+	for (off++; off < s->args_len; off += len + 1) {
+		len = (uint32_t)strnlen(&s->args[off], s->args_len - off);
+		if (!strcmp(&s->args[off], arg))
+			return true;
+	}
+	return false;
 }
 
 int pw_gate_rules_match(const struct pw_gate_rules *rs, struct pw_gate_subject *s)
@@ -119,9 +175,63 @@ int pw_gate_rules_match(const struct pw_gate_rules *rs, struct pw_gate_subject *
 			if (memcmp(e->sha256, s->hash, 32))
 				continue;
 		}
+		if (e->arg && !args_contain(s, e->arg))
+			continue;
 		return (int)i;
 	}
 	return -1;
+}
+
+/* Whether rule e's image conditions hold for this image: 1 yes, 0 no, -1 unknown (hash). */
+static int image_matches(const struct pw_gate_rule_entry *e, const char *image, const uint8_t *hash)
+{
+	if (e->path && (!image || strcmp(e->path, image)))
+		return 0;
+	if (e->name && (!image || strcmp(e->name, base_name(image))))
+		return 0;
+	if (e->has_sha256) {
+		if (!hash)
+			return -1;
+		if (memcmp(e->sha256, hash, 32))
+			return 0;
+	}
+	return 1;
+}
+
+const char *pw_gate_rules_cache_veto(const struct pw_gate_rules *rs, int matched, bool allow,
+				     const char *image, const uint8_t *hash)
+{
+	if (matched >= 0 && (size_t)matched < rs->n) {
+		const struct pw_gate_rule_entry *e = &rs->v[matched];
+
+		if (e->arg)
+			return "the rule that matched depends on argv";
+		if (e->subject_mask && e->action != PW_GATE_ASK)
+			return "the rule that matched depends on the subject";
+	}
+	if (!allow)
+		return NULL; /* a cached deny is looked up after the rules, for every exec */
+	/*
+	 * The kernel will skip every rule for this image: no rule may give
+	 * another exec of it a deny. Rules that depend on who or with what
+	 * arguments could; the first rule that matches the image for everyone
+	 * ends the search (nothing after it is reached).
+	 */
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct pw_gate_rule_entry *e = &rs->v[i];
+		int m = image_matches(e, image, hash);
+
+		if (e->subject_mask || e->arg) {
+			if (e->action == PW_GATE_DENY && m)
+				return "a deny rule that depends on the subject or argv may match this image";
+			continue;
+		}
+		if (m < 0 && e->action == PW_GATE_DENY)
+			return "a deny rule by sha256 may match this image";
+		if (m == 1)
+			break;
+	}
+	return NULL;
 }
 
 /* ---------------------------------------------------------- text form */
@@ -239,6 +349,10 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 			out->children = true;
 			continue;
 		}
+		if (!strcmp(tok, "cache")) {
+			out->cache = true;
+			continue;
+		}
 		val = next_token(&p, why);
 		if (!val) {
 			if (!*why)
@@ -265,6 +379,12 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 				goto syntax;
 			}
 			out->has_uid = true;
+		} else if (!strcmp(tok, "arg")) {
+			if (!val[0]) {
+				*why = "arg needs a non-empty argument";
+				goto syntax;
+			}
+			out->arg = val;
 		} else if (!strcmp(tok, "by-name")) {
 			if (strlen(val) >= PW_COMM_LEN) {
 				*why = "by-name: process names hold at most 15 bytes";
@@ -292,7 +412,8 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 				out->deny_errno = (int)n;
 			}
 		} else {
-			*why = "unknown condition (path, name, sha256, uid, by-name, by-pid, children, errno)";
+			*why = "unknown condition (path, name, sha256, uid, by-name, by-pid, children, arg, "
+			       "errno, cache)";
 			goto syntax;
 		}
 	}
@@ -304,6 +425,10 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 	}
 	if (out->deny_errno && out->action != PW_GATE_DENY) {
 		*why = "errno applies to deny rules only";
+		goto syntax;
+	}
+	if (out->cache && (out->action == PW_GATE_ASK || out->arg || pw_gate_rule_has_subject(out))) {
+		*why = "cache applies to allow/deny rules without uid, by-name, by-pid or arg";
 		goto syntax;
 	}
 	*storage = buf;
@@ -395,6 +520,8 @@ int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char 
 			.subject_name = e->subject_name[0] ? e->subject_name : NULL,
 			.subject_pid = e->subject_pid,
 			.children = e->children,
+			.arg = e->arg,
+			.cache = e->cache,
 		};
 
 		err = pw_gate_rules_add(into, &r);

@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct pw_gate_bpf_config gate_cfg = {};
 __u64 ungated_lost = 0;
+__u64 cache_hits = 0;     /* execs whose main image carried a cached allow */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -42,6 +43,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pw_gate_mark);
 } gate_marks SEC(".maps");
+
+/*
+ * Images with a cached allow: user space adds an entry when it puts a
+ * fanotify ignore mark on the inode, and deletes it when it removes the
+ * mark. An entry the kernel made stale (a write cleared the ignore mark)
+ * is harmless: fanotify asks again, and user space then deletes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_GATE_CACHE_MAX);
+	__type(key, struct pw_gate_inode);
+	__type(value, __u32);
+} gate_cached SEC(".maps");
 
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
@@ -209,7 +223,7 @@ static __always_inline int capture(const char *filename, const char *const *argv
 	meta.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	meta.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	meta.flags = flags;
-	bpf_get_current_comm(meta.comm, sizeof(meta.comm));
+	pw_current_comm(meta.comm);
 	fill_token(&meta.token, task);
 	meta.token.cgroup_id = bpf_get_current_cgroup_id();
 	meta.subject_bits = subject_bits(meta.pid, meta.token.uid, meta.comm);
@@ -276,6 +290,28 @@ int BPF_PROG(pw_gate_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* The path of the exec'd file into rec->image (for memfd: its dentry name). */
+static __always_inline void fill_image(struct pw_gate_ungated *rec, struct file *file)
+{
+	struct path_walk *w;
+	__u32 zero = 0, start, len;
+
+	rec->image[0] = 0;
+	rec->image_len = 1;
+	w = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!w)
+		return;
+	w->truncated = 0;
+	start = build_path(&file->f_path, w);
+	len = PW_PATH_MAX - start;
+	len &= (PW_PATH_MAX - 1) | PW_PATH_MAX;
+	bpf_probe_read_kernel(rec->image, len, &w->buf[start]);
+	rec->image_len = len;
+	if (len <= 2) /* an internal mount (memfd): its dentry name says more */
+		rec->image_len = bpf_probe_read_kernel_str(rec->image, PW_PATH_MAX,
+							   BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
 /*
  * sched_process_exec runs after the point of no return and before the new
  * image's first instruction, in the exec'ing task: a SIGKILL sent here is
@@ -291,45 +327,59 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct pw_gate_inode key = {};
 	struct pw_gate_ungated *rec;
 	struct pw_gate_mark *mark;
 	struct pw_gate_meta *meta;
-	struct path_walk *w;
-	__u32 old_tid = old_pid, tgid, uid, zero = 0, start, len;
-	__u64 ino, bits;
-	__u32 dev;
-	bool gated = false, script, same, killed = false;
+	__u32 old_tid = old_pid, tgid, uid;
+	__u64 bits;
+	bool gated = false, script, cached = false, killed = false;
 
 	if (!gate_cfg.enabled)
 		return 0;
 	tgid = BPF_CORE_READ(task, tgid);
-	ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
-	dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	script = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
 	mark = bpf_map_lookup_elem(&gate_marks, &old_tid);
 	if (mark) {
-		script = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
-		same = mark->ino == ino && mark->dev == dev;
+		bool same = mark->ino == key.ino && mark->dev == key.dev;
+
 		gated = script ? !same : same;
 		bpf_map_delete_elem(&gate_marks, &old_tid);
 	}
-	if (gated || tgid == gate_cfg.self_pid)
+	/*
+	 * An image with a cached allow was judged when its verdict was cached;
+	 * fanotify stays silent about it. Scripts are never cached (user space
+	 * refuses), so for a script bprm->file is an interpreter and says
+	 * nothing about whether the script was judged.
+	 */
+	if (!script && bpf_map_lookup_elem(&gate_cached, &key)) {
+		__sync_fetch_and_add(&cache_hits, 1);
+		cached = !gated;
+		gated = true;
+	}
+	if (tgid == gate_cfg.self_pid || (gated && !(cached && gate_cfg.report_cached)))
 		return 0;
 
 	uid = BPF_CORE_READ(task, cred, uid.val);
 	meta = bpf_map_lookup_elem(&gate_meta, &old_tid);
-	/*
-	 * Only an execve that entered after every filesystem was marked can be
-	 * judged (one that opened its image earlier was never asked about);
-	 * kernel-started execs (no syscall entry) are not judged either.
-	 */
-	if (!meta || meta->pid != tgid || !gate_cfg.armed_ns || meta->exec_id < gate_cfg.armed_ns)
-		return 0;
-	bits = meta->subject_bits; /* the subject as it was before the exec */
-	if (!in_scope(bits))
-		return 0;
-	if (gate_cfg.fail_closed) {
-		bpf_send_signal(SIGKILL_NR);
-		killed = true;
+	if (!cached) {
+		/*
+		 * Only an execve that entered after every filesystem was marked can be
+		 * judged (one that opened its image earlier was never asked about);
+		 * kernel-started execs (no syscall entry) are not judged either.
+		 */
+		if (!meta || meta->pid != tgid || !gate_cfg.armed_ns ||
+		    meta->exec_id < gate_cfg.armed_ns)
+			return 0;
+		bits = meta->subject_bits; /* the subject as it was before the exec */
+		if (!in_scope(bits))
+			return 0;
+		if (gate_cfg.fail_closed) {
+			bpf_send_signal(SIGKILL_NR);
+			killed = true;
+		}
 	}
 	rec = bpf_ringbuf_reserve(&ungated, sizeof(*rec), 0);
 	if (!rec) {
@@ -338,28 +388,19 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	}
 	rec->ts_ns = bpf_ktime_get_ns();
 	rec->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	rec->ino = ino;
-	rec->dev = dev;
+	rec->ino = key.ino;
+	rec->dev = key.dev;
 	rec->pid = tgid;
 	rec->tid = old_tid;
 	rec->uid = uid;
 	rec->killed = killed;
-	__builtin_memcpy(rec->comm, meta->comm, PW_COMM_LEN);
-	rec->image[0] = 0;
-	rec->image_len = 1;
-	w = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (w) {
-		w->truncated = 0;
-		start = build_path(&bprm->file->f_path, w);
-		len = PW_PATH_MAX - start;
-		len &= (PW_PATH_MAX - 1) | PW_PATH_MAX;
-		bpf_probe_read_kernel(rec->image, len, &w->buf[start]);
-		rec->image_len = len;
-		if (len <= 2) /* an internal mount (memfd): its dentry name says more */
-			rec->image_len = bpf_probe_read_kernel_str(
-				rec->image, PW_PATH_MAX,
-				BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
-	}
+	rec->cached = cached;
+	rec->__pad = 0;
+	if (meta && meta->pid == tgid)
+		__builtin_memcpy(rec->comm, meta->comm, PW_COMM_LEN);
+	else
+		__builtin_memset(rec->comm, 0, PW_COMM_LEN);
+	fill_image(rec, BPF_CORE_READ(bprm, file));
 	bpf_ringbuf_submit(rec, 0);
 	return 0;
 }
@@ -378,7 +419,7 @@ int BPF_PROG(pw_gate_fork, struct task_struct *parent, struct task_struct *child
 	if (BPF_CORE_READ(child, pid) != child_tgid)
 		return 0; /* a thread */
 	parent_tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-	bpf_get_current_comm(comm, sizeof(comm));
+	pw_current_comm(comm);
 	bits = lookup_bits(&tree, &parent_tgid) | lookup_bits(&tree_name, comm);
 	if (bits)
 		bpf_map_update_elem(&tree, &child_tgid, &bits, BPF_ANY);

@@ -17,6 +17,7 @@
 #define PW_GATE_F_ARGS_TRUNCATED (1u << 0)
 #define PW_GATE_F_FILENAME_TRUNCATED (1u << 1)
 #define PW_GATE_F_EXECVEAT (1u << 2)
+#define PW_GATE_CACHE_MAX 4096   /* cached images (kernel map gate_cached; user cache is smaller) */
 
 /*
  * Written at sys_enter_execve/execveat, keyed by TID: who is exec'ing. The
@@ -57,7 +58,21 @@ struct pw_gate_mark {
 	__u32 __pad;
 };
 
-/* Ring-buffer record: an exec of an in-scope process fanotify never saw. */
+/*
+ * Key of gate_cached: an image whose allow is cached (the gate put a
+ * fanotify ignore mark on it). Kernel dev_t encoding, as pw_gate_mark.
+ */
+struct pw_gate_inode {
+	__u64 ino;
+	__u32 dev;
+	__u32 __pad;
+};
+
+/*
+ * Ring-buffer record: an exec of an in-scope process fanotify never saw, or
+ * (cached = 1) an exec allowed by a cached verdict, reported when the
+ * application wants decision records.
+ */
 struct pw_gate_ungated {
 	__u64 ts_ns;
 	__u64 start_ns;
@@ -68,6 +83,8 @@ struct pw_gate_ungated {
 	__u32 uid;
 	__u32 killed;         /* SIGKILLed in the kernel (fail-closed) */
 	__u32 image_len;      /* bytes of image used, NUL included */
+	__u32 cached;         /* not ungated: allowed by a cached verdict */
+	__u32 __pad;
 	char comm[PW_COMM_LEN];
 	char image[PW_PATH_MAX];
 };
@@ -81,7 +98,7 @@ struct pw_gate_bpf_config {
 	__u32 have_subjects;  /* subject maps hold entries: look them up */
 	__u32 have_trees;     /* rules with children: inherit subject bits at fork */
 	__u32 enabled;        /* set once user space is ready to mark */
-	__u32 __pad;
+	__u32 report_cached;  /* send a record for every exec allowed by a cached verdict */
 	__u64 armed_ns;       /* bpf_ktime_get_ns() once every filesystem was marked */
 	/* A process is gated when its subject_bits contain all bits of one mask. */
 	__u64 scope_masks[PW_GATE_MAX_SCOPES];

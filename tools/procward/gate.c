@@ -29,7 +29,9 @@ static const char gate_usage[] =
 	"  -v, --verbose            library messages on stderr\n"
 	"\n"
 	"Rule conditions: path P, name N, sha256 HEX, uid U, by-name COMM, by-pid PID, children,\n"
-	"errno E (deny). Actions: allow, deny. Exit status: 0 ok, 1 runtime error, 2 usage, 77 no privileges.\n";
+	"arg A, errno E (deny). Actions: allow, deny. 'cache' on an allow/deny rule without uid,\n"
+	"by-name, by-pid or arg keeps its verdict for the file until the file changes (a cached\n"
+	"allow is enforced by the kernel). Exit status: 0 ok, 1 runtime error, 2 usage, 77 no privileges.\n";
 
 struct gate_cli {
 	FILE *out;
@@ -201,6 +203,12 @@ int cmd_gate(int argc, char **argv)
 		st.by_rule, st.timed_out, st.interpreter_opens, st.self_allowed, st.ungated,
 		st.ungated_killed, st.ungated_lost, st.sink_dropped, st.filesystems_marked,
 		st.filesystems_unmarkable);
+	fprintf(stderr,
+		"procward gate: verdict cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+		" entries, %" PRIu64 " evictions, %" PRIu64 " flushes, %" PRIu64 " refused, %" PRIu64
+		" invalidated\n",
+		st.cache_hits, st.cache_misses, st.cache_entries, st.cache_evictions, st.cache_flushes,
+		st.cache_refused, st.cache_invalidated);
 	pw_gate_free(g);
 	if (cli.out != stdout)
 		fclose(cli.out);
