@@ -93,7 +93,8 @@ $(CLI): $(CLI_SRCS) $(wildcard tools/procward/*.h) $(STLIB)
 	$(Q)$(CC) $(CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
 
 $(BUILD)/procward.pc: procward.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
+	@mkdir -p $(BUILD)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -296,28 +296,31 @@ static int cmd_watch(int argc, char **argv)
 	err = pw_monitor_new(&opts, &m);
 	if (err) {
 		fprintf(stderr, "procward: bad options: %s\n", pw_strerror(err));
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	for (size_t i = 0; i < rules.n; i++) {
 		struct pw_rule rule;
 		char *storage;
 
 		err = pw_rule_parse(rules.text[i], &rule, &storage);
-		if (!err)
+		if (!err) {
 			err = pw_monitor_add_rule(m, &rule);
+			free(storage);
+		}
 		if (err) {
 			fprintf(stderr, "procward: rule '%s': %s\n", rules.text[i], pw_strerror(err));
-			pw_monitor_free(m);
-			return EXIT_USAGE;
+			ret = EXIT_USAGE;
+			goto out;
 		}
-		free(storage);
 	}
 	if (output) {
 		st.out = fopen(output, "w");
 		if (!st.out) {
 			fprintf(stderr, "procward: cannot open %s: %s\n", output, strerror(errno));
-			pw_monitor_free(m);
-			return 1;
+			st.out = stdout;
+			ret = 1;
+			goto out;
 		}
 	}
 	st.json = json >= 0 ? json : !isatty(fileno(st.out));
