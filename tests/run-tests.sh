@@ -12,10 +12,11 @@ for bin in "$@"; do
 	rc=${PIPESTATUS[0]}
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
-	s=$(grep -c '^\[  SKIPPED \]' "$out")
+	# cmocka's PASSED count excludes skipped tests, which it sums up in one line
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below.*/\1/p' "$out" | tail -1)
 	rm -f "$out"
-	passed=$((passed + ${p:-0} - s))
-	skipped=$((skipped + s))
+	passed=$((passed + ${p:-0}))
+	skipped=$((skipped + ${s:-0}))
 	failed=$((failed + ${f:-0}))
 	if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
 		# crashed or exited before cmocka's summary
