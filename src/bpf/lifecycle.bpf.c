@@ -40,8 +40,8 @@ static __always_inline bool current_tracked(struct task_struct *task, char comm[
 
 	if (!cfg.rule_kinds)
 		return true;
-	tgid = BPF_CORE_READ(task, tgid);
-	uid = BPF_CORE_READ(task, cred, uid.val);
+	tgid = task->tgid;
+	uid = task->cred->uid.val;
 	if (verdict_tracks(effective_verdict(tgid, uid, comm)))
 		return true;
 	count_filtered();
@@ -62,8 +62,8 @@ static __always_inline void fill_current_token(struct pw_raw_token *tok, struct 
 SEC("tp_btf/task_newtask")
 int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 {
-	__u32 child_pid = BPF_CORE_READ(child, pid);
-	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	__u32 child_pid = child->pid;
+	__u32 child_tgid = child->tgid;
 	bool is_thread = child_pid != child_tgid;
 	__u32 type = is_thread ? PW_RAW_THREAD_CREATE : PW_RAW_PROCESS_CREATE;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
@@ -74,8 +74,8 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 	pw_current_comm(comm);
 	if (!is_thread && cfg.inherit && cfg.rule_kinds) {
 		/* The child carries its creator's verdict (rules or inherited). */
-		__u32 tgid = BPF_CORE_READ(task, tgid);
-		__u32 uid = BPF_CORE_READ(task, cred, uid.val);
+		__u32 tgid = task->tgid;
+		__u32 uid = task->cred->uid.val;
 		__u8 verdict = effective_verdict(tgid, uid, comm);
 
 		if (verdict)
@@ -94,14 +94,14 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 	ev->hdr.size = sizeof(*ev);
 	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
 	fill_current_token(&ev->hdr.token, task);
-	ev->creator_pid = BPF_CORE_READ(task, tgid);
-	ev->creator_tid = BPF_CORE_READ(task, pid);
+	ev->creator_pid = task->tgid;
+	ev->creator_tid = task->pid;
 
 	if (is_thread)
 		flags |= PW_RAW_CLONE_THREAD;
 	if (raw_flags & CLONE_VFORK_FLAG)
 		flags |= PW_RAW_CLONE_VFORK;
-	if (!is_thread && BPF_CORE_READ(child, real_parent, tgid) != ev->creator_pid)
+	if (!is_thread && child->real_parent->tgid != ev->creator_pid)
 		flags |= PW_RAW_CLONE_PARENT;
 	if (raw_flags & CLONE_VM_FLAG)
 		flags |= PW_RAW_CLONE_VM;
@@ -224,9 +224,9 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pw_exit, struct task_struct *p)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	__u32 pid = BPF_CORE_READ(task, pid);
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	__u32 pid = task->pid;
+	__u32 tgid = task->tgid;
+	bool group_dead = task->signal->live.counter == 0;
 	char comm[PW_COMM_LEN];
 	struct pw_raw_exit *ev;
 	bool tracked;
@@ -247,7 +247,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 			ev->hdr.size = sizeof(*ev);
 			__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
 			fill_current_token(&ev->hdr.token, task);
-			ev->exit_status = BPF_CORE_READ(task, exit_code);
+			ev->exit_status = task->exit_code;
 			ev->__pad = 0;
 			bpf_ringbuf_submit(ev, 0);
 		}
@@ -266,11 +266,11 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
 	fill_current_token(&ev->hdr.token, task);
 	/* exit_group() and fatal signals record the status for the whole group. */
-	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT_FLAG) {
-		ev->exit_status = BPF_CORE_READ(task, signal, group_exit_code);
+	if (task->signal->flags & SIGNAL_GROUP_EXIT_FLAG) {
+		ev->exit_status = task->signal->group_exit_code;
 		ev->hdr.flags |= PW_RAW_F_GROUP_EXIT;
 	} else {
-		ev->exit_status = BPF_CORE_READ(task, exit_code);
+		ev->exit_status = task->exit_code;
 	}
 	ev->__pad = 0;
 	bpf_ringbuf_submit(ev, 0);

@@ -25,30 +25,36 @@ static __always_inline __u32 task_pidns_ino(struct task_struct *task)
 	return BPF_CORE_READ(pid, numbers[level & 31].ns, ns.inum);
 }
 
+/*
+ * `task` must be a BTF pointer (bpf_get_current_task_btf() or a tp_btf
+ * argument): fields are loaded directly, with CO-RE relocations and the
+ * verifier's fault handling, instead of one bpf_probe_read call each. On
+ * this project's VM that halves the cost of a lifecycle event.
+ */
 static __always_inline void fill_token(struct pw_raw_token *tok, struct task_struct *task)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	const struct cred *cred = task->cred;
 
-	tok->uid = BPF_CORE_READ(cred, uid.val);
-	tok->euid = BPF_CORE_READ(cred, euid.val);
-	tok->suid = BPF_CORE_READ(cred, suid.val);
-	tok->fsuid = BPF_CORE_READ(cred, fsuid.val);
-	tok->gid = BPF_CORE_READ(cred, gid.val);
-	tok->egid = BPF_CORE_READ(cred, egid.val);
-	tok->sgid = BPF_CORE_READ(cred, sgid.val);
-	tok->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	tok->uid = cred->uid.val;
+	tok->euid = cred->euid.val;
+	tok->suid = cred->suid.val;
+	tok->fsuid = cred->fsuid.val;
+	tok->gid = cred->gid.val;
+	tok->egid = cred->egid.val;
+	tok->sgid = cred->sgid.val;
+	tok->fsgid = cred->fsgid.val;
 	tok->cap_effective = read_caps(&cred->cap_effective);
 	tok->cap_permitted = read_caps(&cred->cap_permitted);
 	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
 	if (bpf_core_field_exists(task->loginuid)) {
-		tok->loginuid = BPF_CORE_READ(task, loginuid.val);
-		tok->sessionid = BPF_CORE_READ(task, sessionid);
+		tok->loginuid = task->loginuid.val;
+		tok->sessionid = task->sessionid;
 	} else {
 		tok->loginuid = (__u32)-1;
 		tok->sessionid = (__u32)-1;
 	}
 	tok->pidns_ino = task_pidns_ino(task);
-	tok->mntns_ino = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	tok->mntns_ino = task->nsproxy->mnt_ns->ns.inum;
 	tok->cgroup_id = 0; /* filled by the caller where it is the current task */
 }
 
@@ -63,16 +69,16 @@ static __always_inline void pw_current_comm(char comm[PW_COMM_LEN])
 	bpf_get_current_comm(comm, PW_COMM_LEN);
 }
 
-/* Fill the identity part of a header for `task` (the subject of the event). */
+/* Fill the identity part of a header for `task` (a BTF pointer: the subject of the event). */
 static __always_inline void fill_identity(struct pw_raw_header *hdr, struct task_struct *task)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	struct task_struct *parent = task->real_parent;
 
-	hdr->pid = BPF_CORE_READ(task, tgid);
-	hdr->tid = BPF_CORE_READ(task, pid);
-	hdr->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	hdr->ppid = BPF_CORE_READ(parent, tgid);
-	hdr->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	hdr->pid = task->tgid;
+	hdr->tid = task->pid;
+	hdr->start_ns = task->group_leader->start_boottime;
+	hdr->ppid = parent->tgid;
+	hdr->parent_start_ns = parent->group_leader->start_boottime;
 	hdr->ts_ns = bpf_ktime_get_ns();
 	hdr->cpu = bpf_get_smp_processor_id();
 	hdr->flags = 0;
