@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "access.h"
+#include "shared.h"
 #include "monitor.h"
 #include "lifecycle.skel.h" /* the ring buffer map shared with it */
 #include "access.skel.h"
@@ -500,16 +501,6 @@ bool pw_access_wanted(const struct pw_monitor *m)
 	return (m->opts.events & PW_EVMASK_ACCESS) || (s && (s->n || s->watch_all || s->orig.n));
 }
 
-static int load_error(int err)
-{
-	if (err == -EPERM || err == -EACCES)
-		return -PW_ERR_NO_BPF;
-	if (err == -ENOENT || err == -ESRCH || err == -ENOTSUP || err == -EOPNOTSUPP ||
-	    err == -EINVAL)
-		return -PW_ERR_KERNEL_FEATURE;
-	return err;
-}
-
 int pw_access_start(struct pw_monitor *m)
 {
 	struct pw_access_state *s = state(m);
@@ -550,7 +541,7 @@ int pw_access_start(struct pw_monitor *m)
 	if (err) {
 		pw_log(&m->log, PW_LOG_ERROR, "loading the access programs failed: %s",
 		       pw_strerror(err));
-		err = load_error(err);
+		err = pw_bpf_load_error(err);
 		goto out;
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -566,7 +557,7 @@ int pw_access_start(struct pw_monitor *m)
 	if (err) {
 		pw_log(&m->log, PW_LOG_ERROR, "attaching the access programs failed: %s",
 		       pw_strerror(err));
-		err = load_error(err);
+		err = pw_bpf_load_error(err);
 		goto out;
 	}
 	pw_log(&m->log, PW_LOG_INFO, "access operations: %s, enforcement %s",

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "gate.h"
+#include "shared.h"
 #include "gate.skel.h"
 #include "procfs.h"
 
@@ -186,14 +187,6 @@ static uint64_t now_ns(void)
 
 /* ---------------------------------------------------------------- options */
 
-static bool opts_tail_zero(const void *opts, size_t user_sz, size_t our_sz)
-{
-	for (size_t i = our_sz; i < user_sz; i++)
-		if (((const char *)opts)[i])
-			return false;
-	return true;
-}
-
 static bool verdict_ok(enum pw_exec_verdict v)
 {
 	return !v || v == PW_EXEC_ALLOW || v == PW_EXEC_DENY;
@@ -209,7 +202,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	*out = NULL;
 	if (!opts || opts->sz < offsetof(struct pw_gate_opts, userdata) + sizeof(void *))
 		return -EINVAL;
-	if (!opts_tail_zero(opts, opts->sz, sizeof(*opts)))
+	if (!pw_opts_tail_zero(opts, opts->sz, sizeof(*opts)))
 		return -EOPNOTSUPP;
 	g = calloc(1, sizeof(*g));
 	if (!g)

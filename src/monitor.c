@@ -19,17 +19,10 @@
 #include "access.h"
 #include "names.h"
 #include "proctable.h"
+#include "shared.h"
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
 #define DEFAULT_BATCH_DELAY_US 4000
-
-static bool opts_tail_zero(const void *opts, size_t user_sz, size_t our_sz)
-{
-	for (size_t i = our_sz; i < user_sz; i++)
-		if (((const char *)opts)[i])
-			return false;
-	return true;
-}
 
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out)
 {
@@ -42,7 +35,7 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 	if (!opts || opts->sz < offsetof(struct pw_monitor_opts, userdata) + sizeof(void *))
 		return -EINVAL;
 	/* A newer caller's fields we don't know must be zero (libbpf's rule). */
-	if (!opts_tail_zero(opts, opts->sz, sizeof(*opts)))
+	if (!pw_opts_tail_zero(opts, opts->sz, sizeof(*opts)))
 		return -EOPNOTSUPP;
 	if (!opts->on_event)
 		return -EINVAL;
@@ -295,16 +288,6 @@ static void seed_table(struct pw_monitor *m)
 	pw_snapshot_free(snap);
 }
 
-static int map_load_error(int err)
-{
-	if (err == -EPERM || err == -EACCES)
-		return -PW_ERR_NO_BPF;
-	if (err == -ENOENT || err == -ESRCH || err == -ENOTSUP || err == -EOPNOTSUPP ||
-	    err == -EINVAL)
-		return -PW_ERR_KERNEL_FEATURE;
-	return err;
-}
-
 static int load_programs(struct pw_monitor *m)
 {
 	struct lifecycle_bpf *skel;
@@ -329,7 +312,7 @@ static int load_programs(struct pw_monitor *m)
 	if (err) {
 		pw_log(&m->log, PW_LOG_ERROR, "loading the lifecycle programs failed: %s",
 		       pw_strerror(err));
-		err = map_load_error(err);
+		err = pw_bpf_load_error(err);
 		goto out;
 	}
 	skel->bss->cfg.event_mask = 0;
@@ -343,7 +326,7 @@ static int load_programs(struct pw_monitor *m)
 	if (err) {
 		pw_log(&m->log, PW_LOG_ERROR, "attaching the lifecycle programs failed: %s",
 		       pw_strerror(err));
-		err = map_load_error(err);
+		err = pw_bpf_load_error(err);
 	}
 out:
 	pw_log_libbpf_end();
