@@ -368,7 +368,10 @@ PW_API int pw_monitor_fd(const struct pw_monitor *m);
  */
 PW_API int pw_monitor_dispatch(struct pw_monitor *m, int timeout_ms);
 
-/* Dispatch until pw_monitor_stop() or a callback error. 0 after a stop. */
+/*
+ * Dispatch until pw_monitor_stop() or a callback error. 0 after a stop; the
+ * events already in the ring when the stop is seen are delivered first.
+ */
 PW_API int pw_monitor_run(struct pw_monitor *m);
 
 /* Ask run()/dispatch() to return. Async-signal-safe, any thread. */

@@ -516,7 +516,12 @@ PW_API int pw_monitor_run(struct pw_monitor *m)
 				if (m->stop_requested)
 					consume_stop(m);
 				m->stop_seen = false;
-				return 0;
+				/* Deliver what the kernel already produced: a stop drops nothing. */
+				m->callback_err = 0;
+				err = ring_buffer__consume(m->rb);
+				if (err < 0)
+					return m->callback_err ? m->callback_err : err;
+				return report_lost(m);
 			}
 			continue;
 		}
