@@ -10,8 +10,10 @@
 #
 # Idempotent: packages already installed are left alone, and apt is not touched
 # at all when nothing is missing (`apt-get update` runs only then).
-# Usage: scripts/install-deps.sh [--vm] [--dry-run]
+# Usage: scripts/install-deps.sh [--vm] [--bench] [--all] [--dry-run]
 #   --vm       also install what the VM kernel matrix needs (scripts/install-vm-deps.sh)
+#   --bench    also install the peer tools the benchmarks compare against (scripts/install-bench-deps.sh)
+#   --all      --vm and --bench: everything `make check` uses
 #   --dry-run  only report what is missing (exit 1 if anything is)
 set -euo pipefail
 
@@ -30,12 +32,15 @@ PKGS=(
 )
 
 VM=0
+BENCH=0
 DRY_RUN=0
 for arg in "$@"; do
     case "$arg" in
         --vm) VM=1 ;;
+        --bench) BENCH=1 ;;
+        --all) VM=1; BENCH=1 ;;
         --dry-run) DRY_RUN=1 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install-deps: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -104,6 +109,11 @@ if [ "$VM" -eq 1 ]; then
         log "running: $vm_script"
         "$vm_script"
     fi
+fi
+
+if [ "$BENCH" -eq 1 ] && [ "$DRY_RUN" -eq 0 ]; then
+    log "running: $(dirname "$0")/install-bench-deps.sh"
+    "$(dirname "$0")/install-bench-deps.sh"
 fi
 
 if [ "$DRY_RUN" -eq 1 ] && { [ "${#missing[@]}" -ne 0 ] || [ "${DRY_MISSING:-0}" -eq 1 ]; }; then

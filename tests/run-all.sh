@@ -57,6 +57,11 @@ run integ $MAKE --no-print-directory integ
 [ -d tests/python ] && run python python_suite
 [ -x tests/install/check-install.sh ] && run install $MAKE --no-print-directory install-check
 run asan $MAKE --no-print-directory asan-check
+# Benchmarks are not tests: CI builds them and proves every piece runs (no timing).
+bench_smoke() {
+	$MAKE -s -C bench smoke extra-smoke && echo "bench-smoke: 1 passed, 0 failed"
+}
+run bench bench_smoke
 if [ -x tests/vm/run-matrix.sh ]; then
 	run vm $MAKE --no-print-directory vm-check
 else
