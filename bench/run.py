@@ -91,6 +91,7 @@ WORKLOADS = [
     ("spawn-par4",  "spawn",    4000,  200,   4, "0"),
     ("thread",      "thread",   30000, 2000,  1, "0"),
     ("fork",        "fork",     5000,  300,   1, "0"),
+    ("access",      "access",   50000, 1000,  1, "0"),
 ]
 
 
@@ -653,6 +654,7 @@ CONFIGS = [
     ("fanotify-allow", lambda: Monitor(["{build}/pw-bench-fanotify"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_fanotify)),
     ("fapolicyd",      lambda: Fapolicyd()),
     ("procward-watch", lambda: Monitor(["{procward}", "watch", "--json", "--output", "{out}"], counter=count_procward)),
+    ("procward-watch-access", lambda: Monitor(["{procward}", "watch", "--events", "access", "--json", "--output", "{out}"], counter=count_procward)),
     ("procward-lib-null", lambda: Monitor(["{build}/pw-bench-null"])),
     ("procward-watch-exclude", lambda: Monitor(["{procward}", "watch", "--exclude-name", COMM, "--json", "--output", "{out}"], counter=count_procward)),
     ("procward-gate",  lambda: Monitor(["{build}/pw-bench-gate"], ready="fanotify", stop_sig=signal.SIGTERM)),

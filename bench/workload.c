@@ -6,6 +6,7 @@
  *        forkexec  fork + execve(PATH) + waitpid, N times
  *        thread    pthread_create + pthread_join, N times
  *        fork      fork + _exit(0) + waitpid, N times (no exec)
+ *        access    kill(SIGUSR1, ignored) + process_vm_readv aimed at a child, N times
  * -n N   operations in total (default 1000)
  * -p P   spread them over P parallel worker processes (default 1; with P > 1
  *        the workers are forked first and each does N/P operations)
@@ -21,7 +22,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -85,6 +88,29 @@ static int op(const char *mode)
 			_exit(0);
 		return reap(pid);
 	}
+	if (strcmp(mode, "access") == 0) {
+		/* access-event traffic: a signal and a memory read aimed at a child */
+		static pid_t target;
+		static long word;
+		long buf;
+		struct iovec local = { &buf, sizeof(buf) }, remote = { &word, sizeof(word) };
+
+		if (!target) {
+			target = fork();
+			if (target < 0)
+				return -1;
+			if (target == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the workload */
+				signal(SIGUSR1, SIG_IGN);
+				for (;;)
+					pause();
+			}
+			usleep(10000); /* let it ignore SIGUSR1 before the first kill */
+		}
+		if (kill(target, SIGUSR1) != 0)
+			return -1;
+		return process_vm_readv(target, &local, 1, &remote, 1, 0) == sizeof(buf) ? 0 : -1;
+	}
 	if (strcmp(mode, "thread") == 0) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, thread_fn, NULL) != 0)
@@ -105,7 +131,7 @@ static long run_ops(const char *mode, long n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pw-bench-load spawn|forkexec|thread|fork [-n N] [-p P] [-x PATH]\n");
+	fprintf(stderr, "usage: pw-bench-load spawn|forkexec|thread|fork|access [-n N] [-p P] [-x PATH]\n");
 	exit(2);
 }
 
@@ -119,7 +145,7 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	if (strcmp(mode, "spawn") && strcmp(mode, "forkexec") &&
-	    strcmp(mode, "thread") && strcmp(mode, "fork"))
+	    strcmp(mode, "thread") && strcmp(mode, "fork") && strcmp(mode, "access"))
 		usage();
 	optind = 2;
 	while ((c = getopt(argc, argv, "n:p:x:")) != -1) {

@@ -40,7 +40,7 @@ for arg in "$@"; do
         --bench) BENCH=1 ;;
         --all) VM=1; BENCH=1 ;;
         --dry-run) DRY_RUN=1 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install-deps: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
