@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate_dispatch.c - the reader loop and deadlines, routing each exec-open by
+ * rules and cache, and the worker pool that calls the handler.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gate.h"
+
+#define READ_BATCH (64 * 1024)
+
+/* ------------------------------------------------------------ decisions */
+
+enum route { ROUTE_ALLOW, ROUTE_DENY, ROUTE_ASK };
+
+/* Static rules, then scope: what to do with an exec-open without calling anyone. */
+static enum route route_by_rules(struct pw_gate *g, struct pw_exec_request *req, int *err,
+				 enum pw_gate_reason *reason)
+{
+	struct pw_gate_subject s = {
+		.subject_bits = req->info.have_meta ? req->info.meta.subject_bits : 0,
+		.fd = req->info.fd,
+	};
+	enum route r = ROUTE_ASK;
+	int i;
+
+	pthread_rwlock_rdlock(&g->rules_lock);
+	req->rules_gen = atomic_load(&g->rules_gen);
+	*reason = PW_GATE_BY_RULE;
+	if (g->rules.n) {
+		if (g->rules.need_image)
+			s.image = pw_gate_req_image(req);
+		if (g->rules.need_argv) {
+			const struct pw_gate_argv *av = pw_gate_req_argv(req);
+
+			s.args = av ? av->args : NULL;
+			s.args_len = av ? av->args_len : 0;
+		}
+		i = pw_gate_rules_match(&g->rules, &s);
+		if (s.have_hash) {
+			memcpy(req->hash, s.hash, 32);
+			req->hash_done = true;
+			req->hash_err = 0;
+		}
+		req->rule = i;
+		if (i >= 0) {
+			const struct pw_gate_rule_entry *e = &g->rules.v[i];
+
+			req->cache_want = e->cache;
+			if (e->action == PW_GATE_ALLOW) {
+				r = ROUTE_ALLOW;
+				goto out;
+			}
+			if (e->action == PW_GATE_DENY) {
+				*err = e->deny_errno;
+				r = ROUTE_DENY;
+				goto out;
+			}
+		} else if (g->rules.have_scope) {
+			*reason = PW_GATE_BY_DEFAULT; /* not a gated process */
+			r = ROUTE_ALLOW;
+			goto out;
+		}
+	}
+	*reason = PW_GATE_BY_DEFAULT;
+	if (!g->opts.handler || (req->info.interp && g->opts.interpreters != PW_GATE_INTERP_HANDLER))
+		r = ROUTE_ALLOW;
+out:
+	pthread_rwlock_unlock(&g->rules_lock);
+	return r;
+}
+
+static void call_handler(struct pw_gate *g, struct pw_exec_request *req)
+{
+	int ret = g->opts.handler(g, req, g->opts.userdata);
+
+	if (ret < 0) {
+		INC(g, handler_errors);
+		if (g->opts.on_error)
+			g->opts.on_error(g, req, ret, g->opts.userdata);
+		pw_gate_answer(g, req, g->opts.error_verdict, EPERM, PW_GATE_BY_ERROR, false);
+	} else if (!atomic_load(&req->deferred)) {
+		pw_gate_answer(g, req, g->opts.timeout_verdict, EPERM, PW_GATE_BY_DEFAULT, false);
+	}
+}
+
+void *pw_gate_worker_main(void *arg)
+{
+	struct pw_gate *g = arg;
+	struct pw_exec_request *req;
+
+	for (;;) {
+		pthread_mutex_lock(&g->lock);
+		while (!g->q_head && !atomic_load(&g->stopping))
+			pthread_cond_wait(&g->work_cv, &g->lock);
+		req = g->q_head;
+		if (!req) {
+			pthread_mutex_unlock(&g->lock);
+			break;
+		}
+		g->q_head = req->qnext;
+		if (!g->q_head)
+			g->q_tail = NULL;
+		pthread_mutex_unlock(&g->lock);
+
+		if (!atomic_load(&req->answered)) {
+			enum route r = ROUTE_ASK;
+			enum pw_gate_reason reason = PW_GATE_BY_HANDLER;
+			int err = EPERM;
+
+			/* (without rules_pending, the reader routed it and looked in the cache) */
+			if (req->rules_pending) {
+				r = route_by_rules(g, req, &err, &reason);
+				if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
+					r = ROUTE_DENY;
+					reason = PW_GATE_BY_CACHE;
+				}
+			}
+			if (r == ROUTE_ASK)
+				call_handler(g, req);
+			else
+				pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err,
+					       reason, false);
+		}
+		pw_gate_request_put(req); /* the worker's reference */
+	}
+	return NULL;
+}
+
+/* Hand a request to the pool, with its deadline watched by the reader. */
+static void enqueue(struct pw_gate *g, struct pw_exec_request *req)
+{
+	atomic_fetch_add(&req->refs, 1); /* the worker's */
+	pthread_mutex_lock(&g->lock);
+	req->in_flight = true;
+	req->iprev = NULL;
+	req->inext = g->inflight;
+	if (g->inflight)
+		g->inflight->iprev = req;
+	g->inflight = req;
+	req->qnext = NULL;
+	if (g->q_tail)
+		g->q_tail->qnext = req;
+	else
+		g->q_head = req;
+	g->q_tail = req;
+	pthread_cond_signal(&g->work_cv);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static struct pw_exec_request *take_request(struct pw_gate *g)
+{
+	struct pw_exec_request *req;
+
+	pthread_mutex_lock(&g->lock);
+	req = g->free_list;
+	if (req)
+		g->free_list = req->qnext;
+	pthread_mutex_unlock(&g->lock);
+	return req;
+}
+
+static bool tid_is_ours(const struct pw_gate *g, uint32_t tid)
+{
+	char path[48];
+
+	if (tid == (uint32_t)g->self_pid)
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%u", tid);
+	return !access(path, F_OK);
+}
+
+/* One FAN_OPEN_EXEC_PERM event: decide at once, or hand it to the pool. */
+static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m)
+{
+	struct pw_exec_request local, *req = &local;
+	struct exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = pw_gate_now_ns() };
+	enum pw_gate_reason reason;
+	enum route r;
+	int err = EPERM;
+	unsigned int slot = info.tid % TID_SLOTS;
+
+	if (!bpf_map_lookup_elem(g->meta_fd, &info.tid, &info.meta) && info.meta.tid == info.tid) {
+		info.have_meta = true;
+		info.self = info.meta.pid == (uint32_t)g->self_pid;
+	} else {
+		INC(g, no_args);
+		info.self = tid_is_ours(g, info.tid);
+	}
+	/*
+	 * Opens after the first one of the same execve are its interpreters.
+	 * (After a main image with a cached allow, no event came for it: its
+	 * ELF interpreter's open is then the first, and taken for a main image.)
+	 */
+	if (g->tids[slot].tid == info.tid && g->tids[slot].exec_id == info.meta.exec_id) {
+		info.interp = true;
+		INC(g, interp);
+	} else {
+		g->tids[slot].tid = info.tid;
+		g->tids[slot].exec_id = info.meta.exec_id;
+	}
+
+	local.pooled = false;
+	pthread_mutex_init(&local.mu, NULL);
+	pw_gate_request_init(g, &local, &info);
+	if (info.self) {
+		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
+		goto out;
+	}
+	if (info.interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
+		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_DEFAULT, false);
+		goto out;
+	}
+	if (g->rules.need_hash && g->rules.n) {
+		r = ROUTE_ASK; /* hashing belongs on a worker, never on the reader */
+	} else {
+		r = route_by_rules(g, req, &err, &reason);
+		if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
+			r = ROUTE_DENY;
+			reason = PW_GATE_BY_CACHE;
+		}
+		if (r != ROUTE_ASK) {
+			pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err, reason, false);
+			goto out;
+		}
+	}
+	req = take_request(g);
+	if (!req) {
+		pw_gate_answer(g, &local, g->opts.timeout_verdict, EPERM, PW_GATE_BY_OVERLOAD, false);
+		goto out;
+	}
+	pw_gate_request_init(g, req, &info);
+	req->rules_pending = g->rules.need_hash && g->rules.n;
+	req->rule = local.rule;
+	req->rules_gen = local.rules_gen;
+	if (local.image_done) {
+		memcpy(req->image, local.image, sizeof(req->image));
+		req->image_done = true;
+	}
+	if (local.stat_done) {
+		req->st = local.st;
+		req->stat_err = local.stat_err;
+		req->stat_done = true;
+	}
+	if (local.argv_done) {
+		req->argv = local.argv;
+		req->argv_done = true;
+	}
+	enqueue(g, req);
+	pthread_mutex_destroy(&local.mu);
+	return;
+out:
+	pthread_mutex_destroy(&local.mu);
+}
+
+/* ------------------------------------------------------------ reader */
+
+#define EXPIRE_BATCH 64
+
+/* Answer requests past their deadline; returns ms until the next one (-1: none). */
+static int expire(struct pw_gate *g, enum pw_gate_reason reason, bool all)
+{
+	struct pw_exec_request *due[EXPIRE_BATCH];
+	uint64_t now, next = UINT64_MAX;
+	size_t n;
+
+	do {
+		n = 0;
+		now = pw_gate_now_ns();
+		next = UINT64_MAX;
+		pthread_mutex_lock(&g->lock);
+		for (struct pw_exec_request *r = g->inflight; r; r = r->inext) {
+			uint64_t dl = atomic_load(&r->deadline_ns);
+
+			if ((all || dl <= now) && !atomic_load(&r->answered) && n < EXPIRE_BATCH) {
+				atomic_fetch_add(&r->refs, 1);
+				due[n++] = r;
+			} else if (dl < next) {
+				next = dl;
+			}
+		}
+		pthread_mutex_unlock(&g->lock);
+		for (size_t i = 0; i < n; i++) {
+			pw_gate_answer(g, due[i], g->opts.timeout_verdict, EPERM, reason, false);
+			pw_gate_request_put(due[i]);
+		}
+	} while (n == EXPIRE_BATCH);
+	if (next == UINT64_MAX)
+		return -1;
+	now = pw_gate_now_ns();
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+static void read_events(struct pw_gate *g, char *buf)
+{
+	for (;;) {
+		ssize_t len = read(g->fan_fd, buf, READ_BATCH);
+		const struct fanotify_event_metadata *m = (const void *)buf;
+
+		if (len <= 0)
+			return; /* EAGAIN: drained */
+		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0)
+				continue;
+			if (m->mask & FAN_OPEN_EXEC_PERM)
+				on_exec_open(g, m);
+			else
+				close(m->fd);
+		}
+	}
+}
+
+void *pw_gate_reader_main(void *arg)
+{
+	struct pw_gate *g = arg;
+	char *buf = aligned_alloc(8, READ_BATCH);
+	struct pollfd pfd[3] = {
+		{ .fd = g->fan_fd, .events = POLLIN },
+		{ .fd = g->stop_fd, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN },
+	};
+	int timeout = -1;
+
+	if (!buf) {
+		pw_log(&g->log, PW_LOG_ERROR, "gate reader: out of memory");
+		return NULL;
+	}
+	while (!atomic_load(&g->stopping)) {
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents)
+			read_events(g, buf);
+		if (pfd[2].revents)
+			ring_buffer__consume(g->rb);
+		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
+	}
+	/* Stopping: the marks are gone, so only queued events remain; answer them all. */
+	read_events(g, buf);
+	expire(g, PW_GATE_BY_SHUTDOWN, true);
+	ring_buffer__consume(g->rb);
+	free(buf);
+	return NULL;
+}
