@@ -42,6 +42,7 @@ import argparse
 import atexit
 import ctypes
 import datetime
+import functools
 import json
 import os
 import platform
@@ -54,36 +55,22 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.path.join(HERE, "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import (BUILD, HERE, Journal, Skip, fapolicyd_check, final_cleanup,  # noqa: E402
+                      finish_or_killpg, has_fanotify_marks, interrupt_on, kill_pid, loadavg, log,
+                      med, pid_alive, rotate, start_fapolicyd, stop_fapolicyd, task_cpu_ns,
+                      wait_quiet, write_results)
+
 GATE_BIN = os.path.join(BUILD, "pw-bench-gate")
 FANOTIFY_BIN = os.path.join(BUILD, "pw-bench-fanotify")
 JOURNAL = os.path.join(BUILD, "buildbench-cleanup.json")
 FAPO_BACKUP = os.path.join(BUILD, "buildbench-fapolicyd.etc.orig")
-FAPO_DIR = "/etc/fapolicyd"
 FAPO_STATE_PATHS = ["/var/lib/fapolicyd", "/var/log/fapolicyd-access.log",
                     "/run/fapolicyd", "/run/fapolicyd.pid", "/var/run/fapolicyd.state"]
 SBIN_PATH = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
-
-
-class Skip(Exception):
-    """A configuration cannot run here; the message says why."""
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def which(name):
-    if os.path.sep in name:
-        return name if os.access(name, os.X_OK) else None
-    return shutil.which(name, path=SBIN_PATH)
-
-
-def sh(cmd, check=True, timeout=60):
-    return subprocess.run(cmd, check=check, timeout=timeout, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL)
+which = functools.partial(benchlib.which, path=SBIN_PATH)
+sh = functools.partial(benchlib.sh, stdin=subprocess.DEVNULL)
 
 
 # --------------------------------------------------------------------------
@@ -181,15 +168,7 @@ def run_build(proj, jobs, logpath, timeout):
         t0 = time.monotonic()
         p = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=proj, stdout=lf, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=build_env(), start_new_session=True)
-        try:
-            rc = p.wait(timeout=timeout)
-        except BaseException:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-            raise
+        rc = finish_or_killpg(p, timeout)
         el = time.monotonic() - t0
     if rc != 0:
         with open(logpath) as f:
@@ -208,95 +187,6 @@ def check_program(proj):
 # --------------------------------------------------------------------------
 # Processes
 # --------------------------------------------------------------------------
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except OSError:
-        return False
-
-
-def pid_starttime(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def find_pid_by_comm(comm):
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/comm" % d) as f:
-                    if f.read().strip() == comm and pid_alive(int(d)):
-                        return int(d)
-            except OSError:
-                pass
-    return None
-
-
-def task_cpu_ns(pid):
-    """On-CPU ns of all live threads of pid, plus its reaped children."""
-    total = 0
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        hz = os.sysconf("SC_CLK_TCK")
-        total += (int(fields[13]) + int(fields[14])) * 1_000_000_000 // hz
-    except (OSError, ValueError, IndexError):
-        pass
-    return total
-
-
-def has_fanotify_marks(pid):
-    try:
-        for fd in os.listdir("/proc/%d/fdinfo" % pid):
-            try:
-                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                    text = f.read()
-                if "fanotify mnt_id" in text or "fanotify sdev" in text or "fanotify ino" in text:
-                    return True
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return False
-
-
-def kill_pid(pid, sig=signal.SIGTERM, starttime=None, wait=10.0, popen=None):
-    """Stop one process we started (by pid, checking it is still the same
-    process): sig, then SIGTERM, then SIGKILL."""
-    if starttime is not None and pid_starttime(pid) not in (None, starttime):
-        return  # pid reused by someone else: not ours
-    for s, w in ((sig, wait), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-        if not pid_alive(pid):
-            break
-        try:
-            os.kill(pid, s)
-        except ProcessLookupError:
-            break
-        deadline = time.time() + w
-        while time.time() < deadline:
-            if popen is not None and popen.poll() is not None:
-                break
-            if not pid_alive(pid):
-                break
-            time.sleep(0.05)
-    if popen is not None:
-        try:
-            popen.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            pass
-
-
 def ancestors():
     pids, pid = set(), os.getpid()
     while pid > 1 and pid not in pids:
@@ -329,73 +219,19 @@ def other_benchmarks():
 # --------------------------------------------------------------------------
 # Cleanup journal (own file: never run.py's bench/build/cleanup.json)
 # --------------------------------------------------------------------------
-class Journal:
-    def __init__(self):
-        self.state = {}
-
-    def load(self):
-        try:
-            with open(JOURNAL) as f:
-                self.state = json.load(f)
-        except (OSError, ValueError):
-            self.state = {}
-
-    def save(self):
-        os.makedirs(BUILD, exist_ok=True)
-        tmp = JOURNAL + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.state, f, indent=1)
-        os.replace(tmp, JOURNAL)
-
-    def set(self, key, value):
-        self.state[key] = value
-        self.save()
-
-    def drop(self, key):
-        if key in self.state:
-            del self.state[key]
-            self.save()
-
-
-JOURNAL_STATE = Journal()
-
-
-def restore_fapolicyd(saved):
-    backup = saved["backup"]
-    if os.path.isdir(backup):
-        if os.path.isdir(FAPO_DIR):
-            shutil.rmtree(FAPO_DIR)
-        shutil.copytree(backup, FAPO_DIR, symlinks=True)
-        shutil.copystat(backup, FAPO_DIR)
-        shutil.rmtree(backup)
-    # Remove the state files fapolicyd created that were not there before.
-    before = set(saved.get("existing", []))
-    for p in FAPO_STATE_PATHS:
-        paths = [p]
-        if os.path.isdir(p):
-            paths = [os.path.join(p, x) for x in os.listdir(p)]
-        for q in paths:
-            if q not in before and os.path.lexists(q) and not os.path.isdir(q):
-                os.unlink(q)
+JOURNAL_STATE = Journal(JOURNAL)
 
 
 def cleanup_all():
     """Undo everything in the journal. Safe to call twice."""
     j = JOURNAL_STATE
-    for key in sorted(k for k in j.state if k.startswith("pid:")):
-        info = j.state[key]
-        kill_pid(info["pid"], signal.Signals(info.get("sig", signal.SIGTERM)),
-                 info.get("starttime"), wait=5.0)
-        j.drop(key)
-    if "fapolicyd" in j.state:
-        restore_fapolicyd(j.state["fapolicyd"])
-        j.drop("fapolicyd")
+    j.stop_pids()
+    j.restore_fapolicyd(FAPO_STATE_PATHS)
     if "project" in j.state:
         if os.path.basename(j.state["project"]).startswith("pw-buildbench-"):
             shutil.rmtree(j.state["project"], ignore_errors=True)
         j.drop("project")
-    if os.path.exists(JOURNAL) and not j.state:
-        os.unlink(JOURNAL)
+    j.remove_if_empty()
 
 
 # --------------------------------------------------------------------------
@@ -434,8 +270,7 @@ class Monitor:
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      preexec_fn=_die_with_parent)
         self.pid = self.proc.pid
-        JOURNAL_STATE.set("pid:%d" % self.pid, {"pid": self.pid, "sig": int(signal.SIGTERM),
-                                                "starttime": pid_starttime(self.pid)})
+        JOURNAL_STATE.add_pid(self.pid, signal.SIGTERM)
         deadline = time.time() + 30
         while time.time() < deadline:
             self._check_alive()
@@ -493,47 +328,13 @@ class Fapolicyd(Monitor):
     def check(self):
         if not which("fapolicyd"):
             raise Skip("fapolicyd not found")
-        if not which("fagenrules"):
-            raise Skip("fagenrules not found")
-        if not os.path.exists(os.path.join(FAPO_DIR, "fapolicyd.conf")):
-            raise Skip("%s/fapolicyd.conf missing" % FAPO_DIR)
-        if find_pid_by_comm("fapolicyd"):
-            raise Skip("fapolicyd already running; not touching it")
+        fapolicyd_check(which)
 
     def start(self, outfile):
         self.out = outfile
         self.check()
-        if os.path.exists(FAPO_BACKUP):
-            shutil.rmtree(FAPO_BACKUP)
-        shutil.copytree(FAPO_DIR, FAPO_BACKUP, symlinks=True)
-        shutil.copystat(FAPO_DIR, FAPO_BACKUP)
-        existing = []
-        for p in FAPO_STATE_PATHS:
-            if os.path.isdir(p):
-                existing += [os.path.join(p, x) for x in os.listdir(p)]
-            elif os.path.lexists(p):
-                existing.append(p)
-        JOURNAL_STATE.set("fapolicyd", {"backup": FAPO_BACKUP, "existing": existing})
-        conf = os.path.join(FAPO_DIR, "fapolicyd.conf")
-        with open(conf) as f:
-            text = f.read()
-        for key, val in (("permissive", "1"), ("trust", "file"), ("uid", "root"), ("gid", "root")):
-            text, n = re.subn(r"(?m)^\s*%s\s*=.*$" % key, "%s = %s" % (key, val), text)
-            if n == 0:
-                text += "%s = %s\n" % (key, val)
-        with open(conf, "w") as f:
-            f.write(text)
-        sh([which("fagenrules"), "--load"], check=False)
-        r = sh([which("fapolicyd"), "--permissive"], check=False)  # daemonizes
-        deadline = time.time() + 15
-        while time.time() < deadline and not self.pid:
-            self.pid = find_pid_by_comm("fapolicyd")
-            time.sleep(0.05)
-        if not self.pid:
-            raise RuntimeError("fapolicyd did not start: %s" % r.stderr.strip()[-300:])
-        self.starttime = pid_starttime(self.pid)
-        JOURNAL_STATE.set("pid:%d" % self.pid, {"pid": self.pid, "sig": int(signal.SIGTERM),
-                                                "starttime": self.starttime})
+        self.pid, self.starttime = start_fapolicyd(JOURNAL_STATE, FAPO_BACKUP, FAPO_STATE_PATHS,
+                                                   which, sh, copystat=True, alive_only=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             if not pid_alive(self.pid):
@@ -547,12 +348,7 @@ class Fapolicyd(Monitor):
         return self.pid is not None and pid_alive(self.pid)
 
     def stop(self):
-        if self.pid:
-            kill_pid(self.pid, signal.SIGTERM, starttime=self.starttime, wait=15.0)
-            JOURNAL_STATE.drop("pid:%d" % self.pid)
-        if "fapolicyd" in JOURNAL_STATE.state:
-            restore_fapolicyd(JOURNAL_STATE.state["fapolicyd"])
-            JOURNAL_STATE.drop("fapolicyd")
+        stop_fapolicyd(JOURNAL_STATE, self.pid, FAPO_STATE_PATHS, self.starttime)
         self.pid = None
 
 
@@ -570,29 +366,16 @@ DESCR = {
 }
 
 
-def wait_quiet(mon, limit=10.0):
-    """Wait until the monitor stops consuming CPU (start-up work or backlog done)."""
-    t0 = time.time()
-    last = mon.cpu_ns()
-    while time.time() - t0 < limit:
-        time.sleep(0.15)
-        now = mon.cpu_ns()
-        if now - last < 2_000_000:  # < 2 ms of CPU in 150 ms
-            return now
-        last = now
-    return mon.cpu_ns()
-
-
 def measure(name, factory, proj, jobs, outdir, rnd, timeout):
     mon = factory()
     mon.check()
     out = os.path.join(outdir, "%s.r%d.out" % (name, rnd))
     try:
         mon.start(out)
-        wait_quiet(mon)
+        wait_quiet(mon.cpu_ns)
         cpu0 = mon.cpu_ns()
         el = run_build(proj, jobs, os.path.join(outdir, "%s.r%d.make.log" % (name, rnd)), timeout)
-        cpu1 = wait_quiet(mon)
+        cpu1 = wait_quiet(mon.cpu_ns)[0]
         if not mon.alive():
             raise RuntimeError("monitor died during the build")
     finally:
@@ -606,14 +389,7 @@ def measure(name, factory, proj, jobs, outdir, rnd, timeout):
 # Report
 # --------------------------------------------------------------------------
 def fmt_ratio(rs):
-    if not rs:
-        return "-"
-    return "%.3fx (%.3f-%.3f)" % (statistics.median(rs), min(rs), max(rs))
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
+    return benchlib.fmt_ratio(rs, digits=3)
 
 
 STAT_KEYS = ["decisions", "by_handler", "cache_hits", "cache_misses", "cache_entries",
@@ -659,14 +435,6 @@ def summarize(res, names, base):
     return lines
 
 
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
 # --------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -686,14 +454,8 @@ def main():
     if os.geteuid() != 0:
         log("run as root (fanotify permission events, fapolicyd)")
         return 2
-    JOURNAL_STATE.load()
-    if args.cleanup_only:
-        cleanup_all()
-        log("cleanup done")
+    if JOURNAL_STATE.startup(cleanup_all, args.cleanup_only):
         return 0
-    if JOURNAL_STATE.state:
-        log("an earlier run was interrupted; undoing what it left: %s" % sorted(JOURNAL_STATE.state))
-        cleanup_all()
 
     others = other_benchmarks()
     if others:
@@ -709,10 +471,7 @@ def main():
     nfiles = args.files or (40 if args.smoke else 200)
     names = [c[0] for c in configs]
 
-    def on_signal(sig, frame):
-        raise KeyboardInterrupt("signal %d" % sig)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
+    interrupt_on((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     atexit.register(cleanup_all)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -745,8 +504,7 @@ def main():
         log("warm-up build %.2f s; program prints %s" % (warm, expect))
         base = []
         for rnd in range(rounds):
-            k = len(runnable)
-            order = [runnable[(i + rnd) % k] for i in range(k)] if k else []
+            order = rotate(runnable, rnd)
             prev = run_build(proj, args.jobs, blog, timeout)
             base.append(prev)
             log("  r%d %-16s %.2f s" % (rnd, "baseline", prev))
@@ -792,21 +550,13 @@ def main():
         raw = {"date": stamp, "nproc": os.cpu_count(), "kernel": platform.release(),
                "files": nfiles, "jobs": args.jobs, "rounds": rounds, "smoke": args.smoke,
                "baseline": base, "results": res}
-        path = args.json or os.path.join(outdir, "results.json")
-        with open(path, "w") as f:
-            json.dump(raw, f, indent=1)
-        with open(os.path.join(outdir, "results.md"), "w") as f:
-            f.write("\n".join(table) + "\n")
-        log("")
-        log("raw results: %s" % path)
+        write_results(raw, table, outdir, args.json)
     except KeyboardInterrupt as e:
         log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))
         errors += 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        cleanup_all()  # also removes the project unless --keep-project
+        # also removes the project unless --keep-project
+        final_cleanup(cleanup_all, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     if errors:
         log("%d error(s)" % errors)
     return 1 if errors else 0

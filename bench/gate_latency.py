@@ -28,8 +28,10 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.path.join(HERE, "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import BUILD, emit_markdown, interrupt_on, log, pct, require, rotate  # noqa: E402
+from benchlib import threads_cpu_ns as cpu_ns  # noqa: E402
+
 DRIVER = os.path.join(BUILD, "pw-bench-spawnlat")
 GATE = os.path.join(BUILD, "pw-bench-gate")
 FANOTIFY = os.path.join(BUILD, "pw-bench-fanotify")
@@ -42,26 +44,6 @@ CONFIGS = [
     ("procward-gate-cache", [GATE, "--cache", "--latency", "--latency-out", "{lat}"]),
 ]
 CURRENT = {}
-
-
-def pct(xs, p):
-    s = sorted(xs)
-    i = int(round(p / 100.0 * (len(s) - 1)))
-    return s[min(i, len(s) - 1)]
-
-
-def cpu_ns(pid):
-    total = 0
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError):
-                pass
-    except OSError:
-        pass
-    return total
 
 
 def start_responder(argv, lat):
@@ -119,16 +101,9 @@ def main():
     args = ap.parse_args()
     if args.smoke:
         args.rounds, args.chunk, args.warm = 1, 100, 5
-    if os.geteuid() != 0:
-        sys.exit("gate_latency.py: run as root (fanotify, BPF)")
-    for b in (DRIVER, GATE, FANOTIFY):
-        if not os.access(b, os.X_OK):
-            sys.exit("gate_latency.py: %s missing: make -C bench" % b)
+    require("gate_latency.py", "fanotify, BPF", (DRIVER, GATE, FANOTIFY))
 
-    def on_signal(sig, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    interrupt_on((signal.SIGTERM, signal.SIGHUP), with_signal_number=False)
     os.makedirs(TMP, exist_ok=True)
     samples = {c[0]: [] for c in CONFIGS}
     declat = {c[0]: [] for c in CONFIGS}
@@ -137,7 +112,7 @@ def main():
     lat = os.path.join(TMP, "gatelat.decisions")
     try:
         for rnd in range(args.rounds):
-            order = CONFIGS[rnd % len(CONFIGS):] + CONFIGS[:rnd % len(CONFIGS)]
+            order = rotate(CONFIGS, rnd)
             for name, argv in order:
                 p = None
                 if os.path.exists(lat):
@@ -157,8 +132,8 @@ def main():
                 if os.path.exists(lat):
                     with open(lat) as f:
                         declat[name] += [int(x) for x in f.read().split()]
-                print("gate_latency: round %d %-20s p50 %7.1f us  p99 %7.1f us" %
-                      (rnd + 1, name, pct(xs, 50) / 1e3, pct(xs, 99) / 1e3), flush=True)
+                log("gate_latency: round %d %-20s p50 %7.1f us  p99 %7.1f us" %
+                    (rnd + 1, name, pct(xs, 50) / 1e3, pct(xs, 99) / 1e3))
     finally:
         for p in list(CURRENT.values()):
             p.kill()
@@ -198,15 +173,7 @@ def main():
         lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             r["config"], r["n"], f(r["p50_us"]), f(r["p90_us"]), f(r["p99_us"]), f(r["max_us"]),
             f(r["p50_minus_off_us"]), f(r["p50_minus_fanotify_us"]), lib))
-    md = "\n".join(lines) + "\n"
-    print()
-    print(md)
-    if args.md:
-        with open(args.md, "w") as fh:
-            fh.write(md)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+    emit_markdown("\n".join(lines) + "\n", args.md, args.json, rows)
     return 0
 
 

@@ -35,8 +35,10 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.path.join(HERE, "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import BUILD, emit_markdown, interrupt_on, log, require, wait_quiet  # noqa: E402
+from benchlib import threads_cpu_ns as cpu_ns  # noqa: E402
+
 NULL = os.path.join(BUILD, "pw-bench-null")
 LOAD = os.path.join(BUILD, "pw-bench-load")
 TRUE_COPY = os.path.join(BUILD, "true", "pw-bench-load")
@@ -68,31 +70,10 @@ DETAIL = re.compile(
 CURRENT = {}  # pid -> Popen we started (stopped on exit, by pid)
 
 
-def cpu_ns(pid):
-    total = 0
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError):
-                pass
-    except OSError:
-        pass
-    return total
-
-
-def wait_quiet(pid, limit=30.0):
-    """Until the monitor uses < 2 ms of CPU in 150 ms (its backlog is drained)."""
-    t0 = time.time()
-    last = cpu_ns(pid)
-    while time.time() - t0 < limit:
-        time.sleep(0.15)
-        now = cpu_ns(pid)
-        if now - last < 2_000_000:
-            return time.time() - t0
-        last = now
-    return time.time() - t0
+def wait_drained(pid, limit=30.0):
+    """Until the monitor uses < 2 ms of CPU in 150 ms (its backlog is drained);
+    returns the seconds waited."""
+    return wait_quiet(lambda: cpu_ns(pid), limit)[1]
 
 
 def generated(mode, n, p):
@@ -136,7 +117,7 @@ def one(label, env_extra, mode, n, p, tmpdir):
             time.sleep(0.05)
         else:
             raise RuntimeError("pw-bench-null not ready within 30 s")
-        wait_quiet(mon.pid)
+        wait_drained(mon.pid)
         c0 = cpu_ns(mon.pid)
         argv = [LOAD, mode, "-n", str(n), "-p", str(p), "-x", TRUE_COPY]
         st = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -144,7 +125,7 @@ def one(label, env_extra, mode, n, p, tmpdir):
         if st.returncode != 0:
             raise RuntimeError("workload failed: %s %s" % (st.stdout.strip(), st.stderr.strip()))
         elapsed = json.loads(st.stdout.strip().splitlines()[-1])["elapsed_s"]
-        drain = wait_quiet(mon.pid)
+        drain = wait_drained(mon.pid)
         c1 = cpu_ns(mon.pid)
         early = mon.poll()  # not None: the monitor ended before we stopped it
     finally:
@@ -199,16 +180,9 @@ def main():
     ap.add_argument("--md", help="also write the Markdown table here")
     ap.add_argument("--json", help="write the rows as JSON here")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("maxrate.py: run as root (BPF)")
-    for b in (NULL, LOAD, TRUE_COPY):
-        if not os.access(b, os.X_OK):
-            sys.exit("maxrate.py: %s missing: make -C bench" % b)
+    require("maxrate.py", "BPF", (NULL, LOAD, TRUE_COPY))
 
-    def on_signal(sig, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    interrupt_on((signal.SIGTERM, signal.SIGHUP), with_signal_number=False)
     tmpdir = os.path.join(BUILD, "extra")
     os.makedirs(tmpdir, exist_ok=True)
     rows = []
@@ -216,21 +190,14 @@ def main():
         for cfg in (SMOKE if args.smoke else FULL):
             r = one(*cfg, tmpdir=tmpdir)
             rows.append(r)
-            print("maxrate: %-28s %-22s gen %8d deliv %8d lost %7d unacc %d  %.2f s  %.0f ev/s" % (
+            log("maxrate: %-28s %-22s gen %8d deliv %8d lost %7d unacc %d  %.2f s  %.0f ev/s" % (
                 cfg[0] + (" +incl" if r["include_rule"] else ""), r["storm"], r["generated"],
-                r["delivered"], r["lost"], r["unaccounted"], r["storm_s"], r["gen_rate"]), flush=True)
+                r["delivered"], r["lost"], r["unaccounted"], r["storm_s"], r["gen_rate"]))
     finally:
         for p in list(CURRENT.values()):
             stop(p, signal.SIGKILL)
     md = "### Max event rate (maxrate.py%s)\n\n%s\n" % (" --smoke" if args.smoke else "", table(rows))
-    print()
-    print(md)
-    if args.md:
-        with open(args.md, "w") as f:
-            f.write(md)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+    emit_markdown(md, args.md, args.json, rows)
     for r in rows:
         if r["exited_early"] or r["run_return"] or r["stop_signal"] not in (0, 2):
             print("maxrate: %s: monitor ended early (run returned %d, signal %d)" %

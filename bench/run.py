@@ -37,16 +37,20 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (BUILD, HERE, Journal, Skip, final_cleanup, finish_or_killpg,  # noqa: E402
+                      fapolicyd_check, find_pid_by_comm, fmt_ratio, has_fanotify_marks,
+                      interrupt_on, kill_pid, loadavg, log, med, pid_alive,
+                      rotate, sh, start_fapolicyd, stop_fapolicyd, task_cpu_ns, wait_quiet,
+                      which, write_results)
+
 ROOT = os.path.dirname(HERE)
-BUILD = os.path.join(HERE, "build")
 LOAD = os.path.join(BUILD, "pw-bench-load")
 # Copy of /bin/true named pw-bench-load: every process of a storm has that comm.
 TRUE_COPY = os.path.join(BUILD, "true", "pw-bench-load")
@@ -57,28 +61,8 @@ KEEP_OUTPUT = False  # --keep-output
 COMM = "pw-bench-load"
 TRACEFS = "/sys/kernel/tracing"
 BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
-FAPO_DIR = "/etc/fapolicyd"
 FAPO_STATE_PATHS = ["/var/lib/fapolicyd", "/var/log/fapolicyd-access.log",
                     "/run/fapolicyd.pid", "/var/run/fapolicyd.state"]
-
-
-class Skip(Exception):
-    """A configuration cannot run here; the message says why."""
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def which(name):
-    if os.path.sep in name:
-        return name if os.access(name, os.X_OK) else None
-    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-
-
-def sh(cmd, check=True, timeout=60):
-    return subprocess.run(cmd, check=check, timeout=timeout, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 # --------------------------------------------------------------------------
@@ -115,55 +99,6 @@ def generated_events(mode, n, procs):
 # --------------------------------------------------------------------------
 # Process accounting
 # --------------------------------------------------------------------------
-def task_cpu_ns(pid):
-    """On-CPU ns of all live threads of pid, plus its reaped children."""
-    total = 0
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        # cutime, cstime (fields 16, 17; index 13, 14 after the comm)
-        hz = os.sysconf("SC_CLK_TCK")
-        total += (int(fields[13]) + int(fields[14])) * 1_000_000_000 // hz
-    except (OSError, ValueError, IndexError):
-        pass
-    return total
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except OSError:
-        return False
-
-
-def pid_starttime(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def find_pid_by_comm(comm):
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/comm" % d) as f:
-                    if f.read().strip() == comm:
-                        return int(d)
-            except OSError:
-                pass
-    return None
-
-
 def fd_prog_ids(pid):
     """BPF program ids held by pid's file descriptors (prog and link fds show
     'prog_id:' in their fdinfo): exact attribution even when someone else
@@ -182,21 +117,6 @@ def fd_prog_ids(pid):
         except (OSError, ValueError, IndexError):
             pass
     return ids
-
-
-def has_fanotify_marks(pid):
-    try:
-        for fd in os.listdir("/proc/%d/fdinfo" % pid):
-            try:
-                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                    text = f.read()
-                if "fanotify mnt_id" in text or "fanotify sdev" in text or "fanotify ino" in text:
-                    return True
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return False
 
 
 # --------------------------------------------------------------------------
@@ -220,61 +140,7 @@ def bpf_progs():
 # --------------------------------------------------------------------------
 # Cleanup journal: everything the runner must undo
 # --------------------------------------------------------------------------
-class Journal:
-    def __init__(self):
-        self.state = {}
-
-    def load(self):
-        try:
-            with open(JOURNAL) as f:
-                self.state = json.load(f)
-        except (OSError, ValueError):
-            self.state = {}
-
-    def save(self):
-        os.makedirs(BUILD, exist_ok=True)
-        tmp = JOURNAL + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.state, f, indent=1)
-        os.replace(tmp, JOURNAL)
-
-    def set(self, key, value):
-        self.state[key] = value
-        self.save()
-
-    def drop(self, key):
-        if key in self.state:
-            del self.state[key]
-            self.save()
-
-
-JOURNAL_STATE = Journal()
-
-
-def kill_pid(pid, sig=signal.SIGTERM, starttime=None, wait=10.0, popen=None):
-    """Stop one process we started (by pid, checking it is still the same
-    process): sig, then SIGTERM, then SIGKILL."""
-    if starttime is not None and pid_starttime(pid) not in (None, starttime):
-        return  # pid reused by someone else: not ours
-    for s, w in ((sig, wait), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-        if not pid_alive(pid):
-            break
-        try:
-            os.kill(pid, s)
-        except ProcessLookupError:
-            break
-        deadline = time.time() + w
-        while time.time() < deadline:
-            if popen is not None and popen.poll() is not None:
-                break
-            if not pid_alive(pid):
-                break
-            time.sleep(0.05)
-    if popen is not None:
-        try:
-            popen.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            pass
+JOURNAL_STATE = Journal(JOURNAL)
 
 
 def restore_audit(saved):
@@ -285,39 +151,14 @@ def restore_audit(saved):
     sh([auditctl, "-e", str(saved.get("enabled", 0))], check=False)
 
 
-def restore_fapolicyd(saved):
-    backup = saved["backup"]
-    if os.path.isdir(backup):
-        if os.path.isdir(FAPO_DIR):
-            shutil.rmtree(FAPO_DIR)
-        shutil.copytree(backup, FAPO_DIR, symlinks=True)
-        shutil.copystat(backup, FAPO_DIR)
-        shutil.rmtree(backup)
-    # Remove the state files that fapolicyd created and were not there before.
-    before = set(saved.get("existing", []))
-    for p in FAPO_STATE_PATHS:
-        paths = [p]
-        if os.path.isdir(p):
-            paths = [os.path.join(p, x) for x in os.listdir(p)]
-        for q in paths:
-            if q not in before and os.path.lexists(q) and not os.path.isdir(q):
-                os.unlink(q)
-
-
 def cleanup_all():
     """Undo everything in the journal. Safe to call twice."""
     j = JOURNAL_STATE
-    for key in sorted(k for k in j.state if k.startswith("pid:")):
-        info = j.state[key]
-        kill_pid(info["pid"], signal.Signals(info.get("sig", signal.SIGTERM)),
-                 info.get("starttime"), wait=5.0)
-        j.drop(key)
+    j.stop_pids()
     if "audit" in j.state:
         restore_audit(j.state["audit"])
         j.drop("audit")
-    if "fapolicyd" in j.state:
-        restore_fapolicyd(j.state["fapolicyd"])
-        j.drop("fapolicyd")
+    j.restore_fapolicyd(FAPO_STATE_PATHS)
     if "bpf_stats" in j.state:
         try:
             with open(BPF_STATS, "w") as f:
@@ -328,8 +169,7 @@ def cleanup_all():
     if j.state.get("tracefs_mounted"):
         sh(["umount", TRACEFS], check=False)
         j.drop("tracefs_mounted")
-    if os.path.exists(JOURNAL) and not j.state:
-        os.unlink(JOURNAL)
+    j.remove_if_empty()
 
 
 # --------------------------------------------------------------------------
@@ -373,8 +213,7 @@ class Monitor:
         self.proc = subprocess.Popen(argv, stdout=self._stdout, stderr=self._stderr,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid = self.proc.pid
-        JOURNAL_STATE.set("pid:%d" % self.pid, {"pid": self.pid, "sig": int(self.stop_sig),
-                                                "starttime": pid_starttime(self.pid)})
+        JOURNAL_STATE.add_pid(self.pid, self.stop_sig)
         self._wait_ready(before)
 
     def _wait_ready(self, before):
@@ -497,45 +336,12 @@ class Fapolicyd(Monitor):
 
     def check(self):
         super().check()
-        if not which("fagenrules"):
-            raise Skip("fagenrules not found")
-        if not os.path.exists(os.path.join(FAPO_DIR, "fapolicyd.conf")):
-            raise Skip("%s/fapolicyd.conf missing" % FAPO_DIR)
-        if find_pid_by_comm("fapolicyd"):
-            raise Skip("fapolicyd already running; not touching it")
+        fapolicyd_check(which)
 
     def start(self, outfile):
         self.out = outfile
-        backup = os.path.join(BUILD, "fapolicyd.etc.orig")
-        if os.path.exists(backup):
-            shutil.rmtree(backup)
-        shutil.copytree(FAPO_DIR, backup, symlinks=True)
-        existing = []
-        for p in FAPO_STATE_PATHS:
-            if os.path.isdir(p):
-                existing += [os.path.join(p, x) for x in os.listdir(p)]
-            elif os.path.lexists(p):
-                existing.append(p)
-        JOURNAL_STATE.set("fapolicyd", {"backup": backup, "existing": existing})
-        conf = os.path.join(FAPO_DIR, "fapolicyd.conf")
-        with open(conf) as f:
-            text = f.read()
-        for key, val in (("permissive", "1"), ("trust", "file"), ("uid", "root"), ("gid", "root")):
-            text, n = re.subn(r"(?m)^\s*%s\s*=.*$" % key, "%s = %s" % (key, val), text)
-            if n == 0:
-                text += "%s = %s\n" % (key, val)
-        with open(conf, "w") as f:
-            f.write(text)
-        sh([which("fagenrules"), "--load"], check=False)
-        r = sh([which("fapolicyd"), "--permissive"], check=False)
-        deadline = time.time() + 15
-        while time.time() < deadline and not self.pid:
-            self.pid = find_pid_by_comm("fapolicyd")
-            time.sleep(0.05)
-        if not self.pid:
-            raise RuntimeError("fapolicyd did not start: %s" % (r.stderr.strip()[-300:]))
-        JOURNAL_STATE.set("pid:%d" % self.pid, {"pid": self.pid, "sig": int(signal.SIGTERM),
-                                                "starttime": pid_starttime(self.pid)})
+        self.pid, _ = start_fapolicyd(JOURNAL_STATE, os.path.join(BUILD, "fapolicyd.etc.orig"),
+                                      FAPO_STATE_PATHS, which, sh)
         self.proc = None
         self._wait_ready(set())
 
@@ -547,12 +353,7 @@ class Fapolicyd(Monitor):
         return pid_alive(self.pid)
 
     def stop(self):
-        if self.pid:
-            kill_pid(self.pid, signal.SIGTERM, wait=15.0)
-            JOURNAL_STATE.drop("pid:%d" % self.pid)
-        if "fapolicyd" in JOURNAL_STATE.state:
-            restore_fapolicyd(JOURNAL_STATE.state["fapolicyd"])
-            JOURNAL_STATE.drop("fapolicyd")
+        stop_fapolicyd(JOURNAL_STATE, self.pid, FAPO_STATE_PATHS)
         self.pid = None
 
 
@@ -671,15 +472,7 @@ def run_storm(wl, n, timeout):
     # Own session, so that on a timeout the workers go too (by its group id).
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except BaseException:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.communicate()
-        raise
+    out, err = finish_or_killpg(p, timeout, communicate=True)
     if p.returncode != 0:
         raise RuntimeError("workload %s failed (rc %d): %s %s" %
                            (name, p.returncode, out.strip(), err.strip()))
@@ -690,19 +483,6 @@ def storm_timeout(n):
     return max(60.0, n * 0.01)
 
 
-def wait_quiet(mon, limit=10.0):
-    """Wait until the monitor stops consuming CPU (it drained its backlog)."""
-    t0 = time.time()
-    last = mon.cpu_ns()
-    while time.time() - t0 < limit:
-        time.sleep(0.15)
-        now = mon.cpu_ns()
-        if now - last < 2_000_000:  # < 2 ms of CPU in 150 ms
-            return now, time.time() - t0
-        last = now
-    return mon.cpu_ns(), time.time() - t0
-
-
 def measure_tool(name, factory, wl, n, outdir, rnd):
     """Start the monitor, run the storm, collect its numbers, stop it."""
     mon = factory()
@@ -710,11 +490,11 @@ def measure_tool(name, factory, wl, n, outdir, rnd):
     out = os.path.join(outdir, "%s.%s.r%d.out" % (wl[0], name, rnd))
     try:
         mon.start(out)
-        wait_quiet(mon)  # let it finish its start-up work before timing
+        wait_quiet(mon.cpu_ns)  # let it finish its start-up work before timing
         progs0 = bpf_progs()
         cpu0 = mon.cpu_ns()
         el = run_storm(wl, n, timeout=storm_timeout(n))
-        cpu1, drain = wait_quiet(mon)
+        cpu1, drain = wait_quiet(mon.cpu_ns)
         progs1 = bpf_progs()
         if not mon.alive():
             raise RuntimeError("monitor died during the storm")
@@ -755,25 +535,11 @@ def prepare(args):
     return None
 
 
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
-def fmt_ratio(rs):
-    if not rs:
-        return "-"
-    return "%.2fx (%.2f-%.2f)" % (statistics.median(rs), min(rs), max(rs))
-
-
 def fmt_num(xs, scale=1.0, digits=1):
-    xs = [x for x in xs if x is not None]
-    if not xs:
+    m = med(xs)
+    if m is None:
         return "-"
-    return "%.*f" % (digits, statistics.median(xs) * scale)
+    return "%.*f" % (digits, m * scale)
 
 
 def summarize(results, configs, workloads, nops):
@@ -843,24 +609,15 @@ def main():
 
     global KEEP_OUTPUT
     KEEP_OUTPUT = args.keep_output
-    JOURNAL_STATE.load()
-    if args.cleanup_only:
-        cleanup_all()
-        log("cleanup done")
+    if JOURNAL_STATE.startup(cleanup_all, args.cleanup_only):
         return 0
-    if JOURNAL_STATE.state:
-        log("an earlier run was interrupted; undoing what it left: %s" % sorted(JOURNAL_STATE.state))
-        cleanup_all()
 
     for f in (LOAD, TRUE_COPY, FANOTIFY_BIN):
         if not os.access(f, os.X_OK):
             log("missing %s: run `make -C bench` first" % f)
             return 2
 
-    def on_signal(sig, frame):
-        raise KeyboardInterrupt("signal %d" % sig)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
+    interrupt_on((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     atexit.register(cleanup_all)
 
     workloads = [w for w in WORKLOADS if not args.workloads or w[0] in args.workloads.split(",")]
@@ -905,8 +662,7 @@ def main():
             log("== %s (%s x%d, P=%d, CPU %s)" % (w, wl[1], n, wl[4], wl[5]))
             run_storm(wl, max(1, n // 10), timeout=120)  # warm-up, not timed
             for rnd in range(rounds):
-                k = len(tools)
-                order = [tools[(i + rnd) % k] for i in range(k)] if k else []
+                order = rotate(tools, rnd)
                 prev = run_storm(wl, n, timeout=storm_timeout(n))
                 r["baseline"].append(prev)
                 for name, factory in order:
@@ -953,20 +709,12 @@ def main():
             log(line)
         raw = {"date": stamp, "nproc": os.cpu_count(), "kernel": platform.release(),
                "rounds": rounds, "smoke": args.smoke, "nops": nops, "results": results}
-        path = args.json or os.path.join(outdir, "results.json")
-        with open(path, "w") as f:
-            json.dump(raw, f, indent=1)
-        with open(os.path.join(outdir, "results.md"), "w") as f:
-            f.write("\n".join(table) + "\n")
-        log("")
-        log("raw results: %s" % path)
+        write_results(raw, table, outdir, args.json)
     except KeyboardInterrupt as e:
         log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))
         errors += 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cleanup_all()
+        final_cleanup(cleanup_all)
     if errors:
         log("%d error(s)" % errors)
     return 1 if errors else 0
