@@ -12,6 +12,23 @@
 
 /* ------------------------------------------------------------ decision log */
 
+/*
+ * Queue a record for the sink thread; never waits for the sink. A full
+ * queue drops the record and counts it, so decisions never stall on output.
+ */
+static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
+{
+	pthread_mutex_lock(&g->sink_lock);
+	if (g->ring_len == g->ring_cap) {
+		INC(g, sink_dropped);
+	} else {
+		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = *d;
+		g->ring_len++;
+		pthread_cond_signal(&g->sink_cv);
+	}
+	pthread_mutex_unlock(&g->sink_lock);
+}
+
 void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
 			     int err, enum pw_gate_reason reason)
 {
@@ -53,15 +70,7 @@ void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enu
 		for (uint32_t i = 0; i < len; i++)
 			d.argc += !d.args[i];
 	}
-	pthread_mutex_lock(&g->sink_lock);
-	if (g->ring_len == g->ring_cap) {
-		INC(g, sink_dropped);
-	} else {
-		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = d;
-		g->ring_len++;
-		pthread_cond_signal(&g->sink_cv);
-	}
-	pthread_mutex_unlock(&g->sink_lock);
+	sink_push(g, &d);
 }
 
 void *pw_gate_sink_main(void *arg)
@@ -128,15 +137,7 @@ record:
 	d.image[PW_PATH_MAX - 1] = 0;
 	d.filename[0] = 0;
 	d.argc = d.args_len = 0;
-	pthread_mutex_lock(&g->sink_lock);
-	if (g->ring_len == g->ring_cap) {
-		INC(g, sink_dropped);
-	} else {
-		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = d;
-		g->ring_len++;
-		pthread_cond_signal(&g->sink_cv);
-	}
-	pthread_mutex_unlock(&g->sink_lock);
+	sink_push(g, &d);
 	return 0;
 }
 
