@@ -233,6 +233,23 @@ static int deliver(struct pw_monitor *m, struct pw_event *ev)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Before Linux 6.16 sched_process_exit carries no group_dead flag: two
+ * threads exiting at once on two CPUs can both see signal->live == 0 and
+ * both report the process exit. A process exits once, so an exit whose key
+ * was just reported is the same exit seen twice.
+ */
+static bool exit_seen(struct pw_monitor *m, pid_t pid, uint64_t start_ns)
+{
+	for (size_t i = 0; i < PW_RECENT_EXITS; i++)
+		if (m->recent_exits[i].pid == pid && m->recent_exits[i].start_ns == start_ns)
+			return true;
+	m->recent_exits[m->recent_exit_next].pid = pid;
+	m->recent_exits[m->recent_exit_next].start_ns = start_ns;
+	m->recent_exit_next = (m->recent_exit_next + 1) % PW_RECENT_EXITS;
+	return false;
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct pw_monitor *m = ctx;
@@ -246,6 +263,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	ev.names = m->names;
+	if (ev.type == PW_EVENT_PROCESS_EXIT && exit_seen(m, ev.hdr->pid, ev.hdr->start_ns))
+		return 0;
 	track(m, &ev);
 	err = deliver(m, &ev);
 	free(m->previous_image);

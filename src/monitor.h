@@ -16,6 +16,8 @@ struct ring_buffer;
 struct pw_proctable;
 struct pw_names;
 
+#define PW_RECENT_EXITS 64
+
 struct pw_monitor {
 	struct pw_monitor_opts opts;
 	struct pw_logger log;
@@ -36,6 +38,8 @@ struct pw_monitor {
 	uint64_t lost_seen;
 	uint64_t delivered;
 	char *previous_image;   /* owned for the duration of one EXEC callback */
+	struct pw_proc_key recent_exits[PW_RECENT_EXITS]; /* duplicate exit reports */
+	size_t recent_exit_next;
 	struct pw_access_state *access; /* access operations (access.c); NULL until used */
 };
 
