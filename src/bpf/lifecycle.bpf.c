@@ -71,7 +71,7 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 	struct pw_raw_clone *ev;
 	__u32 flags = 0;
 
-	pw_current_comm(comm);
+	pw_task_comm(task, comm);
 	if (!is_thread && cfg.inherit && cfg.rule_kinds) {
 		/* The child carries its creator's verdict (rules or inherited). */
 		__u32 tgid = task->tgid;
@@ -231,7 +231,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 	struct pw_raw_exit *ev;
 	bool tracked;
 
-	pw_current_comm(comm);
+	pw_task_comm(task, comm);
 	tracked = current_tracked(task, comm);
 	if (group_dead && cfg.inherit)
 		bpf_map_delete_elem(&inherited, &tgid);

@@ -29,6 +29,39 @@ static char *real(const char *path)
 	return r;
 }
 
+/* Inode of /proc/<pid>/ns/<ns> ("self" for pid 0). */
+static uint32_t ns_inode(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	assert_int_equal(stat(path, &st), 0);
+	return (uint32_t)st.st_ino;
+}
+
+/* A capability set of this process as /proc/self/status shows it ("CapEff"). */
+static uint64_t self_caps(const char *field)
+{
+	char line[256];
+	uint64_t v = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)) && line[strlen(field)] == ':') {
+			v = strtoull(line + strlen(field) + 1, NULL, 16);
+			found = true;
+		}
+	fclose(f);
+	assert_true(found);
+	return v;
+}
+
 static int setup_root(void **state)
 {
 	(void)state;
@@ -78,7 +111,11 @@ static void exec_event_fields(void **state)
 	assert_int_equal(r->token.euid, geteuid());
 	assert_int_equal(r->token.gid, getgid());
 	assert_true(r->token.cap_effective & (1ull << 21)); /* CAP_SYS_ADMIN as root */
-	assert_true(r->token.pidns_ino != 0);
+	/* exact: root's exec keeps this test's capability sets and namespaces */
+	assert_int_equal(r->token.cap_effective, self_caps("CapEff"));
+	assert_int_equal(r->token.cap_permitted, self_caps("CapPrm"));
+	assert_int_equal(r->token.pidns_ino, ns_inode(0, "pid"));
+	assert_int_equal(r->token.mntns_ino, ns_inode(0, "mnt"));
 	assert_true(r->token.cgroup_id != 0);
 	assert_string_equal(r->user, "root");
 
@@ -145,6 +182,81 @@ static void exec_long_argv_truncated(void **state)
 	wait_status(pid);
 	for (int i = 1; i < 63; i++)
 		free(argv[i]);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
+/*
+ * A task in a nested pid namespace (level 1) reports that namespace, not the
+ * initial one: the token reads numbers[level] of its struct pid.
+ */
+struct ppid_type {
+	enum pw_event_type type;
+	pid_t ppid;
+};
+
+static bool is_type_ppid(const struct rec *r, const void *arg)
+{
+	const struct ppid_type *w = arg;
+
+	return r->type == w->type && r->ppid == w->ppid;
+}
+
+static void token_in_new_pid_namespace(void **state)
+{
+	struct collector c = { 0 };
+	struct pw_monitor *m = start_monitor(&c, NULL);
+	const struct rec *r;
+	struct ppid_type want;
+	uint32_t inner_ns = 0;
+	int pipefd[2], status;
+	pid_t child;
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	child = fork();
+	if (child == 0) {
+		struct stat st;
+		pid_t inner;
+
+		close(pipefd[0]);
+		/* The child stays in our namespace; its next child is pid 1 of a new one. */
+		if (unshare(CLONE_NEWPID))
+			_exit(10);
+		inner = fork();
+		if (inner == 0) {
+			execl("/bin/true", "true", "in-new-pidns", (char *)NULL);
+			_exit(12);
+		}
+		/* The link resolves only once the namespace has its first process. */
+		if (inner < 0 || stat("/proc/self/ns/pid_for_children", &st))
+			_exit(10);
+		inner_ns = (uint32_t)st.st_ino;
+		if (write(pipefd[1], &inner_ns, sizeof(inner_ns)) != sizeof(inner_ns))
+			_exit(11);
+		if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
+			_exit(13);
+		_exit(WEXITSTATUS(status));
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &inner_ns, sizeof(inner_ns)), sizeof(inner_ns));
+	close(pipefd[0]);
+	assert_int_equal(WEXITSTATUS(wait_status(child)), 0);
+	assert_int_not_equal(inner_ns, ns_inode(0, "pid"));
+
+	want = (struct ppid_type){ PW_EVENT_EXEC, child };
+	r = wait_for(m, &c, is_type_ppid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->argc, 2);
+	assert_string_equal(r->argv[1], "in-new-pidns");
+	assert_int_equal(r->token.pidns_ino, inner_ns);
+	/* the child that created it is still in ours */
+	want.type = PW_EVENT_PROCESS_CREATE;
+	r = wait_for(m, &c, is_type_ppid, &want, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->creator_pid, child);
+	assert_int_equal(r->token.pidns_ino, ns_inode(0, "pid"));
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -865,6 +977,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exec_event_fields),
 		cmocka_unit_test(exec_long_argv_truncated),
+		cmocka_unit_test(token_in_new_pid_namespace),
 		cmocka_unit_test(fork_without_exec),
 		cmocka_unit_test(vfork_flagged),
 		cmocka_unit_test(clone_parent_creator_differs),
