@@ -2,11 +2,14 @@
 """procward build benchmark: a real build under each exec gate.
 
 Generates a C project (N files of a few functions each, a Makefile with one
-rule per object, linking one binary) in a temporary directory, then times
+rule per object, linking one binary) in a temporary directory, then times two workloads
+in the same run:
 
-    make clean && make -jJ
+    build   make clean && make -jJ   (run as `/bin/sh -c '...'`, not pinned)
+    spawn   posix_spawn of /bin/true x3000 (bench/build/pw-bench-load, pinned
+            to CPU 0, as in run.py's spawn storm)
 
-(run as `/bin/sh -c '...'`, not pinned) under each configuration:
+under each configuration:
 
     baseline         no gate
     fanotify-allow   bench/build/pw-bench-fanotify (the barest user-space gate)
@@ -18,8 +21,8 @@ interleaved with baseline builds, the order rotating every round:
 
     baseline, A, baseline, B, baseline, C, ..., baseline
 
-A configuration's ratio in a round is its build time over the mean of the two
-baseline builds around it; the report gives the median ratio (min-max) over
+Each round does this for each workload. A configuration's ratio in a round is
+its time over the mean of the two baseline runs of the same workload around it; the report gives the median ratio (min-max) over
 the rounds, the gate's counters (pw-bench-gate's JSON on SIGTERM: decisions,
 handler calls, cache hits/misses) and the monitor's CPU per build.
 
@@ -175,6 +178,25 @@ def run_build(proj, jobs, logpath, timeout):
             tail = f.read()[-400:]
         raise RuntimeError("build failed (rc %d): %s" % (rc, tail.strip()))
     return el
+
+
+LOAD = os.path.join(BUILD, "pw-bench-load")
+TRUE_COPY = os.path.join(BUILD, "true", "pw-bench-load")
+SPAWN_N = 3000
+
+
+def run_spawn(n, timeout):
+    """Time run.py's spawn storm: posix_spawn of a /bin/true copy n times on CPU 0."""
+    argv = ["taskset", "-c", "0", LOAD, "spawn", "-n", str(n), "-p", "1", "-x", TRUE_COPY]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    out, err = finish_or_killpg(p, timeout, communicate=True)
+    if p.returncode != 0:
+        raise RuntimeError("spawn storm failed (rc %d): %s %s" % (p.returncode, out.strip(), err.strip()))
+    res = json.loads(out.strip().splitlines()[-1])
+    if res.get("failed"):
+        raise RuntimeError("spawn storm: %d spawns failed" % res["failed"])
+    return res["elapsed_s"]
 
 
 def check_program(proj):
@@ -366,18 +388,19 @@ DESCR = {
 }
 
 
-def measure(name, factory, proj, jobs, outdir, rnd, timeout):
+def measure(name, factory, wl, run, outdir, rnd):
+    """Start the gate, time one run of the workload (run(logpath) -> s), stop it."""
     mon = factory()
     mon.check()
-    out = os.path.join(outdir, "%s.r%d.out" % (name, rnd))
+    out = os.path.join(outdir, "%s.%s.r%d.out" % (wl, name, rnd))
     try:
         mon.start(out)
         wait_quiet(mon.cpu_ns)
         cpu0 = mon.cpu_ns()
-        el = run_build(proj, jobs, os.path.join(outdir, "%s.r%d.make.log" % (name, rnd)), timeout)
+        el = run(os.path.join(outdir, "%s.%s.r%d.log" % (wl, name, rnd)))
         cpu1 = wait_quiet(mon.cpu_ns)[0]
         if not mon.alive():
-            raise RuntimeError("monitor died during the build")
+            raise RuntimeError("monitor died during the %s" % wl)
     finally:
         mon.stop()
     if mon.error:
@@ -396,8 +419,9 @@ STAT_KEYS = ["decisions", "by_handler", "cache_hits", "cache_misses", "cache_ent
              "cache_evictions", "cache_refused", "overloaded"]
 
 
-def summarize(res, names, base):
-    lines = ["| config | build time vs no gate, median (min-max) | median build s | monitor CPU ms/build |",
+def summarize(res, names, base, wl):
+    unit = "build" if wl == "build" else "storm"
+    lines = ["| config | %s time vs no gate, median (min-max) | median %s s | monitor CPU ms/%s |" % (unit, unit, unit),
              "|---|---|---|---|",
              "| no gate | 1 (baseline) | %.2f (%.2f-%.2f) | - |" % (statistics.median(base), min(base), max(base))]
     for n in names:
@@ -429,8 +453,8 @@ def summarize(res, names, base):
                 parts.append("%s %d" % (k, v))
         stat_lines.append("| %s | %s |" % (n, ", ".join(parts)))
     if stat_lines:
-        lines += ["", "Monitor counters per build (median over rounds; system-wide, so other "
-                  "activity during the build counts too):", "",
+        lines += ["", ("Monitor counters per %s (median over rounds; system-wide, so other "
+                       "activity during the %s counts too):") % (unit, unit), "",
                   "| config | counters |", "|---|---|"] + stat_lines
     return lines
 
@@ -442,6 +466,10 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="1 round of a %d-file project" % 40)
     ap.add_argument("--files", type=int, default=0, help="C files in the project (default 200; smoke 40)")
     ap.add_argument("--jobs", type=int, default=2, help="make -jJ (default 2)")
+    ap.add_argument("--workloads", default="build,spawn",
+                    help="comma list of build,spawn (default both, in the same run)")
+    ap.add_argument("--spawns", type=int, default=0,
+                    help="spawns per storm (default %d; smoke 200)" % SPAWN_N)
     ap.add_argument("--configs", default="", help="comma list of %s (default all)" %
                     ",".join(c[0] for c in CONFIGS))
     ap.add_argument("--json", default="", help="write raw results here")
@@ -470,6 +498,11 @@ def main():
     rounds = 1 if args.smoke else args.rounds
     nfiles = args.files or (40 if args.smoke else 200)
     names = [c[0] for c in configs]
+    workloads = [w for w in args.workloads.split(",") if w]
+    if not workloads or any(w not in ("build", "spawn") for w in workloads):
+        log("--workloads: build and/or spawn")
+        return 2
+    nspawn = args.spawns or (200 if args.smoke else SPAWN_N)
 
     interrupt_on((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     atexit.register(cleanup_all)
@@ -487,69 +520,85 @@ def main():
             "loadavg %s" % (stamp, platform.node(), os.cpu_count(), platform.release(), nfiles,
                             args.jobs, rounds, " (smoke)" if args.smoke else "", loadavg()))
         log("project: %s; logs: %s" % (proj, outdir))
-        res = {}
         runnable = []
+        res = {wl: {} for wl in workloads}
         for name, factory in configs:
             try:
                 factory().check()
                 runnable.append((name, factory))
-                res[name] = {"ratios": [], "elapsed": [], "cpu_ns": [], "stats": []}
+                for wl in workloads:
+                    res[wl][name] = {"ratios": [], "elapsed": [], "cpu_ns": [], "stats": []}
             except Skip as e:
-                res[name] = {"skipped": str(e)}
+                for wl in workloads:
+                    res[wl][name] = {"skipped": str(e)}
                 log("%-16s skipped: %s" % (name, e))
         timeout = max(300.0, nfiles * 3.0)
-        blog = os.path.join(outdir, "baseline.make.log")
-        warm = run_build(proj, args.jobs, blog, timeout)  # warm-up: page cache, not timed
-        expect = check_program(proj)
-        log("warm-up build %.2f s; program prints %s" % (warm, expect))
-        base = []
+        blog = os.path.join(outdir, "baseline.log")
+        runners = {
+            "build": lambda logpath: run_build(proj, args.jobs, logpath, timeout),
+            "spawn": lambda logpath: run_spawn(nspawn, timeout),
+        }
+        expect = None
+        if "build" in workloads:
+            warm = run_build(proj, args.jobs, blog, timeout)  # warm-up: page cache, not timed
+            expect = check_program(proj)
+            log("warm-up build %.2f s; program prints %s" % (warm, expect))
+        if "spawn" in workloads:
+            log("warm-up spawn storm %.2f s (%d spawns)" % (run_spawn(nspawn, timeout), nspawn))
+        base = {wl: [] for wl in workloads}
         for rnd in range(rounds):
-            order = rotate(runnable, rnd)
-            prev = run_build(proj, args.jobs, blog, timeout)
-            base.append(prev)
-            log("  r%d %-16s %.2f s" % (rnd, "baseline", prev))
-            for name, factory in order:
-                c = res[name]
-                try:
-                    m = measure(name, factory, proj, args.jobs, outdir, rnd, timeout)
-                    got = check_program(proj)
-                    if got != expect:
-                        raise RuntimeError("built program prints %s, expected %s" % (got, expect))
-                except Skip as e:  # e.g. someone else started fapolicyd meanwhile
-                    c["error"] = "skipped: %s" % e
-                    c["errors"] = c.get("errors", 0) + 1
-                    log("  r%d %-16s skipped: %s" % (rnd, name, e))
-                    continue
-                except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
-                    c["error"] = str(e)[:300]
-                    c["errors"] = c.get("errors", 0) + 1
-                    errors += 1
-                    log("  r%d %-16s error: %s" % (rnd, name, c["error"]))
-                    continue
-                nxt = run_build(proj, args.jobs, blog, timeout)
-                base.append(nxt)
-                ratio = m["elapsed"] / ((prev + nxt) / 2.0)
-                prev = nxt
-                c["ratios"].append(ratio)
-                c["elapsed"].append(m["elapsed"])
-                c["cpu_ns"].append(m["cpu_ns"])
-                c["stats"].append(m["stats"])
-                log("  r%d %-16s %.2f s  ratio %.3f  monitor CPU %.0f ms  %s" %
-                    (rnd, name, m["elapsed"], ratio, m["cpu_ns"] / 1e6,
-                     json.dumps(m["stats"]) if m["stats"] else ""))
-                log("  r%d %-16s %.2f s" % (rnd, "baseline", nxt))
-        table = summarize(res, names, base)
+            for wl in workloads:
+                run = runners[wl]
+                order = rotate(runnable, rnd)
+                prev = run(blog)
+                base[wl].append(prev)
+                log("  r%d %-5s %-16s %.2f s" % (rnd, wl, "baseline", prev))
+                for name, factory in order:
+                    c = res[wl][name]
+                    try:
+                        m = measure(name, factory, wl, run, outdir, rnd)
+                        if wl == "build":
+                            got = check_program(proj)
+                            if got != expect:
+                                raise RuntimeError("built program prints %s, expected %s" % (got, expect))
+                    except Skip as e:  # e.g. someone else started fapolicyd meanwhile
+                        c["error"] = "skipped: %s" % e
+                        c["errors"] = c.get("errors", 0) + 1
+                        log("  r%d %-5s %-16s skipped: %s" % (rnd, wl, name, e))
+                        continue
+                    except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+                        c["error"] = str(e)[:300]
+                        c["errors"] = c.get("errors", 0) + 1
+                        errors += 1
+                        log("  r%d %-5s %-16s error: %s" % (rnd, wl, name, c["error"]))
+                        continue
+                    nxt = run(blog)
+                    base[wl].append(nxt)
+                    ratio = m["elapsed"] / ((prev + nxt) / 2.0)
+                    prev = nxt
+                    c["ratios"].append(ratio)
+                    c["elapsed"].append(m["elapsed"])
+                    c["cpu_ns"].append(m["cpu_ns"])
+                    c["stats"].append(m["stats"])
+                    log("  r%d %-5s %-16s %.2f s  ratio %.3f  monitor CPU %.0f ms  %s" %
+                        (rnd, wl, name, m["elapsed"], ratio, m["cpu_ns"] / 1e6,
+                         json.dumps(m["stats"]) if m["stats"] else ""))
+                    log("  r%d %-5s %-16s %.2f s" % (rnd, wl, "baseline", nxt))
+        titles = {"build": "make -j%d of a generated %d-file C project" % (args.jobs, nfiles),
+                  "spawn": "spawn storm: posix_spawn of /bin/true x%d, CPU 0" % nspawn}
+        table = []
+        for wl in workloads:
+            table += ["### %s" % titles[wl], ""] + summarize(res[wl], names, base[wl], wl) + [""]
         log("")
         log("loadavg at the end: %s" % loadavg())
-        log("## Build benchmark %s (%d files, make -j%d, nproc %d, kernel %s, %d round(s))" %
-            (datetime.date.today().isoformat(), nfiles, args.jobs, os.cpu_count(),
-             platform.release(), rounds))
+        log("## Gate benchmark %s (nproc %d, kernel %s, %d round(s); both workloads in this run)" %
+            (datetime.date.today().isoformat(), os.cpu_count(), platform.release(), rounds))
         log("")
         for line in table:
             log(line)
         raw = {"date": stamp, "nproc": os.cpu_count(), "kernel": platform.release(),
-               "files": nfiles, "jobs": args.jobs, "rounds": rounds, "smoke": args.smoke,
-               "baseline": base, "results": res}
+               "files": nfiles, "jobs": args.jobs, "spawns": nspawn, "rounds": rounds,
+               "smoke": args.smoke, "workloads": workloads, "baseline": base, "results": res}
         write_results(raw, table, outdir, args.json)
     except KeyboardInterrupt as e:
         log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))

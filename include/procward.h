@@ -701,6 +701,15 @@ struct pw_gate_opts {
 	pw_log_fn log;                 /* NULL: silent */
 	void *log_userdata;
 	unsigned int cache_entries;    /* images in the verdict cache; 0: 256; at most 4096 */
+	/*
+	 * Where the new argv/filename come from. false (default): read from
+	 * the exec'ing process's memory (process_vm_readv) while it waits, and
+	 * only if a rule or the handler asks; an exec nobody asks about costs
+	 * nothing. true: copied in the kernel at every execve entry (~4 us per
+	 * exec); chosen automatically where Yama's ptrace_scope is 3, or when a
+	 * read is refused (logged).
+	 */
+	bool argv_in_kernel;
 };
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
@@ -828,7 +837,12 @@ PW_API pid_t pw_exec_parent_pid(const struct pw_exec_request *req);
 PW_API struct pw_proc_key pw_exec_key(const struct pw_exec_request *req);
 /* Name (comm) of the process before the exec. */
 PW_API const char *pw_exec_name(const struct pw_exec_request *req);
-/* The new argv, captured at execve entry; NULL past the end. */
+/*
+ * The new argv, as passed to execve; NULL past the end. Read from the
+ * exec'ing process on the first call (see argv_in_kernel), so call these
+ * before giving the verdict: afterwards the process may already run its new
+ * image, and they return 0/NULL (with PW_EXEC_NO_ARGS) unless read before.
+ */
 PW_API size_t pw_exec_argc(struct pw_exec_request *req);
 PW_API const char *pw_exec_arg(struct pw_exec_request *req, size_t i);
 /* execve's filename argument, as passed (may be relative; "" for fexecve). */

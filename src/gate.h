@@ -126,6 +126,7 @@ struct pw_exec_request {
 	bool in_flight;
 	_Atomic uint64_t deadline_ns;
 	atomic_int answered;
+	atomic_int responded;   /* the kernel has the verdict: the exec may have moved on */
 	atomic_int refs;
 	atomic_int deferred;
 	atomic_uint extensions;
@@ -246,7 +247,9 @@ void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const 
 /* fstat of the image, once per request. */
 const struct stat *pw_gate_req_stat(struct pw_exec_request *req);
 const char *pw_gate_req_image(struct pw_exec_request *req);
+/* gate_argv.c */
 const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
+void pw_gate_argv_init(struct pw_gate *g);
 /* Give the verdict once: the first caller wins. -EALREADY if it was answered before. */
 int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
 		   enum pw_gate_reason reason, bool by_app);

@@ -168,6 +168,7 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	skel->bss->gate_cfg.self_pid = g->self_pid;
 	skel->bss->gate_cfg.fail_closed = g->opts.fail_closed_ungated;
 	skel->bss->gate_cfg.report_cached = g->opts.on_decision != NULL;
+	pw_gate_argv_init(g); /* gate_argv.c */
 	err = load_subjects(g);
 	if (err)
 		goto out;

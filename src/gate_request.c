@@ -44,6 +44,7 @@ void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const 
 	req->in_flight = false;
 	atomic_store(&req->deadline_ns, info->t_arrival + (uint64_t)g->opts.timeout_ms * 1000000ull);
 	atomic_store(&req->answered, 0);
+	atomic_store(&req->responded, 0);
 	atomic_store(&req->refs, 1);
 	atomic_store(&req->deferred, 0);
 	atomic_store(&req->extensions, 0);
@@ -80,34 +81,6 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
 	}
 	pthread_mutex_unlock(&req->mu);
 	return req->image[0] ? req->image : NULL;
-}
-
-/*
- * The argv record of this execve. Read while the exec'ing thread still waits
- * (or right after the answer, before it can start another execve), and
- * checked against the exec id of the same execve.
- */
-const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
-{
-	struct pw_gate *g = req->g;
-
-	pthread_mutex_lock(&req->mu);
-	if (!req->argv_done) {
-		req->argv_done = true;
-		if (!req->info.have_meta ||
-		    bpf_map_lookup_elem(g->argv_fd, &req->info.tid, &req->argv) ||
-		    req->argv.exec_id != req->info.meta.exec_id) {
-			req->argv.argc = 0;
-			req->argv.args_len = 0;
-			req->argv.filename_len = 0;
-			req->argv.exec_id = 0;
-		}
-		req->argv.filename[sizeof(req->argv.filename) - 1] = 0;
-		if (req->argv.args_len > sizeof(req->argv.args))
-			req->argv.args_len = sizeof(req->argv.args);
-	}
-	pthread_mutex_unlock(&req->mu);
-	return req->argv.exec_id ? &req->argv : NULL;
 }
 
 /* ------------------------------------------------------------ answering */
@@ -201,7 +174,11 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 		req->in_flight = false;
 		pthread_mutex_unlock(&g->lock);
 	}
+	/* The record needs argv, which is readable only while the exec waits. */
+	if (g->opts.on_decision)
+		(void)pw_gate_req_argv(req);
 	err = respond(g, req, enforced, err ? err : EPERM);
+	atomic_store(&req->responded, 1);
 	INC(g, decisions);
 	if (v == PW_EXEC_ALLOW)
 		INC(g, allowed);
@@ -397,8 +374,8 @@ PW_API unsigned int pw_exec_flags(struct pw_exec_request *req)
 		return 0;
 	if (!pw_gate_req_argv(req))
 		f |= PW_EXEC_NO_ARGS;
-	if (req->info.have_meta &&
-	    req->info.meta.flags & (PW_GATE_F_ARGS_TRUNCATED | PW_GATE_F_FILENAME_TRUNCATED))
+	else if (((req->info.have_meta ? req->info.meta.flags : 0) | req->argv.__pad) &
+		 (PW_GATE_F_ARGS_TRUNCATED | PW_GATE_F_FILENAME_TRUNCATED))
 		f |= PW_EXEC_ARGS_TRUNCATED;
 	return f;
 }

@@ -218,17 +218,19 @@ static __always_inline int capture(const char *filename, const char *const *argv
 
 	__builtin_memset(&meta, 0, sizeof(meta));
 	meta.exec_id = bpf_ktime_get_ns();
-	meta.pid = BPF_CORE_READ(task, tgid);
+	meta.pid = task->tgid;
 	meta.tid = tid;
-	meta.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	meta.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	meta.ppid = task->real_parent->tgid;
+	meta.start_ns = task->group_leader->start_boottime;
 	meta.flags = flags;
-	pw_current_comm(meta.comm);
+	pw_task_comm(task, meta.comm);
 	fill_token(&meta.token, task);
 	meta.token.cgroup_id = bpf_get_current_cgroup_id();
 	meta.subject_bits = subject_bits(meta.pid, meta.token.uid, meta.comm);
+	meta.filename_ptr = (__u64)filename;
+	meta.argv_ptr = (__u64)argv;
 
-	s = bpf_map_lookup_elem(&argv_scratch, &zero);
+	s = gate_cfg.capture_argv ? bpf_map_lookup_elem(&argv_scratch, &zero) : NULL;
 	if (s) {
 		s->rec.exec_id = meta.exec_id;
 		s->rec.argc = 0;
@@ -245,7 +247,7 @@ static __always_inline int capture(const char *filename, const char *const *argv
 		walk.s = s;
 		walk.argv = argv;
 		bpf_loop(PW_GATE_ARGV_SLOTS, argv_step, &walk, 0);
-		meta.flags |= s->rec.__pad; /* truncation found by the walk */
+		meta.flags |= s->rec.__pad | PW_GATE_F_ARGS_COPIED; /* and truncation found by the walk */
 		bpf_map_update_elem(&gate_argv, &tid, &s->rec, BPF_ANY);
 	}
 	bpf_map_update_elem(&gate_meta, &tid, &meta, BPF_ANY);

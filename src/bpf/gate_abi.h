@@ -17,6 +17,7 @@
 #define PW_GATE_F_ARGS_TRUNCATED (1u << 0)
 #define PW_GATE_F_FILENAME_TRUNCATED (1u << 1)
 #define PW_GATE_F_EXECVEAT (1u << 2)
+#define PW_GATE_F_ARGS_COPIED (1u << 3) /* argv is in gate_argv (capture_argv was on) */
 #define PW_GATE_CACHE_MAX 4096   /* cached images (kernel map gate_cached; user cache is smaller) */
 
 /*
@@ -34,6 +35,15 @@ struct pw_gate_meta {
 	__u32 flags;          /* PW_GATE_F_* */
 	char comm[PW_COMM_LEN];
 	struct pw_raw_token token;
+	/*
+	 * The execve arguments as user addresses in the exec'ing task's (old)
+	 * mm. User space reads them with process_vm_readv() only when a rule
+	 * or the handler asks: the task waits for the verdict, so the old mm
+	 * is still in place. Copying them here instead (capture_argv) costs
+	 * ~4 us per exec, cached or not.
+	 */
+	__u64 filename_ptr;
+	__u64 argv_ptr;
 };
 
 /* The new command line of the same execve (separate: only read when needed). */
@@ -99,6 +109,8 @@ struct pw_gate_bpf_config {
 	__u32 have_trees;     /* rules with children: inherit subject bits at fork */
 	__u32 enabled;        /* set once user space is ready to mark */
 	__u32 report_cached;  /* send a record for every exec allowed by a cached verdict */
+	__u32 capture_argv;   /* copy argv into gate_argv at execve entry (user space cannot read it) */
+	__u32 __pad;
 	__u64 armed_ns;       /* bpf_ktime_get_ns() once every filesystem was marked */
 	/* A process is gated when its subject_bits contain all bits of one mask. */
 	__u64 scope_masks[PW_GATE_MAX_SCOPES];

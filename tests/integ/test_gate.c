@@ -234,6 +234,9 @@ struct seen {
 	enum pw_exec_verdict verdict;
 	int verdict_ret;
 	int handler_ret;
+	unsigned int flags;  /* pw_exec_flags() */
+	size_t args_bytes;   /* all captured arguments, NULs included */
+	bool args_after;     /* read argv only after the verdict */
 };
 
 static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
@@ -243,9 +246,21 @@ static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 	(void)g;
 	pthread_mutex_lock(&s->mu);
 	s->calls++;
+	if (s->args_after) {
+		s->verdict_ret = pw_exec_allow(req);
+		s->argc = (int)pw_exec_argc(req);
+		s->flags = pw_exec_flags(req);
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
 	s->argc = (int)pw_exec_argc(req);
-	for (int i = 0; i < s->argc && i < 8; i++)
-		snprintf(s->argv[i], sizeof(s->argv[i]), "%s", pw_exec_arg(req, i));
+	s->flags = pw_exec_flags(req);
+	s->args_bytes = 0;
+	for (int i = 0; i < s->argc; i++) {
+		if (i < 8)
+			snprintf(s->argv[i], sizeof(s->argv[i]), "%s", pw_exec_arg(req, i));
+		s->args_bytes += strlen(pw_exec_arg(req, i)) + 1;
+	}
 	snprintf(s->image, sizeof(s->image), "%s", pw_exec_image(req) ?: "");
 	snprintf(s->name, sizeof(s->name), "%s", pw_exec_name(req) ?: "");
 	snprintf(s->filename, sizeof(s->filename), "%s", pw_exec_filename(req) ?: "");
@@ -261,17 +276,17 @@ static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 	return 0;
 }
 
-static void test_handler_sees_new_argv(void **state)
+/* argv read from the waiting process (default), or copied in the kernel at execve entry. */
+static void argv_case(bool in_kernel)
 {
 	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW };
-	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000);
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000,
+		.argv_in_kernel = in_kernel);
 	const char *rules[] = { "gate by-name pwgt-argv", NULL };
 	struct pw_gate *g;
 	pid_t pid;
 	int status;
 
-	(void)state;
-	require_bpf();
 	g = gate_with(&o, rules);
 	pid = spawn_named("pwgt-argv", p_true, (char *[]){ "pwg-true", "alpha", "beta gamma", NULL });
 	status = wait_status(pid);
@@ -286,6 +301,71 @@ static void test_handler_sees_new_argv(void **state)
 	assert_string_equal(s.filename, p_true);
 	assert_string_equal(s.name, "pwgt-argv");
 	assert_int_equal(s.pid, pid);
+	assert_int_equal(s.flags, 0);
+}
+
+static void test_handler_sees_new_argv(void **state)
+{
+	(void)state;
+	require_bpf();
+	argv_case(false);
+	argv_case(true);
+}
+
+/*
+ * More than the 4 KiB captured: whole arguments up to the limit, flagged
+ * truncated, in both modes. Read only after the verdict: nothing (the
+ * process may be running its new image), flagged as missing.
+ */
+static void test_argv_long_and_after_verdict(void **state)
+{
+	char *argv[80];
+	char arg[100];
+	int status;
+
+	(void)state;
+	require_bpf();
+	argv[0] = "pwg-true";
+	for (int i = 1; i < 79; i++) {
+		snprintf(arg, sizeof(arg), "arg%02d-%080d", i, i);
+		argv[i] = strdup(arg);
+	}
+	argv[79] = NULL;
+	for (int mode = 0; mode < 2; mode++) {
+		struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW };
+		PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000,
+			.argv_in_kernel = mode == 1);
+		const char *rules[] = { "gate by-name pwgt-argv", NULL };
+		struct pw_gate *g = gate_with(&o, rules);
+
+		status = wait_status(spawn_named("pwgt-argv", p_true, argv));
+		pw_gate_free(g);
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(s.calls, 1);
+		assert_true(s.flags & PW_EXEC_ARGS_TRUNCATED);
+		assert_false(s.flags & PW_EXEC_NO_ARGS);
+		assert_true(s.argc > 30 && s.argc < 79); /* 4096 bytes of 90-byte arguments */
+		assert_true(s.args_bytes <= 4096 && s.args_bytes > 4096 - 91);
+		for (int i = 0; i < 8; i++) /* seen.argv keeps 63 bytes of each */
+			assert_memory_equal(s.argv[i], argv[i], strlen(s.argv[i]) + (i == 0));
+		assert_int_equal(strlen(s.argv[1]), sizeof(s.argv[1]) - 1);
+	}
+	{
+		struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .args_after = true };
+		PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000);
+		const char *rules[] = { "gate by-name pwgt-argv", NULL };
+		struct pw_gate *g = gate_with(&o, rules);
+
+		status = wait_status(spawn_named("pwgt-argv", p_true, (char *[]){ "pwg-true", "x", NULL }));
+		pw_gate_free(g);
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(s.calls, 1);
+		assert_int_equal(s.verdict_ret, 0);
+		assert_int_equal(s.argc, 0);
+		assert_true(s.flags & PW_EXEC_NO_ARGS);
+	}
+	for (int i = 1; i < 79; i++)
+		free(argv[i]);
 }
 
 static void test_timeout_default_verdict(void **state)
@@ -678,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_deny_errno),
 		cmocka_unit_test(test_script_denied),
 		cmocka_unit_test(test_handler_sees_new_argv),
+		cmocka_unit_test(test_argv_long_and_after_verdict),
 		cmocka_unit_test(test_timeout_default_verdict),
 		cmocka_unit_test(test_extend_deadline),
 		cmocka_unit_test(test_handler_error_fail_closed),
