@@ -682,7 +682,12 @@ struct pw_gate_opts {
 	unsigned int timeout_ms;       /* deadline of a handler's verdict; 0: 1000 */
 	enum pw_exec_verdict timeout_verdict; /* on timeout, overload, shutdown; 0: ALLOW */
 	enum pw_exec_verdict error_verdict;   /* on a handler failure; 0: ALLOW (fail-open) */
-	unsigned int workers;          /* handler threads; 0: 4 */
+	/*
+	 * Handler calls at once; 0: 4. The thread reading fanotify is one of
+	 * them: it calls the handler itself when no request waits (no hand-off
+	 * per exec), and if a call takes over 2 ms another thread reads on.
+	 */
+	unsigned int workers;
 	unsigned int max_extensions;   /* pw_exec_extend() calls per request; 0: 4 */
 	unsigned int max_pending;      /* requests waiting at once; 0: 256 */
 	enum pw_gate_interp interpreters;

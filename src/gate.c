@@ -81,6 +81,9 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	pthread_cond_init(&g->work_cv, NULL);
 	pthread_mutex_init(&g->sink_lock, NULL);
 	pthread_cond_init(&g->sink_cv, NULL);
+	pthread_mutex_init(&g->watch_mu, NULL);
+	pthread_cond_init(&g->watch_cv, NULL);
+	pthread_mutex_init(&g->tids_lock, NULL);
 	*out = g;
 	return 0;
 }
@@ -178,9 +181,17 @@ static void gate_shutdown(struct pw_gate *g)
 	/* No new events from here; the reader answers what is queued and in flight. */
 	if (g->fan_fd >= 0)
 		fanotify_mark(g->fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	pthread_mutex_lock(&g->watch_mu);
+	pthread_cond_broadcast(&g->watch_cv);
+	pthread_mutex_unlock(&g->watch_mu);
+	/* The reader may be in a handler: the watch thread answers for it meanwhile. */
 	if (g->have_reader)
 		pthread_join(g->reader, NULL);
 	g->have_reader = false;
+	atomic_store(&g->reader_done, true); /* also if it never ran */
+	if (g->have_watch)
+		pthread_join(g->watch, NULL);
+	g->have_watch = false;
 	pthread_mutex_lock(&g->lock);
 	pthread_cond_broadcast(&g->work_cv);
 	pthread_mutex_unlock(&g->lock);
@@ -270,7 +281,12 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		r->qnext = g->free_list;
 		g->free_list = r;
 	}
-	for (; g->n_workers < g->opts.workers; g->n_workers++) {
+	atomic_store(&g->inline_since, 0);
+	atomic_store(&g->last_inline_ns, 0);
+	atomic_store(&g->watch_sleeping, false);
+	atomic_store(&g->reader_done, false);
+	/* The reader is a handler thread too (gate_dispatch.c): workers - 1 more. */
+	for (; g->n_workers + 1 < g->opts.workers; g->n_workers++) {
 		err = -pthread_create(&g->workers[g->n_workers], NULL, pw_gate_worker_main, g);
 		if (err)
 			goto fail;
@@ -281,6 +297,10 @@ PW_API int pw_gate_start(struct pw_gate *g)
 			goto fail;
 		g->have_sink = true;
 	}
+	err = -pthread_create(&g->watch, NULL, pw_gate_watch_main, g);
+	if (err)
+		goto fail;
+	g->have_watch = true;
 	err = -pthread_create(&g->reader, NULL, pw_gate_reader_main, g);
 	if (err)
 		goto fail;
@@ -330,6 +350,9 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pthread_cond_destroy(&g->work_cv);
 	pthread_mutex_destroy(&g->sink_lock);
 	pthread_cond_destroy(&g->sink_cv);
+	pthread_mutex_destroy(&g->watch_mu);
+	pthread_cond_destroy(&g->watch_cv);
+	pthread_mutex_destroy(&g->tids_lock);
 	free(g);
 }
 

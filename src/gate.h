@@ -204,7 +204,17 @@ struct pw_gate {
 	pthread_cond_t work_cv;
 	struct pw_exec_request *pool, *free_list, *q_head, *q_tail, *inflight;
 
-	/* per-TID exec ids, reader only: tells an interpreter open from a main image */
+	/* the reader as a handler thread, and the watch thread that covers for it */
+	pthread_t watch;
+	bool have_watch;
+	atomic_uint_fast64_t inline_since;  /* the reader's handler call began (0: none) */
+	atomic_uint_fast64_t last_inline_ns; /* ... and last ended */
+	atomic_bool watch_sleeping, reader_done;
+	pthread_mutex_t watch_mu;
+	pthread_cond_t watch_cv;
+
+	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
+	pthread_mutex_t tids_lock;
 	struct {
 		uint32_t tid;
 		uint64_t exec_id;
@@ -273,6 +283,7 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size);
 /* gate_dispatch.c: reader and worker threads */
 void *pw_gate_reader_main(void *arg);
 void *pw_gate_worker_main(void *arg);
+void *pw_gate_watch_main(void *arg);
 
 /* gate_fanotify.c: the fanotify group and its marks */
 int pw_gate_open_group(struct pw_gate *g);

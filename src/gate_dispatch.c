@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * gate_dispatch.c - the reader loop and deadlines, routing each exec-open by
- * rules and cache, and the worker pool that calls the handler.
+ * rules and cache, and the threads that call the handler.
+ *
+ * The reader calls the handler itself when no request waits for a worker:
+ * handing each exec to another thread cost a wake-up and a context switch
+ * per exec, more than the bare fanotify round trip. A handler that blocks
+ * must not stall the gate, so a watch thread (asleep while the gate is
+ * idle, ticking while the reader runs handlers) takes over reading and
+ * deadlines once the reader has been in a handler for TAKEOVER_NS; what it
+ * reads goes to the workers (opts.workers - 1 threads: the reader is one of
+ * the handler threads).
  */
 #include <errno.h>
 #include <poll.h>
@@ -9,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -17,6 +27,9 @@
 #include "gate.h"
 
 #define READ_BATCH (64 * 1024)
+#define TAKEOVER_NS (2 * 1000000ull)    /* reader in a handler this long: the watch thread reads */
+#define WATCH_TICK_NS (2 * 1000000ull)
+#define WATCH_IDLE_NS (100 * 1000000ull) /* no handler on the reader this long: the watch sleeps */
 
 /* ------------------------------------------------------------ decisions */
 
@@ -93,6 +106,44 @@ static void call_handler(struct pw_gate *g, struct pw_exec_request *req)
 	}
 }
 
+/* Decide one queued or inline request; drops the caller's reference. */
+static void process_request(struct pw_gate *g, struct pw_exec_request *req)
+{
+	if (!atomic_load(&req->answered)) {
+		enum route r = ROUTE_ASK;
+		enum pw_gate_reason reason = PW_GATE_BY_HANDLER;
+		int err = EPERM;
+
+		/* (without rules_pending, the reader routed it and looked in the cache) */
+		if (req->rules_pending) {
+			r = route_by_rules(g, req, &err, &reason);
+			if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
+				r = ROUTE_DENY;
+				reason = PW_GATE_BY_CACHE;
+			}
+		}
+		if (r == ROUTE_ASK)
+			call_handler(g, req);
+		else
+			pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err,
+				       reason, false);
+	}
+	pw_gate_request_put(req);
+}
+
+/* The oldest queued request, or NULL. */
+static struct pw_exec_request *dequeue_locked(struct pw_gate *g)
+{
+	struct pw_exec_request *req = g->q_head;
+
+	if (req) {
+		g->q_head = req->qnext;
+		if (!g->q_head)
+			g->q_tail = NULL;
+	}
+	return req;
+}
+
 void *pw_gate_worker_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -102,44 +153,57 @@ void *pw_gate_worker_main(void *arg)
 		pthread_mutex_lock(&g->lock);
 		while (!g->q_head && !atomic_load(&g->stopping))
 			pthread_cond_wait(&g->work_cv, &g->lock);
-		req = g->q_head;
-		if (!req) {
-			pthread_mutex_unlock(&g->lock);
-			break;
-		}
-		g->q_head = req->qnext;
-		if (!g->q_head)
-			g->q_tail = NULL;
+		req = dequeue_locked(g);
 		pthread_mutex_unlock(&g->lock);
-
-		if (!atomic_load(&req->answered)) {
-			enum route r = ROUTE_ASK;
-			enum pw_gate_reason reason = PW_GATE_BY_HANDLER;
-			int err = EPERM;
-
-			/* (without rules_pending, the reader routed it and looked in the cache) */
-			if (req->rules_pending) {
-				r = route_by_rules(g, req, &err, &reason);
-				if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
-					r = ROUTE_DENY;
-					reason = PW_GATE_BY_CACHE;
-				}
-			}
-			if (r == ROUTE_ASK)
-				call_handler(g, req);
-			else
-				pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err,
-					       reason, false);
-		}
-		pw_gate_request_put(req); /* the worker's reference */
+		if (!req)
+			break;
+		process_request(g, req); /* drops the worker's reference */
 	}
 	return NULL;
 }
 
-/* Hand a request to the pool, with its deadline watched by the reader. */
-static void enqueue(struct pw_gate *g, struct pw_exec_request *req)
+static void wake_watch(struct pw_gate *g)
 {
-	atomic_fetch_add(&req->refs, 1); /* the worker's */
+	pthread_mutex_lock(&g->watch_mu);
+	pthread_cond_signal(&g->watch_cv);
+	pthread_mutex_unlock(&g->watch_mu);
+}
+
+/*
+ * On the reader: call the handler here. The watch thread learns of it
+ * through inline_since (woken only if it sleeps: once per busy period).
+ * The reader then helps with what was queued meanwhile, as one of the
+ * opts.workers handler threads, before it reads again.
+ */
+static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
+{
+	atomic_store(&g->inline_since, pw_gate_now_ns());
+	if (atomic_load(&g->watch_sleeping))
+		wake_watch(g);
+	for (;;) {
+		process_request(g, req);
+		pthread_mutex_lock(&g->lock);
+		req = dequeue_locked(g);
+		pthread_mutex_unlock(&g->lock);
+		if (!req)
+			break;
+		atomic_store(&g->inline_since, pw_gate_now_ns());
+	}
+	atomic_store(&g->last_inline_ns, pw_gate_now_ns());
+	atomic_store(&g->inline_since, 0);
+}
+
+/*
+ * Put a request in flight (its deadline watched) and either queue it for
+ * the pool or, if may_inline and nothing waits before it, keep it for the
+ * calling reader (true). Either way the request gets a reference for
+ * whoever processes it.
+ */
+static bool dispatch(struct pw_gate *g, struct pw_exec_request *req, bool may_inline)
+{
+	bool keep;
+
+	atomic_fetch_add(&req->refs, 1);
 	pthread_mutex_lock(&g->lock);
 	req->in_flight = true;
 	req->iprev = NULL;
@@ -147,14 +211,18 @@ static void enqueue(struct pw_gate *g, struct pw_exec_request *req)
 	if (g->inflight)
 		g->inflight->iprev = req;
 	g->inflight = req;
-	req->qnext = NULL;
-	if (g->q_tail)
-		g->q_tail->qnext = req;
-	else
-		g->q_head = req;
-	g->q_tail = req;
-	pthread_cond_signal(&g->work_cv);
+	keep = may_inline && !req->rules_pending && !g->q_head;
+	if (!keep) {
+		req->qnext = NULL;
+		if (g->q_tail)
+			g->q_tail->qnext = req;
+		else
+			g->q_head = req;
+		g->q_tail = req;
+		pthread_cond_signal(&g->work_cv);
+	}
 	pthread_mutex_unlock(&g->lock);
+	return keep;
 }
 
 static struct pw_exec_request *take_request(struct pw_gate *g)
@@ -179,8 +247,8 @@ static bool tid_is_ours(const struct pw_gate *g, uint32_t tid)
 	return !access(path, F_OK);
 }
 
-/* One FAN_OPEN_EXEC_PERM event: decide at once, or hand it to the pool. */
-static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m)
+/* One FAN_OPEN_EXEC_PERM event: decide at once, call the handler here, or queue it. */
+static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m, bool may_inline)
 {
 	struct pw_exec_request local, *req = &local;
 	struct exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = pw_gate_now_ns() };
@@ -201,6 +269,7 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 	 * (After a main image with a cached allow, no event came for it: its
 	 * ELF interpreter's open is then the first, and taken for a main image.)
 	 */
+	pthread_mutex_lock(&g->tids_lock); /* the watch thread may read events too */
 	if (g->tids[slot].tid == info.tid && g->tids[slot].exec_id == info.meta.exec_id) {
 		info.interp = true;
 		INC(g, interp);
@@ -208,6 +277,7 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		g->tids[slot].tid = info.tid;
 		g->tids[slot].exec_id = info.meta.exec_id;
 	}
+	pthread_mutex_unlock(&g->tids_lock);
 
 	local.pooled = false;
 	pthread_mutex_init(&local.mu, NULL);
@@ -255,8 +325,9 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		req->argv = local.argv;
 		req->argv_done = true;
 	}
-	enqueue(g, req);
 	pthread_mutex_destroy(&local.mu);
+	if (dispatch(g, req, may_inline))
+		run_inline(g, req);
 	return;
 out:
 	pthread_mutex_destroy(&local.mu);
@@ -300,7 +371,7 @@ static int expire(struct pw_gate *g, enum pw_gate_reason reason, bool all)
 	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
 }
 
-static void read_events(struct pw_gate *g, char *buf)
+static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 {
 	for (;;) {
 		ssize_t len = read(g->fan_fd, buf, READ_BATCH);
@@ -309,10 +380,19 @@ static void read_events(struct pw_gate *g, char *buf)
 		if (len <= 0)
 			return; /* EAGAIN: drained */
 		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+			/*
+			 * Only the batch's last event may be handled here: the
+			 * others must not wait for a handler. (FAN_EVENT_NEXT
+			 * consumes its length argument: work on a copy.)
+			 */
+			ssize_t rest = len;
+			const struct fanotify_event_metadata *next = FAN_EVENT_NEXT(m, rest);
+			bool last = !FAN_EVENT_OK(next, rest);
+
 			if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0)
 				continue;
 			if (m->mask & FAN_OPEN_EXEC_PERM)
-				on_exec_open(g, m);
+				on_exec_open(g, m, may_inline && last && !atomic_load(&g->stopping));
 			else
 				close(m->fd);
 		}
@@ -338,15 +418,83 @@ void *pw_gate_reader_main(void *arg)
 		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
-			read_events(g, buf);
+			read_events(g, buf, true);
 		if (pfd[2].revents)
 			ring_buffer__consume(g->rb);
 		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 	}
 	/* Stopping: the marks are gone, so only queued events remain; answer them all. */
-	read_events(g, buf);
+	read_events(g, buf, false);
 	expire(g, PW_GATE_BY_SHUTDOWN, true);
 	ring_buffer__consume(g->rb);
+	free(buf);
+	atomic_store(&g->reader_done, true);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ watch */
+
+/* Sleep while the reader has run no handler for WATCH_IDLE_NS; false when stopping. */
+static bool watch_wait_busy(struct pw_gate *g)
+{
+	pthread_mutex_lock(&g->watch_mu);
+	while (!atomic_load(&g->stopping) && !atomic_load(&g->inline_since) &&
+	       pw_gate_now_ns() - atomic_load(&g->last_inline_ns) > WATCH_IDLE_NS) {
+		/*
+		 * Announce the sleep, then look again: the reader stores
+		 * inline_since before it loads watch_sleeping (both seq_cst), so
+		 * one of us sees the other and no handler runs unwatched.
+		 */
+		atomic_store(&g->watch_sleeping, true);
+		if (!atomic_load(&g->inline_since))
+			pthread_cond_wait(&g->watch_cv, &g->watch_mu);
+		atomic_store(&g->watch_sleeping, false);
+	}
+	pthread_mutex_unlock(&g->watch_mu);
+	return !atomic_load(&g->stopping);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, NULL);
+}
+
+void *pw_gate_watch_main(void *arg)
+{
+	struct pw_gate *g = arg;
+	char *buf = aligned_alloc(8, READ_BATCH);
+	struct pollfd pfd[2] = {
+		{ .fd = g->fan_fd, .events = POLLIN },
+		{ .fd = g->stop_fd, .events = POLLIN },
+	};
+
+	if (!buf) {
+		pw_log(&g->log, PW_LOG_ERROR, "gate watch: out of memory");
+		return NULL;
+	}
+	while (watch_wait_busy(g)) {
+		uint64_t since = atomic_load(&g->inline_since), now = pw_gate_now_ns();
+		int timeout;
+
+		if (!since || now - since < TAKEOVER_NS) {
+			sleep_ns(since ? since + TAKEOVER_NS - now : WATCH_TICK_NS);
+			continue;
+		}
+		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
+		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
+		if (timeout < 0 || timeout > 5)
+			timeout = 5; /* and look again whether the reader is back */
+		if (poll(pfd, 2, timeout) > 0 && pfd[0].revents)
+			read_events(g, buf, false);
+	}
+	/* Stopping: until the reader is out of its handler, answer whatever waits. */
+	while (!atomic_load(&g->reader_done)) {
+		read_events(g, buf, false);
+		expire(g, PW_GATE_BY_SHUTDOWN, true);
+		sleep_ns(5 * 1000000ull);
+	}
 	free(buf);
 	return NULL;
 }

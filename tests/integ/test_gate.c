@@ -368,6 +368,81 @@ static void test_argv_long_and_after_verdict(void **state)
 		free(argv[i]);
 }
 
+/* Sleeps only for processes named pwgt-slow; allows the rest at once. */
+static int slow_for_one(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	atomic_int *calls = ud;
+
+	(void)g;
+	atomic_fetch_add(calls, 1);
+	if (!strcmp(pw_exec_name(req) ?: "", "pwgt-slow"))
+		usleep(1500 * 1000);
+	return pw_exec_allow(req);
+}
+
+/*
+ * The reader calls the handler itself; a handler that blocks there must not
+ * stall the gate: with a second handler thread another exec is decided at
+ * once, with one thread an exec a static rule decides still goes through
+ * and the blocked exec gets its timeout verdict on time.
+ */
+static void test_blocked_handler_does_not_stall(void **state)
+{
+	long long fast_ms, rule_ms, slow_ms;
+	pid_t slow;
+	int status;
+
+	(void)state;
+	require_bpf();
+	{
+		atomic_int calls = 0;
+		PW_OPTS(pw_gate_opts, o, .handler = slow_for_one, .userdata = &calls,
+			.timeout_ms = 5000, .workers = 2);
+		const char *rules[] = { "gate by-name pwgt-slow", "gate by-name pwgt-fast", NULL };
+		struct pw_gate *g = gate_with(&o, rules);
+		long long t0 = ms_now();
+
+		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
+		usleep(100 * 1000); /* the slow one is in the handler */
+		status = run_named("pwgt-fast", p_true, (char *[]){ "pwg-true", NULL }, &fast_ms);
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(WEXITSTATUS(wait_status(slow)), 0);
+		slow_ms = ms_now() - t0;
+		pw_gate_free(g);
+		fprintf(stderr, "blocked handler, 2 threads: other exec %lld ms, blocked one %lld ms\n",
+			fast_ms, slow_ms);
+		assert_int_equal(atomic_load(&calls), 2);
+		assert_true(fast_ms < 400);
+		assert_true(slow_ms >= 1500);
+	}
+	{
+		atomic_int calls = 0;
+		PW_OPTS(pw_gate_opts, o, .handler = slow_for_one, .userdata = &calls,
+			.timeout_ms = 400, .timeout_verdict = PW_EXEC_DENY, .workers = 1);
+		const char *rules[] = { "gate by-name pwgt-slow", rule_fmt("allow path %s", p_touch), NULL };
+		struct pw_gate *g = gate_with(&o, rules);
+		long long t0 = ms_now();
+		char marker[160];
+
+		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
+		usleep(100 * 1000);
+		snprintf(marker, sizeof(marker), "%s/blocked-handler-marker", dir);
+		status = run_named(NULL, p_touch, (char *[]){ "pwg-touch", marker, NULL }, &rule_ms);
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_true(exists(marker));
+		unlink(marker);
+		status = wait_status(slow);
+		slow_ms = ms_now() - t0;
+		usleep(1500 * 1000); /* let the handler finish before the gate goes */
+		pw_gate_free(g);
+		fprintf(stderr, "blocked handler, 1 thread: rule-decided exec %lld ms, blocked one denied after %lld ms\n",
+			rule_ms, slow_ms);
+		assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
+		assert_true(rule_ms < 400);
+		assert_true(slow_ms >= 390 && slow_ms < 400 + 200);
+	}
+}
+
 static void test_timeout_default_verdict(void **state)
 {
 	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .sleep_ms = 700, .verdict = PW_EXEC_ALLOW };
@@ -759,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_script_denied),
 		cmocka_unit_test(test_handler_sees_new_argv),
 		cmocka_unit_test(test_argv_long_and_after_verdict),
+		cmocka_unit_test(test_blocked_handler_does_not_stall),
 		cmocka_unit_test(test_timeout_default_verdict),
 		cmocka_unit_test(test_extend_deadline),
 		cmocka_unit_test(test_handler_error_fail_closed),
