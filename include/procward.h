@@ -471,9 +471,11 @@ PW_API const char *pw_access_name(unsigned int right);
 /* "ptrace", "process_vm_readv", "kill", ...; NULL for an unknown op. */
 PW_API const char *pw_access_op_name(enum pw_access_op op);
 /*
- * Parse a comma-separated list of right names ("terminate,debug,write-memory",
- * also "all", "memory" = read+write, "signals" = terminate+suspend-resume+signal)
- * into *out. 0, or -EINVAL naming nothing known.
+ * Parse a comma-separated list of right names ("terminate,debug,write-memory";
+ * blanks around names are ignored) into *out. Also accepted: "all",
+ * "memory" = read-memory+write-memory, "signals" = terminate+suspend-resume+
+ * signal, and the short forms "kill" = terminate, "suspend" = suspend-resume,
+ * "dup-handle" = duplicate-handle. 0, or -EINVAL for an unknown or empty name.
  */
 PW_API int pw_access_parse(const char *list, unsigned int *out);
 
@@ -570,12 +572,13 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * runs and allows or denies it. A denied execve fails in the caller (EPERM,
  * or the errno given where the kernel supports it); nothing of the program
  * runs. Built on fanotify FAN_OPEN_EXEC_PERM (needs CAP_SYS_ADMIN) and BPF
- * programs that capture argv and credentials at execve entry.
+ * programs that note the caller and its credentials at execve entry.
  *
  * Threads: a pw_gate runs its own threads once started: a reader that takes
- * events from the kernel, applies static rules and enforces deadlines; a pool
- * of `workers` that call the handler; and, if on_decision is set, one that
- * delivers decision records. pw_gate_new/add_rule/start/stop/free are called
+ * events from the kernel, applies static rules, enforces deadlines and calls
+ * the handler itself while nothing waits; a watch thread that covers for it
+ * when a handler takes long; `workers` - 1 more handler threads; and, if
+ * on_decision is set, one that delivers decision records. pw_gate_new/add_rule/start/stop/free are called
  * by the thread that owns the gate (not from a handler). The verdict
  * functions may be called from any thread. Two gates, in one process or in
  * two, are independent and both decide every exec.
@@ -585,7 +588,14 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * gated like any other process.
  *
  * Crash safety: if the process dies, the kernel closes the fanotify group
- * and allows every exec that was waiting.
+ * and allows every exec that was waiting. A child forked (fork()) by the
+ * gating process closes its copy of the group at once (pthread_atfork), so
+ * it cannot keep the group alive. Children started with posix_spawn(),
+ * vfork() or clone() (system() and popen() in glibc) hold a copy until
+ * their exec completes: if the gating process is killed while such a child
+ * waits for this gate, that child's exec, and the execs of the filesystems
+ * still marked, wait until the child is killed. Start children with fork()
+ * or before pw_gate_start() where that matters.
  *
  * Verdict cache: a verdict given with pw_exec_allow_cached() or
  * pw_exec_deny_cached(), or by a rule with `cache`, holds for the program
@@ -663,7 +673,10 @@ enum pw_gate_interp {
  * handler failure: error_verdict is applied and on_error is called.
  *
  * The request is borrowed: valid until the handler returns, or, after
- * pw_exec_defer(), until the application's verdict call.
+ * pw_exec_defer(), until the application's verdict call (at the latest
+ * until pw_gate_free()). A deferred request must get that call even if the
+ * handler then failed or the gate stopped meanwhile: it releases the
+ * request, and returns -ETIMEDOUT if a verdict was given without it.
  */
 typedef int (*pw_gate_fn)(struct pw_gate *g, struct pw_exec_request *req, void *userdata);
 
@@ -701,7 +714,7 @@ struct pw_gate_opts {
 	bool audit;                    /* report only: every exec is allowed; records say what would be */
 	pw_gate_decision_fn on_decision; /* NULL: no decision records */
 	void *decision_userdata;
-	unsigned int decision_queue;   /* records buffered for on_decision; 0: 4096 */
+	unsigned int decision_queue;   /* records buffered for on_decision; 0: 1024 */
 	pw_gate_error_fn on_error;
 	pw_log_fn log;                 /* NULL: silent */
 	void *log_userdata;

@@ -114,8 +114,13 @@ PW_API int pw_access_parse(const char *list, unsigned int *out)
 	if (!list || !out)
 		return -EINVAL;
 	while (*p) {
-		size_t len = strcspn(p, ","), i;
+		size_t len, i;
 		bool found = false;
+
+		p += strspn(p, " \t"); /* "terminate, debug" reads as it looks */
+		len = strcspn(p, ",");
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
 
 		for (i = 0; i < sizeof(right_names) / sizeof(*right_names) && !found; i++)
 			if (strlen(right_names[i]) == len && !strncmp(p, right_names[i], len)) {
@@ -130,6 +135,7 @@ PW_API int pw_access_parse(const char *list, unsigned int *out)
 		if (!found)
 			return -EINVAL;
 		p += len;
+		p += strspn(p, " \t");
 		if (*p == ',')
 			p++;
 	}

@@ -166,6 +166,34 @@ PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *er
 
 /* ------------------------------------------------------------ start/stop */
 
+/*
+ * After the threads are gone only the application can hold requests: those
+ * it deferred, valid until its verdict call (which now returns -ETIMEDOUT).
+ * Their pool is then kept, apart from any new one, until pw_gate_free().
+ */
+static void retire_or_free_pool(struct pw_gate *g)
+{
+	struct retired_pool *rp;
+	bool held = false;
+
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		if (atomic_load(&g->pool[i].refs) > 0) {
+			g->pool[i].retired = true;
+			held = true;
+		}
+	if (held && (rp = malloc(sizeof(*rp)))) {
+		rp->pool = g->pool;
+		rp->n = g->opts.max_pending;
+		rp->next = g->retired;
+		g->retired = rp;
+		pw_log(&g->log, PW_LOG_DEBUG, "deferred requests outlive the stop; kept until pw_gate_free()");
+		return;
+	}
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		pthread_mutex_destroy(&g->pool[i].mu);
+	free(g->pool);
+}
+
 static void gate_shutdown(struct pw_gate *g)
 {
 	uint64_t one = 1;
@@ -178,9 +206,14 @@ static void gate_shutdown(struct pw_gate *g)
 	if (g->have_mounts)
 		pthread_join(g->mounts, NULL);
 	g->have_mounts = false;
-	/* No new events from here; the reader answers what is queued and in flight. */
+	/*
+	 * No new events from here; then the reader answers what is queued and
+	 * in flight. (It waits for this: answered before the flush, a main
+	 * image could open its ELF interpreter into a group nobody reads.)
+	 */
 	if (g->fan_fd >= 0)
 		fanotify_mark(g->fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	atomic_store(&g->flushed, true);
 	pthread_mutex_lock(&g->watch_mu);
 	pthread_cond_broadcast(&g->watch_cv);
 	pthread_mutex_unlock(&g->watch_mu);
@@ -205,6 +238,7 @@ static void gate_shutdown(struct pw_gate *g)
 	g->cache_n = 0;
 	free(g->cache);
 	g->cache = NULL;
+	pw_gate_fork_unregister(g);
 	if (g->fan_fd >= 0)
 		close(g->fan_fd); /* and with the group, every ignore mark */
 	g->fan_fd = -1;
@@ -223,9 +257,7 @@ static void gate_shutdown(struct pw_gate *g)
 	if (g->stop_fd >= 0)
 		close(g->stop_fd);
 	g->stop_fd = -1;
-	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
-		pthread_mutex_destroy(&g->pool[i].mu);
-	free(g->pool);
+	retire_or_free_pool(g);
 	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);
 	g->workers = NULL;
@@ -254,10 +286,12 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->cache_tick = 0;
 	g->ignore_flag = FAN_MARK_IGNORE;
 	g->fs_marked = g->fs_unmarkable = 0;
+	atomic_store(&g->flushed, false);
 	err = pw_gate_open_group(g);
 	if (err)
 		return err;
 	g->started = true; /* from here gate_shutdown() undoes whatever was done */
+	pw_gate_fork_register(g);
 	err = pw_gate_load_bpf(g);
 	if (err)
 		goto fail;
@@ -343,6 +377,18 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	if (!g)
 		return;
 	pw_gate_stop(g);
+	while (g->retired) {
+		struct retired_pool *rp = g->retired;
+
+		g->retired = rp->next;
+		for (unsigned int i = 0; i < rp->n; i++) {
+			if (rp->pool[i].info.fd >= 0)
+				close(rp->pool[i].info.fd);
+			pthread_mutex_destroy(&rp->pool[i].mu);
+		}
+		free(rp->pool);
+		free(rp);
+	}
 	pw_gate_rules_free(&g->rules);
 	pthread_rwlock_destroy(&g->rules_lock);
 	pthread_mutex_destroy(&g->cache_lock);

@@ -120,6 +120,7 @@ struct pw_exec_request {
 	struct pw_gate *g;
 	struct exec_info info;
 	bool pooled;
+	bool retired;           /* its pool outlived a stop (a deferred request held it) */
 	bool rules_pending;     /* rules need a hash: evaluated on the worker */
 	struct pw_exec_request *qnext;          /* worker queue / free list */
 	struct pw_exec_request *inext, *iprev;  /* in-flight list */
@@ -198,6 +199,16 @@ struct pw_gate {
 	pthread_t *workers;
 	unsigned int n_workers;
 	bool have_reader, have_mounts, have_sink;
+
+	struct pw_gate *fork_next;  /* gate_fork.c: gates whose descriptors forked children close */
+	atomic_bool flushed;        /* stopping: the marks are gone, no new event can come */
+
+	/* pools kept after a stop because the application held deferred requests; freed with the gate */
+	struct retired_pool {
+		struct pw_exec_request *pool;
+		unsigned int n;
+		struct retired_pool *next;
+	} *retired;
 
 	/* requests: pool, worker queue, in-flight list, under lock */
 	pthread_mutex_t lock;
@@ -284,6 +295,10 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size);
 void *pw_gate_reader_main(void *arg);
 void *pw_gate_worker_main(void *arg);
 void *pw_gate_watch_main(void *arg);
+
+/* gate_fork.c: forked children close the gate's descriptors */
+void pw_gate_fork_register(struct pw_gate *g);
+void pw_gate_fork_unregister(struct pw_gate *g);
 
 /* gate_fanotify.c: the fanotify group and its marks */
 int pw_gate_open_group(struct pw_gate *g);

@@ -112,7 +112,7 @@ static bool read_remote(struct pw_exec_request *req, struct pw_gate_argv *out)
 	pid_t tid = (pid_t)req->info.tid;
 	uint64_t ptrs[PW_GATE_ARGV_SLOTS];
 	ssize_t n, argc;
-	bool cut;
+	bool cut = false;
 
 	n = remote_str(tid, meta->filename_ptr, out->filename, sizeof(out->filename));
 	if (n < 0) {

@@ -371,6 +371,13 @@ static int expire(struct pw_gate *g, enum pw_gate_reason reason, bool all)
 	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
 }
 
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, NULL);
+}
+
 static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 {
 	for (;;) {
@@ -423,7 +430,9 @@ void *pw_gate_reader_main(void *arg)
 			ring_buffer__consume(g->rb);
 		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 	}
-	/* Stopping: the marks are gone, so only queued events remain; answer them all. */
+	/* Stopping: once the marks are gone, only queued events remain; answer them all. */
+	while (!atomic_load(&g->flushed))
+		sleep_ns(1000000);
 	read_events(g, buf, false);
 	expire(g, PW_GATE_BY_SHUTDOWN, true);
 	ring_buffer__consume(g->rb);
@@ -454,13 +463,6 @@ static bool watch_wait_busy(struct pw_gate *g)
 	return !atomic_load(&g->stopping);
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
-
-	nanosleep(&ts, NULL);
-}
-
 void *pw_gate_watch_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -489,7 +491,9 @@ void *pw_gate_watch_main(void *arg)
 		if (poll(pfd, 2, timeout) > 0 && pfd[0].revents)
 			read_events(g, buf, false);
 	}
-	/* Stopping: until the reader is out of its handler, answer whatever waits. */
+	/* Stopping: until the reader is out of its handler, answer whatever waits (after the flush). */
+	while (!atomic_load(&g->flushed))
+		sleep_ns(1000000);
 	while (!atomic_load(&g->reader_done)) {
 		read_events(g, buf, false);
 		expire(g, PW_GATE_BY_SHUTDOWN, true);

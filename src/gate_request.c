@@ -27,7 +27,7 @@ void pw_gate_request_put(struct pw_exec_request *req)
 	if (req->info.fd >= 0)
 		close(req->info.fd);
 	req->info.fd = -1;
-	if (!req->pooled)
+	if (!req->pooled || req->retired)
 		return;
 	pthread_mutex_lock(&g->lock);
 	req->qnext = g->free_list;
@@ -122,6 +122,12 @@ static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
 	return false;
 }
 
+/* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
+static int given_errno(const struct pw_gate *g, int err)
+{
+	return !err || !g->deny_errno_ok || !deny_errno_allowed(err) ? EPERM : err;
+}
+
 /* Returns the errno actually given to the caller (EPERM without FAN_DENY_ERRNO). */
 static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
@@ -129,8 +135,7 @@ static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
 
 	if (v == PW_EXEC_DENY) {
-		if (!err || !g->deny_errno_ok || !deny_errno_allowed(err))
-			err = EPERM;
+		err = given_errno(g, err);
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
 	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
 		mark_gated(g, req);
@@ -177,8 +182,13 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 	/* The record needs argv, which is readable only while the exec waits. */
 	if (g->opts.on_decision)
 		(void)pw_gate_req_argv(req);
-	err = respond(g, req, enforced, err ? err : EPERM);
-	atomic_store(&req->responded, 1);
+	/*
+	 * Counters and the cache before the response: whoever saw the exec
+	 * finish (and execs the same file again at once, or reads the stats)
+	 * must find them updated.
+	 */
+	if (v == PW_EXEC_DENY)
+		err = given_errno(g, err);
 	INC(g, decisions);
 	if (v == PW_EXEC_ALLOW)
 		INC(g, allowed);
@@ -195,6 +205,8 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 	/* Only verdicts someone gave: not a timeout's, an error's or a default's. */
 	if (req->cache_want && (reason == PW_GATE_BY_HANDLER || reason == PW_GATE_BY_RULE))
 		pw_gate_cache_insert(g, req, v, err);
+	err = respond(g, req, enforced, err);
+	atomic_store(&req->responded, 1);
 	if (g->opts.on_decision)
 		pw_gate_record_decision(g, req, v, err, reason);
 	pw_gate_request_put(req); /* the kernel's reference: the exec no longer waits */

@@ -463,6 +463,11 @@ static void parse_and_names(void **state)
 	assert_int_equal(bits, PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG | PW_ACCESS_WRITE_MEMORY);
 	assert_int_equal(pw_access_parse("all", &bits), 0);
 	assert_int_equal(bits, PW_ACCESS_ALL);
+	assert_int_equal(pw_access_parse(" terminate , debug\t", &bits), 0);
+	assert_int_equal(bits, PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG);
+	assert_int_equal(pw_access_parse("kill,suspend,dup-handle", &bits), 0);
+	assert_int_equal(bits, PW_ACCESS_TERMINATE | PW_ACCESS_SUSPEND_RESUME | PW_ACCESS_DUP_HANDLE);
+	assert_int_equal(pw_access_parse(" , ", &bits), -EINVAL);
 	assert_int_equal(pw_access_parse("terminate,bogus", &bits), -EINVAL);
 	assert_int_equal(pw_access_parse("", &bits), -EINVAL);
 	assert_string_equal(pw_access_name(PW_ACCESS_DUP_HANDLE), "duplicate-handle");

@@ -6,6 +6,7 @@
  * stall the machine's own programs. A watchdog alarm kills the test (the
  * kernel then releases any waiting exec) if anything hangs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -242,6 +243,7 @@ struct seen {
 static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 {
 	struct seen *s = ud;
+	int ret;
 
 	(void)g;
 	pthread_mutex_lock(&s->mu);
@@ -272,7 +274,10 @@ static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 		usleep(s->sleep_ms * 1000);
 	if (s->handler_ret)
 		return s->handler_ret;
-	s->verdict_ret = s->verdict == PW_EXEC_DENY ? pw_exec_deny(req, 0) : pw_exec_allow(req);
+	ret = s->verdict == PW_EXEC_DENY ? pw_exec_deny(req, 0) : pw_exec_allow(req);
+	pthread_mutex_lock(&s->mu); /* handlers run on several threads at once */
+	s->verdict_ret = ret;
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 
@@ -441,6 +446,94 @@ static void test_blocked_handler_does_not_stall(void **state)
 		assert_true(rule_ms < 400);
 		assert_true(slow_ms >= 390 && slow_ms < 400 + 200);
 	}
+}
+
+static int deferring_handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	_Atomic(struct pw_exec_request *) *held = ud;
+
+	(void)g;
+	assert_int_equal(pw_exec_defer(req), 0);
+	atomic_store(held, req);
+	return 0;
+}
+
+/*
+ * A deferred request stays valid past pw_gate_stop() until the verdict call,
+ * which then says it came too late; the waiting exec got the shutdown
+ * verdict meanwhile. (Under ASan this also proves no use after free.)
+ */
+static void test_deferred_request_survives_stop(void **state)
+{
+	_Atomic(struct pw_exec_request *) held = NULL;
+	PW_OPTS(pw_gate_opts, o, .handler = deferring_handler, .userdata = &held, .timeout_ms = 10000);
+	const char *rules[] = { "gate by-name pwgt-defer", NULL };
+	struct pw_gate *g;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	pid = spawn_named("pwgt-defer", p_true, (char *[]){ "pwg-true", NULL });
+	for (int i = 0; i < 500 && !atomic_load(&held); i++)
+		usleep(10 * 1000);
+	assert_non_null(atomic_load(&held));
+	pw_gate_stop(g); /* answers the waiting exec (timeout_verdict: allow) */
+	status = wait_status(pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(pw_exec_pid(atomic_load(&held)), pid);
+	assert_int_equal(pw_exec_allow(atomic_load(&held)), -ETIMEDOUT);
+	/* the gate starts again with a fresh pool, and goes */
+	assert_int_equal(pw_gate_start(g), 0);
+	pw_gate_free(g);
+}
+
+/* Whether this process holds a fanotify group or a BPF link (scans /proc/self/fd). */
+static bool holds_gate_fds(void)
+{
+	char path[300], target[64];
+	bool found = false;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return true;
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		found |= !strcmp(target, "anon_inode:[fanotify]") || !strcmp(target, "anon_inode:bpf_link");
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A child forked while the gate runs must not hold the fanotify group (or
+ * the BPF links): if the gate died while that child waited in exec, the
+ * group would outlive it and every exec would wait.
+ */
+static void test_forked_child_drops_gate_fds(void **state)
+{
+	PW_OPTS(pw_gate_opts, o);
+	const char *rules[] = { rule_fmt("deny path %s", p_touch), NULL };
+	struct pw_gate *g;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	assert_true(holds_gate_fds()); /* the check sees them here */
+	pid = fork();
+	if (pid == 0)
+		_exit(holds_gate_fds() ? 1 : 0);
+	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	pw_gate_free(g);
 }
 
 static void test_timeout_default_verdict(void **state)
@@ -835,6 +928,8 @@ int main(void)
 		cmocka_unit_test(test_handler_sees_new_argv),
 		cmocka_unit_test(test_argv_long_and_after_verdict),
 		cmocka_unit_test(test_blocked_handler_does_not_stall),
+		cmocka_unit_test(test_deferred_request_survives_stop),
+		cmocka_unit_test(test_forked_child_drops_gate_fds),
 		cmocka_unit_test(test_timeout_default_verdict),
 		cmocka_unit_test(test_extend_deadline),
 		cmocka_unit_test(test_handler_error_fail_closed),

@@ -78,6 +78,7 @@ struct cache_seen {
 	pthread_mutex_t mu;
 	int calls;                   /* handler calls for files in our directory */
 	bool deny;                   /* the verdict for them: deny (else allow) */
+	int deny_errno;              /* ... with this errno (0: EPERM) */
 	atomic_int cache_records;    /* decision records by the cache for our files */
 };
 
@@ -93,7 +94,7 @@ static int cache_handler(struct pw_gate *g, struct pw_exec_request *req, void *u
 	pthread_mutex_lock(&s->mu);
 	s->calls++;
 	pthread_mutex_unlock(&s->mu);
-	return s->deny ? pw_exec_deny_cached(req, 0) : pw_exec_allow_cached(req);
+	return s->deny ? pw_exec_deny_cached(req, s->deny_errno) : pw_exec_allow_cached(req);
 }
 
 static void cache_records(struct pw_gate *g, const struct pw_gate_decision *d, void *ud)
@@ -225,6 +226,21 @@ static void test_cached_deny(void **state)
 	assert_int_equal(WEXITSTATUS(s2), EXEC_FAILED_BASE + EPERM);
 	assert_int_equal(calls(&s), 1);
 	assert_int_equal(st.cache_hits, 1);
+
+	/* A cached deny repeats the handler's errno, where the kernel takes one. */
+	s = (struct cache_seen){ .mu = PTHREAD_MUTEX_INITIALIZER, .deny = true, .deny_errno = EAGAIN };
+	copy_true(prog); /* a new inode: nothing cached for it */
+	g = start_gate(&s, "gate by-name pwgc-deny");
+	if (pw_gate_deny_errno_supported(g)) {
+		s1 = run_named("pwgc-deny", prog, (char *[]){ "pwgc-denied", NULL });
+		s2 = run_named("pwgc-deny", prog, (char *[]){ "pwgc-denied", NULL });
+		pw_gate_stats(g, &st);
+		assert_int_equal(WEXITSTATUS(s1), EXEC_FAILED_BASE + EAGAIN);
+		assert_int_equal(WEXITSTATUS(s2), EXEC_FAILED_BASE + EAGAIN);
+		assert_int_equal(calls(&s), 1);
+		assert_int_equal(st.cache_hits, 1);
+	}
+	pw_gate_free(g);
 }
 
 static void test_argv_rule_not_cached(void **state)
