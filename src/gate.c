@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,14 +76,13 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->log.fn = g->opts.log;
 	g->log.userdata = g->opts.log_userdata;
 	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;
+	g->watch_fd = -1;
 	pthread_rwlock_init(&g->rules_lock, NULL);
 	pthread_mutex_init(&g->cache_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
 	pthread_mutex_init(&g->sink_lock, NULL);
 	pthread_cond_init(&g->sink_cv, NULL);
-	pthread_mutex_init(&g->watch_mu, NULL);
-	pthread_cond_init(&g->watch_cv, NULL);
 	pthread_mutex_init(&g->tids_lock, NULL);
 	*out = g;
 	return 0;
@@ -214,9 +214,6 @@ static void gate_shutdown(struct pw_gate *g)
 	if (g->fan_fd >= 0)
 		fanotify_mark(g->fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
 	atomic_store(&g->flushed, true);
-	pthread_mutex_lock(&g->watch_mu);
-	pthread_cond_broadcast(&g->watch_cv);
-	pthread_mutex_unlock(&g->watch_mu);
 	/* The reader may be in a handler: the watch thread answers for it meanwhile. */
 	if (g->have_reader)
 		pthread_join(g->reader, NULL);
@@ -257,6 +254,9 @@ static void gate_shutdown(struct pw_gate *g)
 	if (g->stop_fd >= 0)
 		close(g->stop_fd);
 	g->stop_fd = -1;
+	if (g->watch_fd >= 0)
+		close(g->watch_fd);
+	g->watch_fd = -1;
 	retire_or_free_pool(g);
 	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);
@@ -296,12 +296,13 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	if (err)
 		goto fail;
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
 	g->ring_cap = g->opts.decision_queue;
 	g->ring = g->opts.on_decision ? calloc(g->ring_cap, sizeof(*g->ring)) : NULL;
 	g->cache = calloc(g->opts.cache_entries, sizeof(*g->cache));
-	if (g->stop_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring) ||
+	if (g->stop_fd < 0 || g->watch_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring) ||
 	    !g->cache) {
 		err = -ENOMEM;
 		goto fail;
@@ -316,8 +317,6 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		g->free_list = r;
 	}
 	atomic_store(&g->inline_since, 0);
-	atomic_store(&g->last_inline_ns, 0);
-	atomic_store(&g->watch_sleeping, false);
 	atomic_store(&g->reader_done, false);
 	/* The reader is a handler thread too (gate_dispatch.c): workers - 1 more. */
 	for (; g->n_workers + 1 < g->opts.workers; g->n_workers++) {
@@ -396,8 +395,6 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pthread_cond_destroy(&g->work_cv);
 	pthread_mutex_destroy(&g->sink_lock);
 	pthread_cond_destroy(&g->sink_cv);
-	pthread_mutex_destroy(&g->watch_mu);
-	pthread_cond_destroy(&g->watch_cv);
 	pthread_mutex_destroy(&g->tids_lock);
 	free(g);
 }

@@ -219,10 +219,8 @@ struct pw_gate {
 	pthread_t watch;
 	bool have_watch;
 	atomic_uint_fast64_t inline_since;  /* the reader's handler call began (0: none) */
-	atomic_uint_fast64_t last_inline_ns; /* ... and last ended */
-	atomic_bool watch_sleeping, reader_done;
-	pthread_mutex_t watch_mu;
-	pthread_cond_t watch_cv;
+	atomic_bool reader_done;
+	int watch_fd;                       /* timerfd the reader arms around handler calls */
 
 	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
 	pthread_mutex_t tids_lock;

@@ -6,11 +6,12 @@
  * The reader calls the handler itself when no request waits for a worker:
  * handing each exec to another thread cost a wake-up and a context switch
  * per exec, more than the bare fanotify round trip. A handler that blocks
- * must not stall the gate, so a watch thread (asleep while the gate is
- * idle, ticking while the reader runs handlers) takes over reading and
- * deadlines once the reader has been in a handler for TAKEOVER_NS; what it
- * reads goes to the workers (opts.workers - 1 threads: the reader is one of
- * the handler threads).
+ * must not stall the gate, so the reader arms a timer around each handler
+ * call; if it fires (the call took TAKEOVER_NS), the watch thread takes over
+ * reading and deadlines until the reader is back, and what it reads goes to
+ * the workers (opts.workers - 1 threads: the reader is one of the handler
+ * threads). A quick handler costs two timerfd_settime() calls and wakes
+ * nobody.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +30,6 @@
 
 #define READ_BATCH (64 * 1024)
 #define TAKEOVER_NS (2 * 1000000ull)    /* reader in a handler this long: the watch thread reads */
-#define WATCH_TICK_NS (2 * 1000000ull)
-#define WATCH_IDLE_NS (100 * 1000000ull) /* no handler on the reader this long: the watch sleeps */
 
 /* ------------------------------------------------------------ decisions */
 
@@ -162,24 +162,25 @@ void *pw_gate_worker_main(void *arg)
 	return NULL;
 }
 
-static void wake_watch(struct pw_gate *g)
+/* Arm (ns > 0) or disarm (0) the watch thread's timer. */
+static void watch_timer(struct pw_gate *g, uint64_t ns)
 {
-	pthread_mutex_lock(&g->watch_mu);
-	pthread_cond_signal(&g->watch_cv);
-	pthread_mutex_unlock(&g->watch_mu);
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) },
+	};
+
+	timerfd_settime(g->watch_fd, 0, &its, NULL);
 }
 
 /*
- * On the reader: call the handler here. The watch thread learns of it
- * through inline_since (woken only if it sleeps: once per busy period).
- * The reader then helps with what was queued meanwhile, as one of the
+ * On the reader: call the handler here, with the watch timer armed. The
+ * reader then helps with what was queued meanwhile, as one of the
  * opts.workers handler threads, before it reads again.
  */
 static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 {
 	atomic_store(&g->inline_since, pw_gate_now_ns());
-	if (atomic_load(&g->watch_sleeping))
-		wake_watch(g);
+	watch_timer(g, TAKEOVER_NS);
 	for (;;) {
 		process_request(g, req);
 		pthread_mutex_lock(&g->lock);
@@ -189,8 +190,8 @@ static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 			break;
 		atomic_store(&g->inline_since, pw_gate_now_ns());
 	}
-	atomic_store(&g->last_inline_ns, pw_gate_now_ns());
 	atomic_store(&g->inline_since, 0);
+	watch_timer(g, 0);
 }
 
 /*
@@ -443,31 +444,15 @@ void *pw_gate_reader_main(void *arg)
 
 /* ------------------------------------------------------------ watch */
 
-/* Sleep while the reader has run no handler for WATCH_IDLE_NS; false when stopping. */
-static bool watch_wait_busy(struct pw_gate *g)
-{
-	pthread_mutex_lock(&g->watch_mu);
-	while (!atomic_load(&g->stopping) && !atomic_load(&g->inline_since) &&
-	       pw_gate_now_ns() - atomic_load(&g->last_inline_ns) > WATCH_IDLE_NS) {
-		/*
-		 * Announce the sleep, then look again: the reader stores
-		 * inline_since before it loads watch_sleeping (both seq_cst), so
-		 * one of us sees the other and no handler runs unwatched.
-		 */
-		atomic_store(&g->watch_sleeping, true);
-		if (!atomic_load(&g->inline_since))
-			pthread_cond_wait(&g->watch_cv, &g->watch_mu);
-		atomic_store(&g->watch_sleeping, false);
-	}
-	pthread_mutex_unlock(&g->watch_mu);
-	return !atomic_load(&g->stopping);
-}
-
 void *pw_gate_watch_main(void *arg)
 {
 	struct pw_gate *g = arg;
 	char *buf = aligned_alloc(8, READ_BATCH);
-	struct pollfd pfd[2] = {
+	struct pollfd wait[2] = {
+		{ .fd = g->watch_fd, .events = POLLIN },
+		{ .fd = g->stop_fd, .events = POLLIN },
+	};
+	struct pollfd cover[2] = {
 		{ .fd = g->fan_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
 	};
@@ -476,20 +461,21 @@ void *pw_gate_watch_main(void *arg)
 		pw_log(&g->log, PW_LOG_ERROR, "gate watch: out of memory");
 		return NULL;
 	}
-	while (watch_wait_busy(g)) {
-		uint64_t since = atomic_load(&g->inline_since), now = pw_gate_now_ns();
-		int timeout;
+	while (!atomic_load(&g->stopping)) {
+		uint64_t fired;
 
-		if (!since || now - since < TAKEOVER_NS) {
-			sleep_ns(since ? since + TAKEOVER_NS - now : WATCH_TICK_NS);
+		if (poll(wait, 2, -1) < 0 || !(wait[0].revents & POLLIN))
 			continue;
+		(void)!read(g->watch_fd, &fired, sizeof(fired));
+		/* The reader is in a handler (if the timer did not race its return): read for it. */
+		while (atomic_load(&g->inline_since) && !atomic_load(&g->stopping)) {
+			int timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
+
+			if (timeout < 0 || timeout > 5)
+				timeout = 5; /* and look again whether the reader is back */
+			if (poll(cover, 2, timeout) > 0 && cover[0].revents)
+				read_events(g, buf, false);
 		}
-		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
-		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
-		if (timeout < 0 || timeout > 5)
-			timeout = 5; /* and look again whether the reader is back */
-		if (poll(pfd, 2, timeout) > 0 && pfd[0].revents)
-			read_events(g, buf, false);
 	}
 	/* Stopping: until the reader is out of its handler, answer whatever waits (after the flush). */
 	while (!atomic_load(&g->flushed))
