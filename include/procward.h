@@ -590,12 +590,13 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * Crash safety: if the process dies, the kernel closes the fanotify group
  * and allows every exec that was waiting. A child forked (fork()) by the
  * gating process closes its copy of the group at once (pthread_atfork), so
- * it cannot keep the group alive. Children started with posix_spawn(),
- * vfork() or clone() (system() and popen() in glibc) hold a copy until
- * their exec completes: if the gating process is killed while such a child
- * waits for this gate, that child's exec, and the execs of the filesystems
- * still marked, wait until the child is killed. Start children with fork()
- * or before pw_gate_start() where that matters.
+ * it cannot keep the group alive (and must not use or free the parent's
+ * pw_gate). Children started with posix_spawn(), vfork() or clone()
+ * (system() and popen() in glibc) hold a copy until their exec completes:
+ * if the gating process is killed while such a child waits for this gate,
+ * that child's exec, and the execs of the filesystems still marked, wait
+ * until the child is killed. Start children with fork() or before
+ * pw_gate_start() where that matters.
  *
  * Verdict cache: a verdict given with pw_exec_allow_cached() or
  * pw_exec_deny_cached(), or by a rule with `cache`, holds for the program
@@ -716,7 +717,7 @@ struct pw_gate_opts {
 	void *decision_userdata;
 	unsigned int decision_queue;   /* records buffered for on_decision; 0: 1024 */
 	pw_gate_error_fn on_error;
-	pw_log_fn log;                 /* NULL: silent */
+	pw_log_fn log;                 /* NULL: silent; called from the gate's threads (the reader too): keep it quick */
 	void *log_userdata;
 	unsigned int cache_entries;    /* images in the verdict cache; 0: 256; at most 4096 */
 	/*

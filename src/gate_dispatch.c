@@ -6,12 +6,15 @@
  * The reader calls the handler itself when no request waits for a worker:
  * handing each exec to another thread cost a wake-up and a context switch
  * per exec, more than the bare fanotify round trip. A handler that blocks
- * must not stall the gate, so the reader arms a timer around each handler
- * call; if it fires (the call took TAKEOVER_NS), the watch thread takes over
- * reading and deadlines until the reader is back, and what it reads goes to
- * the workers (opts.workers - 1 threads: the reader is one of the handler
- * threads). A quick handler costs two timerfd_settime() calls and wakes
- * nobody.
+ * must not stall the gate, so a watch thread wakes on a timer TAKEOVER_NS
+ * after a handler call began; if the reader is still in that call, it takes
+ * over reading and deadlines until the reader is back, and what it reads
+ * goes to the workers (opts.workers - 1 threads: the reader is one of the
+ * handler threads). The timer is armed by whichever handler call finds it
+ * idle, and re-armed by the watch thread for a call that began since, so a
+ * storm of quick handler calls costs one timer and one wake-up per
+ * TAKEOVER_NS, not two timer syscalls per exec (each reprograms the timer
+ * hardware: expensive in a VM).
  */
 #include <errno.h>
 #include <poll.h>
@@ -162,14 +165,16 @@ void *pw_gate_worker_main(void *arg)
 	return NULL;
 }
 
-/* Arm (ns > 0) or disarm (0) the watch thread's timer. */
-static void watch_timer(struct pw_gate *g, uint64_t ns)
+/* Arm the watch thread's timer for the call that began at `since`, unless it is armed. */
+static void watch_arm(struct pw_gate *g, uint64_t since)
 {
+	uint64_t at = since + TAKEOVER_NS;
 	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) },
+		.it_value = { .tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull) },
 	};
 
-	timerfd_settime(g->watch_fd, 0, &its, NULL);
+	if (!atomic_exchange(&g->watch_armed, true))
+		timerfd_settime(g->watch_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 /*
@@ -179,8 +184,10 @@ static void watch_timer(struct pw_gate *g, uint64_t ns)
  */
 static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 {
-	atomic_store(&g->inline_since, pw_gate_now_ns());
-	watch_timer(g, TAKEOVER_NS);
+	uint64_t since = pw_gate_now_ns();
+
+	atomic_store(&g->inline_since, since);
+	watch_arm(g, since);
 	for (;;) {
 		process_request(g, req);
 		pthread_mutex_lock(&g->lock);
@@ -191,7 +198,6 @@ static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 		atomic_store(&g->inline_since, pw_gate_now_ns());
 	}
 	atomic_store(&g->inline_since, 0);
-	watch_timer(g, 0);
 }
 
 /*
@@ -379,6 +385,24 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The reader is one of the handler threads: what its last batch queued (all
+ * but the batch's last event, or everything while others were queued) it
+ * helps decide, rather than wait while the workers are busy.
+ */
+static void help_with_queue(struct pw_gate *g)
+{
+	struct pw_exec_request *req;
+
+	if (atomic_load(&g->stopping))
+		return;
+	pthread_mutex_lock(&g->lock);
+	req = dequeue_locked(g);
+	pthread_mutex_unlock(&g->lock);
+	if (req)
+		run_inline(g, req);
+}
+
 static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 {
 	for (;;) {
@@ -427,6 +451,7 @@ void *pw_gate_reader_main(void *arg)
 			break;
 		if (pfd[0].revents)
 			read_events(g, buf, true);
+		help_with_queue(g);
 		if (pfd[2].revents)
 			ring_buffer__consume(g->rb);
 		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
@@ -462,12 +487,20 @@ void *pw_gate_watch_main(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&g->stopping)) {
-		uint64_t fired;
+		uint64_t fired, since;
 
 		if (poll(wait, 2, -1) < 0 || !(wait[0].revents & POLLIN))
 			continue;
 		(void)!read(g->watch_fd, &fired, sizeof(fired));
-		/* The reader is in a handler (if the timer did not race its return): read for it. */
+		atomic_store(&g->watch_armed, false); /* before looking: a new call re-arms */
+		since = atomic_load(&g->inline_since);
+		if (!since)
+			continue; /* the reader is back: nothing to cover, nothing to time */
+		if (pw_gate_now_ns() - since < TAKEOVER_NS) {
+			watch_arm(g, since); /* a call that began after the timer was set */
+			continue;
+		}
+		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
 		while (atomic_load(&g->inline_since) && !atomic_load(&g->stopping)) {
 			int timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 
