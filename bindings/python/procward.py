@@ -823,7 +823,36 @@ class _ParsedRule:
         self.close()
 
 
-class Monitor:
+class _Closing:
+    """Context manager and finalizer for objects that own a library handle:
+    subclasses implement close() (idempotent)."""
+
+    def close(self) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _add_rules_or_close(self, rules) -> None:
+        """Constructor tail: add each rule; on any failure free what was made."""
+        try:
+            for rule in rules:
+                self.add_rule(rule)
+        except BaseException:
+            self.close()
+            raise
+
+
+class Monitor(_Closing):
     """A pw_monitor: the kernel-side event stream of process lifecycle.
 
     events: None (all), an int mask, or names ("exec", "process_exit", ...,
@@ -874,12 +903,7 @@ class Monitor:
             max_args_bytes=max_args_bytes,
         )
         _check(_pw_monitor_new(byref(opts), byref(self._handle)), "monitor options")
-        try:
-            for text in rules:
-                self.add_rule(text)
-        except BaseException:
-            self.close()
-            raise
+        self._add_rules_or_close(rules)
 
     # -- C callbacks: they must never let an exception unwind into C
 
@@ -1099,18 +1123,6 @@ class Monitor:
         if h:
             _pw_monitor_free(h)
         self._started = False
-
-    def __enter__(self) -> "Monitor":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 # ------------------------------------------------------------- exec gate
@@ -1458,7 +1470,7 @@ _running_gates: "set[Gate]" = set()
 _running_gates_lock = threading.Lock()
 
 
-class Gate:
+class Gate(_Closing):
     """A pw_gate: every new program image on the machine waits for a verdict.
 
     handler(request) runs on one of the library's worker threads for each
@@ -1554,12 +1566,7 @@ class Gate:
             argv_in_kernel=argv_in_kernel,
         )
         _check(_pw_gate_new(byref(opts), byref(self._handle)), "gate options")
-        try:
-            for rule in rules:
-                self.add_rule(rule)
-        except BaseException:
-            self.close()
-            raise
+        self._add_rules_or_close(rules)
 
     # -- library threads: nothing may unwind into C
 
@@ -1750,18 +1757,6 @@ class Gate:
         h, self._handle = self._handle, c_void_p()
         if os.getpid() == self._owner_pid:
             _pw_gate_free(h)
-
-    def __enter__(self) -> "Gate":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 @atexit.register
