@@ -297,6 +297,7 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		goto fail;
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	atomic_store(&g->watch_armed, false);
 	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
 	g->ring_cap = g->opts.decision_queue;

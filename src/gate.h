@@ -220,7 +220,8 @@ struct pw_gate {
 	bool have_watch;
 	atomic_uint_fast64_t inline_since;  /* the reader's handler call began (0: none) */
 	atomic_bool reader_done;
-	int watch_fd;                       /* timerfd the reader arms around handler calls */
+	int watch_fd;                       /* timerfd: TAKEOVER_NS after a handler call began */
+	atomic_bool watch_armed;
 
 	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
 	pthread_mutex_t tids_lock;

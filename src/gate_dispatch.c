@@ -6,15 +6,15 @@
  * The reader calls the handler itself when no request waits for a worker:
  * handing each exec to another thread cost a wake-up and a context switch
  * per exec, more than the bare fanotify round trip. A handler that blocks
- * must not stall the gate, so the reader arms a timer around each handler
- * call; if it fires (the call took TAKEOVER_NS), the watch thread takes over
- * reading and deadlines until the reader is back, and what it reads goes to
- * the workers (opts.workers - 1 threads: the reader is one of the handler
- * threads). A quick handler costs two timerfd_settime() calls and wakes
- * nobody. (Measured alternatives: a watch thread ticking while busy cost
- * 2-3x the gate CPU in a build; a timer armed only when idle and re-armed by
- * the watch thread saved the syscalls in a storm but woke the watch thread
- * once per exec in a build: 87 ms of gate CPU per build against 55.)
+ * must not stall the gate, so a watch thread wakes on a timer TAKEOVER_NS
+ * after a handler call began; if the reader is still in that call, it takes
+ * over reading and deadlines until the reader is back, and what it reads
+ * goes to the workers (opts.workers - 1 threads: the reader is one of the
+ * handler threads). The timer is armed by whichever handler call finds it
+ * idle, and re-armed by the watch thread for a call that began since, so a
+ * storm of quick handler calls costs one timer and one wake-up per
+ * TAKEOVER_NS, not two timer syscalls per exec (each reprograms the timer
+ * hardware: expensive in a VM).
  */
 #include <errno.h>
 #include <poll.h>
@@ -165,14 +165,16 @@ void *pw_gate_worker_main(void *arg)
 	return NULL;
 }
 
-/* Arm (ns > 0: relative) or disarm (0) the watch thread's timer. */
-static void watch_timer(struct pw_gate *g, uint64_t ns)
+/* Arm the watch thread's timer for the call that began at `since`, unless it is armed. */
+static void watch_arm(struct pw_gate *g, uint64_t since)
 {
+	uint64_t at = since + TAKEOVER_NS;
 	struct itimerspec its = {
-		.it_value = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) },
+		.it_value = { .tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull) },
 	};
 
-	timerfd_settime(g->watch_fd, 0, &its, NULL);
+	if (!atomic_exchange(&g->watch_armed, true))
+		timerfd_settime(g->watch_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 /*
@@ -182,8 +184,10 @@ static void watch_timer(struct pw_gate *g, uint64_t ns)
  */
 static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 {
-	atomic_store(&g->inline_since, pw_gate_now_ns());
-	watch_timer(g, TAKEOVER_NS);
+	uint64_t since = pw_gate_now_ns();
+
+	atomic_store(&g->inline_since, since);
+	watch_arm(g, since);
 	for (;;) {
 		process_request(g, req);
 		pthread_mutex_lock(&g->lock);
@@ -194,7 +198,6 @@ static void run_inline(struct pw_gate *g, struct pw_exec_request *req)
 		atomic_store(&g->inline_since, pw_gate_now_ns());
 	}
 	atomic_store(&g->inline_since, 0);
-	watch_timer(g, 0);
 }
 
 /*
@@ -484,12 +487,20 @@ void *pw_gate_watch_main(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&g->stopping)) {
-		uint64_t fired;
+		uint64_t fired, since;
 
 		if (poll(wait, 2, -1) < 0 || !(wait[0].revents & POLLIN))
 			continue;
 		(void)!read(g->watch_fd, &fired, sizeof(fired));
-		/* The reader is in a handler (unless the timer raced its return): read for it. */
+		atomic_store(&g->watch_armed, false); /* before looking: a new call re-arms */
+		since = atomic_load(&g->inline_since);
+		if (!since)
+			continue; /* the reader is back: nothing to cover, nothing to time */
+		if (pw_gate_now_ns() - since < TAKEOVER_NS) {
+			watch_arm(g, since); /* a call that began after the timer was set */
+			continue;
+		}
+		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
 		while (atomic_load(&g->inline_since) && !atomic_load(&g->stopping)) {
 			int timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 
