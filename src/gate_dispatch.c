@@ -14,7 +14,11 @@
  * idle, and re-armed by the watch thread for a call that began since, so a
  * storm of quick handler calls costs one timer and one wake-up per
  * TAKEOVER_NS, not two timer syscalls per exec (each reprograms the timer
- * hardware: expensive in a VM).
+ * hardware: expensive in a VM). Measured on a 2-vCPU VM: arming and
+ * disarming around every call put the syscalls on each exec's path (spawn
+ * storm 1.15x against the bare responder's 1.03x, 52 us of gate CPU per
+ * exec); this way 1.03x and 43 us. The price is a wake-up 2 ms after a
+ * lone call (a build: 87 ms of gate CPU against 59), off the exec's path.
  */
 #include <errno.h>
 #include <poll.h>
