@@ -11,7 +11,6 @@ with short deadlines that allow, and a watchdog (faulthandler) kills a hung
 test, which makes the kernel release every exec waiting on its gates.
 """
 
-import ctypes
 import errno
 import faulthandler
 import gc
@@ -32,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 
 import procward  # noqa: E402
+
+sys.path.insert(0, HERE)
+import layout  # noqa: E402  (tests/python/layout.py)
 
 IS_ROOT = os.geteuid() == 0
 UNAVAILABLE = (procward.ERR_NO_BTF, procward.ERR_NO_BPF, procward.ERR_KERNEL_FEATURE)
@@ -215,36 +217,13 @@ class GateUnprivileged(unittest.TestCase):
     @unittest.skipUnless(shutil.which("cc"), "no C compiler")
     def test_struct_layouts_match_the_header(self):
         """The new ctypes structs must equal include/procward.h, field by field."""
-        structs = {
+        layout.assert_layouts(self, {
             "pw_access_target": procward._AccessTarget,
             "pw_protect_rule": procward._ProtectRule,
             "pw_gate_opts": procward._GateOpts,
             "pw_gate_rule": procward._GateRule,
             "pw_gate_stats": procward._GateStats,
-        }
-        lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "procward.h"',
-                 "int main(void) {"]
-        for cname, py in structs.items():
-            lines.append(f'printf("{cname} %zu\\n", sizeof(struct {cname}));')
-            for field, _ in py._fields_:
-                lines.append(f'printf("{cname}.{field} %zu\\n", '
-                             f'offsetof(struct {cname}, {field}));')
-        lines.append("return 0; }")
-        with tempfile.TemporaryDirectory() as tmp:
-            src, exe = os.path.join(tmp, "layout.c"), os.path.join(tmp, "layout")
-            with open(src, "w") as f:
-                f.write("\n".join(lines))
-            subprocess.run(["cc", "-I", os.path.join(HERE, "..", "..", "include"), src, "-o", exe],
-                           check=True)
-            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            name, value = line.split()
-            if "." in name:
-                cname, field = name.split(".")
-                got = getattr(structs[cname], field).offset
-            else:
-                got = ctypes.sizeof(structs[name])
-            self.assertEqual(got, int(value), name)
+        })
 
 
 # ------------------------------------------------------------ access events

@@ -7,7 +7,6 @@ Unprivileged tests always run; the monitor tests need root and a kernel that
 loads the programs, and are skipped otherwise.
 """
 
-import ctypes
 import os
 import select
 import shutil
@@ -21,6 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 
 import procward  # noqa: E402
+
+sys.path.insert(0, HERE)
+import layout  # noqa: E402  (tests/python/layout.py)
 
 IS_ROOT = os.geteuid() == 0
 TRUE = "/bin/true"
@@ -116,38 +118,14 @@ class Unprivileged(unittest.TestCase):
     @unittest.skipUnless(shutil.which("cc"), "no C compiler")
     def test_struct_layouts_match_the_header(self):
         """The ctypes structs must equal include/procward.h, field by field."""
-        import tempfile
-        header = os.path.join(HERE, "..", "..", "include")
-        structs = {
+        layout.assert_layouts(self, {
             "pw_monitor_opts": procward._MonitorOpts,
             "pw_snapshot_opts": procward._SnapshotOpts,
             "pw_rule": procward._Rule,
             "pw_token": procward._Token,
             "pw_proc_key": procward._ProcKey,
             "pw_monitor_stats": procward._MonitorStats,
-        }
-        lines = ["#include <stdio.h>", "#include <stddef.h>", "#include \"procward.h\"",
-                 "int main(void) {"]
-        for cname, py in structs.items():
-            lines.append(f'printf("{cname} %zu\\n", sizeof(struct {cname}));')
-            for field, _ in py._fields_:
-                cfield = "__pad" if field == "_pad" else field
-                lines.append(f'printf("{cname}.{field} %zu\\n", offsetof(struct {cname}, {cfield}));')
-        lines.append("return 0; }")
-        with tempfile.TemporaryDirectory() as tmp:
-            src, exe = os.path.join(tmp, "layout.c"), os.path.join(tmp, "layout")
-            with open(src, "w") as f:
-                f.write("\n".join(lines))
-            subprocess.run(["cc", "-I", header, src, "-o", exe], check=True)
-            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            name, value = line.split()
-            if "." in name:
-                cname, field = name.split(".")
-                got = getattr(structs[cname], field).offset
-            else:
-                got = ctypes.sizeof(structs[name])
-            self.assertEqual(got, int(value), name)
+        })
 
     def test_rules_without_start(self):
         with procward.Monitor(events="exec,exit", rules=["exclude name true"]) as m:
