@@ -89,10 +89,19 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 }
 
 /*
- * Change the rules under the write lock, and drop every cached verdict
+ * Rules change under the write lock, and every cached verdict is dropped
  * before letting go of it: no decision, and no cached allow in the kernel,
- * outlives the rules it was made under.
+ * outlives the rules it was made under (decisions in flight see rules_gen
+ * move and do not cache).
  */
+static void rules_changed(struct pw_gate *g)
+{
+	if (!g->started)
+		return;
+	atomic_fetch_add(&g->rules_gen, 1);
+	pw_gate_cache_flush(g);
+}
+
 PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
 {
 	int err;
@@ -106,10 +115,8 @@ PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
 		return -EBUSY; /* subject conditions live in the kernel's maps, loaded at start */
 	pthread_rwlock_wrlock(&g->rules_lock);
 	err = pw_gate_rules_add(&g->rules, rule);
-	if (!err && g->started) {
-		atomic_fetch_add(&g->rules_gen, 1);
-		pw_gate_cache_flush(g);
-	}
+	if (!err)
+		rules_changed(g);
 	pthread_rwlock_unlock(&g->rules_lock);
 	return err;
 }
@@ -127,10 +134,8 @@ PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index)
 		err = -EBUSY;
 	else
 		err = pw_gate_rules_remove(&g->rules, index);
-	if (!err && g->started) {
-		atomic_fetch_add(&g->rules_gen, 1);
-		pw_gate_cache_flush(g);
-	}
+	if (!err)
+		rules_changed(g);
 	pthread_rwlock_unlock(&g->rules_lock);
 	return err;
 }

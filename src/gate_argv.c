@@ -175,15 +175,11 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 			ok = read_remote(req, av);
 		else /* the task may run its new image (or the old one again) by now */
 			ok = false;
-		if (ok) {
-			av->exec_id = req->info.meta.exec_id;
-			av->filename[sizeof(av->filename) - 1] = 0;
-			if (av->args_len > sizeof(av->args))
-				av->args_len = sizeof(av->args);
-		} else {
-			memset(av, 0, offsetof(struct pw_gate_argv, filename));
-			av->filename[0] = 0;
-		}
+		/* exec_id says whether there is a record (a stale map entry has another) */
+		av->exec_id = ok ? req->info.meta.exec_id : 0;
+		av->filename[sizeof(av->filename) - 1] = 0;
+		if (av->args_len > sizeof(av->args))
+			av->args_len = sizeof(av->args);
 	}
 	pthread_mutex_unlock(&req->mu);
 	return av->exec_id ? av : NULL;

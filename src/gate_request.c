@@ -128,14 +128,16 @@ static int given_errno(const struct pw_gate *g, int err)
 	return !err || !g->deny_errno_ok || !deny_errno_allowed(err) ? EPERM : err;
 }
 
-/* Returns the errno actually given to the caller (EPERM without FAN_DENY_ERRNO). */
+/*
+ * err: for a deny, already given_errno(). Returns the errno actually given
+ * (EPERM if the kernel refuses the chosen one after all).
+ */
 static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
 	const struct exec_info *info = &req->info;
 	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
 
 	if (v == PW_EXEC_DENY) {
-		err = given_errno(g, err);
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
 	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
 		mark_gated(g, req);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* harness.c - event collector and monitor helpers for the integration tests. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,4 +185,14 @@ int wait_status(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+void remove_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (!dir || !dir[0] || strncmp(dir, "/tmp/", 5))
+		return; /* only what a test made under /tmp */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
 }

@@ -69,5 +69,7 @@ int wait_status(pid_t pid);
 
 /* Skip the calling test (cmocka skip()) unless running as root with BPF. */
 void require_bpf(void);
+/* rm -rf of a directory a test made under /tmp (anything else is left alone). */
+void remove_tree(const char *dir);
 
 #endif
