@@ -29,16 +29,21 @@ endif
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(SAN)
-LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(SAN)
+# The library sees its own tree (includes are spelled from src/: "gate/gate.h")
+# and the generated skeletons; the CLI and the bindings see include/ alone.
+LIB_CFLAGS := $(CFLAGS) -Isrc -I$(BUILD) -fPIC -fvisibility=hidden -MMD -MP
 LIBS      := -lbpf -lelf -lz -lpthread
 
-LIB_SRCS  := $(wildcard src/*.c)
-LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+# One folder per subsystem under src/ (src/bpf is the kernel side). Objects
+# are named subsystem-file.o: the archive keys members by base name, and
+# gate/rules.c and monitor/rules.c must both be in it.
+LIB_SRCS  := $(filter-out src/bpf/%,$(wildcard src/*/*.c))
+obj_of     = $(BUILD)/obj/$(subst /,-,$(patsubst src/%.c,%,$(1))).o
+LIB_OBJS  := $(foreach s,$(LIB_SRCS),$(call obj_of,$(s)))
 BPF_SRCS  := $(wildcard src/bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS  := $(wildcard src/bpf/*.h)
 
 SHLIB     := $(BUILD)/libprocward.so.$(VERSION)
 STLIB     := $(BUILD)/libprocward.a
@@ -62,19 +67,24 @@ $(BUILD)/vmlinux.h:
 		cp third_party/vmlinux/$(ARCH)/vmlinux.h $@; \
 	fi
 
-$(BUILD)/%.bpf.o: src/bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: src/bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -MMD -MP -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/procward.h $(BPF_HDRS) $(SKELS)
+# Header dependencies come from -MMD; the skeletons are order-only so that
+# a first build has them before any object that includes one.
+define lib_obj_rule
+$(call obj_of,$(1)): $(1) | $(SKELS)
 	@mkdir -p $(BUILD)/obj
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(LIB_CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -c $< -o $@
+	$$(call msg,CC,$$@)
+	$(Q)$$(CC) $$(LIB_CFLAGS) -DPW_VERSION_STRING='"$$(VERSION)"' -c $$< -o $$@
+endef
+$(foreach s,$(LIB_SRCS),$(eval $(call lib_obj_rule,$(s))))
 
 $(SHLIB): $(LIB_OBJS) src/libprocward.map
 	$(call msg,LD,$@)
@@ -118,3 +128,4 @@ clean:
 
 include tests/tests.mk
 .SECONDARY:
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/*.bpf.d)

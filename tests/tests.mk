@@ -13,10 +13,12 @@ TEST_CFLAGS   = $(CFLAGS) -Wno-unused-parameter -Itests/integ -DPW_TEST_BUILD_DI
 		-DPW_TEST_SRC_DIR='"$(CURDIR)"'
 ASAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(STLIB) $(TEST_HDRS)
+# Unit tests reach into the library's modules (spelled from src/: "snapshot/procfs.h");
+# integration tests see include/ alone, like any application.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(STLIB) $(TEST_HDRS) $(wildcard src/*/*.h src/bpf/abi/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcmocka
+	$(Q)$(CC) $(TEST_CFLAGS) -Isrc -o $@ $< $(STLIB) $(LIBS) -lcmocka
 
 $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_HDRS)
 	@mkdir -p $(dir $@)

@@ -10,7 +10,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "access.bpf.h"
-#include "token.bpf.h"
+#include "lib/token.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -3,7 +3,7 @@
 #ifndef PW_ACCESS_BPF_H
 #define PW_ACCESS_BPF_H
 
-#include "events.h"
+#include "abi/events.h"
 
 /*
  * The lifecycle object's ring buffer: user space points this map at it with

@@ -10,9 +10,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "gate_abi.h"
-#include "path.bpf.h"
-#include "token.bpf.h"
+#include "abi/gate.h"
+#include "lib/path.bpf.h"
+#include "lib/token.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

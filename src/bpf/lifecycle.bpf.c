@@ -9,10 +9,10 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "maps.bpf.h"
-#include "token.bpf.h"
-#include "rules.bpf.h"
-#include "path.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/token.bpf.h"
+#include "lib/rules.bpf.h"
+#include "lib/path.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

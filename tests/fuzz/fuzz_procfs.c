@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "names.h"
-#include "procfs.h"
-#include "process.h"
+#include "snapshot/names.h"
+#include "snapshot/procfs.h"
+#include "snapshot/process.h"
 
 /* Argv must round-trip to the bytes it came from, plus the NUL added when missing. */
 static void check_args(const struct pw_process *p, const char *buf, size_t len)

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "event.h"
-#include "process.h"
+#include "monitor/event.h"
+#include "snapshot/process.h"
 
 /*
  * Records are built in exactly-sized heap blocks, so under ASan

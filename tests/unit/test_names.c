@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "names.h"
-#include "procfs.h"
+#include "snapshot/names.h"
+#include "snapshot/procfs.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"

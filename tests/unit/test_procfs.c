@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "procfs.h"
-#include "process.h"
+#include "snapshot/procfs.h"
+#include "snapshot/process.h"
 
 /* A real line (kernel 6.x, 52 fields) with comm and starttime as parameters. */
 #define STAT_FMT                                                               \

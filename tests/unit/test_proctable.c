@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "proctable.h"
+#include "monitor/proctable.h"
 
 static uint64_t tick_ns(void)
 {

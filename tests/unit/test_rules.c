@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "rules.h"
+#include "monitor/rules.h"
 
 /* ------------------------------------------------------------ pw_rule_parse */
 

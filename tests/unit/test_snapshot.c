@@ -22,8 +22,8 @@
 #include <cmocka.h>
 
 #include "procward.h"
-#include "process.h"
-#include "procfs.h"
+#include "snapshot/process.h"
+#include "snapshot/procfs.h"
 
 static int main_argc;
 static char **main_argv;

@@ -47,7 +47,7 @@ else
 fi
 
 cflags=(-O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
-        -Iinclude -Isrc -I"$BUILD" -Itests/integ
+        -Iinclude -Itests/integ
         -DPW_TEST_BUILD_DIR='"/tests/build"' -DPW_TEST_SRC_DIR='"/tests/src"')
 
 # The CLI, for the tests that run it (PW_TEST_BUILD_DIR/procward in the guest).

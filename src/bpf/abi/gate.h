@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * bpf/abi/gate.h - the exec gate's ABI between its BPF programs (gate.bpf.c) and
+ * the user side (src/gate*.c): fixed-width structs, no pointers.
+ */
+#ifndef PW_BPF_GATE_ABI_H
+#define PW_BPF_GATE_ABI_H
+
+#include "events.h"
+
+#define PW_GATE_ARGS_MAX 4096    /* argv bytes captured at sys_enter_execve; power of two */
+#define PW_GATE_ARGV_SLOTS 256   /* argv pointers followed before the capture stops */
+#define PW_GATE_MAX_SUBJECTS 64  /* subject conditions: one bit of pw_gate_meta.subject_bits each */
+#define PW_GATE_MAX_SCOPES 8     /* `gate` rules with a subject (the gated set) */
+
+/* pw_gate_meta.flags */
+#define PW_GATE_F_ARGS_TRUNCATED (1u << 0)
+#define PW_GATE_F_FILENAME_TRUNCATED (1u << 1)
+#define PW_GATE_F_EXECVEAT (1u << 2)
+#define PW_GATE_F_ARGS_COPIED (1u << 3) /* argv is in gate_argv (capture_argv was on) */
+#define PW_GATE_CACHE_MAX 4096   /* cached images (kernel map gate_cached; user cache is smaller) */
+
+/*
+ * Written at sys_enter_execve/execveat, keyed by TID: who is exec'ing. The
+ * fanotify event of the same TID that follows is joined with it. Small, so
+ * that user space reads it on every event for the price of one lookup.
+ */
+struct pw_gate_meta {
+	__u64 exec_id;        /* bpf_ktime_get_ns() at syscall entry: this execve */
+	__u64 start_ns;       /* thread-group leader start (boottime ns): the process key */
+	__u64 subject_bits;   /* subject-scoped rules whose subject matches this process */
+	__u32 pid;            /* tgid of the exec'ing process */
+	__u32 tid;
+	__u32 ppid;
+	__u32 flags;          /* PW_GATE_F_* */
+	char comm[PW_COMM_LEN];
+	struct pw_raw_token token;
+	/*
+	 * The execve arguments as user addresses in the exec'ing task's (old)
+	 * mm. User space reads them with process_vm_readv() only when a rule
+	 * or the handler asks: the task waits for the verdict, so the old mm
+	 * is still in place. Copying them here instead (capture_argv) costs
+	 * ~4 us per exec, cached or not.
+	 */
+	__u64 filename_ptr;
+	__u64 argv_ptr;
+};
+
+/* The new command line of the same execve (separate: only read when needed). */
+struct pw_gate_argv {
+	__u64 exec_id;        /* equals pw_gate_meta.exec_id of the same execve */
+	__u32 argc;           /* arguments captured */
+	__u32 args_len;       /* bytes of args used, NULs included */
+	__u32 filename_len;   /* bytes of filename used, NUL included */
+	__u32 __pad;
+	char filename[PW_FILENAME_MAX];
+	char args[PW_GATE_ARGS_MAX];
+};
+
+/*
+ * Written by user space before it allows the main image of an execve:
+ * sched_process_exec then knows the exec was gated. Kernel dev_t encoding
+ * (major << 20 | minor).
+ */
+struct pw_gate_mark {
+	__u64 ino;
+	__u32 dev;
+	__u32 __pad;
+};
+
+/*
+ * Key of gate_cached: an image whose allow is cached (the gate put a
+ * fanotify ignore mark on it). Kernel dev_t encoding, as pw_gate_mark.
+ */
+struct pw_gate_inode {
+	__u64 ino;
+	__u32 dev;
+	__u32 __pad;
+};
+
+/*
+ * Ring-buffer record: an exec of an in-scope process fanotify never saw, or
+ * (cached = 1) an exec allowed by a cached verdict, reported when the
+ * application wants decision records.
+ */
+struct pw_gate_ungated {
+	__u64 ts_ns;
+	__u64 start_ns;
+	__u64 ino;
+	__u32 dev;
+	__u32 pid;
+	__u32 tid;            /* the thread that called execve */
+	__u32 uid;
+	__u32 killed;         /* SIGKILLed in the kernel (fail-closed) */
+	__u32 image_len;      /* bytes of image used, NUL included */
+	__u32 cached;         /* not ungated: allowed by a cached verdict */
+	__u32 __pad;
+	char comm[PW_COMM_LEN];
+	char image[PW_PATH_MAX];
+};
+
+/* Runtime configuration in the gate object's .bss (global `gate_cfg`). */
+struct pw_gate_bpf_config {
+	__u32 self_pid;       /* the gate's own process: never reported or killed */
+	__u32 scope_all;      /* every process is gated (no subject-scoped `gate` rule) */
+	__u32 n_scopes;       /* else: used entries of scope_masks */
+	__u32 fail_closed;    /* SIGKILL ungated execs of gated processes */
+	__u32 have_subjects;  /* subject maps hold entries: look them up */
+	__u32 have_trees;     /* rules with children: inherit subject bits at fork */
+	__u32 enabled;        /* set once user space is ready to mark */
+	__u32 report_cached;  /* send a record for every exec allowed by a cached verdict */
+	__u32 capture_argv;   /* copy argv into gate_argv at execve entry (user space cannot read it) */
+	__u32 __pad;
+	__u64 armed_ns;       /* bpf_ktime_get_ns() once every filesystem was marked */
+	/* A process is gated when its subject_bits contain all bits of one mask. */
+	__u64 scope_masks[PW_GATE_MAX_SCOPES];
+};
+
+#endif /* PW_BPF_GATE_ABI_H */

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/* log.c - formatting for the log callback, and libbpf's messages routed to it. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "core/log.h"
+
+static __thread const struct pw_logger *libbpf_logger;
+
+void pw_log(const struct pw_logger *log, enum pw_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!log || !log->fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log->fn(level, msg, log->userdata);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	const struct pw_logger *log = libbpf_logger;
+	enum pw_log_level lvl = level == LIBBPF_WARN ? PW_LOG_WARN : PW_LOG_DEBUG;
+	char msg[1024];
+	size_t len;
+
+	if (!log || !log->fn)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len && msg[len - 1] == '\n')
+		msg[--len] = 0;
+	log->fn(lvl, msg, log->userdata);
+	return 0;
+}
+
+static pthread_once_t print_once = PTHREAD_ONCE_INIT;
+
+static void install_print(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+void pw_log_libbpf_begin(const struct pw_logger *log)
+{
+	pthread_once(&print_once, install_print);
+	libbpf_logger = log;
+}
+
+void pw_log_libbpf_end(void)
+{
+	libbpf_logger = NULL;
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate/decision_log.c - decision records: the queue to on_decision and its thread,
+ * ungated-exec reports from the kernel, and the record accessors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate/gate.h"
+
+/* ------------------------------------------------------------ decision log */
+
+/*
+ * Queue a record for the sink thread; never waits for the sink. A full
+ * queue drops the record and counts it, so decisions never stall on output.
+ */
+static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
+{
+	pthread_mutex_lock(&g->sink_lock);
+	if (g->ring_len == g->ring_cap) {
+		INC(g, sink_dropped);
+	} else {
+		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = *d;
+		g->ring_len++;
+		pthread_cond_signal(&g->sink_cv);
+	}
+	pthread_mutex_unlock(&g->sink_lock);
+}
+
+void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
+			     int err, enum pw_gate_reason reason)
+{
+	struct pw_gate_decision d;
+	const struct pw_gate_argv *av;
+	const char *image;
+
+	memset(&d, 0, offsetof(struct pw_gate_decision, image));
+	d.verdict = v;
+	d.reason = reason;
+	d.err = v == PW_EXEC_DENY ? err : 0;
+	d.audit = g->opts.audit;
+	d.interp = req->info.interp;
+	d.tid = req->info.tid;
+	d.pid = req->info.have_meta ? (pid_t)req->info.meta.pid : 0;
+	d.uid = req->info.have_meta ? req->info.meta.token.uid : (uint32_t)-1;
+	d.rule = req->rule;
+	d.time_ns = pw_gate_now_ns();
+	d.latency_ns = d.time_ns - req->info.t_arrival;
+	if (req->info.have_meta)
+		memcpy(d.name, req->info.meta.comm, PW_COMM_LEN);
+	image = pw_gate_req_image(req);
+	snprintf(d.image, sizeof(d.image), "%s", image ? image : "");
+	d.filename[0] = 0;
+	d.argc = d.args_len = 0;
+	av = pw_gate_req_argv(req);
+	if (av) {
+		uint32_t len = av->args_len < DECISION_ARGS ? av->args_len : 0;
+
+		memcpy(d.filename, av->filename, sizeof(d.filename) - 1);
+		d.filename[sizeof(d.filename) - 1] = 0;
+		if (!len) { /* longer than the record holds: keep whole arguments that fit */
+			for (uint32_t i = 0; i < av->args_len && i < DECISION_ARGS; i++)
+				if (!av->args[i])
+					len = i + 1;
+		}
+		memcpy(d.args, av->args, len);
+		d.args_len = len;
+		for (uint32_t i = 0; i < len; i++)
+			d.argc += !d.args[i];
+	}
+	sink_push(g, &d);
+}
+
+void *pw_gate_sink_main(void *arg)
+{
+	struct pw_gate *g = arg;
+	struct pw_gate_decision *d = malloc(sizeof(*d));
+
+	if (!d)
+		return NULL;
+	pthread_mutex_lock(&g->sink_lock);
+	for (;;) {
+		while (!g->ring_len && !atomic_load(&g->stopping))
+			pthread_cond_wait(&g->sink_cv, &g->sink_lock);
+		if (!g->ring_len)
+			break;
+		*d = g->ring[g->ring_head];
+		g->ring_head = (g->ring_head + 1) % g->ring_cap;
+		g->ring_len--;
+		pthread_mutex_unlock(&g->sink_lock);
+		g->opts.on_decision(g, d, g->opts.decision_userdata);
+		pthread_mutex_lock(&g->sink_lock);
+	}
+	pthread_mutex_unlock(&g->sink_lock);
+	free(d);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ ungated */
+
+int pw_gate_on_ungated(void *ctx, void *data, size_t size)
+{
+	struct pw_gate *g = ctx;
+	const struct pw_gate_ungated *u = data;
+	struct pw_gate_decision d;
+
+	if (size < sizeof(*u))
+		return 0;
+	if (u->cached) {
+		if (g->opts.on_decision) /* the audit trail of an exec the kernel allowed by the cache */
+			goto record;
+		return 0;
+	}
+	INC(g, ungated);
+	if (u->killed)
+		INC(g, ungated_killed);
+	pw_log(&g->log, PW_LOG_WARN, "ungated exec: pid %u (%.16s) ran %.*s%s", u->pid, u->comm,
+	       (int)(u->image_len < PW_PATH_MAX ? u->image_len : PW_PATH_MAX), u->image,
+	       u->killed ? ": killed" : "");
+	if (!g->opts.on_decision)
+		return 0;
+record:
+	memset(&d, 0, offsetof(struct pw_gate_decision, image));
+	d.verdict = u->killed ? PW_EXEC_DENY : PW_EXEC_ALLOW;
+	d.reason = u->cached ? PW_GATE_BY_CACHE : PW_GATE_UNGATED;
+	d.err = u->killed ? EPERM : 0;
+	d.pid = u->pid;
+	d.tid = u->tid;
+	d.uid = u->uid;
+	d.rule = -1;
+	d.time_ns = pw_gate_now_ns();
+	memcpy(d.name, u->comm, PW_COMM_LEN);
+	d.name[PW_COMM_LEN - 1] = 0;
+	memcpy(d.image, u->image, PW_PATH_MAX);
+	d.image[PW_PATH_MAX - 1] = 0;
+	d.filename[0] = 0;
+	d.argc = d.args_len = 0;
+	sink_push(g, &d);
+	return 0;
+}
+
+/* ------------------------------------------------------------ decision records */
+
+PW_API enum pw_exec_verdict pw_decision_verdict(const struct pw_gate_decision *d) { return d->verdict; }
+PW_API enum pw_gate_reason pw_decision_reason(const struct pw_gate_decision *d) { return d->reason; }
+PW_API int pw_decision_errno(const struct pw_gate_decision *d) { return d->err; }
+PW_API bool pw_decision_audit(const struct pw_gate_decision *d) { return d->audit; }
+PW_API bool pw_decision_is_interpreter(const struct pw_gate_decision *d) { return d->interp; }
+PW_API pid_t pw_decision_pid(const struct pw_gate_decision *d) { return d->pid; }
+PW_API pid_t pw_decision_tid(const struct pw_gate_decision *d) { return d->tid; }
+PW_API uint32_t pw_decision_uid(const struct pw_gate_decision *d) { return d->uid; }
+PW_API const char *pw_decision_name(const struct pw_gate_decision *d) { return d->name; }
+PW_API const char *pw_decision_image(const struct pw_gate_decision *d) { return d->image; }
+PW_API const char *pw_decision_filename(const struct pw_gate_decision *d) { return d->filename; }
+PW_API size_t pw_decision_argc(const struct pw_gate_decision *d) { return d->argc; }
+PW_API int pw_decision_rule(const struct pw_gate_decision *d) { return d->rule; }
+PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d) { return d->time_ns; }
+PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d) { return d->latency_ns; }
+
+PW_API const char *pw_decision_arg(const struct pw_gate_decision *d, size_t i)
+{
+	uint32_t off = 0;
+
+	if (i >= d->argc)
+		return NULL;
+	for (; i && off < d->args_len; off++)
+		if (!d->args[off])
+			i--;
+	return off < d->args_len ? &d->args[off] : NULL;
+}
+
+PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason)
+{
+	static const char *const names[] = {
+		[PW_GATE_BY_RULE] = "rule",         [PW_GATE_BY_HANDLER] = "handler",
+		[PW_GATE_BY_TIMEOUT] = "timeout",   [PW_GATE_BY_ERROR] = "error",
+		[PW_GATE_BY_DEFAULT] = "default",   [PW_GATE_BY_SELF] = "self",
+		[PW_GATE_BY_OVERLOAD] = "overload", [PW_GATE_BY_SHUTDOWN] = "shutdown",
+		[PW_GATE_UNGATED] = "ungated",      [PW_GATE_BY_CACHE] = "cache",
+	};
+
+	if ((unsigned int)reason >= sizeof(names) / sizeof(*names))
+		return NULL;
+	return names[reason];
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate/fork.c - what a child forked by the gating process must not keep.
+ *
+ * A fanotify group lives as long as any descriptor of it. A child forked
+ * while a gate runs gets one, and keeps it until its exec completes (the
+ * descriptor is close-on-exec) - but that exec waits for this very gate. If
+ * the gating process died in that moment (SIGKILL), the child would keep the
+ * group alive with its marks and nobody to answer: every exec on the machine
+ * would wait. So the child closes its copies of the gate's fanotify and
+ * BPF link descriptors right after fork() (pthread_atfork).
+ *
+ * posix_spawn(), vfork() and clone() without fork handlers are not covered:
+ * see the limits in procward.h.
+ */
+#include <pthread.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "gate/gate.h"
+#include "gate.skel.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static struct pw_gate *registry;
+
+static void before_fork(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* In the child: only close() and plain memory; the gate is unusable here anyway. */
+static void after_fork_child(void)
+{
+	for (struct pw_gate *g = registry; g; g = g->fork_next) {
+		if (g->fan_fd >= 0)
+			close(g->fan_fd);
+		g->fan_fd = -1;
+		if (g->skel) {
+			struct bpf_link **links = (struct bpf_link **)&g->skel->links;
+
+			for (size_t i = 0; i < sizeof(g->skel->links) / sizeof(*links); i++)
+				if (links[i] && bpf_link__fd(links[i]) >= 0)
+					close(bpf_link__fd(links[i]));
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void install_handlers(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+void pw_gate_fork_register(struct pw_gate *g)
+{
+	pthread_once(&handlers_once, install_handlers);
+	pthread_mutex_lock(&registry_lock);
+	g->fork_next = registry;
+	registry = g;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void pw_gate_fork_unregister(struct pw_gate *g)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (struct pw_gate **p = &registry; *p; p = &(*p)->fork_next)
+		if (*p == g) {
+			*p = g->fork_next;
+			break;
+		}
+	g->fork_next = NULL;
+	pthread_mutex_unlock(&registry_lock);
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+/* gate/gate.c - the pw_gate object: options, rules while running, start/stop and stats. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "gate/gate.h"
+#include "core/opts.h"
+#include "gate.skel.h"
+
+#define DEFAULT_TIMEOUT_MS 1000
+#define DEFAULT_WORKERS 4
+#define DEFAULT_EXTENSIONS 4
+#define DEFAULT_PENDING 256
+#define DEFAULT_DECISION_QUEUE 1024
+#define DEFAULT_CACHE_ENTRIES 256
+
+_Static_assert(sizeof(struct pw_token) == sizeof(struct pw_raw_token), "token layout");
+
+/* ---------------------------------------------------------------- options */
+
+static bool verdict_ok(enum pw_exec_verdict v)
+{
+	return !v || v == PW_EXEC_ALLOW || v == PW_EXEC_DENY;
+}
+
+PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
+{
+	struct pw_gate *g;
+	size_t sz;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!opts || opts->sz < offsetof(struct pw_gate_opts, userdata) + sizeof(void *))
+		return -EINVAL;
+	if (!pw_opts_tail_zero(opts, opts->sz, sizeof(*opts)))
+		return -EOPNOTSUPP;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	sz = opts->sz < sizeof(*opts) ? opts->sz : sizeof(*opts);
+	memcpy(&g->opts, opts, sz);
+	g->opts.sz = sizeof(g->opts);
+	if (!verdict_ok(g->opts.timeout_verdict) || !verdict_ok(g->opts.error_verdict) ||
+	    g->opts.interpreters > PW_GATE_INTERP_HANDLER || g->opts.workers > 1024 ||
+	    g->opts.cache_entries > PW_GATE_CACHE_MAX) {
+		free(g);
+		return -EINVAL;
+	}
+	if (!g->opts.timeout_ms)
+		g->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!g->opts.timeout_verdict)
+		g->opts.timeout_verdict = PW_EXEC_ALLOW;
+	if (!g->opts.error_verdict)
+		g->opts.error_verdict = PW_EXEC_ALLOW;
+	if (!g->opts.workers)
+		g->opts.workers = DEFAULT_WORKERS;
+	if (!g->opts.max_extensions)
+		g->opts.max_extensions = DEFAULT_EXTENSIONS;
+	if (!g->opts.max_pending)
+		g->opts.max_pending = DEFAULT_PENDING;
+	if (!g->opts.decision_queue)
+		g->opts.decision_queue = DEFAULT_DECISION_QUEUE;
+	if (!g->opts.cache_entries)
+		g->opts.cache_entries = DEFAULT_CACHE_ENTRIES;
+	g->log.fn = g->opts.log;
+	g->log.userdata = g->opts.log_userdata;
+	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;
+	g->watch_fd = -1;
+	pthread_rwlock_init(&g->rules_lock, NULL);
+	pthread_mutex_init(&g->cache_lock, NULL);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->work_cv, NULL);
+	pthread_mutex_init(&g->sink_lock, NULL);
+	pthread_cond_init(&g->sink_cv, NULL);
+	pthread_mutex_init(&g->tids_lock, NULL);
+	*out = g;
+	return 0;
+}
+
+/*
+ * Rules change under the write lock, and every cached verdict is dropped
+ * before letting go of it: no decision, and no cached allow in the kernel,
+ * outlives the rules it was made under (decisions in flight see rules_gen
+ * move and do not cache).
+ */
+static void rules_changed(struct pw_gate *g)
+{
+	if (!g->started)
+		return;
+	atomic_fetch_add(&g->rules_gen, 1);
+	pw_gate_cache_flush(g);
+}
+
+PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
+{
+	int err;
+
+	if (!g)
+		return -EINVAL;
+	err = pw_gate_rule_validate(rule);
+	if (err)
+		return err;
+	if (g->started && pw_gate_rule_has_subject(rule))
+		return -EBUSY; /* subject conditions live in the kernel's maps, loaded at start */
+	pthread_rwlock_wrlock(&g->rules_lock);
+	err = pw_gate_rules_add(&g->rules, rule);
+	if (!err)
+		rules_changed(g);
+	pthread_rwlock_unlock(&g->rules_lock);
+	return err;
+}
+
+PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index)
+{
+	int err;
+
+	if (!g)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&g->rules_lock);
+	if (index >= g->rules.n)
+		err = -ENOENT;
+	else if (g->started && g->rules.v[index].subject_mask)
+		err = -EBUSY;
+	else
+		err = pw_gate_rules_remove(&g->rules, index);
+	if (!err)
+		rules_changed(g);
+	pthread_rwlock_unlock(&g->rules_lock);
+	return err;
+}
+
+PW_API int pw_gate_add_rule_text(struct pw_gate *g, const char *text)
+{
+	struct pw_gate_rule r;
+	char *storage;
+	int err;
+
+	if (!g)
+		return -EINVAL;
+	err = pw_gate_rule_parse(text, &r, &storage);
+	if (err)
+		return err;
+	err = pw_gate_add_rule(g, &r);
+	free(storage);
+	return err;
+}
+
+int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char *errbuf,
+			     size_t errlen);
+
+PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
+				   size_t errlen)
+{
+	if (!g || !path)
+		return -EINVAL;
+	if (g->started)
+		return -EBUSY;
+	return pw_gate_rules_parse_file(path, &g->rules, errbuf, errlen);
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+/*
+ * After the threads are gone only the application can hold requests: those
+ * it deferred, valid until its verdict call (which now returns -ETIMEDOUT).
+ * Their pool is then kept, apart from any new one, until pw_gate_free().
+ */
+static void retire_or_free_pool(struct pw_gate *g)
+{
+	struct retired_pool *rp;
+	bool held = false;
+
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		if (atomic_load(&g->pool[i].refs) > 0) {
+			g->pool[i].retired = true;
+			held = true;
+		}
+	if (held && (rp = malloc(sizeof(*rp)))) {
+		rp->pool = g->pool;
+		rp->n = g->opts.max_pending;
+		rp->next = g->retired;
+		g->retired = rp;
+		pw_log(&g->log, PW_LOG_DEBUG, "deferred requests outlive the stop; kept until pw_gate_free()");
+		return;
+	}
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		pthread_mutex_destroy(&g->pool[i].mu);
+	free(g->pool);
+}
+
+static void gate_shutdown(struct pw_gate *g)
+{
+	uint64_t one = 1;
+
+	atomic_store(&g->stopping, true);
+	if (g->skel)
+		g->skel->bss->gate_cfg.enabled = 0;
+	if (g->stop_fd >= 0)
+		(void)!write(g->stop_fd, &one, sizeof(one));
+	if (g->have_mounts)
+		pthread_join(g->mounts, NULL);
+	g->have_mounts = false;
+	/*
+	 * No new events from here; then the reader answers what is queued and
+	 * in flight. (It waits for this: answered before the flush, a main
+	 * image could open its ELF interpreter into a group nobody reads.)
+	 */
+	if (g->fan_fd >= 0)
+		fanotify_mark(g->fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	atomic_store(&g->flushed, true);
+	/* The reader may be in a handler: the watch thread answers for it meanwhile. */
+	if (g->have_reader)
+		pthread_join(g->reader, NULL);
+	g->have_reader = false;
+	atomic_store(&g->reader_done, true); /* also if it never ran */
+	if (g->have_watch)
+		pthread_join(g->watch, NULL);
+	g->have_watch = false;
+	pthread_mutex_lock(&g->lock);
+	pthread_cond_broadcast(&g->work_cv);
+	pthread_mutex_unlock(&g->lock);
+	for (unsigned int i = 0; i < g->n_workers; i++)
+		pthread_join(g->workers[i], NULL);
+	g->n_workers = 0;
+	/* Every request is answered and no thread of ours writes responses any more. */
+	for (unsigned int i = 0; i < g->cache_n; i++)
+		if (g->cache[i].verdict == PW_EXEC_ALLOW)
+			close(g->cache[i].fd);
+	g->cache_n = 0;
+	free(g->cache);
+	g->cache = NULL;
+	pw_gate_fork_unregister(g);
+	if (g->fan_fd >= 0)
+		close(g->fan_fd); /* and with the group, every ignore mark */
+	g->fan_fd = -1;
+	pthread_mutex_lock(&g->sink_lock);
+	pthread_cond_broadcast(&g->sink_cv);
+	pthread_mutex_unlock(&g->sink_lock);
+	if (g->have_sink)
+		pthread_join(g->sink, NULL);
+	g->have_sink = false;
+	ring_buffer__free(g->rb);
+	g->rb = NULL;
+	if (g->skel) /* kept for pw_gate_stats() after stop */
+		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
+	gate_bpf__destroy(g->skel);
+	g->skel = NULL;
+	if (g->stop_fd >= 0)
+		close(g->stop_fd);
+	g->stop_fd = -1;
+	if (g->watch_fd >= 0)
+		close(g->watch_fd);
+	g->watch_fd = -1;
+	retire_or_free_pool(g);
+	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
+	free(g->workers);
+	g->workers = NULL;
+	free(g->ring);
+	g->ring = NULL;
+	g->ring_len = g->ring_head = 0;
+	free(g->devs);
+	g->devs = NULL;
+	g->n_devs = g->cap_devs = 0;
+	g->started = false;
+}
+
+PW_API int pw_gate_start(struct pw_gate *g)
+{
+	int err;
+
+	if (!g)
+		return -EINVAL;
+	if (g->started)
+		return -EALREADY;
+	g->self_pid = getpid();
+	atomic_store(&g->stopping, false);
+	memset(&g->c, 0, sizeof(g->c));
+	memset(g->tids, 0, sizeof(g->tids));
+	g->cache_n = 0;
+	g->cache_tick = 0;
+	g->ignore_flag = FAN_MARK_IGNORE;
+	g->fs_marked = g->fs_unmarkable = 0;
+	atomic_store(&g->flushed, false);
+	err = pw_gate_open_group(g);
+	if (err)
+		return err;
+	g->started = true; /* from here gate_shutdown() undoes whatever was done */
+	pw_gate_fork_register(g);
+	err = pw_gate_load_bpf(g);
+	if (err)
+		goto fail;
+	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	atomic_store(&g->watch_armed, false);
+	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
+	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
+	g->ring_cap = g->opts.decision_queue;
+	g->ring = g->opts.on_decision ? calloc(g->ring_cap, sizeof(*g->ring)) : NULL;
+	g->cache = calloc(g->opts.cache_entries, sizeof(*g->cache));
+	if (g->stop_fd < 0 || g->watch_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring) ||
+	    !g->cache) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < g->opts.max_pending; i++) {
+		struct pw_exec_request *r = &g->pool[i];
+
+		pthread_mutex_init(&r->mu, NULL);
+		r->pooled = true;
+		r->info.fd = -1;
+		r->qnext = g->free_list;
+		g->free_list = r;
+	}
+	atomic_store(&g->inline_since, 0);
+	atomic_store(&g->reader_done, false);
+	/* The reader is a handler thread too (dispatch.c): workers - 1 more. */
+	for (; g->n_workers + 1 < g->opts.workers; g->n_workers++) {
+		err = -pthread_create(&g->workers[g->n_workers], NULL, pw_gate_worker_main, g);
+		if (err)
+			goto fail;
+	}
+	if (g->opts.on_decision) {
+		err = -pthread_create(&g->sink, NULL, pw_gate_sink_main, g);
+		if (err)
+			goto fail;
+		g->have_sink = true;
+	}
+	err = -pthread_create(&g->watch, NULL, pw_gate_watch_main, g);
+	if (err)
+		goto fail;
+	g->have_watch = true;
+	err = -pthread_create(&g->reader, NULL, pw_gate_reader_main, g);
+	if (err)
+		goto fail;
+	g->have_reader = true;
+	g->skel->bss->gate_cfg.enabled = 1;
+	/* The reader runs: execs may now wait on this gate. */
+	pw_gate_mark_filesystems(g);
+	if (!g->fs_marked) {
+		pw_log(&g->log, PW_LOG_ERROR, "no filesystem could be marked for exec permission events");
+		err = -PW_ERR_KERNEL_FEATURE;
+		goto fail;
+	}
+	{
+		struct timespec ts; /* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		g->skel->bss->gate_cfg.armed_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
+	err = -pthread_create(&g->mounts, NULL, pw_gate_mounts_main, g);
+	if (err)
+		goto fail;
+	g->have_mounts = true;
+	pw_log(&g->log, PW_LOG_INFO, "exec gate started: %" PRIu64 " filesystems gated, %" PRIu64
+	       " not markable, deny errno %s", (uint64_t)g->fs_marked, (uint64_t)g->fs_unmarkable,
+	       g->deny_errno_ok ? "supported" : "EPERM only");
+	return 0;
+fail:
+	gate_shutdown(g);
+	return err;
+}
+
+PW_API void pw_gate_stop(struct pw_gate *g)
+{
+	if (g && g->started)
+		gate_shutdown(g);
+}
+
+PW_API void pw_gate_free(struct pw_gate *g)
+{
+	if (!g)
+		return;
+	pw_gate_stop(g);
+	while (g->retired) {
+		struct retired_pool *rp = g->retired;
+
+		g->retired = rp->next;
+		for (unsigned int i = 0; i < rp->n; i++) {
+			if (rp->pool[i].info.fd >= 0)
+				close(rp->pool[i].info.fd);
+			pthread_mutex_destroy(&rp->pool[i].mu);
+		}
+		free(rp->pool);
+		free(rp);
+	}
+	pw_gate_rules_free(&g->rules);
+	pthread_rwlock_destroy(&g->rules_lock);
+	pthread_mutex_destroy(&g->cache_lock);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->work_cv);
+	pthread_mutex_destroy(&g->sink_lock);
+	pthread_cond_destroy(&g->sink_cv);
+	pthread_mutex_destroy(&g->tids_lock);
+	free(g);
+}
+
+PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
+{
+	struct pw_gate_stats s = { .sz = sizeof(s) };
+	struct gate_counters *c;
+	size_t sz;
+
+	if (!g || !stats || stats->sz < sizeof(size_t))
+		return -EINVAL;
+	c = (struct gate_counters *)&g->c;
+	s.decisions = atomic_load(&c->decisions);
+	s.allowed = atomic_load(&c->allowed);
+	s.denied = atomic_load(&c->denied);
+	s.by_rule = atomic_load(&c->by_rule);
+	s.by_handler = atomic_load(&c->by_handler);
+	s.timed_out = atomic_load(&c->timed_out);
+	s.late_verdicts = atomic_load(&c->late);
+	s.handler_errors = atomic_load(&c->handler_errors);
+	s.self_allowed = atomic_load(&c->self_allowed);
+	s.interpreter_opens = atomic_load(&c->interp);
+	s.overloaded = atomic_load(&c->overloaded);
+	s.ungated = atomic_load(&c->ungated);
+	s.ungated_killed = atomic_load(&c->ungated_killed);
+	s.ungated_lost = g->skel ? __atomic_load_n(&g->skel->bss->ungated_lost, __ATOMIC_RELAXED) : 0;
+	s.no_args = atomic_load(&c->no_args);
+	s.sink_dropped = atomic_load(&c->sink_dropped);
+	s.filesystems_marked = g->fs_marked;
+	s.filesystems_unmarkable = g->fs_unmarkable;
+	s.extensions = atomic_load(&c->extensions);
+	s.cache_hits = atomic_load(&c->cache_hits) +
+		       (g->skel ? __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED)
+				: g->kernel_cache_hits);
+	s.cache_misses = atomic_load(&c->cache_misses);
+	s.cache_entries = g->cache_n;
+	s.cache_evictions = atomic_load(&c->cache_evictions);
+	s.cache_flushes = atomic_load(&c->cache_flushes);
+	s.cache_refused = atomic_load(&c->cache_refused);
+	s.cache_invalidated = atomic_load(&c->cache_invalidated);
+	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
+	memcpy(stats, &s, sz);
+	stats->sz = sz;
+	return 0;
+}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* gate/gate.h - internals of struct pw_gate shared by its modules in src/gate/. */
+#ifndef PW_GATE_H
+#define PW_GATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "procward.h"
+#include "core/log.h"
+#include "bpf/abi/gate.h"
+
+/* ------------------------------------------------------------ SHA-256 */
+struct pw_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t used;
+};
+void pw_sha256_init(struct pw_sha256 *c);
+void pw_sha256_update(struct pw_sha256 *c, const void *data, size_t len);
+void pw_sha256_final(struct pw_sha256 *c, uint8_t out[32]);
+/* Hash a whole file from its fd with pread (the offset is not moved). 0 or -errno. */
+int pw_sha256_fd(int fd, uint8_t out[32]);
+
+/* ------------------------------------------------------------- rules */
+struct pw_gate_rule_entry {
+	enum pw_gate_action action;
+	int deny_errno;
+	char *path;
+	char *name;
+	bool has_sha256;
+	uint8_t sha256[32];
+	uint64_t subject_mask; /* condition bits that must all be in pw_gate_meta.subject_bits */
+	/* subject conditions as given (for the BPF maps) */
+	bool has_uid;
+	uint32_t uid;
+	char subject_name[PW_COMM_LEN];
+	pid_t subject_pid;
+	bool children;
+	char *arg;         /* an argument after argv[0] equals this */
+	bool cache;        /* the verdict is cached for the image */
+};
+
+struct pw_gate_rules {
+	struct pw_gate_rule_entry *v;
+	size_t n, cap;
+	unsigned int n_subject_bits;
+	bool need_image;    /* a rule looks at path or name */
+	bool need_hash;     /* a rule looks at sha256 */
+	bool have_scope;    /* an ASK rule with a subject restricts the gated set */
+	bool have_trees;
+	bool need_argv;     /* a rule looks at argv */
+};
+
+int pw_gate_rule_validate(const struct pw_gate_rule *r);
+int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r);
+void pw_gate_rules_free(struct pw_gate_rules *rs);
+/* Remove rule i (later ones move up). -ENOENT if none. */
+int pw_gate_rules_remove(struct pw_gate_rules *rs, size_t i);
+/* A rule with conditions on the exec'ing process (uid, by-name, by-pid). */
+static inline bool pw_gate_rule_has_subject(const struct pw_gate_rule *r)
+{
+	return r->has_uid || r->subject_name || r->subject_pid;
+}
+
+/* What the rules see of one exec-open. */
+struct pw_gate_subject {
+	uint64_t subject_bits;
+	const char *image;   /* NULL if unknown */
+	int fd;              /* for hashing */
+	bool have_hash;
+	uint8_t hash[32];
+	const char *args;    /* argv, NUL-separated (NULL: not captured) */
+	uint32_t args_len;
+};
+
+/* Index of the first matching rule, or -1. May hash (fd) when a rule needs it. */
+int pw_gate_rules_match(const struct pw_gate_rules *rs, struct pw_gate_subject *s);
+
+/*
+ * Whether a verdict for this exec may be cached for its image (see
+ * "Verdict cache" in procward.h): NULL if so, else why not. matched: the
+ * rule that routed the exec (-1: none); image/hash: what is known of it
+ * (hash NULL: not computed).
+ */
+const char *pw_gate_rules_cache_veto(const struct pw_gate_rules *rs, int matched, bool allow,
+				     const char *image, const uint8_t *hash);
+
+/* ------------------------------------------------------------ the gate object */
+#define TID_SLOTS 4096
+#define DECISION_ARGS 1024
+#define DECISION_FILENAME 256
+
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400 /* Linux 6.0 */
+#endif
+
+#ifndef FAN_DENY_ERRNO
+#define FAN_DENY_ERRNO(err) (FAN_DENY | ((((__u32)(err)) & 0xff) << 24))
+#endif
+
+/* What the reader learns about one exec-open before deciding. */
+struct exec_info {
+	int fd;                 /* the event's fd: the image, opened by the kernel for us */
+	uint32_t tid;
+	bool have_meta;
+	bool interp;
+	bool self;
+	struct pw_gate_meta meta;
+	uint64_t t_arrival;     /* CLOCK_MONOTONIC ns */
+};
+
+struct pw_exec_request {
+	struct pw_gate *g;
+	struct exec_info info;
+	bool pooled;
+	bool retired;           /* its pool outlived a stop (a deferred request held it) */
+	bool rules_pending;     /* rules need a hash: evaluated on the worker */
+	struct pw_exec_request *qnext;          /* worker queue / free list */
+	struct pw_exec_request *inext, *iprev;  /* in-flight list */
+	bool in_flight;
+	_Atomic uint64_t deadline_ns;
+	atomic_int answered;
+	atomic_int responded;   /* the kernel has the verdict: the exec may have moved on */
+	atomic_int refs;
+	atomic_int deferred;
+	atomic_uint extensions;
+	bool by_app;            /* the answer came from a verdict call */
+	int rule;
+	/* filled lazily under mu: the handler and the record writer may race */
+	pthread_mutex_t mu;
+	bool image_done, argv_done, hash_done, stat_done;
+	int hash_err, stat_err;
+	struct stat st;         /* of the image, before the verdict: what a cached verdict is for */
+	bool cache_want;        /* the verdict is to be cached (a *_cached call, or a rule) */
+	uint64_t rules_gen;     /* g->rules_gen when the rules routed this request */
+	char image[PW_PATH_MAX];
+	struct pw_gate_argv argv;
+	uint8_t hash[32];
+};
+
+struct pw_gate_decision {
+	enum pw_exec_verdict verdict;
+	enum pw_gate_reason reason;
+	int err;
+	bool audit, interp;
+	pid_t pid, tid;
+	uint32_t uid;
+	int rule;
+	uint64_t time_ns, latency_ns;
+	char name[PW_COMM_LEN];
+	char image[PW_PATH_MAX];
+	char filename[DECISION_FILENAME];
+	uint32_t argc, args_len;
+	char args[DECISION_ARGS];
+};
+
+struct gate_counters {
+	_Atomic uint64_t decisions, allowed, denied, by_rule, by_handler, timed_out, late,
+		handler_errors, self_allowed, interp, overloaded, ungated, ungated_killed, no_args,
+		sink_dropped, extensions, cache_hits, cache_misses, cache_evictions, cache_flushes,
+		cache_refused, cache_invalidated;
+};
+
+/* One image in the verdict cache. */
+struct cache_entry {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime, mtime;
+	off_t size;
+	enum pw_exec_verdict verdict;
+	int err;
+	int fd;                 /* ALLOW: the image, to remove its ignore mark on eviction */
+	uint64_t used;          /* LRU tick */
+};
+
+struct pw_gate {
+	struct pw_gate_opts opts;
+	struct pw_logger log;
+	/* rules: read by the reader and workers, changed by the owner while running */
+	pthread_rwlock_t rules_lock;
+	struct pw_gate_rules rules;
+	_Atomic uint64_t rules_gen;
+	struct gate_bpf *skel;
+	struct ring_buffer *rb;
+	int fan_fd, stop_fd, meta_fd, argv_fd, marks_fd;
+	pid_t self_pid;
+	bool started, deny_errno_ok;
+	atomic_bool stopping;
+	struct gate_counters c;
+
+	pthread_t reader, mounts, sink;
+	pthread_t *workers;
+	unsigned int n_workers;
+	bool have_reader, have_mounts, have_sink;
+
+	struct pw_gate *fork_next;  /* fork.c: gates whose descriptors forked children close */
+	atomic_bool flushed;        /* stopping: the marks are gone, no new event can come */
+
+	/* pools kept after a stop because the application held deferred requests; freed with the gate */
+	struct retired_pool {
+		struct pw_exec_request *pool;
+		unsigned int n;
+		struct retired_pool *next;
+	} *retired;
+
+	/* requests: pool, worker queue, in-flight list, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv;
+	struct pw_exec_request *pool, *free_list, *q_head, *q_tail, *inflight;
+
+	/* the reader as a handler thread, and the watch thread that covers for it */
+	pthread_t watch;
+	bool have_watch;
+	atomic_uint_fast64_t inline_since;  /* the reader's handler call began (0: none) */
+	atomic_bool reader_done;
+	int watch_fd;                       /* timerfd: TAKEOVER_NS after a handler call began */
+	atomic_bool watch_armed;
+
+	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
+	pthread_mutex_t tids_lock;
+	struct {
+		uint32_t tid;
+		uint64_t exec_id;
+	} tids[TID_SLOTS];
+
+	/* decision records for on_decision */
+	pthread_mutex_t sink_lock;
+	pthread_cond_t sink_cv;
+	struct pw_gate_decision *ring;
+	size_t ring_cap, ring_head, ring_len;
+
+	/* verdict cache, under cache_lock (taken inside rules_lock, never the other way) */
+	pthread_mutex_t cache_lock;
+	struct cache_entry *cache;
+	unsigned int cache_n;
+	uint64_t cache_tick;
+	unsigned int ignore_flag;   /* FAN_MARK_IGNORE, or FAN_MARK_IGNORED_MASK before 6.0 */
+	int cached_fd;              /* BPF map gate_cached */
+	uint64_t kernel_cache_hits; /* the kernel's count, saved when the gate stopped */
+
+	/* filesystems marked (mount thread) */
+	dev_t *devs;
+	size_t n_devs, cap_devs;
+	atomic_uint_fast64_t fs_marked, fs_unmarkable;
+};
+
+static inline uint64_t pw_gate_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+#define INC(g, field) atomic_fetch_add_explicit(&(g)->c.field, 1, memory_order_relaxed)
+
+/* request.c: one exec-open request and its answer */
+void pw_gate_request_put(struct pw_exec_request *req);
+void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct exec_info *info);
+/* fstat of the image, once per request. */
+const struct stat *pw_gate_req_stat(struct pw_exec_request *req);
+const char *pw_gate_req_image(struct pw_exec_request *req);
+/* argv.c */
+const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
+void pw_gate_argv_init(struct pw_gate *g);
+/* Give the verdict once: the first caller wins. -EALREADY if it was answered before. */
+int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
+		   enum pw_gate_reason reason, bool by_app);
+
+/* cache.c: the verdict cache */
+/* Drop every entry. */
+void pw_gate_cache_flush(struct pw_gate *g);
+/* A cached deny for this image answers instead of the handler (true, *err set). */
+bool pw_gate_cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int *err);
+/* After the answer: keep the verdict for the image, if it may be kept. */
+void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
+			  int err);
+
+/* decision_log.c: decision records */
+void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req,
+			     enum pw_exec_verdict v, int err, enum pw_gate_reason reason);
+void *pw_gate_sink_main(void *arg);
+/* ring_buffer callback for the kernel's ungated-exec reports */
+int pw_gate_on_ungated(void *ctx, void *data, size_t size);
+
+/* dispatch.c: reader and worker threads */
+void *pw_gate_reader_main(void *arg);
+void *pw_gate_worker_main(void *arg);
+void *pw_gate_watch_main(void *arg);
+
+/* fork.c: forked children close the gate's descriptors */
+void pw_gate_fork_register(struct pw_gate *g);
+void pw_gate_fork_unregister(struct pw_gate *g);
+
+/* fanotify.c: the fanotify group and its marks */
+int pw_gate_open_group(struct pw_gate *g);
+void pw_gate_mark_filesystems(struct pw_gate *g);
+void *pw_gate_mounts_main(void *arg);
+
+/* bpf.c: the kernel programs */
+int pw_gate_load_bpf(struct pw_gate *g);
+
+#endif

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate/request.c - one exec-open request: its lazily read facts, its single
+ * answer to the kernel, and the verdict and accessor API.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "gate/gate.h"
+#include "gate.skel.h"
+
+/* ------------------------------------------------------------ requests */
+
+void pw_gate_request_put(struct pw_exec_request *req)
+{
+	struct pw_gate *g = req->g;
+
+	if (atomic_fetch_sub(&req->refs, 1) != 1)
+		return;
+	if (req->info.fd >= 0)
+		close(req->info.fd);
+	req->info.fd = -1;
+	if (!req->pooled || req->retired)
+		return;
+	pthread_mutex_lock(&g->lock);
+	req->qnext = g->free_list;
+	g->free_list = req;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct exec_info *info)
+{
+	req->g = g;
+	req->info = *info;
+	req->rules_pending = false;
+	req->qnext = req->inext = req->iprev = NULL;
+	req->in_flight = false;
+	atomic_store(&req->deadline_ns, info->t_arrival + (uint64_t)g->opts.timeout_ms * 1000000ull);
+	atomic_store(&req->answered, 0);
+	atomic_store(&req->responded, 0);
+	atomic_store(&req->refs, 1);
+	atomic_store(&req->deferred, 0);
+	atomic_store(&req->extensions, 0);
+	req->by_app = false;
+	req->rule = -1;
+	req->image_done = req->argv_done = req->hash_done = req->stat_done = false;
+	req->cache_want = false;
+	req->rules_gen = 0;
+}
+
+/* fstat of the image, once per request. */
+const struct stat *pw_gate_req_stat(struct pw_exec_request *req)
+{
+	pthread_mutex_lock(&req->mu);
+	if (!req->stat_done) {
+		req->stat_err = fstat(req->info.fd, &req->st) ? -errno : 0;
+		req->stat_done = true;
+	}
+	pthread_mutex_unlock(&req->mu);
+	return req->stat_err ? NULL : &req->st;
+}
+
+const char *pw_gate_req_image(struct pw_exec_request *req)
+{
+	char link[32];
+	ssize_t n;
+
+	pthread_mutex_lock(&req->mu);
+	if (!req->image_done) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", req->info.fd);
+		n = req->info.fd >= 0 ? readlink(link, req->image, sizeof(req->image) - 1) : -1;
+		req->image[n > 0 ? n : 0] = 0;
+		req->image_done = true;
+	}
+	pthread_mutex_unlock(&req->mu);
+	return req->image[0] ? req->image : NULL;
+}
+
+/* ------------------------------------------------------------ answering */
+
+static bool deny_errno_allowed(int err)
+{
+	switch (err) {
+	case EIO: case EPERM: case EBUSY: case ETXTBSY: case EAGAIN: case ENOSPC: case EDQUOT:
+		return true;
+	}
+	return false;
+}
+
+/* Tell BPF this exec was seen, so sched_process_exec does not call it ungated. */
+static void mark_gated(struct pw_gate *g, struct pw_exec_request *req)
+{
+	struct pw_gate_mark mark = { 0 };
+	const struct stat *st = pw_gate_req_stat(req);
+
+	if (!st)
+		return;
+	mark.ino = st->st_ino;
+	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
+	bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
+}
+
+static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
+{
+	const struct pw_gate_bpf_config *cfg = &g->skel->bss->gate_cfg;
+
+	if (cfg->scope_all)
+		return true;
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		uint64_t m = cfg->scope_masks[i];
+
+		if ((info->meta.subject_bits & m) == m)
+			return true;
+	}
+	return false;
+}
+
+/* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
+static int given_errno(const struct pw_gate *g, int err)
+{
+	return !err || !g->deny_errno_ok || !deny_errno_allowed(err) ? EPERM : err;
+}
+
+/*
+ * err: for a deny, already given_errno(). Returns the errno actually given
+ * (EPERM if the kernel refuses the chosen one after all).
+ */
+static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
+{
+	const struct exec_info *info = &req->info;
+	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
+
+	if (v == PW_EXEC_DENY) {
+		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
+	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
+		mark_gated(g, req);
+	}
+	while (write(g->fan_fd, &r, sizeof(r)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL && r.response != FAN_DENY && v == PW_EXEC_DENY) {
+			g->deny_errno_ok = false;
+			r.response = FAN_DENY;
+			err = EPERM;
+			continue;
+		}
+		pw_log(&g->log, PW_LOG_ERROR, "writing a fanotify response failed: %s", strerror(errno));
+		break;
+	}
+	return err;
+}
+
+/*
+ * Give the verdict once: the first caller wins (reader, worker, timeout or
+ * the application). -EALREADY if it was answered before.
+ */
+int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
+		   enum pw_gate_reason reason, bool by_app)
+{
+	enum pw_exec_verdict enforced = g->opts.audit ? PW_EXEC_ALLOW : v;
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&req->answered, &expected, 1))
+		return -EALREADY;
+	req->by_app = by_app;
+	if (req->in_flight) {
+		pthread_mutex_lock(&g->lock);
+		if (req->iprev)
+			req->iprev->inext = req->inext;
+		else
+			g->inflight = req->inext;
+		if (req->inext)
+			req->inext->iprev = req->iprev;
+		req->in_flight = false;
+		pthread_mutex_unlock(&g->lock);
+	}
+	/* The record needs argv, which is readable only while the exec waits. */
+	if (g->opts.on_decision)
+		(void)pw_gate_req_argv(req);
+	/*
+	 * Counters and the cache before the response: whoever saw the exec
+	 * finish (and execs the same file again at once, or reads the stats)
+	 * must find them updated.
+	 */
+	if (v == PW_EXEC_DENY)
+		err = given_errno(g, err);
+	INC(g, decisions);
+	if (v == PW_EXEC_ALLOW)
+		INC(g, allowed);
+	else
+		INC(g, denied);
+	switch (reason) {
+	case PW_GATE_BY_RULE: INC(g, by_rule); break;
+	case PW_GATE_BY_HANDLER: INC(g, by_handler); break;
+	case PW_GATE_BY_TIMEOUT: INC(g, timed_out); break;
+	case PW_GATE_BY_SELF: INC(g, self_allowed); break;
+	case PW_GATE_BY_OVERLOAD: INC(g, overloaded); break;
+	default: break;
+	}
+	/* Only verdicts someone gave: not a timeout's, an error's or a default's. */
+	if (req->cache_want && (reason == PW_GATE_BY_HANDLER || reason == PW_GATE_BY_RULE))
+		pw_gate_cache_insert(g, req, v, err);
+	err = respond(g, req, enforced, err);
+	atomic_store(&req->responded, 1);
+	if (g->opts.on_decision)
+		pw_gate_record_decision(g, req, v, err, reason);
+	pw_gate_request_put(req); /* the kernel's reference: the exec no longer waits */
+	return 0;
+}
+
+/* ------------------------------------------------------------ verdict API */
+
+static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int err, bool cache)
+{
+	struct pw_gate *g;
+	int ret;
+
+	if (!req || err < 0 || err > 4095)
+		return -EINVAL;
+	g = req->g;
+	/* a reference so that pw_gate_answer() dropping the kernel's cannot free req under us */
+	atomic_fetch_add(&req->refs, 1);
+	if (cache && !atomic_load(&req->answered))
+		req->cache_want = true; /* read by whoever answers: this call, unless it lost the race */
+	ret = pw_gate_answer(g, req, v, err, PW_GATE_BY_HANDLER, true);
+	if (ret == -EALREADY && !req->by_app) {
+		INC(g, late);
+		ret = -ETIMEDOUT;
+	}
+	if (atomic_exchange(&req->deferred, 0))
+		pw_gate_request_put(req);
+	pw_gate_request_put(req);
+	return ret;
+}
+
+PW_API int pw_exec_allow(struct pw_exec_request *req)
+{
+	return verdict_call(req, PW_EXEC_ALLOW, 0, false);
+}
+
+PW_API int pw_exec_deny(struct pw_exec_request *req, int err)
+{
+	return verdict_call(req, PW_EXEC_DENY, err, false);
+}
+
+PW_API int pw_exec_allow_cached(struct pw_exec_request *req)
+{
+	return verdict_call(req, PW_EXEC_ALLOW, 0, true);
+}
+
+PW_API int pw_exec_deny_cached(struct pw_exec_request *req, int err)
+{
+	return verdict_call(req, PW_EXEC_DENY, err, true);
+}
+
+PW_API int pw_exec_extend(struct pw_exec_request *req, unsigned int ms)
+{
+	if (!req)
+		return -EINVAL;
+	if (atomic_load(&req->answered))
+		return -ETIMEDOUT;
+	if (atomic_fetch_add(&req->extensions, 1) >= req->g->opts.max_extensions)
+		return -E2BIG;
+	atomic_store(&req->deadline_ns, pw_gate_now_ns() + (uint64_t)ms * 1000000ull);
+	INC(req->g, extensions);
+	return 0;
+}
+
+PW_API int pw_exec_defer(struct pw_exec_request *req)
+{
+	if (!req)
+		return -EINVAL;
+	if (atomic_load(&req->answered))
+		return -ETIMEDOUT;
+	if (atomic_exchange(&req->deferred, 1))
+		return -EALREADY;
+	atomic_fetch_add(&req->refs, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+PW_API pid_t pw_exec_pid(const struct pw_exec_request *req)
+{
+	return req && req->info.have_meta ? (pid_t)req->info.meta.pid : 0;
+}
+
+PW_API pid_t pw_exec_tid(const struct pw_exec_request *req)
+{
+	return req ? (pid_t)req->info.tid : 0;
+}
+
+PW_API pid_t pw_exec_parent_pid(const struct pw_exec_request *req)
+{
+	return req && req->info.have_meta ? (pid_t)req->info.meta.ppid : 0;
+}
+
+PW_API struct pw_proc_key pw_exec_key(const struct pw_exec_request *req)
+{
+	struct pw_proc_key key = { 0 };
+
+	if (req && req->info.have_meta) {
+		key.pid = req->info.meta.pid;
+		key.start_ns = req->info.meta.start_ns;
+	}
+	return key;
+}
+
+PW_API const char *pw_exec_name(const struct pw_exec_request *req)
+{
+	return req && req->info.have_meta ? req->info.meta.comm : NULL;
+}
+
+PW_API size_t pw_exec_argc(struct pw_exec_request *req)
+{
+	const struct pw_gate_argv *av = req ? pw_gate_req_argv(req) : NULL;
+
+	return av ? av->argc : 0;
+}
+
+PW_API const char *pw_exec_arg(struct pw_exec_request *req, size_t i)
+{
+	const struct pw_gate_argv *av = req ? pw_gate_req_argv(req) : NULL;
+	uint32_t off = 0;
+
+	if (!av || i >= av->argc)
+		return NULL;
+	for (; i && off < av->args_len; off++)
+		if (!av->args[off])
+			i--;
+	return off < av->args_len ? &av->args[off] : NULL;
+}
+
+PW_API const char *pw_exec_filename(struct pw_exec_request *req)
+{
+	const struct pw_gate_argv *av = req ? pw_gate_req_argv(req) : NULL;
+
+	return av ? av->filename : NULL;
+}
+
+PW_API const char *pw_exec_image(struct pw_exec_request *req)
+{
+	return req ? pw_gate_req_image(req) : NULL;
+}
+
+PW_API const struct pw_token *pw_exec_token(const struct pw_exec_request *req)
+{
+	return req && req->info.have_meta ? (const struct pw_token *)&req->info.meta.token : NULL;
+}
+
+PW_API bool pw_exec_is_interpreter(const struct pw_exec_request *req)
+{
+	return req && req->info.interp;
+}
+
+PW_API int pw_exec_fd(const struct pw_exec_request *req)
+{
+	return req ? req->info.fd : -EINVAL;
+}
+
+PW_API int pw_exec_sha256(struct pw_exec_request *req, uint8_t out[32])
+{
+	if (!req || !out)
+		return -EINVAL;
+	pthread_mutex_lock(&req->mu);
+	if (!req->hash_done) {
+		req->hash_err = pw_sha256_fd(req->info.fd, req->hash);
+		req->hash_done = true;
+	}
+	pthread_mutex_unlock(&req->mu);
+	if (!req->hash_err)
+		memcpy(out, req->hash, 32);
+	return req->hash_err;
+}
+
+PW_API unsigned int pw_exec_flags(struct pw_exec_request *req)
+{
+	unsigned int f = 0;
+
+	if (!req)
+		return 0;
+	if (!pw_gate_req_argv(req))
+		f |= PW_EXEC_NO_ARGS;
+	else if (((req->info.have_meta ? req->info.meta.flags : 0) | req->argv.__pad) &
+		 (PW_GATE_F_ARGS_TRUNCATED | PW_GATE_F_FILENAME_TRUNCATED))
+		f |= PW_EXEC_ARGS_TRUNCATED;
+	return f;
+}
+
+PW_API bool pw_gate_deny_errno_supported(const struct pw_gate *g)
+{
+	return g && g->deny_errno_ok;
+}
