@@ -7,8 +7,11 @@
  *  - every exported symbol starts with pw_;
  *  - functions return 0 (or a count) on success and a negative errno on
  *    failure; pw_strerror() turns any return value into a message;
- *  - options structs start with `size_t sz` and are filled with PW_OPTS(), so
- *    fields added at the end never break old callers;
+ *  - options and rule structs start with `size_t sz` and are filled with
+ *    PW_OPTS() (or memset to zero first), so fields added at the end never
+ *    break old callers; the library refuses (-EOPNOTSUPP) a struct with a
+ *    non-zero byte after the last field it knows, padding included, so build
+ *    them in place: a struct assignment need not copy padding;
  *  - handles are opaque and come in new/free pairs; free accepts NULL;
  *  - objects passed to callbacks are borrowed: valid only until the callback
  *    returns. Strings returned by accessors share that lifetime.
@@ -18,6 +21,18 @@
  * handler may call. Callbacks run on the thread that called
  * pw_monitor_dispatch()/pw_monitor_run(). Two monitors in one process are
  * fully independent. The snapshot functions are reentrant.
+ *
+ * Process-wide effects, beyond the handles themselves:
+ *  - loading access events or an exec gate may mount tracefs on
+ *    /sys/kernel/tracing if nothing is mounted there (libbpf resolves
+ *    syscall tracepoints through it); the mount is left in place;
+ *  - the first pw_gate_start() installs pthread_atfork() handlers (once per
+ *    process), so that a forked child closes its copies of the gate's
+ *    descriptors (see the gate's limits below);
+ *  - while the library loads BPF objects it routes libbpf's messages to the
+ *    handle's log callback; every other message still reaches the print
+ *    function the application set with libbpf_set_print(), which is chained,
+ *    not replaced.
  */
 #ifndef PROCWARD_H
 #define PROCWARD_H
@@ -25,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -40,9 +56,18 @@ extern "C" {
 /* "0.1.0": the version of the library actually loaded. */
 PW_API const char *pw_version(void);
 
-/* Declare and fill an options struct: PW_OPTS(pw_monitor_opts, o, .events = ...). */
+/*
+ * Declare and fill an options struct: PW_OPTS(pw_monitor_opts, o, .events = ...).
+ * As libbpf's LIBBPF_OPTS: memset first, so the padding is zero too. The
+ * library refuses (-EOPNOTSUPP) a struct with any non-zero byte after the
+ * last field it knows, which is how a field appended by a newer header is
+ * detected by an older library, even when it falls into today's padding.
+ */
 #define PW_OPTS(TYPE, NAME, ...)                                               \
-	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+	struct TYPE NAME = ({                                                  \
+		memset(&NAME, 0, sizeof(struct TYPE));                         \
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };       \
+	})
 
 /* ---------------------------------------------------------------- errors */
 
@@ -122,7 +147,7 @@ PW_API const char *pw_event_type_name(enum pw_event_type type);
  */
 struct pw_proc_key {
 	pid_t pid;
-	uint32_t __pad;
+	uint32_t pad; /* zero */
 	uint64_t start_ns;
 };
 
@@ -248,6 +273,7 @@ struct pw_rule {
 	enum pw_rule_match match;
 	const char *name; /* NAME* matches */
 	uint32_t id;      /* PID or UID matches */
+	size_t :0;        /* see PW_OPTS: the tail padding is initialized too */
 };
 
 #define PW_MAX_NAME_RULES 1024
@@ -317,6 +343,8 @@ struct pw_monitor;
  */
 typedef int (*pw_event_fn)(struct pw_monitor *m, const struct pw_event *ev, void *userdata);
 
+#define PW_BATCH_DELAY_DEFAULT_US 4000
+
 struct pw_monitor_opts {
 	size_t sz;
 	unsigned int events;       /* PW_EVMASK() bits; 0: PW_EVMASK_ALL */
@@ -334,7 +362,8 @@ struct pw_monitor_opts {
 	 * waking the reader for each event (a wake-up is the largest single
 	 * cost of an event on virtual machines). Bounds the added latency of a
 	 * busy period; an idle monitor still wakes at the first event.
-	 * 0: default (1000 us); -1: no delay (lowest latency, highest cost).
+	 * 0: default (PW_BATCH_DELAY_DEFAULT_US, the value bench/README.md
+	 * measured); -1: no delay (lowest latency, highest cost).
 	 */
 	int batch_delay_us;
 };
@@ -504,6 +533,7 @@ struct pw_access_target {
 	pid_t pid;           /* > 0: this process; 0: use name */
 	const char *name;    /* process name (comm of the leader, max 15 chars), exact */
 	unsigned int access; /* rights to report (enum pw_access); 0: all */
+	size_t :0;           /* see PW_OPTS: the tail padding is initialized too */
 };
 
 /*
@@ -729,6 +759,12 @@ struct pw_gate_opts {
 	 * read is refused (logged).
 	 */
 	bool argv_in_kernel;
+	/*
+	 * libbpf's explicit padding: a struct must not end in a bool whose
+	 * padding an initializer may leave uninitialized, since the library
+	 * checks every byte after argv_in_kernel (a newer caller's field).
+	 */
+	size_t :0;
 };
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
@@ -756,6 +792,7 @@ struct pw_gate_rule {
 	const char *arg;
 	/* ALLOW/DENY without subject or arg: cache the verdict for the image (see "Verdict cache"). */
 	bool cache;
+	size_t :0; /* see PW_OPTS: the tail padding is initialized too */
 };
 
 /*

@@ -643,8 +643,10 @@ PW_API int pw_monitor_watch_access(struct pw_monitor *m, const struct pw_access_
 	unsigned int old;
 	int err;
 
-	if (!m || !t || t->sz < offsetof(struct pw_access_target, access) + sizeof(unsigned int))
+	if (!m || !PW_OPTS_HAS(t, access))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(t, pw_access_target))
+		return -EOPNOTSUPP;
 	err = target_key(t->pid, t->name, name);
 	if (err)
 		return err;
@@ -674,8 +676,10 @@ PW_API int pw_monitor_unwatch_access(struct pw_monitor *m, const struct pw_acces
 	char name[PW_COMM_LEN];
 	int err;
 
-	if (!m || !t || t->sz < offsetof(struct pw_access_target, name) + sizeof(char *))
+	if (!m || !PW_OPTS_HAS(t, name))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(t, pw_access_target))
+		return -EOPNOTSUPP;
 	err = target_key(t->pid, t->name, name);
 	if (err)
 		return err;
@@ -748,8 +752,10 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 	bool existed;
 	int err;
 
-	if (!m || !rule || rule->sz < offsetof(struct pw_protect_rule, except_pid) + sizeof(pid_t))
+	if (!m || !PW_OPTS_HAS(rule, except_pid))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(rule, pw_protect_rule))
+		return -EOPNOTSUPP;
 	/* Never a silent no-op: without BPF LSM nothing could enforce the rule. */
 	if (!(pw_features() & PW_FEAT_BPF_LSM)) {
 		pw_log(&m->log, PW_LOG_ERROR,
@@ -802,8 +808,10 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
 	char name[PW_COMM_LEN];
 	int err;
 
-	if (!m || !rule || rule->sz < offsetof(struct pw_protect_rule, name) + sizeof(char *))
+	if (!m || !PW_OPTS_HAS(rule, name))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(rule, pw_protect_rule))
+		return -EOPNOTSUPP;
 	err = target_key(rule->pid, rule->name, name);
 	if (err)
 		return err;

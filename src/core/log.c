@@ -2,6 +2,7 @@
 /* log.c - formatting for the log callback, and libbpf's messages routed to it. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,16 @@ void pw_log(const struct pw_logger *log, enum pw_log_level level, const char *fm
 	log->fn(level, msg, log->userdata);
 }
 
+/*
+ * libbpf has one print function per process. The library installs its own
+ * once and keeps the one it replaced: inside a load window (this thread,
+ * between begin and end) messages belong to the handle's logger, which may
+ * be NULL for silence; everywhere else they go on to the previous function,
+ * so an application's own libbpf_set_print() keeps working.
+ */
+static __thread bool in_window;
+static libbpf_print_fn_t previous_print;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	const struct pw_logger *log = libbpf_logger;
@@ -31,6 +42,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	char msg[1024];
 	size_t len;
 
+	if (!in_window)
+		return previous_print ? previous_print(level, fmt, ap) : 0;
 	if (!log || !log->fn)
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -45,16 +58,18 @@ static pthread_once_t print_once = PTHREAD_ONCE_INIT;
 
 static void install_print(void)
 {
-	libbpf_set_print(libbpf_print);
+	previous_print = libbpf_set_print(libbpf_print);
 }
 
 void pw_log_libbpf_begin(const struct pw_logger *log)
 {
 	pthread_once(&print_once, install_print);
 	libbpf_logger = log;
+	in_window = true;
 }
 
 void pw_log_libbpf_end(void)
 {
 	libbpf_logger = NULL;
+	in_window = false;
 }

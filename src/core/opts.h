@@ -1,26 +1,83 @@
 /* SPDX-License-Identifier: MIT */
-/* core/opts.h - small helpers every object of the library uses the same way: options and load errors. */
+/*
+ * core/opts.h - the sized-struct idiom (libbpf's OPTS_VALID/OPTS_HAS), shared
+ * by every entry point that takes an options or rule struct; and load errors.
+ */
 #ifndef PW_SHARED_H
 #define PW_SHARED_H
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "procward.h"
 
+#define pw_offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+
 /*
- * libbpf's rule for sized options: bytes of a newer caller's struct beyond
- * the fields this library knows must be zero, else the caller asked for
- * something we cannot do.
+ * The last field this library knows of each sized struct. A caller built
+ * against a newer header passes a bigger sz; every byte from the end of this
+ * field to its sz must be zero, else it asked for something this library
+ * cannot do. Checking from offsetofend rather than sizeof also sees a field
+ * appended into today's tail padding (PW_OPTS zero-fills the padding).
+ * Appending a field to a struct in procward.h means moving its marker here:
+ * the assertions below catch a marker that no longer names the last field
+ * whenever the struct grew by at least its alignment.
  */
-static inline bool pw_opts_tail_zero(const void *opts, size_t user_sz, size_t our_sz)
+#define pw_snapshot_opts__last_field proc_root
+#define pw_monitor_opts__last_field batch_delay_us
+#define pw_rule__last_field id
+#define pw_access_target__last_field access
+#define pw_protect_rule__last_field except_pid
+#define pw_gate_opts__last_field argv_in_kernel
+#define pw_gate_rule__last_field cache
+
+#define PW_OPTS_KNOWN_SZ(TYPE) pw_offsetofend(struct TYPE, TYPE##__last_field)
+#define PW_OPTS_LAST_FIELD_IS_LAST(TYPE)                                       \
+	_Static_assert(sizeof(struct TYPE) - PW_OPTS_KNOWN_SZ(TYPE) < _Alignof(struct TYPE), \
+		       #TYPE "__last_field is not the last field of struct " #TYPE)
+PW_OPTS_LAST_FIELD_IS_LAST(pw_snapshot_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_monitor_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_rule);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_access_target);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_protect_rule);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_gate_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_gate_rule);
+
+/* sz covers at least `sz` itself, and nothing past `known` is set. */
+static inline bool pw_opts_validate(const void *opts, size_t known, size_t user_sz)
 {
-	for (size_t i = our_sz; i < user_sz; i++)
-		if (((const char *)opts)[i])
+	const unsigned char *p = opts;
+
+	if (user_sz < sizeof(size_t))
+		return false;
+	for (size_t i = known; i < user_sz; i++)
+		if (p[i])
 			return false;
 	return true;
 }
+
+/* libbpf's OPTS_VALID: NULL is valid (all defaults); else the tail rule above. */
+#define PW_OPTS_VALID(opts, TYPE)                                              \
+	(!(opts) || pw_opts_validate((opts), PW_OPTS_KNOWN_SZ(TYPE), (opts)->sz))
+/* The caller's struct holds FIELD (an older caller's may end before it). */
+#define PW_OPTS_HAS(opts, FIELD)                                               \
+	((opts) && (opts)->sz >= pw_offsetofend(__typeof__(*(opts)), FIELD))
+#define PW_OPTS_GET(opts, FIELD, fallback) (PW_OPTS_HAS(opts, FIELD) ? (opts)->FIELD : (fallback))
+
+/*
+ * Copy a validated caller struct into the library's own: fields an older
+ * caller's struct lacks stay zero (their defaults), and the copy's sz is
+ * the library's, so later code reads every field without PW_OPTS_HAS.
+ */
+#define PW_OPTS_COPY(dst, opts)                                                \
+	do {                                                                   \
+		size_t pw_copy_sz_ = (opts)->sz < sizeof(*(dst)) ? (opts)->sz : sizeof(*(dst)); \
+		memset((dst), 0, sizeof(*(dst)));                              \
+		memcpy((dst), (opts), pw_copy_sz_);                            \
+		(dst)->sz = sizeof(*(dst));                                    \
+	} while (0)
 
 /* Map a libbpf load/attach error to what the application can act on. */
 static inline int pw_bpf_load_error(int err)

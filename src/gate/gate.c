@@ -36,21 +36,18 @@ static bool verdict_ok(enum pw_exec_verdict v)
 PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 {
 	struct pw_gate *g;
-	size_t sz;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!opts || opts->sz < offsetof(struct pw_gate_opts, userdata) + sizeof(void *))
+	if (!PW_OPTS_HAS(opts, userdata))
 		return -EINVAL;
-	if (!pw_opts_tail_zero(opts, opts->sz, sizeof(*opts)))
+	if (!PW_OPTS_VALID(opts, pw_gate_opts))
 		return -EOPNOTSUPP;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	sz = opts->sz < sizeof(*opts) ? opts->sz : sizeof(*opts);
-	memcpy(&g->opts, opts, sz);
-	g->opts.sz = sizeof(g->opts);
+	PW_OPTS_COPY(&g->opts, opts);
 	if (!verdict_ok(g->opts.timeout_verdict) || !verdict_ok(g->opts.error_verdict) ||
 	    g->opts.interpreters > PW_GATE_INTERP_HANDLER || g->opts.workers > 1024 ||
 	    g->opts.cache_entries > PW_GATE_CACHE_MAX) {
@@ -155,9 +152,6 @@ PW_API int pw_gate_add_rule_text(struct pw_gate *g, const char *text)
 	free(storage);
 	return err;
 }
-
-int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char *errbuf,
-			     size_t errlen);
 
 PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
 				   size_t errlen)

@@ -63,6 +63,9 @@ int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r);
 void pw_gate_rules_free(struct pw_gate_rules *rs);
 /* Remove rule i (later ones move up). -ENOENT if none. */
 int pw_gate_rules_remove(struct pw_gate_rules *rs, size_t i);
+/* Parse a whole rules file into `into`, all or nothing; errbuf says where it failed. */
+int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char *errbuf,
+			     size_t errlen);
 /* A rule with conditions on the exec'ing process (uid, by-name, by-pid). */
 static inline bool pw_gate_rule_has_subject(const struct pw_gate_rule *r)
 {

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "gate/gate.h"
 
 int pw_gate_rule_validate(const struct pw_gate_rule *r)
 {
-	if (!r || r->sz < offsetof(struct pw_gate_rule, children) + sizeof(bool))
+	if (!PW_OPTS_HAS(r, children))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(r, pw_gate_rule))
+		return -EOPNOTSUPP;
 	if (r->action != PW_GATE_ALLOW && r->action != PW_GATE_DENY && r->action != PW_GATE_ASK)
 		return -EINVAL;
 	if (r->deny_errno < 0 || r->deny_errno > 4095)
@@ -28,7 +31,7 @@ int pw_gate_rule_validate(const struct pw_gate_rule *r)
 		return -EINVAL;
 	if (r->children && !r->subject_pid && !r->subject_name)
 		return -EINVAL; /* children of whom? */
-	if (r->sz >= offsetof(struct pw_gate_rule, cache) + sizeof(bool)) {
+	if (PW_OPTS_HAS(r, cache)) {
 		if (r->arg && !r->arg[0])
 			return -EINVAL;
 		/* a cached verdict holds for the image alone: see "Verdict cache" */
@@ -77,7 +80,7 @@ int pw_gate_rules_add(struct pw_gate_rules *rs, const struct pw_gate_rule *r)
 		strncpy(e.subject_name, r->subject_name, PW_COMM_LEN - 1);
 	e.subject_pid = r->subject_pid;
 	e.children = r->children;
-	if (r->sz >= offsetof(struct pw_gate_rule, cache) + sizeof(bool)) {
+	if (PW_OPTS_HAS(r, cache)) {
 		e.cache = r->cache;
 		if (r->arg && !(e.arg = strdup(r->arg))) {
 			free(e.path);
@@ -450,10 +453,6 @@ PW_API int pw_gate_rule_parse(const char *text, struct pw_gate_rule *out, char *
 	return err == 1 ? -PW_ERR_RULE_SYNTAX : err;
 }
 
-/* Used by gate.c: parse a whole file, all or nothing. */
-int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char *errbuf,
-			     size_t errlen);
-
 int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char *errbuf,
 			     size_t errlen)
 {
@@ -508,8 +507,7 @@ int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char 
 	/* Every line is good: move the rules over, renumbering subject bits. */
 	for (size_t i = 0; i < tmp.n; i++) {
 		const struct pw_gate_rule_entry *e = &tmp.v[i];
-		struct pw_gate_rule r = {
-			.sz = sizeof(r),
+		PW_OPTS(pw_gate_rule, r,
 			.action = e->action,
 			.deny_errno = e->deny_errno == EPERM ? 0 : e->deny_errno,
 			.path = e->path,
@@ -522,7 +520,7 @@ int pw_gate_rules_parse_file(const char *path, struct pw_gate_rules *into, char 
 			.children = e->children,
 			.arg = e->arg,
 			.cache = e->cache,
-		};
+		);
 
 		err = pw_gate_rules_add(into, &r);
 		if (err)

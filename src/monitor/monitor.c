@@ -22,38 +22,37 @@
 #include "core/opts.h"
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
-#define DEFAULT_BATCH_DELAY_US 4000
 
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out)
 {
 	struct pw_monitor *m;
-	size_t sz;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!opts || opts->sz < offsetof(struct pw_monitor_opts, userdata) + sizeof(void *))
+	if (!PW_OPTS_HAS(opts, userdata))
 		return -EINVAL;
 	/* A newer caller's fields we don't know must be zero (libbpf's rule). */
-	if (!pw_opts_tail_zero(opts, opts->sz, sizeof(*opts)))
+	if (!PW_OPTS_VALID(opts, pw_monitor_opts))
 		return -EOPNOTSUPP;
 	if (!opts->on_event)
 		return -EINVAL;
 	if (opts->events & ~(PW_EVMASK_ALL | PW_EVMASK_ACCESS))
 		return -EINVAL;
-	if (opts->sz > offsetof(struct pw_monitor_opts, ringbuf_bytes) && opts->ringbuf_bytes &&
-	    (opts->ringbuf_bytes < 4096 || (opts->ringbuf_bytes & (opts->ringbuf_bytes - 1))))
-		return -EINVAL;
-	if (opts->sz > offsetof(struct pw_monitor_opts, max_args_bytes) &&
-	    opts->max_args_bytes > PW_ARGS_MAX)
-		return -EINVAL;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	sz = opts->sz < sizeof(*opts) ? opts->sz : sizeof(*opts);
-	memcpy(&m->opts, opts, sz);
-	m->opts.sz = sizeof(m->opts);
+	PW_OPTS_COPY(&m->opts, opts);
+	if (m->opts.ringbuf_bytes &&
+	    (m->opts.ringbuf_bytes < 4096 || (m->opts.ringbuf_bytes & (m->opts.ringbuf_bytes - 1)))) {
+		free(m);
+		return -EINVAL;
+	}
+	if (m->opts.max_args_bytes > PW_ARGS_MAX) {
+		free(m);
+		return -EINVAL;
+	}
 	if (!m->opts.events)
 		m->opts.events = PW_EVMASK_ALL;
 	if (!m->opts.ringbuf_bytes)
@@ -61,7 +60,7 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 	if (!m->opts.max_args_bytes)
 		m->opts.max_args_bytes = PW_ARGS_DEFAULT;
 	if (!m->opts.batch_delay_us)
-		m->opts.batch_delay_us = DEFAULT_BATCH_DELAY_US;
+		m->opts.batch_delay_us = PW_BATCH_DELAY_DEFAULT_US;
 	if (m->opts.batch_delay_us < -1 || m->opts.batch_delay_us >= 1000000) {
 		free(m);
 		return -EINVAL;

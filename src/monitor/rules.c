@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 
+#include "core/opts.h"
 #include "monitor/rules.h"
 
 static int validate_name(const char *name, enum pw_rule_match match)
@@ -28,8 +29,10 @@ int pw_rule_validate(const struct pw_rule *rule, struct pw_rule_entry *out)
 {
 	int err;
 
-	if (!rule || rule->sz < offsetof(struct pw_rule, id) + sizeof(rule->id))
+	if (!PW_OPTS_HAS(rule, id))
 		return -EINVAL;
+	if (!PW_OPTS_VALID(rule, pw_rule))
+		return -EOPNOTSUPP;
 	if (rule->action != PW_RULE_INCLUDE && rule->action != PW_RULE_EXCLUDE)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));

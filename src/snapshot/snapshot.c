@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/opts.h"
 #include "snapshot/names.h"
 #include "snapshot/procfs.h"
 #include "snapshot/process.h"
@@ -36,23 +37,6 @@ struct snap_ctx {
 	char *cmdline_buf; /* PW_PROCFS_CMDLINE_MAX bytes, if PW_SNAP_CMDLINE */
 	struct pw_names *names;
 };
-
-/* A field of an options struct, or its default when an old caller's struct ends before it. */
-#define OPTS_HAS(opts, field)                                                  \
-	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + sizeof((opts)->field))
-#define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
-
-/* A newer caller's fields we do not know must be zero, as in libbpf. */
-static bool opts_tail_is_zero(const void *opts, size_t sz, size_t known)
-{
-	const unsigned char *tail = (const unsigned char *)opts + known;
-	size_t i;
-
-	for (i = 0; known + i < sz; i++)
-		if (tail[i])
-			return false;
-	return true;
-}
 
 /* "123" -> 123; anything else ("self", "01", "12x", > INT_MAX) is not a process. */
 static pid_t pid_from_name(const char *name)
@@ -193,11 +177,10 @@ PW_API int pw_snapshot_take(const struct pw_snapshot_opts *opts, struct pw_snaps
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (opts && (opts->sz < sizeof(size_t) ||
-		     !opts_tail_is_zero(opts, opts->sz, sizeof(struct pw_snapshot_opts))))
+	if (!PW_OPTS_VALID(opts, pw_snapshot_opts))
 		return -EINVAL;
-	ctx.flags = OPTS_GET(opts, flags, 0u);
-	proc_root = OPTS_GET(opts, proc_root, NULL);
+	ctx.flags = PW_OPTS_GET(opts, flags, 0u);
+	proc_root = PW_OPTS_GET(opts, proc_root, NULL);
 	if (!proc_root)
 		proc_root = "/proc";
 	if (ctx.flags & ~(unsigned int)PW_SNAP_ALL_FLAGS)

@@ -507,8 +507,8 @@ static void excluded_name_produces_nothing(void **state)
 {
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
-	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
-				.match = PW_MATCH_NAME, .name = "pw-excluded" };
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME, .name = "pw-excluded");
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
 	struct type_pid want;
 	pid_t quiet, loud;
@@ -538,10 +538,10 @@ static void glob_and_prefix_rules(void **state)
 {
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
-	struct pw_rule glob = { .sz = sizeof(glob), .action = PW_RULE_EXCLUDE,
-				.match = PW_MATCH_NAME_GLOB, .name = "pw-g?ob-*" };
-	struct pw_rule prefix = { .sz = sizeof(prefix), .action = PW_RULE_EXCLUDE,
-				  .match = PW_MATCH_NAME_PREFIX, .name = "pw-pre" };
+	PW_OPTS(pw_rule, glob, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME_GLOB, .name = "pw-g?ob-*");
+	PW_OPTS(pw_rule, prefix, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME_PREFIX, .name = "pw-pre");
 	struct type_pid want;
 	pid_t g, p, ok;
 
@@ -572,8 +572,8 @@ static void pid_rule_and_children(void **state)
 	struct collector c = { 0 };
 	PW_OPTS(pw_monitor_opts, opts, .inherit_children = true);
 	struct pw_monitor *m = start_monitor(&c, &opts);
-	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID };
-	struct type_pid want;
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID);
+		struct type_pid want;
 	pid_t target, other;
 	char b;
 
@@ -627,8 +627,8 @@ static void rules_change_while_running(void **state)
 {
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
-	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
-				.match = PW_MATCH_NAME, .name = "pw-toggle" };
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME, .name = "pw-toggle");
 	struct type_pid want = { PW_EVENT_PROCESS_EXIT, 0 };
 	pid_t a, b, d;
 
@@ -657,8 +657,8 @@ static void uid_in_token_and_uid_rule(void **state)
 {
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
-	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_INCLUDE,
-				.match = PW_MATCH_UID, .id = 4242 };
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE,
+		.match = PW_MATCH_UID, .id = 4242);
 	struct type_pid want;
 	const struct rec *r;
 	pid_t pid, root_child;
@@ -822,8 +822,8 @@ static void two_monitors_independent(void **state)
 	PW_OPTS(pw_monitor_opts, o2, .events = PW_EVMASK(PW_EVENT_PROCESS_EXIT));
 	struct pw_monitor *m1 = start_monitor(&c1, NULL);
 	struct pw_monitor *m2 = start_monitor(&c2, &o2);
-	struct pw_rule rule = { .sz = sizeof(rule), .action = PW_RULE_EXCLUDE,
-				.match = PW_MATCH_NAME, .name = "pw-only-m2" };
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME, .name = "pw-only-m2");
 	struct type_pid want;
 	pid_t pid;
 
@@ -914,10 +914,10 @@ static void bad_options_rejected(void **state)
 {
 	struct collector c = { 0 };
 	struct pw_monitor *m = NULL;
-	struct pw_rule long_name = { .sz = sizeof(long_name), .action = PW_RULE_EXCLUDE,
-				     .match = PW_MATCH_NAME, .name = "a-name-longer-than-15" };
-	struct pw_rule zero_pid = { .sz = sizeof(zero_pid), .action = PW_RULE_INCLUDE,
-				    .match = PW_MATCH_PID, .id = 0 };
+	PW_OPTS(pw_rule, long_name, .action = PW_RULE_EXCLUDE,
+		.match = PW_MATCH_NAME, .name = "a-name-longer-than-15");
+	PW_OPTS(pw_rule, zero_pid, .action = PW_RULE_INCLUDE,
+		.match = PW_MATCH_PID, .id = 0);
 
 	(void)state;
 	{

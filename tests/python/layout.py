@@ -12,13 +12,13 @@ INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 
 def assert_layouts(test, structs):
-    """structs: {"pw_name": ctypes.Structure subclass}; fields named _pad are __pad in C."""
+    """structs: {"pw_name": ctypes.Structure subclass}; fields named _pad are pad in C."""
     lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "procward.h"',
              "int main(void) {"]
     for cname, py in structs.items():
         lines.append(f'printf("{cname} %zu\\n", sizeof(struct {cname}));')
         for field, _ in py._fields_:
-            cfield = "__pad" if field == "_pad" else field
+            cfield = "pad" if field == "_pad" else field
             lines.append(f'printf("{cname}.{field} %zu\\n", offsetof(struct {cname}, {cfield}));')
     lines.append("return 0; }")
     with tempfile.TemporaryDirectory() as tmp:

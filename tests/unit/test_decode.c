@@ -161,7 +161,7 @@ static void exec_record(void **state)
 	assert_int_equal(pw_event_parent_pid(&ev), 1);
 	key = pw_event_key(&ev);
 	assert_int_equal(key.pid, 4242);
-	assert_int_equal(key.__pad, 0);
+	assert_int_equal(key.pad, 0);
 	assert_int_equal(key.start_ns, 1000000007);
 	key = pw_event_parent_key(&ev);
 	assert_int_equal(key.pid, 1);

@@ -54,7 +54,7 @@ static const char usage_text[] =
 	"      --ringbuf-size BYTES ring buffer size (power of two, default 16 MiB)\n"
 	"      --args-max BYTES     argv bytes captured per exec (default 4096, max 16384)\n"
 	"      --batch-delay US     in busy periods, read the ring every US microseconds\n"
-	"                           (default 1000; 0: at every event, lowest latency, highest cost)\n"
+	"                           (default 4000; 0: at every event, lowest latency, highest cost)\n"
 	"\n"
 	"snapshot options:\n"
 	"  -j, --json, -t, --text, -o, --output FILE, --no-cmdline\n"
