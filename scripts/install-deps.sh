@@ -19,6 +19,7 @@ set -euo pipefail
 
 PKGS=(
     clang
+    libclang-rt-14-dev
     llvm
     libbpf-dev
     bpftool

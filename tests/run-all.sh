@@ -9,7 +9,8 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 total_pass=0 total_fail=0 total_skip=0 failed_suites=()
 
-# run SUITE CMD...: run a suite, keep its output, add up its summary line(s).
+# run SUITE CMD...: run a suite, keep its output, add up its summary lines:
+# every one, since a suite may run several (asan-check runs unit and integ).
 run() {
 	local name=$1
 	shift
@@ -19,13 +20,18 @@ run() {
 	local rc=${PIPESTATUS[0]}
 	# summary lines look like "<suite>: N passed, N failed[, N skipped]"
 	local line p f s
-	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$log/$name.out" | tail -1)
-	p=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$line")
-	f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
-	s=$(sed -n 's/.* \([0-9]*\) skipped.*/\1/p' <<<"$line")
-	total_pass=$((total_pass + ${p:-0}))
-	total_fail=$((total_fail + ${f:-0}))
-	total_skip=$((total_skip + ${s:-0}))
+	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$log/$name.out")
+	while read -r p f s; do
+		total_pass=$((total_pass + p))
+		total_fail=$((total_fail + f))
+		total_skip=$((total_skip + s))
+	done < <(awk '{ p = f = s = 0
+		for (i = 2; i <= NF; i++) {
+			if ($i ~ /^passed/) p = $(i - 1)
+			if ($i ~ /^failed/) f = $(i - 1)
+			if ($i ~ /^skipped/) s = $(i - 1)
+		}
+		print p + 0, f + 0, s + 0 }' <<<"$line")
 	if [ "$rc" -ne 0 ]; then
 		failed_suites+=("$name")
 		# a suite that died before its summary still counts as a failure
@@ -33,18 +39,10 @@ run() {
 	fi
 }
 
-# python unittest prints "Ran N tests" / "OK" / "FAILED (failures=N)": translate.
+# The binding tests, counted per test case (a class skipped in setUpClass
+# counts each of its tests): tests/python/run_counted.py prints "python: ...".
 python_suite() {
-	local out rc ran fails
-	out=$(mktemp)
-	python3 -m unittest discover -s tests/python -v 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$out")
-	fails=$(grep -oE '(failures|errors)=[0-9]+' "$out" | cut -d= -f2 | awk '{s+=$1} END {print s+0}')
-	skips=$(grep -oE 'skipped=[0-9]+' "$out" | cut -d= -f2)
-	rm -f "$out"
-	echo "python: $(( ${ran:-0} - ${fails:-0} - ${skips:-0} )) passed, ${fails:-0} failed, ${skips:-0} skipped"
-	return "$rc"
+	python3 tests/python/run_counted.py
 }
 
 run build $MAKE all tests-build
@@ -53,6 +51,7 @@ if [ ${#failed_suites[@]} -gt 0 ]; then
 	exit 1
 fi
 run unit $MAKE --no-print-directory unit
+run fuzz $MAKE --no-print-directory fuzz-check
 run integ $MAKE --no-print-directory integ
 [ -d tests/python ] && run python python_suite
 [ -x tests/install/check-install.sh ] && run install $MAKE --no-print-directory install-check

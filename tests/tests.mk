@@ -1,7 +1,9 @@
 # tests/tests.mk - test targets, included from the top Makefile.
 #   make unit     unit tests (no privileges)
 #   make integ    integration tests against the real kernel (root)
-#   make check    everything: build, unit, integ, sanitizers, VM kernel matrix
+#   make check    everything: build, unit, integ, fuzz (short), sanitizers, VM kernel matrix
+#   make fuzz-check  each fuzz target for FUZZ_SECONDS (default 5) from its committed seeds
+#   make fuzz     long runs (FUZZ_SECONDS, default 600 each), corpus kept in $(BUILD)/fuzz/corpus
 
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -26,6 +28,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_H
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
 
 .PHONY: unit integ check check-fast asan-check vm-check install-check python-check tests-build
+.PHONY: fuzz fuzz-check fuzz-build
 tests-build: all $(UNIT_BINS) $(INTEG_BINS)
 
 unit: all $(UNIT_BINS)
@@ -45,9 +48,46 @@ vm-check: all
 	tests/vm/run-matrix.sh
 
 python-check: all
-	python3 -m unittest discover -s tests/python -v
+	python3 tests/python/run_counted.py
 
 check-fast: unit integ
 
 check: all
 	tests/run-all.sh
+
+# Fuzz targets (tests/fuzz/fuzz_*.c): libFuzzer from clang, over the library
+# compiled again with coverage, ASan and UBSan in a tree of its own.
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(FUZZ_SAN)
+FUZZ_OBJS    := $(patsubst $(BUILD)/obj/%,$(FUZZ_BUILD)/obj/%,$(LIB_OBJS))
+FUZZ_SECONDS ?= 5
+
+define fuzz_obj_rule
+$(patsubst $(BUILD)/obj/%,$(FUZZ_BUILD)/obj/%,$(call obj_of,$(1))): $(1) | $(SKELS)
+	@mkdir -p $(FUZZ_BUILD)/obj
+	$$(call msg,CC,$$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -DPW_VERSION_STRING='"$(VERSION)"' -c $$< -o $$@
+endef
+$(foreach s,$(LIB_SRCS),$(eval $(call fuzz_obj_rule,$(s))))
+-include $(wildcard $(FUZZ_BUILD)/obj/*.d)
+
+$(FUZZ_BUILD)/libprocward.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libprocward.a
+	$(call msg,CCLD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libprocward.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-check: $(FUZZ_BINS)
+	rm -rf $(FUZZ_BUILD)/check-corpus
+	tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD)/check-corpus $(FUZZ_BINS)
+
+fuzz: FUZZ_SECONDS = 600
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus $(FUZZ_BINS)

@@ -369,6 +369,10 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 			}
 			out->path = val;
 		} else if (!strcmp(tok, "name")) {
+			if (!val[0] || strchr(val, '/')) {
+				*why = "name is the last component of a path: not empty, no '/'";
+				goto syntax;
+			}
 			out->name = val;
 		} else if (!strcmp(tok, "sha256")) {
 			if (parse_hex32(val, hash)) {
@@ -389,8 +393,8 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 			}
 			out->arg = val;
 		} else if (!strcmp(tok, "by-name")) {
-			if (strlen(val) >= PW_COMM_LEN) {
-				*why = "by-name: process names hold at most 15 bytes";
+			if (!val[0] || strlen(val) >= PW_COMM_LEN) {
+				*why = "by-name: process names hold 1 to 15 bytes";
 				goto syntax;
 			}
 			out->subject_name = val;

@@ -827,37 +827,6 @@ static void test_parallel_up_to_pool(void **state)
 	assert_true(eight >= 590 && eight < 900); /* two rounds of the pool */
 }
 
-static void test_rules_file_errors(void **state)
-{
-	char path[128], err[256];
-	PW_OPTS(pw_gate_opts, o);
-	struct pw_gate *g = NULL;
-	int ret;
-
-	(void)state;
-	snprintf(path, sizeof(path), "/tmp/pw-gate-rules-%d", getpid());
-	write_file(path, "# comment\ndeny path /nonexistent/pwg-a\n\ndeny pth /x\nallow name ok\n", 0644);
-	assert_int_equal(pw_gate_new(&o, &g), 0);
-	ret = pw_gate_load_rules_file(g, path, err, sizeof(err));
-	fprintf(stderr, "rules file error: %s\n", err);
-	assert_int_equal(ret, -PW_ERR_RULE_SYNTAX);
-	assert_non_null(strstr(err, ":4:"));
-	write_file(path, "deny path /nonexistent/pwg-a\ndeny name curl uid 1000\ngate by-pid 1 children\n", 0644);
-	ret = pw_gate_load_rules_file(g, path, err, sizeof(err));
-	assert_int_equal(ret, 3);
-	unlink(path);
-	pw_gate_free(g);
-	/* the text form rejects what it cannot mean */
-	struct pw_gate_rule r;
-	char *storage;
-
-	assert_int_equal(pw_gate_rule_parse("deny path relative/x", &r, &storage), -PW_ERR_RULE_SYNTAX);
-	assert_int_equal(pw_gate_rule_parse("gate children", &r, &storage), -PW_ERR_RULE_SYNTAX);
-	assert_int_equal(pw_gate_rule_parse("deny sha256 abc", &r, &storage), -PW_ERR_RULE_SYNTAX);
-	assert_int_equal(pw_gate_rule_parse("allow by-name averyveryverylongname", &r, &storage),
-			 -PW_ERR_RULE_SYNTAX);
-}
-
 static void test_sha256_rule(void **state)
 {
 	/* sha256 of the copy of /bin/true, computed by sha256sum */
@@ -916,7 +885,6 @@ static void test_needs_root(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules_file_errors),
 		cmocka_unit_test(test_deny_path_allow_other),
 		cmocka_unit_test(test_deny_errno),
 		cmocka_unit_test(test_script_denied),

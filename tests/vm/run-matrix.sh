@@ -2,7 +2,9 @@
 # run-matrix.sh -- the kernel matrix: build every integration test (tests/integ/test_*.c)
 # as a self-contained binary into build/vm/, run them all in a VM on each kernel of
 # VM_KERNELS with run-vm.sh, print a per-kernel summary and a final
-# "vm: N passed, N failed" line. Exit 0 only if every test passed on every kernel.
+# "vm: N passed, N failed, N skipped" line counting test cases (cmocka's own
+# counts from the guest's console; a binary that did not finish counts as one
+# failure). Exit 0 only if every test passed on every kernel.
 #
 # Environment: VM_KERNELS (default "6.1 6.12"), VM_TIMEOUT (seconds per VM, default 1500),
 # VM_TEST_TIMEOUT (seconds per test binary inside the guest, default 300),
@@ -16,6 +18,8 @@
 # libcmocka dynamically, and run-vm.sh --libs copies those libraries into the guest.
 # Inside the guest the tests run as root; PW_TEST_REQUIRE_LSM=1 makes the access
 # enforcement tests fail (instead of checking the refusal) if BPF LSM is missing there.
+# PW_TEST_IN_VM=1 tells the tests they are in a throw-away guest: tests that change
+# machine-wide state that cannot be restored (Yama's ptrace_scope 3) run only there.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -67,7 +71,27 @@ done
 
 args=()
 for b in "${bins[@]}"; do args+=(-- "$b"); done
-total_pass=0 total_fail=0 summary=
+total_pass=0 total_fail=0 total_skip=0 summary=
+
+# cases CONSOLE_LOG NBINS: "passed failed skipped" over the test cases of every binary,
+# from cmocka's summaries between PW-VM-BEGIN and PW-VM-RESULT. A binary that failed
+# without a cmocka summary (crash, timeout), or never reported, counts as one failure.
+cases() {
+    tr -d '\r' <"$1" | awk -v nbins="$2" '
+        /^PW-VM-BEGIN / { inbin = 1; sawfail = 0; next }
+        /^PW-VM-RESULT / {
+            if ($3 != 0 && !sawfail) f++
+            inbin = 0; done++; next
+        }
+        inbin && /^\[  PASSED  \] [0-9]+ test/ { p += $4 }
+        inbin && /^\[  FAILED  \] [0-9]+ test/ { f += $4; sawfail = 1 }
+        inbin && /^\[  SKIPPED \] [0-9]+ test\(s\), listed below/ { s += $4 }
+        END {
+            if (inbin) { f++; done++ } # began, never finished
+            if (done < nbins) f += nbins - done
+            printf "%d %d %d\n", p, f, s
+        }'
+}
 for k in $VM_KERNELS; do
     log=$VM_BUILD/console-matrix-$k.log
     out=$VM_BUILD/run-matrix-$k.out
@@ -75,19 +99,17 @@ for k in $VM_KERNELS; do
     rc=0
     tests/vm/run-vm.sh --quiet "${run_flags[@]}" --strict --kernel "$k" --timeout "$VM_TIMEOUT" \
         --test-timeout "$VM_TEST_TIMEOUT" \
-        --memory 2048 --env PW_TEST_REQUIRE_LSM=1 --file "$VM_BUILD/procward:/tests/build/procward" \
+        --memory 2048 --env PW_TEST_REQUIRE_LSM=1 --env PW_TEST_IN_VM=1 --file "$VM_BUILD/procward:/tests/build/procward" \
         --log "$log" "${args[@]}" >"$out" 2>&1 || rc=$?
     sed 's/^/  /' "$out" | grep -E 'run-vm: (PASS|FAIL|MISSING|SKIP|TIMEOUT|guest|qemu)' || true
-    p=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n1)
-    f=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$out" | tail -n1)
-    p=${p:-0}; f=${f:-${#bins[@]}}
+    bp=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n1)
+    bf=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$out" | tail -n1)
+    if [ -f "$log" ]; then read -r p f s < <(cases "$log" "${#bins[@]}"); else p=0 f=${#bins[@]} s=0; fi
     [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # a VM that died counts as a failure
-    # cmocka's own verdicts, per test binary, for the summary
-    cm=$(grep -aE '^\[  (PASSED|FAILED)  \] [0-9]+ test' "$log" | tr -s ' ' | paste -sd ';' - || true)
-    summary="${summary}vm-kernel $k: $p passed, $f failed (cmocka: ${cm:-none})
+    summary="${summary}vm-kernel $k: $p passed, $f failed, $s skipped (test cases; binaries: ${bp:-0} passed, ${bf:-?} failed)
 "
-    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
 done
 printf '%s' "$summary"
-echo "vm: $total_pass passed, $total_fail failed"
+echo "vm: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
