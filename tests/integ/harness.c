@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* harness.c - event collector and monitor helpers for the integration tests. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,4 +197,48 @@ void remove_tree(const char *dir)
 		return; /* only what a test made under /tmp */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
+}
+
+int read_within(int fd, void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+
+	for (;;) {
+		n = poll(&p, 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -ETIMEDOUT;
+		n = (int)read(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 ? -errno : n;
+	}
+}
+
+pid_t spawn_exec_ready(const char *path, char *const argv[], const char *cwd)
+{
+	int pfd[2], err = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		if (cwd && chdir(cwd))
+			err = errno;
+		else {
+			execv(path, argv);
+			err = errno;
+		}
+		(void)!write(pfd[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* EOF: the close-on-exec write end went away with the exec */
+	assert_int_equal(read_within(pfd[0], &err, sizeof(err), 10000), 0);
+	close(pfd[0]);
+	return pid;
 }

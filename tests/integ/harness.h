@@ -72,4 +72,12 @@ void require_bpf(void);
 /* rm -rf of a directory a test made under /tmp (anything else is left alone). */
 void remove_tree(const char *dir);
 
+/*
+ * Synchronisation without sleeping: read up to len bytes once fd is
+ * readable within timeout_ms (bytes read, 0 at EOF, -ETIMEDOUT, -errno).
+ */
+int read_within(int fd, void *buf, size_t len, int timeout_ms);
+/* spawn_exec() that returns once the new image runs (its exec succeeded), or fails the test. */
+pid_t spawn_exec_ready(const char *path, char *const argv[], const char *cwd);
+
 #endif

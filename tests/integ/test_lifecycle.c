@@ -82,6 +82,7 @@ static void exec_event_fields(void **state)
 	char *argv[] = { "true", "alpha", "beta gamma", "", "--delta=1", NULL };
 	char *image = real("/bin/true"), *cwd;
 	const struct rec *r;
+	struct pw_proc_key exec_key;
 	struct type_pid want;
 	pid_t pid;
 
@@ -118,6 +119,7 @@ static void exec_event_fields(void **state)
 	assert_int_equal(r->token.mntns_ino, ns_inode(0, "mnt"));
 	assert_true(r->token.cgroup_id != 0);
 	assert_string_equal(r->user, "root");
+	exec_key = r->key;
 
 	/* the exit of the same process names its image and argv from the table */
 	want.type = PW_EVENT_PROCESS_EXIT;
@@ -128,7 +130,9 @@ static void exec_event_fields(void **state)
 	assert_int_equal(r->argc, 5);
 	assert_string_equal(r->argv[2], "beta gamma");
 	assert_true(r->flags & PW_EVF_FROM_TABLE);
-	assert_int_equal(r->key.start_ns, c.v[0].key.start_ns ? r->key.start_ns : 0);
+	/* and carries the key the exec had: same pid, same start time */
+	assert_int_equal(r->key.pid, exec_key.pid);
+	assert_int_equal(r->key.start_ns, exec_key.start_ns);
 
 	pw_monitor_free(m);
 	collector_free(&c);
@@ -422,8 +426,11 @@ static void exit_codes_and_signals(void **state)
 	const struct rec *r;
 	struct type_pid want;
 	pid_t code_pid, sig_pid, group_pid;
+	int ready[2];
+	char byte;
 
 	(void)state;
+	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
 	code_pid = fork();
 	if (code_pid == 0)
@@ -439,10 +446,14 @@ static void exit_codes_and_signals(void **state)
 		pthread_t t;
 
 		pthread_create(&t, NULL, sleeper, NULL);
+		(void)!write(ready[1], "t", 1); /* the second thread exists */
 		pause();
 		_exit(0);
 	}
-	usleep(100 * 1000);
+	close(ready[1]);
+	/* SIGTERM's default action ends sig_pid whenever it lands; group_pid must be threaded first */
+	assert_int_equal(read_within(ready[0], &byte, 1, 5000), 1);
+	close(ready[0]);
 	kill(sig_pid, SIGTERM);
 	kill(group_pid, SIGKILL);
 	assert_int_equal(WEXITSTATUS(wait_status(code_pid)), 42);
@@ -701,14 +712,18 @@ static void uid_in_token_and_uid_rule(void **state)
 static void lost_events_counted(void **state)
 {
 	struct collector c = { 0 };
-	PW_OPTS(pw_monitor_opts, opts, .ringbuf_bytes = 4096);
+	/* only this test's process tree: every record the kernel meant to send is one of ours */
+	PW_OPTS(pw_monitor_opts, opts, .ringbuf_bytes = 4096, .inherit_children = true,
+		.events = PW_EVMASK(PW_EVENT_PROCESS_CREATE) | PW_EVMASK(PW_EVENT_PROCESS_EXIT));
 	struct pw_monitor *m = start_monitor(&c, &opts);
+	PW_OPTS(pw_rule, self, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID, .id = getpid());
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
 	const int forks = 300;
 	struct type_pid want;
-	size_t seen;
+	size_t seen, delivered;
 
 	(void)state;
+	assert_int_equal(pw_monitor_add_rule(m, &self), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
 	/* 300 forks and exits without reading: far more than 4 KiB of records */
 	for (int i = 0; i < forks; i++) {
@@ -725,12 +740,18 @@ static void lost_events_counted(void **state)
 	/* a LOST notification was delivered, and nothing vanished silently */
 	want = (struct type_pid){ PW_EVENT_LOST, 0 };
 	assert_true(count_recs(&c, is_type_pid, &want) >= 1);
-	seen = 0;
-	for (size_t i = 0; i < c.n; i++)
+	seen = delivered = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		if (c.v[i].type == PW_EVENT_LOST)
+			continue;
+		delivered++;
+		/* nothing but our children's creates and exits passes the rule */
+		assert_int_equal(c.v[i].ppid, getpid());
 		seen += c.v[i].type == PW_EVENT_PROCESS_CREATE && c.v[i].creator_pid == getpid();
+	}
 	assert_true(seen < (size_t)forks);
-	/* every fork was either delivered or counted lost (exits and others add to lost) */
-	assert_true(seen + c.lost >= (size_t)forks);
+	/* exact accounting: each fork meant one create and one exit, delivered or counted lost */
+	assert_int_equal(delivered + c.lost, 2 * (size_t)forks);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -794,11 +815,10 @@ static void snapshot_has_known_process(void **state)
 	PW_OPTS(pw_snapshot_opts, opts, .flags = PW_SNAP_CMDLINE | PW_SNAP_IMAGE | PW_SNAP_USER);
 	struct pw_snapshot *snap;
 	const struct pw_process *p;
-	pid_t pid = spawn_exec("/bin/sleep", argv, NULL);
+	pid_t pid = spawn_exec_ready("/bin/sleep", argv, NULL);
 	char *image = real("/bin/sleep");
 
 	(void)state;
-	usleep(100 * 1000);
 	assert_int_equal(pw_snapshot_take(&opts, &snap), 0);
 	p = pw_snapshot_find(snap, pid);
 	assert_non_null(p);

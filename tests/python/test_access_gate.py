@@ -484,9 +484,10 @@ class GatePrivileged(unittest.TestCase):
         self.assertEqual(run(allowed), 0)
         self.assertEqual(run("/bin/true"), 0)
         st = stats_when(g, lambda st: st.denied >= 1 and st.allowed >= 2)
-        self.assertGreaterEqual(st.denied, 1)
-        self.assertGreaterEqual(st.by_rule, 1)
-        self.assertGreaterEqual(st.allowed, 2)
+        # exactly one deny: the one rule names our copy, and nothing else is denied
+        self.assertEqual(st.denied, 1)
+        self.assertEqual(st.by_rule, 1)
+        self.assertGreaterEqual(st.allowed, 2)  # the rest of the machine execs too
         self.assertGreaterEqual(st.filesystems_marked, 1)
         g.stop()
         self.assertFalse(g.started)
@@ -578,8 +579,10 @@ class GatePrivileged(unittest.TestCase):
         with self.assertRaises(ValueError):
             req.sha256()
         st = g.stats()
-        self.assertGreaterEqual(st.by_handler, 2)
-        self.assertGreaterEqual(st.late_verdicts, 0)
+        # the handler was asked about our two children only (scoped by pid), and the
+        # second verdict of each call was refused within the handler, not counted late
+        self.assertEqual(st.by_handler, 2)
+        self.assertEqual(st.late_verdicts, 0)
         self.assertEqual(st.handler_errors, 0)
 
     def test_argv_in_kernel(self):

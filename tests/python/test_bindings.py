@@ -226,26 +226,34 @@ class Privileged(unittest.TestCase):
             if len(calls) == 1:
                 raise Boom(f"from the callback on {ev.type}")
 
-        with procward.Monitor(events={"exec"}, callback=callback) as m:
+        # only this test's children: another exec on the machine cannot satisfy it
+        with procward.Monitor(events={"exec"}, rules=[f"include pid {os.getpid()}"],
+                              inherit_children=True, callback=callback) as m:
             start_or_skip(self, m)
-            subprocess.run([TRUE], check=True)
+            first = subprocess.Popen([TRUE, "first"])
+            first.wait()
             with self.assertRaises(Boom):
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
                     m.dispatch(100)
             self.assertEqual(len(calls), 1)  # dispatch stopped at the failing callback
+            self.assertEqual((calls[0].pid, calls[0].args), (first.pid, (TRUE, "first")))
             # the monitor survives and goes on with the events after it
-            subprocess.run([TRUE], check=True)
+            second = subprocess.Popen([TRUE, "second"])
+            second.wait()
             collect_deadline = time.monotonic() + 10
             while len(calls) < 2 and time.monotonic() < collect_deadline:
                 m.dispatch(100)
-            self.assertGreaterEqual(len(calls), 2)
+            self.assertEqual([(e.pid, e.args) for e in calls],
+                             [(first.pid, (TRUE, "first")), (second.pid, (TRUE, "second"))])
 
     def test_callback_and_stop_from_another_thread(self):
         got = []
-        with procward.Monitor(events="exec", callback=got.append) as m:
+        with procward.Monitor(events="exec", rules=[f"include pid {os.getpid()}"],
+                              inherit_children=True, callback=got.append) as m:
             start_or_skip(self, m)
-            subprocess.run([TRUE], check=True)
+            child = subprocess.Popen([TRUE, "threaded"])
+            child.wait()
             timer = threading.Timer(0.5, m.stop)
             timer.start()
             t0 = time.monotonic()
@@ -253,7 +261,9 @@ class Privileged(unittest.TestCase):
             self.assertLess(time.monotonic() - t0, 10)
             self.assertTrue(m.stopped)
             timer.join()
-            self.assertTrue(any(e.type == "exec" for e in got))
+            # exactly our child's exec: nothing else of this process tree ran
+            self.assertEqual([(e.type, e.pid, e.args) for e in got],
+                             [("exec", child.pid, (TRUE, "threaded"))])
 
     def test_iteration_until_stop(self):
         with procward.Monitor(events="exec") as m:
