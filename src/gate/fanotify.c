@@ -145,6 +145,8 @@ void *pw_gate_mounts_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
+	/* A mount between pw_gate_start()'s marking and this open raised no event for fd. */
+	pw_gate_mark_filesystems(g);
 	while (!atomic_load(&g->stopping)) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;

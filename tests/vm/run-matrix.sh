@@ -9,8 +9,9 @@
 # Environment: VM_KERNELS (default "6.1 6.12"), VM_TIMEOUT (seconds per VM, default 1500),
 # VM_TEST_TIMEOUT (seconds per test binary inside the guest, default 300),
 # VM_BUILD (default build/vm), BUILD (the library's build dir, default build),
-# VM_TESTS (test names to run; default: the kernel-facing suites, test_lifecycle and
-# test_access. test_cli and test_gate exercise the host's coreutils and CLI, which the
+# VM_TESTS (test names to run; default: the kernel-facing suites, test_lifecycle,
+# test_access and test_gate_behaviour (it execs copies of itself, so it needs nothing
+# from the guest's userland, and its Yama test runs only there). test_cli and test_gate exercise the host's coreutils and CLI, which the
 # busybox guest does not have).
 #
 # Linking: fully static when a static libcmocka.a exists. Debian's libcmocka-dev ships
@@ -26,7 +27,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 VM_BUILD=${VM_BUILD:-build/vm}
 VM_KERNELS=${VM_KERNELS:-"6.1 6.12"}
-VM_TESTS=${VM_TESTS:-"test_lifecycle test_access"}
+VM_TESTS=${VM_TESTS:-"test_lifecycle test_access test_gate_behaviour"}
 VM_TIMEOUT=${VM_TIMEOUT:-1500}
 VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-300} # per test binary, in the guest: a hang fails that test only
 CC=${CC:-cc}
