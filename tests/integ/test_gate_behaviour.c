@@ -75,8 +75,17 @@ static int run_as(const char *path, uid_t uid, const char *extra)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		const char *base = strrchr(path, '/') + 1;
-		char *argv[] = { (char *)base, CHILD_ARG, (char *)extra, NULL };
+		/*
+		 * The strings on this child's own stack: a kernel-side argv copy
+		 * cannot fault pages in, and after fork() the pages of the
+		 * binary's read-only data may not be mapped in the child yet.
+		 */
+		char a0[64], a1[64], a2[64];
+		char *argv[] = { a0, a1, extra ? a2 : NULL, NULL };
+
+		snprintf(a0, sizeof(a0), "%s", strrchr(path, '/') + 1);
+		snprintf(a1, sizeof(a1), "%s", CHILD_ARG);
+		snprintf(a2, sizeof(a2), "%s", extra ? extra : "");
 
 		if (uid && (setgid(uid) || setuid(uid)))
 			_exit(2);
@@ -487,6 +496,36 @@ static int argv_handler(struct pw_gate *g, struct pw_exec_request *req, void *ud
 	return pw_exec_allow(req);
 }
 
+/* The kernel copy asked for explicitly: the same argv as a read from the process. */
+static void argv_in_kernel_explicit(void **state)
+{
+	struct argv_seen a = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	PW_OPTS(pw_gate_opts, o, .handler = argv_handler, .userdata = &a, .log = log_cb,
+		.argv_in_kernel = true);
+	struct pw_gate *g = NULL;
+	char scope[64], *prog;
+	int status;
+
+	(void)state;
+	require_bpf();
+	prog = program("pwgb-kargv");
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	snprintf(scope, sizeof(scope), "gate by-pid %d children", getpid());
+	assert_int_equal(pw_gate_add_rule_text(g, scope), 0);
+	assert_int_equal(pw_gate_start(g), 0);
+	status = run_as(prog, 0, "k 2");
+	pw_gate_free(g);
+	assert_ran(status);
+	fprintf(stderr, "argv seen: argc %zu [%s] [%s] [%s] flags %#x\n", a.argc, a.args[0],
+		a.args[1], a.args[2], a.flags);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.argc, 3);
+	assert_string_equal(a.args[0], "pwgb-kargv");
+	assert_string_equal(a.args[1], CHILD_ARG);
+	assert_string_equal(a.args[2], "k 2");
+	assert_int_equal(a.flags & (PW_EXEC_NO_ARGS | PW_EXEC_ARGS_TRUNCATED), 0);
+}
+
 /*
  * Under ptrace_scope 3 nobody may read another process's memory, so the
  * argv must come from the kernel copy (chosen automatically). Setting 3
@@ -524,6 +563,8 @@ static void argv_under_yama_scope_3(void **state)
 	status = run_as(prog, 0, "k 2");
 	pw_gate_free(g);
 	assert_ran(status);
+	fprintf(stderr, "argv seen: argc %zu [%s] [%s] [%s] flags %#x\n", a.argc, a.args[0],
+		a.args[1], a.args[2], a.flags);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(a.argc, 3);
 	assert_string_equal(a.args[0], "pwgb-yama");
@@ -545,6 +586,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(extension_default_and_timeout),
 		cmocka_unit_test(handler_error_fail_open),
 		cmocka_unit_test(new_mount_is_marked),
+		cmocka_unit_test(argv_in_kernel_explicit),
 		/* last: it leaves ptrace_scope at 3 in the VM */
 		cmocka_unit_test(argv_under_yama_scope_3),
 	};
