@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,4 +242,97 @@ pid_t spawn_exec_ready(const char *path, char *const argv[], const char *cwd)
 	assert_int_equal(read_within(pfd[0], &err, sizeof(err), 10000), 0);
 	close(pfd[0]);
 	return pid;
+}
+
+long long test_ms_now(void)
+{
+	return now_ms();
+}
+
+void test_dir_make(char *dir, size_t len, const char *prefix)
+{
+	snprintf(dir, len, "/tmp/%s-XXXXXX", prefix);
+	assert_non_null(mkdtemp(dir));
+	/* children that dropped to another uid exec from here */
+	assert_int_equal(chmod(dir, 0755), 0);
+}
+
+void test_dir_remove(char *dir)
+{
+	if (dir[0])
+		remove_tree(dir);
+	dir[0] = '\0';
+}
+
+void copy_file_as(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+	assert_true(in >= 0);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(fchmod(out, mode), 0);
+	assert_int_equal(close(out), 0);
+}
+
+uint64_t proc_status_hex(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	uint64_t v = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			v = strtoull(line + flen + 1, NULL, 16);
+			found = true;
+		}
+	fclose(f);
+	assert_true(found);
+	return v;
+}
+
+void fill_args(char *argv[], int first, int last, const char *tag)
+{
+	char arg[128];
+
+	for (int i = first; i <= last; i++) {
+		snprintf(arg, sizeof(arg), "%s%02d-%s", tag, i,
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		argv[i] = strdup(arg);
+		assert_non_null(argv[i]);
+	}
+}
+
+int test_dir_setup(char *dir, size_t len, const char *prefix, unsigned int watchdog_s)
+{
+	if (geteuid() != 0)
+		return 0; /* each test skips itself (require_bpf) */
+	test_dir_make(dir, len, prefix);
+	if (watchdog_s)
+		alarm(watchdog_s);
+	return 0;
+}
+
+void assert_token_ids(const struct pw_token *t, uint32_t uid, uint32_t euid, uint32_t gid,
+		      uint32_t egid)
+{
+	assert_int_equal(t->uid, uid);
+	assert_int_equal(t->euid, euid);
+	assert_int_equal(t->suid, euid);
+	assert_int_equal(t->fsuid, euid);
+	assert_int_equal(t->gid, gid);
+	assert_int_equal(t->egid, egid);
+	assert_int_equal(t->sgid, egid);
+	assert_int_equal(t->fsgid, egid);
 }

@@ -80,4 +80,25 @@ int read_within(int fd, void *buf, size_t len, int timeout_ms);
 /* spawn_exec() that returns once the new image runs (its exec succeeded), or fails the test. */
 pid_t spawn_exec_ready(const char *path, char *const argv[], const char *cwd);
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+long long test_ms_now(void);
+/* A fresh /tmp/PREFIX-XXXXXX (mode 0755) into dir; test_dir_remove() removes it (if made). */
+void test_dir_make(char *dir, size_t len, const char *prefix);
+void test_dir_remove(char *dir);
+/* Copy a file (a program to exec, under a test's own name) with this mode. */
+void copy_file_as(const char *from, const char *to, mode_t mode);
+/* A hexadecimal field of /proc/PID/status ("CapEff", "CapBnd"). */
+uint64_t proc_status_hex(pid_t pid, const char *field);
+/* argv[first..last] = strdup("TAGnn-xxx...") of 70 x: a long argv (free each). */
+void fill_args(char *argv[], int first, int last, const char *tag);
+/*
+ * cmocka group setup of a suite with its own directory: test_dir_make()
+ * when root (the tests skip themselves otherwise), and a watchdog alarm of
+ * watchdog_s seconds (0: none) that ends a hung run.
+ */
+int test_dir_setup(char *dir, size_t len, const char *prefix, unsigned int watchdog_s);
+/* uid, euid (= suid = fsuid), gid, egid (= sgid = fsgid) of an event's token. */
+void assert_token_ids(const struct pw_token *t, uint32_t uid, uint32_t euid, uint32_t gid,
+		      uint32_t egid);
+
 #endif

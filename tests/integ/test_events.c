@@ -57,39 +57,21 @@ static struct pw_monitor *our_monitor(struct collector *c)
 	return m;
 }
 
-static void copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
-	assert_true(in >= 0 && out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, n), n);
-	close(in);
-	assert_int_equal(fchmod(out, mode), 0);
-	assert_int_equal(close(out), 0);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "/tmp/pw-events-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0); /* uid-dropped children exec from here */
-	snprintf(p_true, sizeof(p_true), "%s/pw-true", dir);
-	copy_file("/bin/true", p_true, 0755);
+	test_dir_setup(dir, sizeof(dir), "pw-events", 0);
+	if (dir[0]) {
+		snprintf(p_true, sizeof(p_true), "%s/pw-true", dir);
+		copy_file_as("/bin/true", p_true, 0755);
+	}
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (dir[0])
-		remove_tree(dir);
+	test_dir_remove(dir);
 	return 0;
 }
 
@@ -165,22 +147,6 @@ static void execveat_by_dirfd_and_fd(void **state)
 
 /* ------------------------------------------------------------ setuid */
 
-static uint64_t status_caps(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, strlen(field)) && line[strlen(field)] == ':')
-			v = strtoull(line + strlen(field) + 1, NULL, 16);
-	fclose(f);
-	return v;
-}
-
 /* An unprivileged process execs a setuid-root copy: the exec's token is the new image's credentials. */
 static void setuid_exec_credentials(void **state)
 {
@@ -191,7 +157,7 @@ static void setuid_exec_credentials(void **state)
 	struct statvfs sv;
 	const struct rec *r;
 	struct type_pid want;
-	uint64_t bounding = status_caps(getpid(), "CapBnd");
+	uint64_t bounding = proc_status_hex(getpid(), "CapBnd");
 	pid_t pid;
 
 	(void)state;
@@ -202,7 +168,7 @@ static void setuid_exec_credentials(void **state)
 		skip();
 	}
 	snprintf(suid, sizeof(suid), "%s/pw-suid", dir);
-	copy_file("/bin/true", suid, 0755);
+	copy_file_as("/bin/true", suid, 0755);
 	assert_int_equal(chown(suid, 0, 0), 0);
 	assert_int_equal(chmod(suid, 04755), 0); /* chown clears the set-uid bit: after it */
 	m = our_monitor(&c);
@@ -216,12 +182,7 @@ static void setuid_exec_credentials(void **state)
 	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
 	r = exec_of(m, &c, pid);
 	assert_non_null(r);
-	assert_int_equal(r->token.uid, 65534);
-	assert_int_equal(r->token.euid, 0);
-	assert_int_equal(r->token.suid, 0);
-	assert_int_equal(r->token.fsuid, 0);
-	assert_int_equal(r->token.gid, 65534);
-	assert_int_equal(r->token.egid, 65534);
+	assert_token_ids(&r->token, 65534, 0, 65534, 65534);
 	/* a set-uid-root exec gets every capability of the bounding set */
 	assert_int_equal(r->token.cap_effective, bounding);
 	assert_int_equal(r->token.cap_permitted, bounding);

@@ -31,31 +31,15 @@
 
 static char dir[64];
 
-static long long ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* A copy of this test binary at dir/NAME (or at `at`/NAME); returns its path. */
 static char *program_in(const char *at, const char *name)
 {
 	static char paths[8][192];
 	static int next;
-	char *path = paths[next++ % 8], buf[65536];
-	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
+	char *path = paths[next++ % 8];
 
 	snprintf(path, sizeof(paths[0]), "%s/%s", at, name);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	assert_true(in >= 0 && out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, n), n);
-	assert_int_equal(n, 0);
-	close(in);
-	assert_int_equal(close(out), 0);
+	copy_file_as("/proc/self/exe", path, 0755);
 	return path;
 }
 
@@ -127,13 +111,7 @@ static bool in_dir(const char *image)
 static int setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "/tmp/pw-gate-beh-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	chmod(dir, 0755); /* the uid-dropped children exec from here */
-	alarm(240);
-	return 0;
+	return test_dir_setup(dir, sizeof(dir), "pw-gate-beh", 240);
 }
 
 static int teardown(void **state)
@@ -145,7 +123,7 @@ static int teardown(void **state)
 		return 0;
 	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
 	umount2(mnt, MNT_DETACH); /* left by a failed new-mounts test */
-	remove_tree(dir);
+	test_dir_remove(dir);
 	return 0;
 }
 
@@ -186,14 +164,14 @@ static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, voi
 /* Records are delivered off the decision path: wait (bounded) until `want` arrived. */
 static size_t wait_decisions(struct decisions *ds, size_t want)
 {
-	long long deadline = ms_now() + 5000;
+	long long deadline = test_ms_now() + 5000;
 	size_t n;
 
 	for (;;) {
 		pthread_mutex_lock(&ds->lock);
 		n = ds->n;
 		pthread_mutex_unlock(&ds->lock);
-		if (n >= want || ms_now() > deadline)
+		if (n >= want || test_ms_now() > deadline)
 			return n;
 		usleep(1000); /* polling a condition with a deadline, not a fixed wait */
 	}
@@ -315,6 +293,17 @@ static void on_error(struct pw_gate *g, const struct pw_exec_request *req, int e
 	atomic_fetch_add(&hs->errors, 1);
 }
 
+/* Run prog under g, then stop g (which waits for the handler) and read its stats; frees g. */
+static int run_then_stats(struct pw_gate *g, const char *prog, struct pw_gate_stats *st)
+{
+	int status = run(prog);
+
+	pw_gate_stop(g);
+	assert_int_equal(pw_gate_stats(g, st), 0);
+	pw_gate_free(g);
+	return status;
+}
+
 static struct pw_gate *handler_gate(struct pw_gate_opts *o, struct handler_state *hs)
 {
 	struct pw_gate *g = NULL;
@@ -346,9 +335,7 @@ static void extension_bound(void **state)
 
 	(void)state;
 	require_bpf();
-	status = run(prog);
-	assert_int_equal(pw_gate_stats(g, &st), 0);
-	pw_gate_free(g);
+	status = run_then_stats(g, prog, &st);
 	assert_int_equal(atomic_load(&hs.calls), 1);
 	assert_int_equal(hs.extend_ret[0], 0);
 	assert_int_equal(hs.extend_ret[1], 0);
@@ -381,10 +368,8 @@ static void extension_default_and_timeout(void **state)
 	/* no extension, slow handler: the deadline gives timeout_verdict */
 	hs.extend_n = 0;
 	hs.work_ms = 600;
-	status = run(prog);
-	pw_gate_stop(g); /* joins the handler, whose late verdict comes after the exec failed */
-	assert_int_equal(pw_gate_stats(g, &st), 0);
-	pw_gate_free(g);
+	/* stopping joins the handler, whose late verdict comes after the exec failed */
+	status = run_then_stats(g, prog, &st);
 	assert_denied(status, EPERM);
 	assert_int_equal(st.extensions, 4);
 	assert_int_equal(st.timed_out, 1);
@@ -403,9 +388,7 @@ static void handler_error_fail_open(void **state)
 
 	(void)state;
 	require_bpf();
-	status = run(prog);
-	assert_int_equal(pw_gate_stats(g, &st), 0);
-	pw_gate_free(g);
+	status = run_then_stats(g, prog, &st);
 	assert_ran(status);
 	assert_int_equal(atomic_load(&hs.calls), 1);
 	assert_int_equal(atomic_load(&hs.errors), 1);
@@ -450,13 +433,13 @@ static void new_mount_is_marked(void **state)
 
 	assert_int_equal(mount("pw-gate-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m"), 0);
 	/* the gate's mount watcher marks it: wait for the count, with a deadline */
-	deadline = ms_now() + 5000;
+	deadline = test_ms_now() + 5000;
 	do {
 		assert_int_equal(pw_gate_stats(g, &st), 0);
 		if (st.filesystems_marked > before)
 			break;
 		usleep(2000);
-	} while (ms_now() < deadline);
+	} while (test_ms_now() < deadline);
 	/* more than before (other mounts may appear on a shared machine): the deny below is the proof */
 	assert_true(st.filesystems_marked > before);
 	prog = program_in(mnt, "pwgb-mounted");
@@ -496,19 +479,16 @@ static int argv_handler(struct pw_gate *g, struct pw_exec_request *req, void *ud
 	return pw_exec_allow(req);
 }
 
-/* The kernel copy asked for explicitly: the same argv as a read from the process. */
-static void argv_in_kernel_explicit(void **state)
+/* A handler reads the argv of an exec of our program NAME; it must be exact. */
+static void argv_case(const char *name, bool in_kernel)
 {
 	struct argv_seen a = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	PW_OPTS(pw_gate_opts, o, .handler = argv_handler, .userdata = &a, .log = log_cb,
-		.argv_in_kernel = true);
+		.argv_in_kernel = in_kernel);
 	struct pw_gate *g = NULL;
-	char scope[64], *prog;
+	char scope[64], *prog = program(name);
 	int status;
 
-	(void)state;
-	require_bpf();
-	prog = program("pwgb-kargv");
 	assert_int_equal(pw_gate_new(&o, &g), 0);
 	snprintf(scope, sizeof(scope), "gate by-pid %d children", getpid());
 	assert_int_equal(pw_gate_add_rule_text(g, scope), 0);
@@ -516,14 +496,20 @@ static void argv_in_kernel_explicit(void **state)
 	status = run_as(prog, 0, "k 2");
 	pw_gate_free(g);
 	assert_ran(status);
-	fprintf(stderr, "argv seen: argc %zu [%s] [%s] [%s] flags %#x\n", a.argc, a.args[0],
-		a.args[1], a.args[2], a.flags);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(a.argc, 3);
-	assert_string_equal(a.args[0], "pwgb-kargv");
+	assert_string_equal(a.args[0], name);
 	assert_string_equal(a.args[1], CHILD_ARG);
 	assert_string_equal(a.args[2], "k 2");
 	assert_int_equal(a.flags & (PW_EXEC_NO_ARGS | PW_EXEC_ARGS_TRUNCATED), 0);
+}
+
+/* The kernel copy asked for explicitly: the same argv as a read from the process. */
+static void argv_in_kernel_explicit(void **state)
+{
+	(void)state;
+	require_bpf();
+	argv_case("pwgb-kargv", true);
 }
 
 /*
@@ -534,11 +520,8 @@ static void argv_in_kernel_explicit(void **state)
  */
 static void argv_under_yama_scope_3(void **state)
 {
-	struct argv_seen a = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	PW_OPTS(pw_gate_opts, o, .handler = argv_handler, .userdata = &a, .log = log_cb);
-	struct pw_gate *g = NULL;
-	char scope[64], *prog, cur = 0;
-	int fd, status;
+	char cur = 0;
+	int fd;
 
 	(void)state;
 	require_bpf();
@@ -555,22 +538,7 @@ static void argv_under_yama_scope_3(void **state)
 	if (cur != '3')
 		assert_int_equal(pwrite(fd, "3\n", 2, 0), 2);
 	close(fd);
-	prog = program("pwgb-yama");
-	assert_int_equal(pw_gate_new(&o, &g), 0);
-	snprintf(scope, sizeof(scope), "gate by-pid %d children", getpid());
-	assert_int_equal(pw_gate_add_rule_text(g, scope), 0);
-	assert_int_equal(pw_gate_start(g), 0);
-	status = run_as(prog, 0, "k 2");
-	pw_gate_free(g);
-	assert_ran(status);
-	fprintf(stderr, "argv seen: argc %zu [%s] [%s] [%s] flags %#x\n", a.argc, a.args[0],
-		a.args[1], a.args[2], a.flags);
-	assert_int_equal(a.calls, 1);
-	assert_int_equal(a.argc, 3);
-	assert_string_equal(a.args[0], "pwgb-yama");
-	assert_string_equal(a.args[1], CHILD_ARG);
-	assert_string_equal(a.args[2], "k 2");
-	assert_int_equal(a.flags & (PW_EXEC_NO_ARGS | PW_EXEC_ARGS_TRUNCATED), 0);
+	argv_case("pwgb-yama", false);
 }
 
 int main(int argc, char **argv)

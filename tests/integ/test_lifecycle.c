@@ -43,25 +43,6 @@ static uint32_t ns_inode(pid_t pid, const char *ns)
 	return (uint32_t)st.st_ino;
 }
 
-/* A capability set of this process as /proc/self/status shows it ("CapEff"). */
-static uint64_t self_caps(const char *field)
-{
-	char line[256];
-	uint64_t v = 0;
-	bool found = false;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, strlen(field)) && line[strlen(field)] == ':') {
-			v = strtoull(line + strlen(field) + 1, NULL, 16);
-			found = true;
-		}
-	fclose(f);
-	assert_true(found);
-	return v;
-}
-
 static int setup_root(void **state)
 {
 	(void)state;
@@ -113,8 +94,8 @@ static void exec_event_fields(void **state)
 	assert_int_equal(r->token.gid, getgid());
 	assert_true(r->token.cap_effective & (1ull << 21)); /* CAP_SYS_ADMIN as root */
 	/* exact: root's exec keeps this test's capability sets and namespaces */
-	assert_int_equal(r->token.cap_effective, self_caps("CapEff"));
-	assert_int_equal(r->token.cap_permitted, self_caps("CapPrm"));
+	assert_int_equal(r->token.cap_effective, proc_status_hex(getpid(), "CapEff"));
+	assert_int_equal(r->token.cap_permitted, proc_status_hex(getpid(), "CapPrm"));
 	assert_int_equal(r->token.pidns_ino, ns_inode(0, "pid"));
 	assert_int_equal(r->token.mntns_ino, ns_inode(0, "mnt"));
 	assert_true(r->token.cgroup_id != 0);
@@ -149,18 +130,13 @@ static void exec_long_argv_truncated(void **state)
 		.events = PW_EVMASK(PW_EVENT_EXEC));
 	struct pw_monitor *m = start_monitor(&c, &opts);
 	char *argv[64];
-	char arg[100];
 	const struct rec *r;
 	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
 	argv[0] = "true";
-	for (int i = 1; i < 63; i++) {
-		snprintf(arg, sizeof(arg), "arg%02d-%s", i,
-			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
-		argv[i] = strdup(arg);
-	}
+	fill_args(argv, 1, 62, "arg");
 	argv[63] = NULL;
 	assert_int_equal(pw_monitor_start(m), 0);
 	pid = spawn_exec("/bin/true", argv, NULL);
@@ -692,12 +668,7 @@ static void uid_in_token_and_uid_rule(void **state)
 	want = (struct type_pid){ PW_EVENT_EXEC, pid };
 	r = wait_for(m, &c, is_type_pid, &want, 5000);
 	assert_non_null(r);
-	assert_int_equal(r->token.uid, 4242);
-	assert_int_equal(r->token.euid, 4242);
-	assert_int_equal(r->token.suid, 4242);
-	assert_int_equal(r->token.fsuid, 4242);
-	assert_int_equal(r->token.gid, 4343);
-	assert_int_equal(r->token.egid, 4343);
+	assert_token_ids(&r->token, 4242, 4242, 4343, 4343);
 	assert_int_equal(r->token.cap_effective, 0); /* dropped with the uid change */
 	want.type = PW_EVENT_PROCESS_EXIT;
 	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));

@@ -32,30 +32,16 @@ struct watch {
 	int status;
 };
 
-static long long ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "/tmp/pw-watch-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	alarm(300);
-	return 0;
+	return test_dir_setup(dir, sizeof(dir), "pw-watch", 300);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (dir[0])
-		remove_tree(dir);
+	test_dir_remove(dir);
 	return 0;
 }
 
@@ -82,7 +68,7 @@ static void watch_start(struct watch *w, const char *name, const char *const *ar
 	char pid_arg[32];
 	const char *argv[32];
 	int n = 0, errp[2];
-	long long deadline = ms_now() + 15000;
+	long long deadline = test_ms_now() + 15000;
 
 	memset(w, 0, sizeof(*w));
 	snprintf(w->out_path, sizeof(w->out_path), "%s/%s.out", dir, name);
@@ -113,7 +99,7 @@ static void watch_start(struct watch *w, const char *name, const char *const *ar
 	close(errp[1]);
 	w->err_fd = errp[0];
 	while (!strstr(w->err, "watching")) {
-		if (!read_err(w, 1000) || ms_now() > deadline) {
+		if (!read_err(w, 1000) || test_ms_now() > deadline) {
 			kill(w->pid, SIGKILL);
 			fail_msg("procward watch did not start: %s", w->err);
 		}
@@ -123,14 +109,14 @@ static void watch_start(struct watch *w, const char *name, const char *const *ar
 /* Wait (with a deadline) for the CLI to exit; stop it first with SIGINT if asked. */
 static void watch_end(struct watch *w, bool interrupt)
 {
-	long long deadline = ms_now() + 15000;
+	long long deadline = test_ms_now() + 15000;
 	pid_t got;
 
 	if (interrupt)
 		kill(w->pid, SIGINT);
 	while ((got = waitpid(w->pid, &w->status, WNOHANG)) == 0) {
 		read_err(w, 10);
-		if (ms_now() > deadline) {
+		if (test_ms_now() > deadline) {
 			kill(w->pid, SIGKILL);
 			waitpid(w->pid, &w->status, 0);
 			fail_msg("procward watch did not end: %s", w->err);
@@ -292,18 +278,14 @@ static void args_max(void **state)
 	static const char *const args[] = { "--text", "--events", "exec", "--max-events", "1",
 					    "--args-max", "1024", NULL };
 	static const char *const too_big[] = { "--args-max", "20000", NULL };
-	char *argv[42], arg[80], tok[32], *out;
+	char *argv[42], tok[32], *out;
 	struct watch w;
 	pid_t pid;
 
 	(void)state;
 	require_bpf();
 	argv[0] = "true";
-	for (int i = 1; i < 41; i++) {
-		snprintf(arg, sizeof(arg), "pw-arg%02d-%s", i,
-			 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
-		argv[i] = strdup(arg);
-	}
+	fill_args(argv, 1, 40, "pw-arg");
 	argv[41] = NULL;
 	watch_start(&w, "argsmax", args);
 	pid = run_true(argv);
@@ -312,12 +294,13 @@ static void args_max(void **state)
 	pid_token(tok, sizeof(tok), pid);
 	assert_int_equal(lines_with(out, tok, "pw-arg01-"), 1);
 	/*
-	 * "true\0" and 40 arguments of 60 bytes with their NULs, cut at 1024:
-	 * 5 + 16 x 60 + 59, so the 17th is whole (its last byte is its NUL) and
-	 * nothing of the 18th is there
+	 * "true\0" and 40 arguments of 80 bytes with their NULs, cut at 1024:
+	 * 5 + 12 x 80 = 965, so 12 whole arguments and 59 bytes of the 13th
 	 */
-	assert_int_equal(lines_with(out, tok, argv[17]), 1);
-	assert_int_equal(lines_with(out, tok, "pw-arg18-"), 0);
+	assert_int_equal(lines_with(out, tok, argv[12]), 1);
+	assert_int_equal(lines_with(out, tok, "pw-arg13-"), 1);
+	assert_int_equal(lines_with(out, tok, argv[13]), 0);
+	assert_int_equal(lines_with(out, tok, "pw-arg14-"), 0);
 	assert_int_equal(lines_with(out, tok, "pw-arg40-"), 0);
 	assert_int_equal(lines_with(out, tok, "truncated"), 1);
 	free(out);
@@ -370,7 +353,7 @@ static void ringbuf_size_and_batch_delay(void **state)
 			wait_status(pid);
 		}
 		/* the last batch is delivered within the delay; then stop it */
-		for (long long end = ms_now() + 3000; ms_now() < end;)
+		for (long long end = test_ms_now() + 3000; test_ms_now() < end;)
 			read_err(&w, 100);
 		watch_end(&w, true);
 		assert_int_equal(WEXITSTATUS(w.status), 0);

@@ -16,55 +16,75 @@
 
 /* ------------------------------------------------------------ text form */
 
+/* Every field of a parsed rule; NULL strings and zeros where the text says nothing. */
+static const struct parse_case {
+	const char *text;
+	enum pw_gate_action action;
+	int deny_errno;
+	const char *path, *name, *subject_name, *arg;
+	bool has_uid;
+	uint32_t uid;
+	pid_t subject_pid;
+	bool children, cache;
+	int sha_first, sha_last; /* -1: no sha256 */
+} parse_cases[] = {
+	{ "deny path /usr/bin/nc", PW_GATE_DENY, 0, "/usr/bin/nc", NULL, NULL, NULL, false, 0, 0,
+	  false, false, -1, -1 },
+	{ "deny errno EACCES name curl uid 1000", PW_GATE_DENY, EACCES, NULL, "curl", NULL, NULL,
+	  true, 1000, 0, false, false, -1, -1 },
+	{ "  deny errno 13 name x # trailing comment", PW_GATE_DENY, 13, NULL, "x", NULL, NULL,
+	  false, 0, 0, false, false, -1, -1 },
+	{ "gate by-pid 1234 children", PW_GATE_ASK, 0, NULL, NULL, NULL, NULL, false, 0, 1234, true,
+	  false, -1, -1 },
+	{ "ask by-name 'my shell' arg \"-c\"", PW_GATE_ASK, 0, NULL, NULL, "my shell", "-c", false,
+	  0, 0, false, false, -1, -1 },
+	{ "allow path /usr/bin/cc cache", PW_GATE_ALLOW, 0, "/usr/bin/cc", NULL, NULL, NULL, false,
+	  0, 0, false, true, -1, -1 },
+	{ "allow sha256 BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+	  PW_GATE_ALLOW, 0, NULL, NULL, NULL, NULL, false, 0, 0, false, false, 0xba, 0xad },
+	{ "deny uid 0", PW_GATE_DENY, 0, NULL, NULL, NULL, NULL, true, 0, 0, false, false, -1, -1 },
+};
+
+static void assert_str_or_null(const char *got, const char *want)
+{
+	if (want)
+		assert_string_equal(got, want);
+	else
+		assert_null(got);
+}
+
 static void parse_valid_forms(void **state)
 {
 	struct pw_gate_rule r;
 	char *storage = NULL;
 
 	(void)state;
-	assert_int_equal(pw_gate_rule_parse("deny path /usr/bin/nc", &r, &storage), 0);
-	assert_int_equal(r.sz, sizeof(r));
-	assert_int_equal(r.action, PW_GATE_DENY);
-	assert_string_equal(r.path, "/usr/bin/nc");
-	assert_null(r.name);
-	assert_int_equal(r.deny_errno, 0);
-	free(storage);
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(*parse_cases); i++) {
+		const struct parse_case *c = &parse_cases[i];
 
-	assert_int_equal(pw_gate_rule_parse("deny errno EACCES name curl uid 1000", &r, &storage), 0);
-	assert_int_equal(r.deny_errno, EACCES);
-	assert_string_equal(r.name, "curl");
-	assert_true(r.has_uid);
-	assert_int_equal(r.uid, 1000);
-	free(storage);
-
-	assert_int_equal(pw_gate_rule_parse("  deny errno 13 name x # trailing comment", &r, &storage), 0);
-	assert_int_equal(r.deny_errno, 13);
-	free(storage);
-
-	assert_int_equal(pw_gate_rule_parse("gate by-pid 1234 children", &r, &storage), 0);
-	assert_int_equal(r.action, PW_GATE_ASK);
-	assert_int_equal(r.subject_pid, 1234);
-	assert_true(r.children);
-	free(storage);
-
-	assert_int_equal(pw_gate_rule_parse("ask by-name 'my shell' arg \"-c\"", &r, &storage), 0);
-	assert_int_equal(r.action, PW_GATE_ASK);
-	assert_string_equal(r.subject_name, "my shell");
-	assert_string_equal(r.arg, "-c");
-	free(storage);
-
-	assert_int_equal(pw_gate_rule_parse("allow path /usr/bin/cc cache", &r, &storage), 0);
-	assert_int_equal(r.action, PW_GATE_ALLOW);
-	assert_true(r.cache);
-	free(storage);
-
-	assert_int_equal(pw_gate_rule_parse("allow sha256 "
-					    "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
-					    &r, &storage), 0);
-	assert_non_null(r.sha256);
-	assert_int_equal(r.sha256[0], 0xba);
-	assert_int_equal(r.sha256[31], 0xad);
-	free(storage);
+		if (pw_gate_rule_parse(c->text, &r, &storage))
+			fail_msg("refused: %s", c->text);
+		assert_int_equal(r.sz, sizeof(r));
+		assert_int_equal(r.action, c->action);
+		assert_int_equal(r.deny_errno, c->deny_errno);
+		assert_str_or_null(r.path, c->path);
+		assert_str_or_null(r.name, c->name);
+		assert_str_or_null(r.subject_name, c->subject_name);
+		assert_str_or_null(r.arg, c->arg);
+		assert_int_equal(r.has_uid, c->has_uid);
+		assert_int_equal(r.uid, c->uid);
+		assert_int_equal(r.subject_pid, c->subject_pid);
+		assert_int_equal(r.children, c->children);
+		assert_int_equal(r.cache, c->cache);
+		if (c->sha_first < 0) {
+			assert_null(r.sha256);
+		} else {
+			assert_non_null(r.sha256);
+			assert_int_equal(r.sha256[0], c->sha_first);
+			assert_int_equal(r.sha256[31], c->sha_last);
+		}
+		free(storage);
+	}
 
 	/* the strings live in storage, not in the caller's text */
 	{
