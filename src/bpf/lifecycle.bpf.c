@@ -55,6 +55,28 @@ static __always_inline void fill_current_token(struct pw_raw_token *tok, struct 
 }
 
 /*
+ * Filter first, reserve second: called once the event is wanted. A record
+ * of `size` bytes with its header filled for `about` (the event's subject)
+ * and the originator's token; NULL, counted as lost, when the ring is full.
+ */
+static __always_inline void *reserve_event(__u32 size, __u32 type, struct task_struct *about,
+					   struct task_struct *task, const char comm[PW_COMM_LEN])
+{
+	struct pw_raw_header *hdr = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!hdr) {
+		count_lost(type);
+		return NULL;
+	}
+	fill_identity(hdr, about);
+	hdr->type = type;
+	hdr->size = size;
+	__builtin_memcpy(hdr->comm, comm, PW_COMM_LEN);
+	fill_current_token(&hdr->token, task);
+	return hdr;
+}
+
+/*
  * task_newtask runs at the end of copy_process(): the new task is fully set
  * up (pids, real_parent, start_boottime) and, unlike sched_process_fork, the
  * tracepoint carries the clone flags. current is the creating task.
@@ -84,16 +106,9 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
 	if (!wanted(type) || !current_tracked(task, comm))
 		return 0;
 
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		count_lost(type);
+	ev = reserve_event(sizeof(*ev), type, child, task, comm);
+	if (!ev)
 		return 0;
-	}
-	fill_identity(&ev->hdr, child);
-	ev->hdr.type = type;
-	ev->hdr.size = sizeof(*ev);
-	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
-	fill_current_token(&ev->hdr.token, task);
 	ev->creator_pid = task->tgid;
 	ev->creator_tid = task->pid;
 
@@ -238,15 +253,8 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 
 	/* A thread exit is reported for every task but the leader. */
 	if (pid != tgid && wanted(PW_RAW_THREAD_EXIT) && tracked) {
-		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-		if (!ev) {
-			count_lost(PW_RAW_THREAD_EXIT);
-		} else {
-			fill_identity(&ev->hdr, task);
-			ev->hdr.type = PW_RAW_THREAD_EXIT;
-			ev->hdr.size = sizeof(*ev);
-			__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
-			fill_current_token(&ev->hdr.token, task);
+		ev = reserve_event(sizeof(*ev), PW_RAW_THREAD_EXIT, task, task, comm);
+		if (ev) {
 			ev->exit_status = task->exit_code;
 			ev->__pad = 0;
 			bpf_ringbuf_submit(ev, 0);
@@ -255,16 +263,9 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 	if (!group_dead || !wanted(PW_RAW_PROCESS_EXIT) || !tracked)
 		return 0;
 
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		count_lost(PW_RAW_PROCESS_EXIT);
+	ev = reserve_event(sizeof(*ev), PW_RAW_PROCESS_EXIT, task, task, comm);
+	if (!ev)
 		return 0;
-	}
-	fill_identity(&ev->hdr, task);
-	ev->hdr.type = PW_RAW_PROCESS_EXIT;
-	ev->hdr.size = sizeof(*ev);
-	__builtin_memcpy(ev->hdr.comm, comm, sizeof(comm));
-	fill_current_token(&ev->hdr.token, task);
 	/* exit_group() and fatal signals record the status for the whole group. */
 	if (task->signal->flags & SIGNAL_GROUP_EXIT_FLAG) {
 		ev->exit_status = task->signal->group_exit_code;

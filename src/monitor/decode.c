@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "monitor/event.h"
 
 _Static_assert(sizeof(struct pw_token) == sizeof(struct pw_raw_token), "token ABI");
@@ -30,23 +31,6 @@ _Static_assert(PW_CLONE_THREAD == PW_RAW_CLONE_THREAD && PW_CLONE_VFORK == PW_RA
 		       PW_CLONE_NEWPID == PW_RAW_CLONE_NEWPID && PW_CLONE_NEWNS == PW_RAW_CLONE_NEWNS,
 	       "clone flag ABI");
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_t *argc)
 {
 	size_t n = 0, i, start = 0;
@@ -55,7 +39,7 @@ int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_
 	*argc = 0;
 	if (!len)
 		return 0;
-	err = grow((void **)&buf->args, &buf->args_cap, len + 1, 1);
+	err = pw_array_grow((void **)&buf->args, &buf->args_cap, len + 1, 1, 16);
 	if (err)
 		return err;
 	memcpy(buf->args, args, len);
@@ -65,7 +49,7 @@ int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_
 			n++;
 	if (buf->args[len - 1])
 		n++;
-	err = grow((void **)&buf->argv, &buf->argv_cap, n + 1, sizeof(char *));
+	err = pw_array_grow((void **)&buf->argv, &buf->argv_cap, n + 1, sizeof(char *), 16);
 	if (err)
 		return err;
 	n = 0;
@@ -121,6 +105,24 @@ static int decode_exec(struct pw_event *ev, const struct pw_raw_exec *raw, size_
 	return 0;
 }
 
+/* The size of a fixed-size record type; 0 for EXEC (variable) and unknown types. */
+static size_t fixed_size(unsigned int type)
+{
+	switch (type) {
+	case PW_RAW_PROCESS_CREATE:
+	case PW_RAW_THREAD_CREATE:
+		return sizeof(struct pw_raw_clone);
+	case PW_RAW_PROCESS_EXIT:
+	case PW_RAW_THREAD_EXIT:
+		return sizeof(struct pw_raw_exit);
+	case PW_RAW_PROCESS_ACCESS:
+	case PW_RAW_THREAD_ACCESS:
+		return sizeof(struct pw_raw_access);
+	default:
+		return 0;
+	}
+}
+
 int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct pw_decode_buf *buf)
 {
 	const struct pw_raw_header *hdr = data;
@@ -135,13 +137,14 @@ int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct p
 	memcpy(ev->comm, hdr->comm, PW_COMM_LEN);
 	ev->comm[PW_COMM_LEN - 1] = 0;
 
+	/* every record type but EXEC has one exact size */
+	if (hdr->type != PW_RAW_EXEC && size != fixed_size(hdr->type))
+		return -EBADMSG;
 	switch (hdr->type) {
 	case PW_RAW_PROCESS_CREATE:
 	case PW_RAW_THREAD_CREATE: {
 		const struct pw_raw_clone *raw = data;
 
-		if (size != sizeof(*raw))
-			return -EBADMSG;
 		ev->creator_pid = raw->creator_pid;
 		ev->creator_tid = raw->creator_tid;
 		ev->clone_flags = raw->clone_flags;
@@ -149,22 +152,15 @@ int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct p
 		return 0;
 	}
 	case PW_RAW_PROCESS_EXIT:
-	case PW_RAW_THREAD_EXIT: {
-		const struct pw_raw_exit *raw = data;
-
-		if (size != sizeof(*raw))
-			return -EBADMSG;
-		ev->exit_status = raw->exit_status;
+	case PW_RAW_THREAD_EXIT:
+		ev->exit_status = ((const struct pw_raw_exit *)data)->exit_status;
 		return 0;
-	}
 	case PW_RAW_EXEC:
 		return size < sizeof(struct pw_raw_exec) ? -EBADMSG : decode_exec(ev, data, size, buf);
 	case PW_RAW_PROCESS_ACCESS: /* access operations (access.c) */
 	case PW_RAW_THREAD_ACCESS: {
 		const struct pw_raw_access *raw = data;
 
-		if (size != sizeof(*raw))
-			return -EBADMSG;
 		ev->access = raw;
 		memcpy(ev->target_comm, raw->target_comm, PW_COMM_LEN);
 		ev->target_comm[PW_COMM_LEN - 1] = 0;

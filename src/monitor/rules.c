@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 
+#include "core/array.h"
 #include "core/opts.h"
 #include "monitor/rules.h"
 
@@ -89,15 +90,8 @@ int pw_rules_add(struct pw_rules *rules, const struct pw_rule_entry *e)
 	    (e->match == PW_MATCH_NAME && n_names >= PW_MAX_NAME_RULES) ||
 	    ((e->match == PW_MATCH_PID || e->match == PW_MATCH_UID) && n_ids >= PW_MAX_ID_RULES))
 		return -(PW_ERR_RULE_LIMIT);
-	if (rules->n == rules->cap) {
-		size_t cap = rules->cap ? rules->cap * 2 : 16;
-		struct pw_rule_entry *v = realloc(rules->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		rules->v = v;
-		rules->cap = cap;
-	}
+	if (pw_array_grow((void **)&rules->v, &rules->cap, rules->n + 1, sizeof(*rules->v), 16))
+		return -ENOMEM;
 	rules->v[rules->n++] = *e;
 	return 0;
 }

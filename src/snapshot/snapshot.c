@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/opts.h"
 #include "snapshot/names.h"
 #include "snapshot/procfs.h"
@@ -166,7 +167,6 @@ PW_API int pw_snapshot_take(const struct pw_snapshot_opts *opts, struct pw_snaps
 {
 	struct snap_ctx ctx = { .proc_fd = -1 };
 	struct pw_snapshot *snap = NULL;
-	struct pw_process *grown;
 	const char *proc_root;
 	struct dirent *de;
 	size_t cap = 0;
@@ -231,15 +231,10 @@ PW_API int pw_snapshot_take(const struct pw_snapshot_opts *opts, struct pw_snaps
 		pid = pid_from_name(de->d_name);
 		if (!pid)
 			continue;
-		if (snap->count == cap) {
-			cap = cap ? cap * 2 : 512;
-			grown = realloc(snap->procs, cap * sizeof(*grown));
-			if (!grown) {
-				err = -ENOMEM;
-				goto err;
-			}
-			snap->procs = grown;
-		}
+		err = pw_array_grow((void **)&snap->procs, &cap, snap->count + 1,
+				    sizeof(*snap->procs), 512);
+		if (err)
+			goto err;
 		pid_fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pid_fd < 0) {
 			err = -errno;
