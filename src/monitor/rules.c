@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "core/array.h"
+#include "core/number.h"
 #include "core/opts.h"
 #include "monitor/rules.h"
 
@@ -240,16 +241,11 @@ static const struct {
 
 static int parse_id(const char *s, uint32_t *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	if (!*s || !isdigit((unsigned char)*s))
+	if (pw_parse_uint(s, UINT32_MAX, &v))
 		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*out = v;
+	*out = (uint32_t)v;
 	return 0;
 }
 

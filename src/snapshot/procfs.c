@@ -11,29 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/number.h"
 #include "snapshot/procfs.h"
 
 /* A token is [start, end); numbers are plain decimal with an optional '-'. */
-static int parse_u64(const char *s, const char *end, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (s >= end)
-		return -EINVAL;
-	for (; s < end; s++) {
-		unsigned int digit;
-
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		digit = (unsigned int)(*s - '0');
-		if (v > (UINT64_MAX - digit) / 10)
-			return -EINVAL;
-		v = v * 10 + digit;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Signed fields (priority, nice, tpgid = -1) are only checked, never used. */
 static int check_s64(const char *s, const char *end)
 {
@@ -42,7 +23,7 @@ static int check_s64(const char *s, const char *end)
 
 	if (s < end && *s == '-')
 		s++;
-	err = parse_u64(s, end, &v);
+	err = pw_parse_u64(s, end, &v);
 	if (err)
 		return err;
 	return v > (uint64_t)INT64_MAX + 1 ? -EINVAL : 0;
@@ -52,7 +33,7 @@ static int parse_pid(const char *s, const char *end, pid_t *out)
 {
 	uint64_t v;
 
-	if (parse_u64(s, end, &v) || v > INT_MAX)
+	if (pw_parse_u64(s, end, &v) || v > INT_MAX)
 		return -EINVAL;
 	*out = (pid_t)v;
 	return 0;
@@ -62,7 +43,7 @@ static int parse_u32(const char *s, const char *end, uint32_t *out)
 {
 	uint64_t v;
 
-	if (parse_u64(s, end, &v) || v > UINT32_MAX)
+	if (pw_parse_u64(s, end, &v) || v > UINT32_MAX)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -129,7 +110,7 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 				return -EINVAL;
 			break;
 		case 22:
-			if (parse_u64(tok, pos, &f.starttime_ticks))
+			if (pw_parse_u64(tok, pos, &f.starttime_ticks))
 				return -EINVAL;
 			break;
 		default:

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
+#include "core/number.h"
 #include "core/opts.h"
 #include "snapshot/names.h"
 #include "snapshot/procfs.h"
@@ -42,18 +43,10 @@ struct snap_ctx {
 /* "123" -> 123; anything else ("self", "01", "12x", > INT_MAX) is not a process. */
 static pid_t pid_from_name(const char *name)
 {
-	long long v = 0;
-	const char *c;
+	uint64_t v;
 
-	if (name[0] < '1' || name[0] > '9')
+	if (name[0] == '0' || pw_parse_uint(name, INT_MAX, &v))
 		return 0;
-	for (c = name; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return 0;
-		v = v * 10 + (*c - '0');
-		if (v > INT_MAX)
-			return 0;
-	}
 	return (pid_t)v;
 }
 

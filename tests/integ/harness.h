@@ -97,6 +97,19 @@ void fill_args(char *argv[], int first, int last, const char *tag);
  * watchdog_s seconds (0: none) that ends a hung run.
  */
 int test_dir_setup(char *dir, size_t len, const char *prefix, unsigned int watchdog_s);
+/* The group setup() and teardown() of a suite that needs nothing but its directory. */
+#define TEST_DIR_FIXTURES(DIR, PREFIX, WATCHDOG_S)                               \
+	static int setup(void **state)                                         \
+	{                                                                      \
+		(void)state;                                                   \
+		return test_dir_setup(DIR, sizeof(DIR), PREFIX, WATCHDOG_S);   \
+	}                                                                      \
+	static int teardown(void **state)                                      \
+	{                                                                      \
+		(void)state;                                                   \
+		test_dir_remove(DIR);                                          \
+		return 0;                                                      \
+	}
 /* uid, euid (= suid = fsuid), gid, egid (= sgid = fsgid) of an event's token. */
 void assert_token_ids(const struct pw_token *t, uint32_t uid, uint32_t euid, uint32_t gid,
 		      uint32_t egid);

@@ -22,23 +22,8 @@
 
 static char dir[64];
 
-static int setup(void **state)
-{
-	(void)state;
-	if (geteuid() != 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "/tmp/pw-gate-cache-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	alarm(240); /* watchdog: SIGALRM kills us, and the kernel releases every waiting exec */
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(dir);
-	return 0;
-}
+/* watchdog: SIGALRM kills us, and the kernel releases every waiting exec */
+TEST_DIR_FIXTURES(dir, "pw-gate-cache", 240)
 
 static void copy_true(const char *to)
 {

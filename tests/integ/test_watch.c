@@ -32,18 +32,7 @@ struct watch {
 	int status;
 };
 
-static int setup(void **state)
-{
-	(void)state;
-	return test_dir_setup(dir, sizeof(dir), "pw-watch", 300);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	test_dir_remove(dir);
-	return 0;
-}
+TEST_DIR_FIXTURES(dir, "pw-watch", 300)
 
 /* Append what stderr has now (or within timeout_ms); false at EOF. */
 static bool read_err(struct watch *w, int timeout_ms)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_procfs.c - the /proc text parsers and pw_process argv handling, on malformed input too. */
+/* test_procfs.c - the /proc text parsers, the decimal parser they share (core/number.h), and pw_process argv handling, on malformed input too. */
 #ifndef _GNU_SOURCE
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "core/number.h"
 #include "snapshot/procfs.h"
 #include "snapshot/process.h"
 
@@ -370,10 +372,89 @@ static void own_stat_from_proc(void **state)
 	assert_int_equal(s.gid[0], getgid());
 }
 
+/* ------------------------------------------------ core/number.h: the one decimal parser */
+
+static void accepts_decimal(void **state)
+{
+	uint64_t v = 1;
+
+	(void)state;
+	assert_int_equal(pw_parse_uint("0", UINT64_MAX, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(pw_parse_uint("4194304", UINT64_MAX, &v), 0);
+	assert_int_equal(v, 4194304);
+	assert_int_equal(pw_parse_uint("007", UINT64_MAX, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(pw_parse_uint("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(pw_parse_uint("4294967295", UINT32_MAX, &v), 0);
+	assert_int_equal(v, UINT32_MAX);
+}
+
+static void refuses_the_rest(void **state)
+{
+	static const char *const bad[] = {
+		"", " 1", "1 ", "+1", "-1", "1x", "0x10", "1.0", "18446744073709551616",
+		"99999999999999999999999", "1\n",
+	};
+	uint64_t v = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (pw_parse_uint(bad[i], UINT64_MAX, &v) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_int_equal(v, 42); /* untouched on error */
+	}
+	assert_int_equal(pw_parse_uint(NULL, 1, &v), -EINVAL);
+}
+
+/* max is inclusive: the bound itself is fine, one more is not. */
+static void bounds_inclusive(void **state)
+{
+	static const struct {
+		const char *at, *over;
+		uint64_t max;
+	} b[] = {
+		{ "4294967295", "4294967296", UINT32_MAX },
+		{ "2147483647", "2147483648", INT32_MAX },
+		{ "4095", "4096", 4095 },
+		{ "0", "1", 0 },
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(b) / sizeof(*b); i++) {
+		assert_int_equal(pw_parse_uint(b[i].at, b[i].max, &v), 0);
+		assert_true(v == b[i].max);
+		assert_int_equal(pw_parse_uint(b[i].over, b[i].max, &v), -EINVAL);
+	}
+}
+
+/* A token is a range: digits after `end` are not part of it, and are never read. */
+static void length_checked(void **state)
+{
+	char *buf = malloc(3);
+	uint64_t v;
+
+	(void)state;
+	assert_non_null(buf);
+	buf[0] = '1', buf[1] = '2', buf[2] = '3'; /* no NUL: ASan catches a read past the 3 bytes */
+	assert_int_equal(pw_parse_u64(buf, buf + 3, &v), 0);
+	assert_int_equal(v, 123);
+	assert_int_equal(pw_parse_u64(buf, buf + 2, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(pw_parse_u64(buf, buf, &v), -EINVAL);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stat_normal),
+		cmocka_unit_test(accepts_decimal),
+		cmocka_unit_test(refuses_the_rest),
+		cmocka_unit_test(bounds_inclusive),
+		cmocka_unit_test(length_checked),
 		cmocka_unit_test(stat_comm_with_parens_and_spaces),
 		cmocka_unit_test(stat_comm_with_newline_and_long),
 		cmocka_unit_test(stat_truncated),
