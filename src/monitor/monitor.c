@@ -85,8 +85,9 @@ static struct pw_rule_maps rule_maps(struct pw_monitor *m)
 	return maps;
 }
 
-static int sync_rules(struct pw_monitor *m)
+static int sync_rules(void *ctx)
 {
+	struct pw_monitor *m = ctx;
 	struct pw_rule_maps maps;
 
 	if (!m->started)
@@ -103,15 +104,7 @@ static int rule_op(struct pw_monitor *m, const struct pw_rule *rule, bool add)
 	if (!m)
 		return -EINVAL;
 	err = pw_rule_validate(rule, &e);
-	if (err)
-		return err;
-	err = add ? pw_rules_add(&m->rules, &e) : pw_rules_remove(&m->rules, &e);
-	if (err)
-		return err;
-	err = sync_rules(m);
-	if (err && add)
-		pw_rules_remove(&m->rules, &e); /* keep the user side equal to the kernel */
-	return err;
+	return err ? err : pw_rules_change(&m->rules, &e, add, sync_rules, m);
 }
 
 PW_API int pw_monitor_add_rule(struct pw_monitor *m, const struct pw_rule *rule)

@@ -97,6 +97,19 @@ int pw_rules_add(struct pw_rules *rules, const struct pw_rule_entry *e)
 	return 0;
 }
 
+int pw_rules_change(struct pw_rules *rules, const struct pw_rule_entry *e, bool add,
+		    int (*sync)(void *ctx), void *ctx)
+{
+	int err = add ? pw_rules_add(rules, e) : pw_rules_remove(rules, e);
+
+	if (err)
+		return err;
+	err = sync(ctx);
+	if (err)
+		(void)(add ? pw_rules_remove(rules, e) : pw_rules_add(rules, e));
+	return err;
+}
+
 int pw_rules_remove(struct pw_rules *rules, const struct pw_rule_entry *e)
 {
 	for (size_t i = 0; i < rules->n; i++) {

@@ -4,6 +4,7 @@
 #define PW_RULES_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "procward.h"
@@ -35,6 +36,13 @@ int pw_rules_add(struct pw_rules *rules, const struct pw_rule_entry *e);
 int pw_rules_remove(struct pw_rules *rules, const struct pw_rule_entry *e);
 void pw_rules_clear(struct pw_rules *rules);
 void pw_rules_free(struct pw_rules *rules);
+/*
+ * Add (or remove) e, then mirror the set into the kernel with sync(ctx);
+ * if that fails, undo the change, so that the user side stays equal to what
+ * the kernel enforces. Returns the first error.
+ */
+int pw_rules_change(struct pw_rules *rules, const struct pw_rule_entry *e, bool add,
+		    int (*sync)(void *ctx), void *ctx);
 
 /*
  * Make the kernel maps equal to `rules`. Safe while programs run: the

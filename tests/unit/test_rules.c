@@ -418,6 +418,55 @@ static void rules_limits(void **state)
 	pw_rules_free(&rules);
 }
 
+/* The kernel mirror: counts calls, sees the set at the time, fails on demand. */
+struct fake_sync {
+	const struct pw_rules *rules;
+	int calls;
+	size_t n_seen;
+	int ret;
+};
+
+static int fake_sync(void *ctx)
+{
+	struct fake_sync *f = ctx;
+
+	f->calls++;
+	f->n_seen = f->rules->n;
+	return f->ret;
+}
+
+static void rules_change_rolls_back(void **state)
+{
+	struct pw_rules rules = { 0 };
+	struct fake_sync f = { .rules = &rules };
+	struct pw_rule_entry a = entry(PW_RULE_INCLUDE, PW_MATCH_NAME, "a", 0);
+	struct pw_rule_entry b = entry(PW_RULE_EXCLUDE, PW_MATCH_UID, NULL, 7);
+
+	(void)state;
+	assert_int_equal(pw_rules_change(&rules, &a, true, fake_sync, &f), 0);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.n_seen, 1); /* the kernel is synced with the new set */
+	/* the kernel refuses: the add is undone */
+	f.ret = -ENOSPC;
+	assert_int_equal(pw_rules_change(&rules, &b, true, fake_sync, &f), -ENOSPC);
+	assert_int_equal(f.n_seen, 2);
+	assert_int_equal(rules.n, 1);
+	assert_string_equal(rules.v[0].name, "a");
+	/* ... and a remove is undone too: the kernel still enforces the rule */
+	assert_int_equal(pw_rules_change(&rules, &a, false, fake_sync, &f), -ENOSPC);
+	assert_int_equal(f.n_seen, 0);
+	assert_int_equal(rules.n, 1);
+	assert_string_equal(rules.v[0].name, "a");
+	/* a set error comes first: no sync at all */
+	f.ret = 0;
+	f.calls = 0;
+	assert_int_equal(pw_rules_change(&rules, &b, false, fake_sync, &f), -ENOENT);
+	assert_int_equal(f.calls, 0);
+	assert_int_equal(pw_rules_change(&rules, &a, false, fake_sync, &f), 0);
+	assert_int_equal(rules.n, 0);
+	pw_rules_free(&rules);
+}
+
 static void rules_remove(void **state)
 {
 	struct pw_rules rules = { 0 };
@@ -616,6 +665,7 @@ int main(void)
 		cmocka_unit_test(rules_add_and_duplicates),
 		cmocka_unit_test(rules_limits),
 		cmocka_unit_test(rules_remove),
+		cmocka_unit_test(rules_change_rolls_back),
 		cmocka_unit_test(glob_table),
 		cmocka_unit_test(glob_property_plain_subjects),
 		cmocka_unit_test(glob_property_subjects_with_wildcards),
