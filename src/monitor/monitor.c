@@ -20,6 +20,7 @@
 #include "snapshot/names.h"
 #include "monitor/proctable.h"
 #include "core/opts.h"
+#include "core/percpu.h"
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
 
@@ -561,18 +562,8 @@ PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats 
 		return -EINVAL;
 	s.events_delivered = m->delivered;
 	if (m->started) {
-		int ncpus = libbpf_num_possible_cpus();
-		__u32 zero = 0;
-
 		s.events_lost = kernel_lost_total(m);
-		if (ncpus > 0) {
-			__u64 per_cpu[ncpus];
-
-			if (!bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.filtered_count), &zero,
-						 per_cpu))
-				for (int i = 0; i < ncpus; i++)
-					s.events_filtered += per_cpu[i];
-		}
+		s.events_filtered = pw_percpu_sum(bpf_map__fd(m->skel->maps.filtered_count), 0);
 		s.events_filtered += pw_access_filtered(m); /* access.c */
 		s.processes_tracked = pw_proctable_count(m->table);
 		s.table_evictions = pw_proctable_evictions(m->table);
