@@ -307,6 +307,74 @@ PW_API const char *pw_process_user_name(const struct pw_process *p); /* NULL unl
 PW_API uint32_t pw_process_thread_count(const struct pw_process *p);
 PW_API char pw_process_state(const struct pw_process *p); /* 'R', 'S', 'Z', ... */
 
+/* ---------------------------------------------------------------- output */
+/*
+ * One formatter for every consumer (the CLI, syslog, bindings), so the
+ * schema is defined once (README "JSON Lines schema"). Each call writes one
+ * record into buf like snprintf: at most len bytes, NUL-terminated when
+ * len > 0, and returns the length the whole record needs (NUL excluded);
+ * a return >= len means it was cut short: call again with a larger buffer.
+ * Negative: -EINVAL (NULL object, unknown flag), -EOVERFLOW (over INT_MAX).
+ * buf may be NULL when len is 0, to ask for the size.
+ *
+ * JSON: one object, valid UTF-8 whatever bytes the strings hold. Valid
+ * UTF-8 is kept exactly; control characters are escaped as JSON says
+ * (\n, \u001b, ...; DEL, C1 controls and U+2028/U+2029 too), which JSON
+ * decodes to the same characters. Each byte that is not part of valid
+ * UTF-8 becomes U+FFFD in the string, and the object gets a sibling
+ * "<key>_b64" with the base64 of the string's exact bytes (for argument
+ * lists, "args_b64": {"<index>": "<base64>"}): a record with a key ending
+ * in _b64 had invalid UTF-8, and nothing of it is lost.
+ *
+ * Text: one line of columns. Every control byte (below 0x20, 0x7f), the
+ * UTF-8 C1 controls and bidirectional overrides, and every byte that is
+ * not valid UTF-8, are shown as \xNN; a backslash as \\; so a name, path
+ * or argument can neither move the cursor nor start a line of its own.
+ *
+ * Reentrant; call them where the object is valid (an event or a decision
+ * inside its callback, a process until pw_snapshot_free()).
+ */
+enum pw_format_flag {
+	PW_FORMAT_NO_NEWLINE = 1u << 0, /* no '\n' at the end of the record */
+};
+
+PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len,
+				unsigned int flags);
+/* TIME column: seconds since time_base_ns (CLOCK_MONOTONIC ns; 0: since boot). */
+PW_API int pw_event_format_text(const struct pw_event *ev, char *buf, size_t len,
+				unsigned int flags, uint64_t time_base_ns);
+/* The column titles of pw_event_format_text(), with the newline. */
+PW_API const char *pw_event_text_header(void);
+
+PW_API int pw_process_format_json(const struct pw_process *p, char *buf, size_t len,
+				  unsigned int flags);
+PW_API int pw_process_format_text(const struct pw_process *p, char *buf, size_t len,
+				  unsigned int flags);
+PW_API const char *pw_process_text_header(void);
+
+/* Escape one string as text output does (for log lines and messages): snprintf-like. */
+PW_API int pw_text_escape(const char *s, char *buf, size_t len);
+
+/*
+ * Safe output files (--output): open(O_WRONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC),
+ * so a symlink is never followed; created with `mode` (0: 0600, the
+ * records hold every command line on the machine); anything but a regular
+ * file is refused (-EINVAL for a FIFO, device or socket, -EISDIR, -ELOOP
+ * for a symlink); appended to unless PW_OUTPUT_TRUNCATE. An existing file
+ * keeps its mode. Returns the fd (the caller closes it) or -errno.
+ */
+enum pw_output_flag {
+	PW_OUTPUT_TRUNCATE = 1u << 0, /* empty an existing file instead of appending */
+};
+
+struct pw_output_opts {
+	size_t sz;
+	unsigned int flags;  /* enum pw_output_flag */
+	unsigned int mode;   /* permission bits of a new file; 0: 0600 */
+};
+
+PW_API int pw_output_open(const char *path, const struct pw_output_opts *opts);
+
 /* --------------------------------------------------------------- monitor */
 
 struct pw_monitor;
@@ -920,6 +988,12 @@ PW_API int pw_decision_rule(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
 PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
+
+/* -- output: see "output" above; the schema is in README "JSON Lines schema" */
+PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *buf, size_t len,
+					unsigned int flags);
+PW_API int pw_gate_decision_format_text(const struct pw_gate_decision *d, char *buf, size_t len,
+					unsigned int flags);
 
 #ifdef __cplusplus
 }
