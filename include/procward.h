@@ -797,7 +797,27 @@ struct pw_gate_opts {
 	 * read is refused (logged).
 	 */
 	bool argv_in_kernel;
+	/*
+	 * Which decisions make records for on_decision; 0: every one. A record
+	 * is made when a selected bit matches: PW_GATE_RECORD_DENIED for every
+	 * deny (in audit mode, every would-be deny), PW_GATE_RECORD_REASON(r)
+	 * for the decisions given for reason r. A decision nothing selects
+	 * costs no record: its argv is not read, its image path not resolved.
+	 */
+	unsigned int decision_filter;
 };
+
+#define PW_GATE_RECORD_DENIED (1u << 0)
+#define PW_GATE_RECORD_REASON(reason) (1u << (reason))
+/*
+ * The gate CLI's default log: denials, and every decision that is not a
+ * routine allow (by rule, handler, default, self or cache): timeouts,
+ * handler errors, overload, shutdown, ungated execs, and reasons added later.
+ */
+#define PW_GATE_RECORD_NOTABLE                                                 \
+	(~(PW_GATE_RECORD_REASON(PW_GATE_BY_RULE) | PW_GATE_RECORD_REASON(PW_GATE_BY_HANDLER) | \
+	   PW_GATE_RECORD_REASON(PW_GATE_BY_DEFAULT) | PW_GATE_RECORD_REASON(PW_GATE_BY_SELF) | \
+	   PW_GATE_RECORD_REASON(PW_GATE_BY_CACHE)))
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
 enum pw_gate_action {

@@ -29,6 +29,18 @@ static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
 	pthread_mutex_unlock(&g->sink_lock);
 }
 
+bool pw_gate_decision_wanted(const struct pw_gate *g, enum pw_exec_verdict v,
+			     enum pw_gate_reason reason)
+{
+	unsigned int f = g->opts.decision_filter;
+
+	if (!g->opts.on_decision)
+		return false;
+	if (!f || (v == PW_EXEC_DENY && (f & PW_GATE_RECORD_DENIED)))
+		return true;
+	return (unsigned int)reason < 32 && (f & PW_GATE_RECORD_REASON(reason));
+}
+
 void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
 			     int err, enum pw_gate_reason reason)
 {
@@ -109,7 +121,8 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size)
 	if (size < sizeof(*u))
 		return 0;
 	if (u->cached) {
-		if (g->opts.on_decision) /* the audit trail of an exec the kernel allowed by the cache */
+		/* the audit trail of an exec the kernel allowed by the cache */
+		if (pw_gate_decision_wanted(g, PW_EXEC_ALLOW, PW_GATE_BY_CACHE))
 			goto record;
 		return 0;
 	}
@@ -119,7 +132,7 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size)
 	pw_log(&g->log, PW_LOG_WARN, "ungated exec: pid %u (%.16s) ran %.*s%s", u->pid, u->comm,
 	       (int)(u->image_len < PW_PATH_MAX ? u->image_len : PW_PATH_MAX), u->image,
 	       u->killed ? ": killed" : "");
-	if (!g->opts.on_decision)
+	if (!pw_gate_decision_wanted(g, u->killed ? PW_EXEC_DENY : PW_EXEC_ALLOW, PW_GATE_UNGATED))
 		return 0;
 record:
 	memset(&d, 0, offsetof(struct pw_gate_decision, image));
