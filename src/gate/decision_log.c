@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gate/gate.h"
 
 /* ------------------------------------------------------------ decision log */
+
+/* How long records gather after a batch; records stay at most this much longer in the queue. */
+#define SINK_BATCH_NS 2000000L
 
 /*
  * Queue a record for the sink thread; never waits for the sink. A full
@@ -104,6 +108,20 @@ void *pw_gate_sink_main(void *arg)
 		pthread_mutex_unlock(&g->sink_lock);
 		g->opts.on_decision(g, d, g->opts.decision_userdata);
 		pthread_mutex_lock(&g->sink_lock);
+		/*
+		 * A batch delivered: let the next records gather before taking
+		 * them, so a busy period wakes this thread once per SINK_BATCH_NS
+		 * rather than once per decision (a wake-up per record was most of
+		 * `procward gate --log all`'s CPU: 62 us per spawn, against 12 us
+		 * for the bare responder). An idle sink still wakes at once.
+		 */
+		if (!g->ring_len && !atomic_load(&g->stopping)) {
+			struct timespec delay = { .tv_nsec = SINK_BATCH_NS };
+
+			pthread_mutex_unlock(&g->sink_lock);
+			nanosleep(&delay, NULL);
+			pthread_mutex_lock(&g->sink_lock);
+		}
 	}
 	pthread_mutex_unlock(&g->sink_lock);
 	free(d);

@@ -334,8 +334,11 @@ uint64_t cli_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The gate: its threads decide; this thread only waits for the end (signals are blocked). */
-static int wait_blocked(double duration)
+/*
+ * The gate: its threads decide; this thread waits for the end (signals are
+ * blocked), and writes out what the decision thread left in the buffer.
+ */
+static int wait_blocked(double duration, struct cli_out *out)
 {
 	uint64_t deadline = duration > 0 ? cli_now_ns() + (uint64_t)(duration * 1e9) : 0;
 	sigset_t set;
@@ -344,7 +347,8 @@ static int wait_blocked(double duration)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	while (!stop_flag) {
-		struct timespec ts = { .tv_sec = 3600 };
+		uint64_t wait_ns = CLI_FLUSH_MS * 1000000ull;
+		struct timespec ts;
 		int sig;
 
 		if (deadline) {
@@ -352,10 +356,17 @@ static int wait_blocked(double duration)
 
 			if (now >= deadline)
 				break;
-			ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
-			ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
+			if (deadline - now < wait_ns)
+				wait_ns = deadline - now;
 		}
+		ts.tv_sec = (time_t)(wait_ns / 1000000000ull);
+		ts.tv_nsec = (long)(wait_ns % 1000000000ull);
 		sig = sigtimedwait(&set, NULL, &ts);
+		if (out && out->lock) {
+			pthread_mutex_lock(out->lock);
+			cli_out_flush(out);
+			pthread_mutex_unlock(out->lock);
+		}
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 	}
@@ -368,7 +379,7 @@ int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
 	int err = 0;
 
 	if (!m)
-		return wait_blocked(duration);
+		return wait_blocked(duration, out);
 	running_monitor = m;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

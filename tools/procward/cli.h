@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include "procward.h"
 
@@ -70,6 +71,7 @@ struct cli_out {
 	char *buf;
 	size_t len, cap;
 	int err;  /* first write error (negative errno), reported at the end */
+	pthread_mutex_t *lock; /* set when another thread writes records (the gate's decision thread) */
 };
 
 /* Open the output (stdout when path is NULL); 0, or the exit status after a message. */
@@ -93,11 +95,13 @@ int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg); /* arg
  * Run until SIGINT/SIGTERM, the duration (seconds; 0: none) or cli_stop().
  * With a monitor: dispatch it, flushing `out` after each batch, and deliver
  * what the kernel already produced before returning (a stop drops nothing).
- * Without one (the gate: its threads do the work), wait; then the signals
- * must have been blocked with cli_block_signals() before the library
- * started threads. 0, or a negative error from dispatching.
+ * Without one (the gate: its threads do the work), wait, flushing `out`
+ * (under out->lock) every CLI_FLUSH_MS; then the signals must have been
+ * blocked with cli_block_signals() before the library started threads.
+ * 0, or a negative error from dispatching.
  */
 int cli_run(struct pw_monitor *m, double duration, struct cli_out *out);
+#define CLI_FLUSH_MS 100
 /* Make cli_run() return (from a callback: after the current batch). */
 void cli_stop(void);
 /* Block SIGINT/SIGTERM in this thread and the threads it starts later. */
