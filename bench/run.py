@@ -442,6 +442,18 @@ def count_procward(path):
     return counts
 
 
+def count_gate_cli(path):
+    """procward gate prints "N decisions: ..." on stderr at the end: every
+    exec-open on the system (as fanotify-allow's count), so CPU per decision
+    can be compared even while other processes exec."""
+    try:
+        with open(path + ".stderr", errors="replace") as f:
+            m = re.search(r"(\d+) decisions", f.read())
+    except OSError:
+        return {}
+    return {"decisions(all)": int(m.group(1))} if m else {}
+
+
 # --------------------------------------------------------------------------
 # Configurations: adding one is one line.
 #   name: factory returning a Monitor (None for the baseline)
@@ -466,11 +478,11 @@ CONFIGS = [
     ("procward-gate",  lambda: Monitor(["{build}/pw-bench-gate"], ready="fanotify", stop_sig=signal.SIGTERM)),
     ("procward-gate-cache", lambda: Monitor(["{build}/pw-bench-gate", "--cache"], ready="fanotify", stop_sig=signal.SIGTERM)),
     # The CLI: `procward gate` without rules, its default log (denials and anomalies) and --log all.
-    ("procward-gate-cli", lambda: Monitor(["{procward}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM)),
-    ("procward-gate-cli-all", lambda: Monitor(["{procward}", "gate", "--log", "all", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM)),
+    ("procward-gate-cli", lambda: Monitor(["{procward}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
+    ("procward-gate-cli-all", lambda: Monitor(["{procward}", "gate", "--log", "all", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
     # The same commands of the PROCWARD_BASE binary (skipped unless set), for a before/after in one run.
     ("procward-watch-base", lambda: Monitor(["{procward_base}", "watch", "--json", "--output", "{out}"], counter=count_procward)),
-    ("procward-gate-cli-base", lambda: Monitor(["{procward_base}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM)),
+    ("procward-gate-cli-base", lambda: Monitor(["{procward_base}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
 ]
 
 

@@ -676,7 +676,7 @@ static void event_json_property(void **state)
 		assert_int_equal(args->t, J_ARR);
 		assert_int_equal(args->n, f.ev.argc);
 		for (size_t i = 0; i < f.ev.argc; i++) {
-			char key[16];
+			char key[24];
 			const struct jv *b = NULL;
 
 			snprintf(key, sizeof(key), "%zu", i);
@@ -735,7 +735,7 @@ static void process_json_and_text(void **state)
 		check_lossless(jget(&doc, "name"), jget(&doc, "name_b64"), p.name, strlen(p.name));
 		assert_int_equal(jget(&doc, "args")->n, p.argc);
 		for (size_t i = 0; i < p.argc; i++) {
-			char key[16];
+			char key[24];
 			const struct jv *b64 = jget(&doc, "args_b64");
 
 			snprintf(key, sizeof(key), "%zu", i);
