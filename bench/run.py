@@ -56,6 +56,8 @@ LOAD = os.path.join(BUILD, "pw-bench-load")
 TRUE_COPY = os.path.join(BUILD, "true", "pw-bench-load")
 FANOTIFY_BIN = os.path.join(BUILD, "pw-bench-fanotify")
 PROCWARD = os.environ.get("PROCWARD", os.path.join(ROOT, "build", "procward"))
+# Another procward binary to measure in the same run (e.g. a build of main): the *-base configs.
+PROCWARD_BASE = os.environ.get("PROCWARD_BASE", "")
 JOURNAL = os.path.join(BUILD, "cleanup.json")
 KEEP_OUTPUT = False  # --keep-output
 COMM = "pw-bench-load"
@@ -196,7 +198,9 @@ class Monitor:
         self.prog_ids = []
 
     def check(self):
-        exe = self.cmd[0].format(build=BUILD, procward=PROCWARD)
+        if "{procward_base}" in self.cmd[0] and not PROCWARD_BASE:
+            raise Skip("PROCWARD_BASE not set")
+        exe = self.cmd[0].format(build=BUILD, procward=PROCWARD, procward_base=PROCWARD_BASE)
         if not which(exe):
             raise Skip("%s not found" % exe)
         if self.needs_tracefs and not os.path.isdir(os.path.join(TRACEFS, "events")):
@@ -205,7 +209,8 @@ class Monitor:
     def start(self, outfile):
         self.out = outfile
         before = set(bpf_progs())
-        argv = [a.format(out=outfile, build=BUILD, procward=PROCWARD) for a in self.cmd]
+        argv = [a.format(out=outfile, build=BUILD, procward=PROCWARD, procward_base=PROCWARD_BASE)
+                for a in self.cmd]
         argv[0] = which(argv[0])
         uses_out = any("{out}" in a for a in self.cmd)
         self._stdout = open(os.devnull if uses_out else outfile, "w")
@@ -437,6 +442,18 @@ def count_procward(path):
     return counts
 
 
+def count_gate_cli(path):
+    """procward gate prints "N decisions: ..." on stderr at the end: every
+    exec-open on the system (as fanotify-allow's count), so CPU per decision
+    can be compared even while other processes exec."""
+    try:
+        with open(path + ".stderr", errors="replace") as f:
+            m = re.search(r"(\d+) decisions", f.read())
+    except OSError:
+        return {}
+    return {"decisions(all)": int(m.group(1))} if m else {}
+
+
 # --------------------------------------------------------------------------
 # Configurations: adding one is one line.
 #   name: factory returning a Monitor (None for the baseline)
@@ -460,6 +477,12 @@ CONFIGS = [
     ("procward-watch-exclude", lambda: Monitor(["{procward}", "watch", "--exclude-name", COMM, "--json", "--output", "{out}"], counter=count_procward)),
     ("procward-gate",  lambda: Monitor(["{build}/pw-bench-gate"], ready="fanotify", stop_sig=signal.SIGTERM)),
     ("procward-gate-cache", lambda: Monitor(["{build}/pw-bench-gate", "--cache"], ready="fanotify", stop_sig=signal.SIGTERM)),
+    # The CLI: `procward gate` without rules, its default log (denials and anomalies) and --log all.
+    ("procward-gate-cli", lambda: Monitor(["{procward}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
+    ("procward-gate-cli-all", lambda: Monitor(["{procward}", "gate", "--log", "all", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
+    # The same commands of the PROCWARD_BASE binary (skipped unless set), for a before/after in one run.
+    ("procward-watch-base", lambda: Monitor(["{procward_base}", "watch", "--json", "--output", "{out}"], counter=count_procward)),
+    ("procward-gate-cli-base", lambda: Monitor(["{procward_base}", "gate", "--json", "--output", "{out}"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_gate_cli)),
 ]
 
 

@@ -333,6 +333,74 @@ PW_API const char *pw_process_user_name(const struct pw_process *p); /* NULL unl
 PW_API uint32_t pw_process_thread_count(const struct pw_process *p);
 PW_API char pw_process_state(const struct pw_process *p); /* 'R', 'S', 'Z', ... */
 
+/* ---------------------------------------------------------------- output */
+/*
+ * One formatter for every consumer (the CLI, syslog, bindings), so the
+ * schema is defined once (README "JSON Lines schema"). Each call writes one
+ * record into buf like snprintf: at most len bytes, NUL-terminated when
+ * len > 0, and returns the length the whole record needs (NUL excluded);
+ * a return >= len means it was cut short: call again with a larger buffer.
+ * Negative: -EINVAL (NULL object, unknown flag), -EOVERFLOW (over INT_MAX).
+ * buf may be NULL when len is 0, to ask for the size.
+ *
+ * JSON: one object, valid UTF-8 whatever bytes the strings hold. Valid
+ * UTF-8 is kept exactly; control characters are escaped as JSON says
+ * (\n, \u001b, ...; DEL, C1 controls and U+2028/U+2029 too), which JSON
+ * decodes to the same characters. Each byte that is not part of valid
+ * UTF-8 becomes U+FFFD in the string, and the object gets a sibling
+ * "<key>_b64" with the base64 of the string's exact bytes (for argument
+ * lists, "args_b64": {"<index>": "<base64>"}): a record with a key ending
+ * in _b64 had invalid UTF-8, and nothing of it is lost.
+ *
+ * Text: one line of columns. Every control byte (below 0x20, 0x7f), the
+ * UTF-8 C1 controls and bidirectional overrides, and every byte that is
+ * not valid UTF-8, are shown as \xNN; a backslash as \\; so a name, path
+ * or argument can neither move the cursor nor start a line of its own.
+ *
+ * Reentrant; call them where the object is valid (an event or a decision
+ * inside its callback, a process until pw_snapshot_free()).
+ */
+enum pw_format_flag {
+	PW_FORMAT_NO_NEWLINE = 1u << 0, /* no '\n' at the end of the record */
+};
+
+PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len,
+				unsigned int flags);
+/* TIME column: seconds since time_base_ns (CLOCK_MONOTONIC ns; 0: since boot). */
+PW_API int pw_event_format_text(const struct pw_event *ev, char *buf, size_t len,
+				unsigned int flags, uint64_t time_base_ns);
+/* The column titles of pw_event_format_text(), with the newline. */
+PW_API const char *pw_event_text_header(void);
+
+PW_API int pw_process_format_json(const struct pw_process *p, char *buf, size_t len,
+				  unsigned int flags);
+PW_API int pw_process_format_text(const struct pw_process *p, char *buf, size_t len,
+				  unsigned int flags);
+PW_API const char *pw_process_text_header(void);
+
+/* Escape one string as text output does (for log lines and messages): snprintf-like. */
+PW_API int pw_text_escape(const char *s, char *buf, size_t len);
+
+/*
+ * Safe output files (--output): open(O_WRONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC),
+ * so a symlink is never followed; created with `mode` (0: 0600, the
+ * records hold every command line on the machine); anything but a regular
+ * file is refused (-EINVAL for a FIFO, device or socket, -EISDIR, -ELOOP
+ * for a symlink); appended to unless PW_OUTPUT_TRUNCATE. An existing file
+ * keeps its mode. Returns the fd (the caller closes it) or -errno.
+ */
+enum pw_output_flag {
+	PW_OUTPUT_TRUNCATE = 1u << 0, /* empty an existing file instead of appending */
+};
+
+struct pw_output_opts {
+	size_t sz;
+	unsigned int flags;  /* enum pw_output_flag */
+	unsigned int mode;   /* permission bits of a new file; 0: 0600 */
+};
+
+PW_API int pw_output_open(const char *path, const struct pw_output_opts *opts);
+
 /* --------------------------------------------------------------- monitor */
 
 struct pw_monitor;
@@ -760,12 +828,26 @@ struct pw_gate_opts {
 	 */
 	bool argv_in_kernel;
 	/*
-	 * libbpf's explicit padding: a struct must not end in a bool whose
-	 * padding an initializer may leave uninitialized, since the library
-	 * checks every byte after argv_in_kernel (a newer caller's field).
+	 * Which decisions make records for on_decision; 0: every one. A record
+	 * is made when a selected bit matches: PW_GATE_RECORD_DENIED for every
+	 * deny (in audit mode, every would-be deny), PW_GATE_RECORD_REASON(r)
+	 * for the decisions given for reason r. A decision nothing selects
+	 * costs no record: its argv is not read, its image path not resolved.
 	 */
-	size_t :0;
+	unsigned int decision_filter;
 };
+
+#define PW_GATE_RECORD_DENIED (1u << 0)
+#define PW_GATE_RECORD_REASON(reason) (1u << (reason))
+/*
+ * The gate CLI's default log: denials, and every decision that is not a
+ * routine allow (by rule, handler, default, self or cache): timeouts,
+ * handler errors, overload, shutdown, ungated execs, and reasons added later.
+ */
+#define PW_GATE_RECORD_NOTABLE                                                 \
+	(~(PW_GATE_RECORD_REASON(PW_GATE_BY_RULE) | PW_GATE_RECORD_REASON(PW_GATE_BY_HANDLER) | \
+	   PW_GATE_RECORD_REASON(PW_GATE_BY_DEFAULT) | PW_GATE_RECORD_REASON(PW_GATE_BY_SELF) | \
+	   PW_GATE_RECORD_REASON(PW_GATE_BY_CACHE)))
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
 enum pw_gate_action {
@@ -957,6 +1039,12 @@ PW_API int pw_decision_rule(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
 PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
+
+/* -- output: see "output" above; the schema is in README "JSON Lines schema" */
+PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *buf, size_t len,
+					unsigned int flags);
+PW_API int pw_gate_decision_format_text(const struct pw_gate_decision *d, char *buf, size_t len,
+					unsigned int flags);
 
 #ifdef __cplusplus
 }

@@ -203,6 +203,7 @@ class _GateOpts(Structure):
         ("log_userdata", c_void_p),
         ("cache_entries", c_uint),
         ("argv_in_kernel", c_bool),
+        ("decision_filter", c_uint),
     ]
 
 

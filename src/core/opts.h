@@ -30,8 +30,9 @@
 #define pw_rule__last_field id
 #define pw_access_target__last_field access
 #define pw_protect_rule__last_field except_pid
-#define pw_gate_opts__last_field argv_in_kernel
+#define pw_gate_opts__last_field decision_filter
 #define pw_gate_rule__last_field cache
+#define pw_output_opts__last_field mode
 
 #define PW_OPTS_KNOWN_SZ(TYPE) pw_offsetofend(struct TYPE, TYPE##__last_field)
 #define PW_OPTS_LAST_FIELD_IS_LAST(TYPE)                                       \

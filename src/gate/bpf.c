@@ -167,7 +167,7 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	}
 	skel->bss->gate_cfg.self_pid = g->self_pid;
 	skel->bss->gate_cfg.fail_closed = g->opts.fail_closed_ungated;
-	skel->bss->gate_cfg.report_cached = g->opts.on_decision != NULL;
+	skel->bss->gate_cfg.report_cached = pw_gate_decision_wanted(g, PW_EXEC_ALLOW, PW_GATE_BY_CACHE);
 	pw_gate_argv_init(g); /* argv.c */
 	err = load_subjects(g);
 	if (err)

@@ -287,6 +287,9 @@ void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum p
 			  int err);
 
 /* decision_log.c: decision records */
+/* Whether this decision makes a record (on_decision set, and decision_filter selects it). */
+bool pw_gate_decision_wanted(const struct pw_gate *g, enum pw_exec_verdict v,
+			     enum pw_gate_reason reason);
 void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req,
 			     enum pw_exec_verdict v, int err, enum pw_gate_reason reason);
 void *pw_gate_sink_main(void *arg);

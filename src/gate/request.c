@@ -166,6 +166,7 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 {
 	enum pw_exec_verdict enforced = g->opts.audit ? PW_EXEC_ALLOW : v;
 	int expected = 0;
+	bool record;
 
 	if (!atomic_compare_exchange_strong(&req->answered, &expected, 1))
 		return -EALREADY;
@@ -182,7 +183,8 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 		pthread_mutex_unlock(&g->lock);
 	}
 	/* The record needs argv, which is readable only while the exec waits. */
-	if (g->opts.on_decision)
+	record = pw_gate_decision_wanted(g, v, reason);
+	if (record)
 		(void)pw_gate_req_argv(req);
 	/*
 	 * Counters and the cache before the response: whoever saw the exec
@@ -209,7 +211,7 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 		pw_gate_cache_insert(g, req, v, err);
 	err = respond(g, req, enforced, err);
 	atomic_store(&req->responded, 1);
-	if (g->opts.on_decision)
+	if (record)
 		pw_gate_record_decision(g, req, v, err, reason);
 	pw_gate_request_put(req); /* the kernel's reference: the exec no longer waits */
 	return 0;

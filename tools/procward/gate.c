@@ -1,32 +1,35 @@
 // SPDX-License-Identifier: MIT
-/* gate.c - `procward gate`: the exec gate from the command line; rules in, one line per decision out. */
-#include <errno.h>
-#include <pthread.h>
+/* gate.c - `procward gate`: the exec gate from the command line; rules in, decision lines out. */
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "output.h"
-#include "procward.h"
+#include "cli.h"
 
 static const char gate_usage[] =
 	"Usage: procward gate [OPTIONS]\n"
 	"\n"
 	"Allow or deny every exec on the machine by static rules, before the program runs.\n"
-	"Runs until SIGINT/SIGTERM, then prints a summary on stderr.\n"
+	"Runs until SIGINT/SIGTERM (or --duration), then prints a summary on stderr.\n"
 	"\n"
 	"  -r, --rule RULE          e.g. 'deny path /usr/bin/nc', 'deny name curl uid 1000' (repeatable)\n"
 	"  -f, --rules-file FILE    one rule per line, '#' comments\n"
-	"  -d, --default VERDICT    allow|deny: execs no rule decides (default allow)\n"
-	"  -t, --timeout MS         deadline of a decision (default 1000)\n"
+	"      --default VERDICT    allow|deny: execs no rule decides (default allow)\n"
+	"  -T, --timeout MS         deadline of a decision (default 1000)\n"
 	"  -a, --audit              report only: log what would be denied, allow everything\n"
+	"      --log WHAT           default: denials, timeouts, errors, ungated execs and other\n"
+	"                           non-routine verdicts; all: every decision (interpreters too)\n"
 	"  -j, --json               JSON Lines output\n"
-	"  -o, --output FILE        decisions to FILE instead of stdout\n"
+	"  -t, --text               readable lines (default)\n"
+	"  -o, --output FILE        append decisions to FILE (created 0600; never through a symlink)\n"
+	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
+	"      --truncate           empty an existing output file first\n"
+	"  -d, --duration SECONDS   stop after this long\n"
 	"  -v, --verbose            library messages on stderr\n"
+	"  -h, --help               this text\n"
 	"\n"
 	"Rule conditions: path P, name N, sha256 HEX, uid U, by-name COMM, by-pid PID, children,\n"
 	"arg A, errno E (deny). Actions: allow, deny. 'cache' on an allow/deny rule without uid,\n"
@@ -34,185 +37,202 @@ static const char gate_usage[] =
 	"allow is enforced by the kernel). Exit status: 0 ok, 1 runtime error, 2 usage, 77 no privileges.\n";
 
 struct gate_cli {
-	FILE *out;
+	struct cli_out out;
+	pthread_mutex_t lock; /* out: the decision thread writes, the main thread flushes */
 	bool json;
-	bool verbose;
 };
 
-static void on_log(enum pw_log_level level, const char *msg, void *ud)
+static int fmt_decision_json(const void *d, char *buf, size_t len, void *arg)
 {
-	struct gate_cli *cli = ud;
-
-	if (level <= PW_LOG_WARN || cli->verbose)
-		fprintf(stderr, "procward: %s\n", msg);
+	(void)arg;
+	return pw_gate_decision_format_json(d, buf, len, 0);
 }
 
-/* On the library's decision thread, never on the decision path: it may block on the output. */
+static int fmt_decision_text(const void *d, char *buf, size_t len, void *arg)
+{
+	(void)arg;
+	return pw_gate_decision_format_text(d, buf, len, 0);
+}
+
+/* A routine allow (by rule, handler, default, self or cache): only --log all prints it. */
+static bool routine(const struct pw_gate_decision *d)
+{
+	return pw_decision_verdict(d) == PW_EXEC_ALLOW &&
+	       (PW_GATE_RECORD_REASON(pw_decision_reason(d)) & ~PW_GATE_RECORD_NOTABLE);
+}
+
+/*
+ * On the library's decision thread, never on the decision path: it may
+ * block on the output. A denial or an anomaly is written at once; routine
+ * allows (--log all) gather in the buffer, which the main thread writes
+ * every CLI_FLUSH_MS: a write per record was a third of --log all's cost.
+ */
 static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, void *ud)
 {
 	struct gate_cli *cli = ud;
-	const char *verdict = pw_decision_verdict(d) == PW_EXEC_DENY ? "deny" : "allow";
-	const char *reason = pw_gate_reason_name(pw_decision_reason(d));
 
 	(void)g;
-	if (cli->json) {
-		fprintf(cli->out, "{\"time_ns\":%" PRIu64 ",\"verdict\":\"%s\",\"reason\":\"%s\",\"audit\":%s,"
-			"\"pid\":%d,\"tid\":%d,\"uid\":%u,\"name\":", pw_decision_time_ns(d), verdict,
-			reason, pw_decision_audit(d) ? "true" : "false", pw_decision_pid(d),
-			pw_decision_tid(d), pw_decision_uid(d));
-		json_string(cli->out, pw_decision_name(d));
-		fprintf(cli->out, ",\"image\":");
-		json_string(cli->out, pw_decision_image(d));
-		fprintf(cli->out, ",\"interpreter\":%s,\"rule\":%d,\"errno\":%d,\"latency_ns\":%" PRIu64
-			",\"argv\":[", pw_decision_is_interpreter(d) ? "true" : "false", pw_decision_rule(d),
-			pw_decision_errno(d), pw_decision_latency_ns(d));
-		for (size_t i = 0; i < pw_decision_argc(d); i++) {
-			if (i)
-				fputc(',', cli->out);
-			json_string(cli->out, pw_decision_arg(d, i));
-		}
-		fprintf(cli->out, "]}\n");
-	} else {
-		fprintf(cli->out, "%-5s%s %-8s pid %-7d uid %-6u %-15s %s%s", verdict,
-			pw_decision_audit(d) ? "*" : " ", reason, pw_decision_pid(d), pw_decision_uid(d),
-			pw_decision_name(d), pw_decision_image(d),
-			pw_decision_is_interpreter(d) ? " (interpreter)" : "");
-		for (size_t i = 0; i < pw_decision_argc(d); i++)
-			fprintf(cli->out, "%s%s", i ? " " : " :: ", pw_decision_arg(d, i));
-		fputc('\n', cli->out);
-	}
-	fflush(cli->out);
+	pthread_mutex_lock(&cli->lock);
+	cli_out_record(&cli->out, cli->json ? fmt_decision_json : fmt_decision_text, d, NULL);
+	if (!routine(d))
+		cli_out_flush(&cli->out);
+	pthread_mutex_unlock(&cli->lock);
+}
+
+static void print_stats(const struct pw_gate *g, bool audit)
+{
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+
+	pw_gate_stats(g, &st);
+	cli_err("%" PRIu64 " decisions: %" PRIu64 " allowed, %" PRIu64 " denied%s; "
+		"%" PRIu64 " by rule, %" PRIu64 " timed out, %" PRIu64 " interpreter opens, %" PRIu64
+		" self, %" PRIu64 " ungated (%" PRIu64 " killed, %" PRIu64 " lost), %" PRIu64
+		" records dropped, %" PRIu64 " filesystems gated, %" PRIu64 " not markable",
+		st.decisions, st.allowed, st.denied, audit ? " (audit: not enforced)" : "",
+		st.by_rule, st.timed_out, st.interpreter_opens, st.self_allowed, st.ungated,
+		st.ungated_killed, st.ungated_lost, st.sink_dropped, st.filesystems_marked,
+		st.filesystems_unmarkable);
+	cli_err("verdict cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+		" entries, %" PRIu64 " evictions, %" PRIu64 " flushes, %" PRIu64 " refused, %" PRIu64
+		" invalidated",
+		st.cache_hits, st.cache_misses, st.cache_entries, st.cache_evictions, st.cache_flushes,
+		st.cache_refused, st.cache_invalidated);
 }
 
 int cmd_gate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "rule", required_argument, 0, 'r' },    { "rules-file", required_argument, 0, 'f' },
-		{ "default", required_argument, 0, 'd' }, { "timeout", required_argument, 0, 't' },
-		{ "audit", no_argument, 0, 'a' },         { "json", no_argument, 0, 'j' },
-		{ "output", required_argument, 0, 'o' },  { "verbose", no_argument, 0, 'v' },
-		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "rules-file", required_argument, NULL, 'f' },
+		{ "default", required_argument, NULL, 1 },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "audit", no_argument, NULL, 'a' },
+		{ "log", required_argument, NULL, 2 },
+		{ "json", no_argument, NULL, 'j' },
+		{ "text", no_argument, NULL, 't' },
+		CLI_OUTPUT_LONGOPTS,
+		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct gate_cli cli = { .out = stdout };
-	PW_OPTS(pw_gate_opts, opts, .on_decision = on_decision, .decision_userdata = &cli,
-		.log = on_log, .log_userdata = &cli);
-	struct pw_gate_stats st = { .sz = sizeof(st) };
-	const char **rules = calloc(argc + 1, sizeof(*rules));
-	const char *rules_file = NULL, *output = NULL;
+	struct gate_cli cli = { .out = { .fd = -1 }, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct cli_output_opts output = { 0 };
+	const char **rules = NULL;
+	const char *rules_file = NULL;
 	size_t n_rules = 0;
 	bool default_deny = false;
 	struct pw_gate *g = NULL;
 	char errbuf[512];
-	sigset_t set;
-	int c, err, sig;
+	double duration = 0;
+	int c, err, ret = 0, verbose = 0, r;
+	uint64_t ms;
+	PW_OPTS(pw_gate_opts, opts, .on_decision = on_decision, .decision_userdata = &cli,
+		.log = cli_log, .log_userdata = &verbose, .decision_filter = PW_GATE_RECORD_NOTABLE);
 
-	if (!rules)
-		return 1;
+	cli_prefix = "procward gate: ";
+	rules = calloc((size_t)argc + 1, sizeof(*rules));
+	if (!rules) {
+		cli_err("out of memory");
+		return EXIT_RUNTIME;
+	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:f:d:t:ajo:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:f:T:ajto:d:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': rules[n_rules++] = optarg; break;
 		case 'f': rules_file = optarg; break;
-		case 'd':
+		case 1:
 			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
-				fprintf(stderr, "procward gate: --default takes allow or deny\n");
-				return 2;
+				ret = cli_usage("gate", "--default takes allow or deny, not '%s'", optarg);
+				goto out;
 			}
 			default_deny = !strcmp(optarg, "deny");
 			break;
-		case 't': {
-			char *end;
-			unsigned long ms = strtoul(optarg, &end, 10);
-
-			if (*end || !ms || ms > 3600000) {
-				fprintf(stderr, "procward gate: --timeout takes milliseconds (1..3600000)\n");
-				return 2;
+		case 'T':
+			if (!cli_parse_u64(optarg, 3600000, &ms) || !ms) {
+				ret = cli_usage("gate", "--timeout takes milliseconds (1..3600000), not '%s'", optarg);
+				goto out;
 			}
 			opts.timeout_ms = (unsigned int)ms;
 			break;
-		}
 		case 'a': opts.audit = true; break;
+		case 2:
+			if (!strcmp(optarg, "all")) {
+				opts.decision_filter = 0;
+			} else if (!strcmp(optarg, "default")) {
+				opts.decision_filter = PW_GATE_RECORD_NOTABLE;
+			} else {
+				ret = cli_usage("gate", "--log takes default or all, not '%s'", optarg);
+				goto out;
+			}
+			break;
 		case 'j': cli.json = true; break;
-		case 'o': output = optarg; break;
-		case 'v': cli.verbose = true; break;
-		case 'h': fputs(gate_usage, stdout); return 0;
-		default: fputs(gate_usage, stderr); return 2;
+		case 't': cli.json = false; break;
+		case 'd':
+			if (!cli_parse_seconds(optarg, &duration)) {
+				ret = cli_usage("gate", "bad --duration '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'v': verbose++; break;
+		case 'h': fputs(gate_usage, stdout); goto out;
+		default:
+			r = cli_output_option(&output, c, optarg);
+			if (r > 0)
+				break;
+			ret = r < 0 ? EXIT_USAGE : cli_usage("gate", "bad option");
+			goto out;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "procward gate: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		ret = cli_usage("gate", "unexpected argument '%s'", argv[optind]);
+		goto out;
 	}
 	opts.timeout_verdict = default_deny ? PW_EXEC_DENY : PW_EXEC_ALLOW;
 	err = pw_gate_new(&opts, &g);
 	if (err) {
-		fprintf(stderr, "procward gate: %s\n", pw_strerror(err));
-		return 1;
+		cli_err("%s", pw_strerror(err));
+		ret = EXIT_RUNTIME;
+		goto out;
 	}
 	for (size_t i = 0; i < n_rules; i++) {
 		err = pw_gate_add_rule_text(g, rules[i]);
 		if (err) {
-			fprintf(stderr, "procward gate: rule '%s': %s\n", rules[i], pw_strerror(err));
-			pw_gate_free(g);
-			return 2;
+			cli_err("rule '%s': %s", rules[i], pw_strerror(err));
+			ret = EXIT_USAGE;
+			goto out;
 		}
 	}
-	if (rules_file) {
-		err = pw_gate_load_rules_file(g, rules_file, errbuf, sizeof(errbuf));
-		if (err < 0) {
-			fprintf(stderr, "procward gate: %s\n", errbuf);
-			pw_gate_free(g);
-			return 2;
-		}
+	if (rules_file && pw_gate_load_rules_file(g, rules_file, errbuf, sizeof(errbuf)) < 0) {
+		cli_err("%s", errbuf);
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	if (default_deny && (err = pw_gate_add_rule_text(g, "deny"))) {
-		fprintf(stderr, "procward gate: %s\n", pw_strerror(err));
-		pw_gate_free(g);
-		return 1;
+		cli_err("%s", pw_strerror(err));
+		ret = EXIT_RUNTIME;
+		goto out;
 	}
-	if (output && !(cli.out = fopen(output, "we"))) {
-		fprintf(stderr, "procward gate: %s: %s\n", output, strerror(errno));
-		pw_gate_free(g);
-		return 1;
-	}
-	/* Signals go to sigwait() below, not to the library's threads (they inherit this mask). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	ret = cli_out_open(&cli.out, &output);
+	if (ret)
+		goto out;
+	cli.out.lock = &cli.lock;
+	/* Signals go to cli_run() below, not to the library's threads (they inherit this mask). */
+	cli_block_signals();
 	err = pw_gate_start(g);
 	if (err) {
-		fprintf(stderr, "procward gate: cannot start: %s\n", pw_strerror(err));
-		pw_gate_free(g);
-		return err == -EPERM || err == -PW_ERR_NO_BPF || err == -PW_ERR_NO_BTF ||
-			       err == -PW_ERR_KERNEL_FEATURE
-		       ? 77
-		       : 1;
+		ret = cli_start_error("the gate", err);
+		goto out;
 	}
-	fprintf(stderr, "procward gate: running%s; SIGINT or SIGTERM stops\n",
+	cli_err("running%s; SIGINT or SIGTERM stops",
 		opts.audit ? " in audit mode (nothing is denied)" : "");
-	sigwait(&set, &sig);
+	cli_run(NULL, duration, &cli.out);
 	pw_gate_stop(g);
-	pw_gate_stats(g, &st);
-	fprintf(stderr,
-		"procward gate: %" PRIu64 " decisions: %" PRIu64 " allowed, %" PRIu64 " denied%s; "
-		"%" PRIu64 " by rule, %" PRIu64 " timed out, %" PRIu64 " interpreter opens, %" PRIu64
-		" self, %" PRIu64 " ungated (%" PRIu64 " killed, %" PRIu64 " lost), %" PRIu64
-		" records dropped, %" PRIu64 " filesystems gated, %" PRIu64 " not markable\n",
-		st.decisions, st.allowed, st.denied, opts.audit ? " (audit: not enforced)" : "",
-		st.by_rule, st.timed_out, st.interpreter_opens, st.self_allowed, st.ungated,
-		st.ungated_killed, st.ungated_lost, st.sink_dropped, st.filesystems_marked,
-		st.filesystems_unmarkable);
-	fprintf(stderr,
-		"procward gate: verdict cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
-		" entries, %" PRIu64 " evictions, %" PRIu64 " flushes, %" PRIu64 " refused, %" PRIu64
-		" invalidated\n",
-		st.cache_hits, st.cache_misses, st.cache_entries, st.cache_evictions, st.cache_flushes,
-		st.cache_refused, st.cache_invalidated);
+	print_stats(g, opts.audit);
+out:
 	pw_gate_free(g);
-	if (cli.out != stdout)
-		fclose(cli.out);
+	if (cli_out_close(&cli.out))
+		ret = EXIT_RUNTIME;
 	free(rules);
-	return 0;
+	return ret;
 }
-

@@ -5,20 +5,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "commands.h"
-#include "output.h"
-#include "procward.h"
-
-#define EXIT_USAGE 2
-#define EXIT_UNAVAILABLE 77
+#include "cli.h"
 
 static const char protect_usage[] =
 	"Usage: procward protect PID|NAME --deny RIGHTS [OPTIONS]\n"
@@ -27,26 +18,24 @@ static const char protect_usage[] =
 	"while this command runs, and print the access operations aimed at it.\n"
 	"Needs BPF LSM (see 'procward features': bpf_lsm).\n"
 	"\n"
-	"  -D, --deny RIGHTS       comma-separated: debug, read-memory, write-memory, read-info,\n"
-	"                          terminate, suspend-resume, signal, open-handle, duplicate-handle,\n"
-	"                          memory, signals, all\n"
-	"  -x, --except-uid UID    originators with this effective uid are allowed\n"
-	"  -s, --except-self       this procward process is allowed\n"
-	"  -j, --json / -t, --text output format (default: JSON when stdout is not a terminal)\n"
-	"  -d, --duration SECONDS  stop after this long\n"
-	"  -h, --help\n"
+	"  -D, --deny RIGHTS        comma-separated: debug, read-memory, write-memory, read-info,\n"
+	"                           terminate, suspend-resume, signal, open-handle, duplicate-handle,\n"
+	"                           memory, signals, all\n"
+	"  -x, --except-uid UID     originators with this effective uid are allowed\n"
+	"  -s, --except-self        this procward process is allowed\n"
+	"  -j, --json               JSON Lines (default when the output is not a terminal)\n"
+	"  -t, --text               readable columns (default on a terminal)\n"
+	"  -o, --output FILE        append events to FILE (created 0600; never through a symlink)\n"
+	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
+	"      --truncate           empty an existing output file first\n"
+	"  -d, --duration SECONDS   stop after this long\n"
+	"  -v, --verbose            library messages on stderr\n"
+	"  -h, --help               this text\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage error, 77 enforcement not available here.\n";
 
-static struct pw_monitor *protect_monitor;
-
-static void protect_on_signal(int sig)
-{
-	(void)sig;
-	pw_monitor_stop(protect_monitor);
-}
-
 struct protect_state {
+	struct cli_out out;
 	bool json;
 	uint64_t t0_ns;
 };
@@ -57,19 +46,10 @@ static int protect_on_event(struct pw_monitor *m, const struct pw_event *ev, voi
 
 	(void)m;
 	if (st->json)
-		print_event_json(stdout, ev);
+		cli_out_record(&st->out, cli_fmt_event_json, ev, NULL);
 	else
-		print_event_text(stdout, ev, st->t0_ns);
-	fflush(stdout);
+		cli_out_record(&st->out, cli_fmt_event_text, ev, &st->t0_ns);
 	return 0;
-}
-
-static int protect_usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "procward protect: ");
-	fprintf(stderr, msg, arg);
-	fprintf(stderr, "\nTry 'procward protect --help'.\n");
-	return EXIT_USAGE;
 }
 
 int cmd_protect(int argc, char **argv)
@@ -80,53 +60,61 @@ int cmd_protect(int argc, char **argv)
 		{ "except-self", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "text", no_argument, NULL, 't' },
+		CLI_OUTPUT_LONGOPTS,
 		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct protect_state st = { 0 };
-	PW_OPTS(pw_monitor_opts, opts, .events = PW_EVMASK_ACCESS, .on_event = protect_on_event,
-		.userdata = &st);
-	PW_OPTS(pw_protect_rule, rule);
+	struct protect_state st = { .out = { .fd = -1 } };
+	struct cli_output_opts output = { 0 };
 	struct pw_monitor *m = NULL;
-	struct timespec now;
 	double duration = 0;
-	int opt, err, json = -1, ret = 0;
+	int opt, err, json = -1, ret = 0, verbose = 0, r;
 	const char *target;
+	uint64_t v;
 	char *end;
+	PW_OPTS(pw_monitor_opts, opts, .events = PW_EVMASK_ACCESS, .on_event = protect_on_event,
+		.userdata = &st, .log = cli_log, .log_userdata = &verbose);
+	PW_OPTS(pw_protect_rule, rule);
 
-	while ((opt = getopt_long(argc, argv, "D:x:sjtd:h", longopts, NULL)) != -1) {
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "D:x:sjto:d:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'D':
 			if (pw_access_parse(optarg, &rule.deny))
-				return protect_usage_error("unknown right in '%s'", optarg);
+				return cli_usage("protect", "unknown right in '%s'", optarg);
 			break;
 		case 'x':
-			errno = 0;
-			rule.except_uid = (uint32_t)strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg)
-				return protect_usage_error("bad --except-uid '%s'", optarg);
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
+				return cli_usage("protect", "bad --except-uid '%s'", optarg);
+			rule.except_uid = (uint32_t)v;
 			rule.flags |= PW_PROTECT_EXCEPT_UID;
 			break;
 		case 's': rule.flags |= PW_PROTECT_EXCEPT_PID; break; /* except_pid 0: ourselves */
 		case 'j': json = 1; break;
 		case 't': json = 0; break;
 		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || duration < 0)
-				return protect_usage_error("bad --duration '%s'", optarg);
+			if (!cli_parse_seconds(optarg, &duration))
+				return cli_usage("protect", "bad --duration '%s'", optarg);
 			break;
+		case 'v': verbose++; break;
 		case 'h': fputs(protect_usage, stdout); return 0;
-		default: return protect_usage_error("%s", "bad option");
+		default:
+			r = cli_output_option(&output, opt, optarg);
+			if (r > 0)
+				break;
+			return r < 0 ? EXIT_USAGE : cli_usage("protect", "bad option");
 		}
 	}
 	if (optind != argc - 1)
-		return protect_usage_error("%s", "expected one PID or NAME");
+		return cli_usage("protect", "expected one PID or NAME");
 	if (!rule.deny)
-		return protect_usage_error("%s", "--deny RIGHTS is required");
+		return cli_usage("protect", "--deny RIGHTS is required");
 	target = argv[optind];
+	errno = 0;
 	rule.pid = (pid_t)strtol(target, &end, 10);
-	if (*end || end == target || rule.pid <= 0) {
+	if (errno || *end || end == target || rule.pid <= 0) {
 		rule.pid = 0;
 		rule.name = target;
 	}
@@ -135,48 +123,36 @@ int cmd_protect(int argc, char **argv)
 	if (!err)
 		err = pw_monitor_protect(m, &rule);
 	if (err == -PW_ERR_ENFORCE_UNAVAILABLE) {
-		fprintf(stderr,
-			"procward: cannot protect %s: %s.\n"
-			"procward: this kernel cannot run BPF LSM programs (procward features: bpf_lsm no);\n"
-			"procward: access operations can still be watched: procward watch --events access\n",
-			target, pw_strerror(err));
-		ret = EXIT_UNAVAILABLE;
+		ret = cli_start_error("protection", err);
 		goto out;
 	}
 	if (err) {
-		fprintf(stderr, "procward: cannot protect %s: %s\n", target, pw_strerror(err));
-		ret = err == -ESRCH || err == -EINVAL || err == -ENAMETOOLONG ? EXIT_USAGE : 1;
+		cli_err("cannot protect %s: %s", target, pw_strerror(err));
+		ret = err == -ESRCH || err == -EINVAL || err == -ENAMETOOLONG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
+	ret = cli_out_open(&st.out, &output);
+	if (ret)
+		goto out;
+	st.json = json >= 0 ? json : !st.out.is_tty;
 	err = pw_monitor_start(m);
 	if (err) {
-		fprintf(stderr, "procward: cannot start: %s\n", pw_strerror(err));
-		ret = err == -PW_ERR_NO_BPF || err == -PW_ERR_KERNEL_FEATURE ? EXIT_UNAVAILABLE : 1;
+		ret = cli_start_error("protection", err);
 		goto out;
 	}
-	st.json = json >= 0 ? json : !isatty(STDOUT_FILENO);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	st.t0_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
-	protect_monitor = m;
-	signal(SIGINT, protect_on_signal);
-	signal(SIGTERM, protect_on_signal);
-	signal(SIGALRM, protect_on_signal);
-	if (duration > 0) {
-		struct itimerval it = { .it_value = { .tv_sec = (time_t)duration,
-						       .tv_usec = (suseconds_t)((duration - (time_t)duration) * 1e6) } };
-
-		setitimer(ITIMER_REAL, &it, NULL);
-	}
-	fprintf(stderr, "procward: protecting %s (Ctrl-C to stop)\n", target);
-	if (!st.json)
-		print_event_text_header(stdout);
-	err = pw_monitor_run(m);
+	st.t0_ns = cli_now_ns();
+	cli_err("protecting %s (Ctrl-C to stop)", target);
+	if (!st.json && !output.path)
+		cli_out_str(&st.out, pw_event_text_header());
+	cli_out_flush(&st.out);
+	err = cli_run(m, duration, &st.out);
 	if (err) {
-		fprintf(stderr, "procward: %s\n", pw_strerror(err));
-		ret = 1;
+		cli_err("%s", pw_strerror(err));
+		ret = EXIT_RUNTIME;
 	}
 out:
-	protect_monitor = NULL;
 	pw_monitor_free(m);
+	if (cli_out_close(&st.out))
+		ret = EXIT_RUNTIME;
 	return ret;
 }

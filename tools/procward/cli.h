@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - what the procward commands share: exit codes, buffered output, messages, the run loop. */
+#ifndef PW_CLI_H
+#define PW_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "procward.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_UNAVAILABLE 77 /* like automake's "skipped": privileges or kernel support, not the input */
+
+/* The commands (argv starts at the command's name); each returns the exit status. */
+int cmd_watch(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+
+/* ------------------------------------------------------------ messages */
+
+/* What messages start with: "procward: ", or the command's own ("procward gate: "). */
+extern const char *cli_prefix;
+/* "<prefix><message>\n" on stderr, control bytes escaped, in one write (any thread). */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: the message, a hint to --help; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The library's log callback: userdata is an int verbosity (0: warnings and errors). */
+void cli_log(enum pw_log_level level, const char *msg, void *userdata);
+/*
+ * Why a monitor, protection or gate could not start, and the exit status
+ * for it: EXIT_UNAVAILABLE for missing privileges or kernel support, else
+ * EXIT_RUNTIME.
+ */
+int cli_start_error(const char *what, int err);
+
+/* ------------------------------------------------------------ options */
+
+/* Decimal (or 0x hex) integer in [0, max]; false if it is not one. */
+bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* Seconds, fractions allowed, >= 0. */
+bool cli_parse_seconds(const char *s, double *out);
+
+/* --output FILE, --output-mode MODE, --truncate: the same on every command. */
+struct cli_output_opts {
+	const char *path;  /* NULL: stdout */
+	unsigned int mode; /* 0: 0600 */
+	bool truncate;
+};
+#define CLI_OUTPUT_LONGOPTS                                                   \
+	{ "output", required_argument, NULL, 'o' },                          \
+	{ "output-mode", required_argument, NULL, 0x100 },                   \
+	{ "truncate", no_argument, NULL, 0x101 }
+/* Handles 'o', 0x100, 0x101: 1 if it was one of them, 0 if not, -1 on a bad value. */
+int cli_output_option(struct cli_output_opts *o, int opt, const char *arg);
+
+/* ------------------------------------------------------------ output */
+
+/*
+ * Records are formatted into one buffer and written with one write() per
+ * batch (cli_out_flush), not per field: stdio's per-call cost was most of
+ * the CLI's CPU per event.
+ */
+struct cli_out {
+	int fd;
+	bool is_tty;
+	char *buf;
+	size_t len, cap;
+	int err;  /* first write error (negative errno), reported at the end */
+	pthread_mutex_t *lock; /* set when another thread writes records (the gate's decision thread) */
+};
+
+/* Open the output (stdout when path is NULL); 0, or the exit status after a message. */
+int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts);
+/* Flush and close; 0, or the exit status after a message. */
+int cli_out_close(struct cli_out *o);
+int cli_out_flush(struct cli_out *o);
+void cli_out_str(struct cli_out *o, const char *s);
+
+/* One record: a library formatter (snprintf-like) writing into the buffer. */
+typedef int (*cli_format_fn)(const void *obj, char *buf, size_t len, void *arg);
+void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void *arg);
+
+/* Formatter adapters */
+int cli_fmt_event_json(const void *ev, char *buf, size_t len, void *arg);
+int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg); /* arg: uint64_t *time base */
+
+/* ------------------------------------------------------------ running */
+
+/*
+ * Run until SIGINT/SIGTERM, the duration (seconds; 0: none) or cli_stop().
+ * With a monitor: dispatch it, flushing `out` after each batch, and deliver
+ * what the kernel already produced before returning (a stop drops nothing).
+ * Without one (the gate: its threads do the work), wait, flushing `out`
+ * (under out->lock) every CLI_FLUSH_MS; then the signals must have been
+ * blocked with cli_block_signals() before the library started threads.
+ * 0, or a negative error from dispatching.
+ */
+int cli_run(struct pw_monitor *m, double duration, struct cli_out *out);
+#define CLI_FLUSH_MS 100
+/* Make cli_run() return (from a callback: after the current batch). */
+void cli_stop(void);
+/* Block SIGINT/SIGTERM in this thread and the threads it starts later. */
+void cli_block_signals(void);
+
+/* CLOCK_MONOTONIC now, ns: the time base of text output. */
+uint64_t cli_now_ns(void);
+
+#endif
