@@ -657,6 +657,7 @@ enum pw_gate_reason {
 	PW_GATE_BY_SHUTDOWN = 8, /* pending when the gate stopped: timeout_verdict */
 	PW_GATE_UNGATED = 9,     /* exec fanotify never saw (memfd, unmarkable fs); DENY = killed */
 	PW_GATE_BY_CACHE = 10,   /* a cached verdict (an allow is reported from the kernel's exec hook) */
+	PW_GATE_BY_GUARDIAN = 11, /* the guardian answered (timeout_verdict): the gate missed the deadline */
 };
 
 /* What to do with the exec-opens of interpreters (ld.so, #! interpreters). */
@@ -729,6 +730,15 @@ struct pw_gate_opts {
 	 * read is refused (logged).
 	 */
 	bool argv_in_kernel;
+	/* ---- liveness (see "Crash safety") */
+	/*
+	 * Endpoint-Security behaviour, off by default (0): after this many
+	 * deadlines in a row that the guardian had to answer for the gating
+	 * process, the guardian SIGKILLs it (the kernel then releases
+	 * everything). Any verdict the gating process gives itself resets the
+	 * count.
+	 */
+	unsigned int kill_on_missed_deadline;
 };
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
@@ -843,6 +853,12 @@ struct pw_gate_stats {
 	uint64_t cache_flushes;     /* every entry dropped: a rule was added or removed */
 	uint64_t cache_refused;     /* cached verdicts asked for but not cached (see "Verdict cache") */
 	uint64_t cache_invalidated; /* entries found stale: the file changed since */
+	/* ---- liveness: the guardian (see "Crash safety"); kept after stop */
+	uint64_t guardian_verdicts; /* exec-opens the guardian answered (timeout_verdict) */
+	uint64_t guardian_read;     /* of them: read from the queue by the guardian (the gate read none of it) */
+	uint64_t guardian_kernel_helpers; /* of them: kernel usermode helpers, allowed (core dump pipe...) */
+	uint64_t guardian_kills;    /* gating process SIGKILLed (kill_on_missed_deadline) */
+	int64_t guardian_pid;       /* the guardian process while the gate runs; 0 otherwise */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

@@ -42,6 +42,10 @@ static void after_fork_child(void)
 		if (g->fan_fd >= 0)
 			close(g->fan_fd);
 		g->fan_fd = -1;
+		/* the guardian's liveness pipe: only the gating process may hold its write end */
+		if (g->guard_live_fd >= 0)
+			close(g->guard_live_fd);
+		g->guard_live_fd = -1;
 		if (g->skel) {
 			struct bpf_link **links = (struct bpf_link **)&g->skel->links;
 
