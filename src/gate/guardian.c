@@ -487,10 +487,17 @@ GUARD_FN static int g_main(void *arg)
 				continue;
 			if (pfd[i].fd == f.live || pfd[i].fd == f.app)
 				g_finish(s, &f);
+			/*
+			 * Either means execs are coming: stay awake (not idle) for
+			 * stall_ns, so the gate's publishes in that window need no
+			 * wake-up. (The gate often reads the event before we run, and
+			 * only the eventfd is left readable.)
+			 */
 			if (pfd[i].fd == f.wake) {
 				uint64_t v;
 
 				gsys(SYS_read, f.wake, (long)&v, sizeof(v), 0, 0);
+				active_until = g_now() + s->stall_ns;
 			}
 			if (pfd[i].fd == f.group) {
 				first_seen = g_now();
