@@ -602,7 +602,7 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *    handler stuck, threads in page faults on a hung filesystem: the
  *    guardian's memory is its own and locked), crashed or dumping core
  *    (the core dump's pipe helper is answered, allowed even when
- *    timeout_verdict denies: see PW_GATE_BY_GUARDIAN below), killed (OOM,
+ *    timeout_verdict denies: the application's core is not lost), killed (OOM,
  *    SIGKILL), exec'ing itself, or exiting without pw_gate_stop();
  *  - requests the gate read and did not answer by their deadline get
  *    timeout_verdict from the guardian 40 ms after it; execs the gate does

@@ -240,7 +240,6 @@ static void gate_shutdown(struct pw_gate *g)
 	 * a verdict call that won its request just before: wait for it, it
 	 * writes to the group and the maps released below.
 	 */
-	atomic_store(&g->closing, true);
 	while (atomic_load(&g->verdicts_running))
 		sched_yield();
 	/* Then the guardian, which answers anything left and exits; the group is still ours. */
@@ -297,7 +296,6 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		return -EALREADY;
 	g->self_pid = getpid();
 	atomic_store(&g->stopping, false);
-	atomic_store(&g->closing, false);
 	atomic_store(&g->by_guardian, 0);
 	memset(&g->guard_saved, 0, sizeof(g->guard_saved));
 	memset(&g->c, 0, sizeof(g->c));

@@ -262,7 +262,6 @@ struct pw_gate {
 		uint64_t verdicts, read_by_guardian, kernel_helpers, kills;
 	} guard_saved;                  /* its counters, kept when it exits */
 	atomic_int verdicts_running;    /* application verdict calls in progress (stop waits for them) */
-	atomic_bool closing;            /* stop has answered everything: verdict calls must not respond */
 	_Atomic uint64_t by_guardian;   /* requests of ours the guardian answered */
 };
 
