@@ -91,6 +91,12 @@
 
 /* ------------------------------------------------------------ guardian side */
 /*
+ * No constant pools: the compiler must not turn stores or loops into loads
+ * from .rodata (a file's pages, not locked) or calls to memset/memcpy.
+ */
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-vectorize", "no-store-merging", "no-tree-loop-distribute-patterns")
+/*
  * Everything below up to the gating side runs in the guardian only: in its
  * own text section (locked at start), with raw system calls, no libc, no
  * globals, no stack protector or sanitizer hooks.
@@ -163,13 +169,20 @@ GUARD_FN static void g_respond(const struct guard_fds *f, int event_fd, uint32_t
 		;
 }
 
-/* One more deadline the gating process missed; kill it after kill_after in a row. */
-GUARD_FN static void g_missed(struct pw_guard_shm *s, struct guard_fds *f)
+/*
+ * One more deadline the gating process missed. Counted before the response
+ * (whoever sees the exec finish must find the counters updated); the kill,
+ * after kill_after in a row, comes after it.
+ */
+GUARD_FN static uint32_t g_count(struct pw_guard_shm *s)
 {
-	uint32_t n = ADD(&s->missed_in_row, 1) + 1;
-
 	ADD(&s->verdicts, 1);
-	if (s->kill_after && n >= s->kill_after && !f->killed) {
+	return ADD(&s->missed_in_row, 1) + 1;
+}
+
+GUARD_FN static void g_kill_check(struct pw_guard_shm *s, struct guard_fds *f, uint32_t in_row)
+{
+	if (s->kill_after && in_row >= s->kill_after && !f->killed) {
 		f->killed = true;
 		if (gsys(SYS_pidfd_send_signal, f->app, SIGKILL, 0, 0, 0) == 0)
 			ADD(&s->kills, 1);
@@ -185,13 +198,14 @@ GUARD_FN static void g_missed(struct pw_guard_shm *s, struct guard_fds *f)
  */
 GUARD_FN static bool g_kernel_helper(int pid)
 {
-	char path[32] = "/proc/", buf[512];
-	int i = 6, n = 0, fd, digits[12];
+	char path[32], buf[512];
+	int i = 0, n = 0, fd, digits[12];
 	long len;
 	int ppid = 0, field = 0;
 
 	if (pid <= 0)
 		return false;
+	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
 	while (pid && n < 12) {
 		digits[n++] = pid % 10;
 		pid /= 10;
@@ -271,11 +285,14 @@ GUARD_FN static void g_cover(struct pw_guard_shm *s, struct guard_fds *f)
 				response = FAN_ALLOW;
 				ADD(&s->kernel_helpers, 1);
 			}
+			uint32_t in_row;
+
 			if (response == FAN_ALLOW)
 				g_mark(f, m.pid);
-			g_respond(f, m.fd, response);
 			ADD(&s->read_by_guardian, 1);
-			g_missed(s, f);
+			in_row = g_count(s);
+			g_respond(f, m.fd, response);
+			g_kill_check(s, f, in_row);
 		}
 		gsys(SYS_close, m.fd, 0, 0, 0, 0);
 	}
@@ -288,15 +305,15 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 
 	for (uint32_t i = 0; i < s->n_slots; i++) {
 		struct pw_guard_slot *sl = &s->slots[i];
-		uint32_t st = LD(&sl->state);
+		uint32_t st = LD(&sl->state), in_row;
 		uint64_t due;
 
-		if (st == PW_GUARD_APP && all) {
+		if (PW_GUARD_STATUS(st) == PW_GUARD_APP && all) {
 			/* claimed by a process that is gone: it may not have written; a repeat is refused (ENOENT) */
 			g_respond(f, sl->fd, s->timeout_response);
 			continue;
 		}
-		if (st != PW_GUARD_PENDING)
+		if (PW_GUARD_STATUS(st) != PW_GUARD_PENDING)
 			continue;
 		due = LD(&sl->deadline_ns) + s->slack_ns;
 		if (!all && due > now) {
@@ -304,13 +321,15 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 				next = due;
 			continue;
 		}
-		if (!__atomic_compare_exchange_n(&sl->state, &st, PW_GUARD_CLAIMED, false, __ATOMIC_SEQ_CST,
+		if (!__atomic_compare_exchange_n(&sl->state, &st, PW_GUARD_WITH(st, PW_GUARD_CLAIMED), false,
+						 __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
 			continue; /* the gating process answers it */
+		in_row = g_count(s);
 		g_respond(f, sl->fd, s->timeout_response);
-		ST(&sl->state, PW_GUARD_ANSWERED);
+		ST(&sl->state, PW_GUARD_WITH(st, PW_GUARD_ANSWERED));
 		gsys(SYS_futex, (long)&sl->state, FUTEX_WAKE, 1, 0, 0);
-		g_missed(s, f);
+		g_kill_check(s, f, in_row);
 	}
 	return next;
 }
@@ -318,7 +337,7 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 GUARD_FN static bool g_any_pending(struct pw_guard_shm *s)
 {
 	for (uint32_t i = 0; i < s->n_slots; i++)
-		if (LD(&s->slots[i].state) == PW_GUARD_PENDING)
+		if (PW_GUARD_STATUS(LD(&s->slots[i].state)) == PW_GUARD_PENDING)
 			return true;
 	return false;
 }
@@ -385,18 +404,19 @@ GUARD_FN static void g_lock(const void *p, size_t len)
 GUARD_FN static int g_main(void *arg)
 {
 	struct pw_guard_shm *s = arg;
-	struct guard_fds f = { 0 };
+	struct guard_fds f;
 	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0;
-	char oom[] = "/proc/self/oom_score_adj", adj[] = "-1000";
-	char name[16] = "pw-guardian";
-	int fd, app_pidfd, err;
+	int fd, app_pidfd, err, adj_len = 0;
 
+	f.killed = false;
 	gsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all_signals, 0, 8, 0);
 	gsys(SYS_setsid, 0, 0, 0, 0, 0); /* its own session and group: kill -STOP -PGID of the gate misses it */
-	gsys(SYS_prctl, PR_SET_NAME, (long)name, 0, 0, 0);
-	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)oom, O_WRONLY | O_CLOEXEC, 0, 0);
+	gsys(SYS_prctl, PR_SET_NAME, (long)s->name, 0, 0, 0);
+	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)s->oom_path, O_WRONLY | O_CLOEXEC, 0, 0);
+	while (s->oom_adj[adj_len])
+		adj_len++;
 	if (fd >= 0) {
-		gsys(SYS_write, fd, (long)adj, 5, 0, 0);
+		gsys(SYS_write, fd, (long)s->oom_adj, adj_len, 0, 0);
 		gsys(SYS_close, fd, 0, 0, 0, 0);
 	}
 	g_lock(__start_pw_guardian, (size_t)(__stop_pw_guardian - __start_pw_guardian));
@@ -508,6 +528,8 @@ GUARD_FN static int g_main(void *arg)
 	return 0;
 }
 
+#pragma GCC pop_options
+
 /* ------------------------------------------------------------ gating side */
 
 static long futex_wait(uint32_t *addr, uint32_t val, long ms)
@@ -557,6 +579,9 @@ int pw_guard_start(struct pw_gate *g)
 	s->slack_ns = GUARD_SLACK_NS;
 	s->last_read_ns = pw_gate_now_ns();
 	s->stack_lo = (uint64_t)(uintptr_t)stack;
+	snprintf(s->name, sizeof(s->name), "pw-guardian");
+	snprintf(s->oom_path, sizeof(s->oom_path), "/proc/self/oom_score_adj");
+	snprintf(s->oom_adj, sizeof(s->oom_adj), "-1000");
 	/*
 	 * clone() without CLONE_VM, on a stack of its own, exit signal 0 (no
 	 * SIGCHLD: an application's waitpid(-1) does not reap it, __WALL does).
@@ -664,7 +689,8 @@ void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req)
 		return;
 	sl->fd = req->info.fd;
 	__atomic_store_n(&sl->deadline_ns, atomic_load(&req->deadline_ns), __ATOMIC_SEQ_CST);
-	__atomic_store_n(&sl->state, PW_GUARD_PENDING, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sl->state, PW_GUARD_WITH(__atomic_load_n(&sl->state, __ATOMIC_RELAXED) + 8u,
+						   PW_GUARD_PENDING), __ATOMIC_SEQ_CST);
 	req->published = true;
 	/* (seq_cst store, then load: the guardian stores idle, then scans the slots) */
 	if (__atomic_load_n(&g->guard->idle, __ATOMIC_SEQ_CST))
@@ -682,12 +708,14 @@ void pw_guard_extend(struct pw_gate *g, struct pw_exec_request *req, uint64_t de
 bool pw_guard_claim(struct pw_gate *g, struct pw_exec_request *req)
 {
 	struct pw_guard_slot *sl = req->published ? slot_of(g, req) : NULL;
-	uint32_t st = PW_GUARD_PENDING;
+	uint32_t st;
 
 	if (!sl)
 		return true;
-	if (__atomic_compare_exchange_n(&sl->state, &st, PW_GUARD_APP, false, __ATOMIC_SEQ_CST,
-					__ATOMIC_SEQ_CST)) {
+	st = __atomic_load_n(&sl->state, __ATOMIC_SEQ_CST);
+	if (PW_GUARD_STATUS(st) == PW_GUARD_PENDING &&
+	    __atomic_compare_exchange_n(&sl->state, &st, PW_GUARD_WITH(st, PW_GUARD_APP), false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 		if (__atomic_load_n(&g->guard->missed_in_row, __ATOMIC_RELAXED))
 			__atomic_store_n(&g->guard->missed_in_row, 0, __ATOMIC_RELAXED);
 		return true;
@@ -697,9 +725,10 @@ bool pw_guard_claim(struct pw_gate *g, struct pw_exec_request *req)
 	 * ANSWERED (a few system calls). The fd stays open until then, so its
 	 * number cannot name a newer event meanwhile.
 	 */
-	for (int i = 0; i < 100 && (st = __atomic_load_n(&sl->state, __ATOMIC_SEQ_CST)) == PW_GUARD_CLAIMED; i++)
-		futex_wait(&sl->state, PW_GUARD_CLAIMED, 10);
-	__atomic_store_n(&sl->state, PW_GUARD_FREE, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 100 && PW_GUARD_STATUS(st = __atomic_load_n(&sl->state, __ATOMIC_SEQ_CST)) ==
+					   PW_GUARD_CLAIMED; i++)
+		futex_wait(&sl->state, st, 10);
+	__atomic_store_n(&sl->state, PW_GUARD_WITH(st, PW_GUARD_FREE), __ATOMIC_SEQ_CST);
 	req->published = false;
 	return false;
 }
@@ -709,7 +738,9 @@ void pw_guard_release(struct pw_gate *g, struct pw_exec_request *req)
 	struct pw_guard_slot *sl = req->published ? slot_of(g, req) : NULL;
 
 	if (sl)
-		__atomic_store_n(&sl->state, PW_GUARD_FREE, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sl->state,
+				 PW_GUARD_WITH(__atomic_load_n(&sl->state, __ATOMIC_RELAXED), PW_GUARD_FREE),
+				 __ATOMIC_SEQ_CST);
 	req->published = false;
 }
 

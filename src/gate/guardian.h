@@ -11,7 +11,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* pw_guard_slot.state */
+/*
+ * pw_guard_slot.state: PW_GUARD_* in the low 3 bits, a generation above
+ * them (bumped by every publish): a compare-and-swap from a value read
+ * earlier fails if the slot was answered and reused meanwhile (ABA).
+ */
+#define PW_GUARD_STATUS(v) ((v) & 7u)
+#define PW_GUARD_WITH(v, status) (((v) & ~7u) | (status))
 enum {
 	PW_GUARD_FREE = 0,
 	PW_GUARD_PENDING = 1,    /* the gating process read this exec-open; not answered */
@@ -48,6 +54,10 @@ struct pw_guard_shm {
 	uint64_t stall_ns;           /* queue not read this long while non-empty: the guardian reads it */
 	uint64_t slack_ns;           /* after a slot's deadline: the gate's own expiry goes first */
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
+	/* its strings: here, locked, rather than in the library's .rodata (a file's pages) */
+	char name[16];               /* "pw-guardian" */
+	char oom_path[32];           /* "/proc/self/oom_score_adj" */
+	char oom_adj[8];             /* "-1000" */
 	/* written by the gating process */
 	uint64_t last_read_ns;       /* a reader began a read() of the group */
 	uint32_t idle;               /* the guardian sleeps without a deadline: a publish must wake it */
