@@ -317,7 +317,18 @@ class Monitor:
         return self.proc is not None and self.proc.poll() is None
 
     def cpu_ns(self):
-        return task_cpu_ns(self.pid)
+        return task_cpu_ns(self.pid) + self.child_ns()
+
+    def child_ns(self):
+        """On-CPU ns of its live child processes (the gate's guardian)."""
+        total = 0
+        try:
+            for tid in os.listdir("/proc/%d/task" % self.pid):
+                with open("/proc/%d/task/%s/children" % (self.pid, tid)) as f:
+                    total += sum(task_cpu_ns(int(c)) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+        return total
 
     def stop(self):
         if self.proc is None:
@@ -380,11 +391,15 @@ CONFIGS = [
     ("gate-cache",     lambda: Monitor([GATE_BIN, "--cache"])),
     ("fapolicyd",      lambda: Fapolicyd()),
 ]
+# Another build of the gate (e.g. the main branch's), to compare in the same run.
+if os.environ.get("PW_BENCH_GATE_OTHER"):
+    CONFIGS.insert(2, ("gate-other", lambda: Monitor([os.environ["PW_BENCH_GATE_OTHER"]])))
 DESCR = {
     "fanotify-allow": "bare fanotify responder (`pw-bench-fanotify`)",
     "gate": "procward gate, allow-all handler (`pw-bench-gate`)",
     "gate-cache": "procward gate, allow-all handler, cached (`pw-bench-gate --cache`)",
     "fapolicyd": "fapolicyd --permissive (trust = file)",
+    "gate-other": "procward gate of $PW_BENCH_GATE_OTHER, allow-all handler",
 }
 
 
@@ -397,14 +412,18 @@ def measure(name, factory, wl, run, outdir, rnd):
         mon.start(out)
         wait_quiet(mon.cpu_ns)
         cpu0 = mon.cpu_ns()
+        child0 = mon.child_ns() if hasattr(mon, "child_ns") else 0
         el = run(os.path.join(outdir, "%s.%s.r%d.log" % (wl, name, rnd)))
         cpu1 = wait_quiet(mon.cpu_ns)[0]
+        child1 = mon.child_ns() if hasattr(mon, "child_ns") else 0
         if not mon.alive():
             raise RuntimeError("monitor died during the %s" % wl)
     finally:
         mon.stop()
     if mon.error:
         raise RuntimeError(mon.error)
+    if mon.stats is not None and child1 > child0:
+        mon.stats["guardian_cpu_ns"] = child1 - child0  # included in cpu_ns
     return {"elapsed": el, "cpu_ns": cpu1 - cpu0, "stats": mon.stats}
 
 
@@ -416,7 +435,7 @@ def fmt_ratio(rs):
 
 
 STAT_KEYS = ["decisions", "by_handler", "cache_hits", "cache_misses", "cache_entries",
-             "cache_evictions", "cache_refused", "overloaded"]
+             "cache_evictions", "cache_refused", "overloaded", "guardian_cpu_ns"]
 
 
 def summarize(res, names, base, wl):

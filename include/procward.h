@@ -682,20 +682,61 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * two, are independent and both decide every exec.
  *
  * Self: exec-opens by the gate's own process are allowed at once, without
- * rules or handler (a gate must never wait on itself). Its children are
- * gated like any other process.
+ * rules or handler (a gate must never wait on itself); so are those of its
+ * children that share its memory (vfork(), posix_spawn(), system(),
+ * popen(): their exec is the gate's own, and they hold a copy of the
+ * fanotify group until it completes). Other children are gated like any
+ * other process.
  *
- * Crash safety: if the process dies, the kernel closes the fanotify group
- * and allows every exec that was waiting. A child forked (fork()) by the
- * gating process closes its copy of the group at once (pthread_atfork), so
- * it cannot keep the group alive (and must not use or free the parent's
- * pw_gate). Children started with posix_spawn(), vfork() or clone()
- * (system() and popen() in glibc) hold a copy until their exec completes:
- * if the gating process is killed while such a child waits for this gate,
- * that child's exec, and the execs of the filesystems still marked, wait
- * until the child is killed. Start children with fork() or before
- * pw_gate_start() where that matters.
- *
+ * Crash safety: the kernel gives exec permission events no timeout, so
+ * pw_gate_start() also starts a guardian: a small process (named
+ * pw-guardian, pw_gate_stats.guardian_pid) that holds its own reference to
+ * the fanotify group and answers for the gating process when it cannot.
+ * The promise: every exec-open gets a verdict within timeout_ms + 250 ms
+ * of being queued (timeout_ms from when the gate read it, if it read it
+ * at once), whatever happens to the gating process:
+ *  - stopped (SIGSTOP, a debugger, a frozen cgroup, `kill -STOP -PGID`:
+ *    the guardian has its own session and process group), blocked (every
+ *    handler stuck, threads in page faults on a hung filesystem: the
+ *    guardian's memory is its own and locked), crashed or dumping core
+ *    (the core dump's pipe helper is answered, allowed even when
+ *    timeout_verdict denies: the application's core is not lost), killed (OOM,
+ *    SIGKILL), exec'ing itself, or exiting without pw_gate_stop();
+ *  - requests the gate read and did not answer by their deadline get
+ *    timeout_verdict from the guardian 40 ms after it; execs the gate does
+ *    not read for 100 ms while they wait are read and answered by the
+ *    guardian (timeout_verdict; kernel usermode helpers such as a core
+ *    dump's pipe helper: allow); when the gating process dies or execs, the
+ *    guardian removes the marks, answers everything and exits.
+ * Such verdicts are counted (guardian_verdicts, guardian_read) and, for
+ * requests the gate had read, reported to on_decision as
+ * PW_GATE_BY_GUARDIAN once the gate runs again (a late verdict call
+ * returns -ETIMEDOUT); execs the guardian read itself are counted only.
+ * With kill_on_missed_deadline the guardian SIGKILLs a gate that misses
+ * that many deadlines in a row (its core dump, if any, is cut short).
+ * Costs: the guardian sleeps in poll() while nothing waits; under load it
+ * wakes a few times per 100 ms window, not per exec; the gate writes each
+ * request's slot (a few stores) and, after an idle spell, one eventfd.
+ * Limits, exactly:
+ *  - the guardian itself stopped (SIGSTOP to its pid, a debugger attached
+ *    to it) or killed together with the gating process: the guardian's
+ *    part of the promise is gone. If both die, the kernel allows every
+ *    waiting exec as the group closes; a child of the gate that holds the
+ *    group (see below) keeps it open until its exec completes.
+ *  - an exec the gate read but had not yet published (the few instructions
+ *    between its read() and the publish) when it stopped waits until it
+ *    runs again; if it died, the kernel allows it when the group closes.
+ *  - the guardian answers with timeout_verdict for every process on the
+ *    machine: it knows no rules. With timeout_verdict DENY, a stopped gate
+ *    denies every exec that is not a kernel helper.
+ *  - timeout_ms + 250 ms assumes the machine schedules the guardian (it
+ *    has no real-time priority) and the gate read the exec within 100 ms.
+ * Children: a child forked (fork()) by the gating process closes its copy
+ * of the group at once (pthread_atfork), and must not use or free the
+ * parent's pw_gate. Children sharing its memory are answered at once (see
+ * Self). Children created by a raw clone() without either hold a copy
+ * until their exec completes; while the guardian lives that is harmless.
+
  * Verdict cache: a verdict given with pw_exec_allow_cached() or
  * pw_exec_deny_cached(), or by a rule with `cache`, holds for the program
  * image (the file: device and inode, so every path and hard link to it)
@@ -755,6 +796,7 @@ enum pw_gate_reason {
 	PW_GATE_BY_SHUTDOWN = 8, /* pending when the gate stopped: timeout_verdict */
 	PW_GATE_UNGATED = 9,     /* exec fanotify never saw (memfd, unmarkable fs); DENY = killed */
 	PW_GATE_BY_CACHE = 10,   /* a cached verdict (an allow is reported from the kernel's exec hook) */
+	PW_GATE_BY_GUARDIAN = 11, /* the guardian answered (timeout_verdict): the gate could not in time */
 };
 
 /* What to do with the exec-opens of interpreters (ld.so, #! interpreters). */
@@ -835,6 +877,15 @@ struct pw_gate_opts {
 	 * costs no record: its argv is not read, its image path not resolved.
 	 */
 	unsigned int decision_filter;
+	/* ---- liveness (see "Crash safety") */
+	/*
+	 * Endpoint-Security behaviour, off by default (0): after this many
+	 * deadlines in a row that the guardian had to answer for the gating
+	 * process, the guardian SIGKILLs it (the kernel then releases
+	 * everything). Any verdict the gating process gives itself resets the
+	 * count.
+	 */
+	unsigned int kill_on_missed_deadline;
 };
 
 #define PW_GATE_RECORD_DENIED (1u << 0)
@@ -920,16 +971,19 @@ PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *er
 				   size_t errlen);
 
 /*
- * Load the BPF programs, mark every filesystem, start the threads. From
- * here on every exec on the machine waits for this gate. Errors: -EPERM
+ * Load the BPF programs, start the guardian (see "Crash safety"), mark
+ * every filesystem, start the threads. From here on every exec on the
+ * machine waits for this gate. Errors: -EPERM
  * (needs root: CAP_SYS_ADMIN for fanotify permission events, and BPF),
  * PW_ERR_NO_BTF, PW_ERR_NO_BPF, PW_ERR_KERNEL_FEATURE.
  */
 PW_API int pw_gate_start(struct pw_gate *g);
 /*
- * Answer everything pending with timeout_verdict (PW_GATE_BY_SHUTDOWN),
- * join the threads (waits for running handlers and on_decision calls),
- * release the kernel objects. Idempotent.
+ * Answer everything pending or queued with timeout_verdict
+ * (PW_GATE_BY_SHUTDOWN; queued requests get no handler call), join the
+ * threads (waits for running handlers, on_decision calls and verdict calls
+ * in progress on other threads), stop the guardian, release the kernel
+ * objects. Idempotent.
  */
 PW_API void pw_gate_stop(struct pw_gate *g);
 
@@ -962,6 +1016,12 @@ struct pw_gate_stats {
 	uint64_t cache_flushes;     /* every entry dropped: a rule was added or removed */
 	uint64_t cache_refused;     /* cached verdicts asked for but not cached (see "Verdict cache") */
 	uint64_t cache_invalidated; /* entries found stale: the file changed since */
+	/* ---- liveness: the guardian (see "Crash safety"); kept after stop */
+	uint64_t guardian_verdicts; /* exec-opens the guardian answered (timeout_verdict) */
+	uint64_t guardian_read;     /* of them: read from the queue by the guardian (the gate read none of it) */
+	uint64_t guardian_kernel_helpers; /* of them: kernel usermode helpers, allowed (core dump pipe...) */
+	uint64_t guardian_kills;    /* gating process SIGKILLed (kill_on_missed_deadline) */
+	int64_t guardian_pid;       /* the guardian process while the gate runs; 0 otherwise */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

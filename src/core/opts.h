@@ -30,7 +30,7 @@
 #define pw_rule__last_field id
 #define pw_access_target__last_field access
 #define pw_protect_rule__last_field except_pid
-#define pw_gate_opts__last_field decision_filter
+#define pw_gate_opts__last_field kill_on_missed_deadline
 #define pw_gate_rule__last_field cache
 #define pw_output_opts__last_field mode
 

@@ -67,7 +67,7 @@ void pw_gate_cache_flush(struct pw_gate *g)
 		}
 	}
 	g->cache_n = 0;
-	INC(g, cache_flushes);
+	PW_GATE_COUNT(g, cache_flushes);
 	pthread_mutex_unlock(&g->cache_lock);
 }
 
@@ -83,7 +83,7 @@ bool pw_gate_cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int 
 	bool hit = false;
 
 	if (!st || !g->cache_n) { /* racy read: an entry added right now is not needed yet */
-		INC(g, cache_misses);
+		PW_GATE_COUNT(g, cache_misses);
 		return false;
 	}
 	pthread_mutex_lock(&g->cache_lock);
@@ -94,13 +94,13 @@ bool pw_gate_cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int 
 		hit = true;
 	} else if (e) {
 		cache_drop(g, e);
-		INC(g, cache_invalidated);
+		PW_GATE_COUNT(g, cache_invalidated);
 	}
 	pthread_mutex_unlock(&g->cache_lock);
 	if (hit)
-		INC(g, cache_hits);
+		PW_GATE_COUNT(g, cache_hits);
 	else
-		INC(g, cache_misses);
+		PW_GATE_COUNT(g, cache_misses);
 	return hit;
 }
 
@@ -108,7 +108,7 @@ static void cache_refuse(struct pw_gate *g, struct pw_exec_request *req, const c
 {
 	const char *image = pw_gate_req_image(req);
 
-	INC(g, cache_refused);
+	PW_GATE_COUNT(g, cache_refused);
 	pw_log(&g->log, PW_LOG_INFO, "not caching the verdict for %s: %s", image ? image : "?", why);
 }
 
@@ -167,7 +167,7 @@ void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum p
 			if (g->cache[i].used < lru->used)
 				lru = &g->cache[i];
 		cache_drop(g, lru);
-		INC(g, cache_evictions);
+		PW_GATE_COUNT(g, cache_evictions);
 	}
 	if (v == PW_EXEC_ALLOW) {
 		struct pw_gate_inode key = { .ino = st->st_ino, .dev = kernel_dev(st->st_dev) };

@@ -24,7 +24,7 @@ static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
 {
 	pthread_mutex_lock(&g->sink_lock);
 	if (g->ring_len == g->ring_cap) {
-		INC(g, sink_dropped);
+		PW_GATE_COUNT(g, sink_dropped);
 	} else {
 		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = *d;
 		g->ring_len++;
@@ -144,9 +144,9 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size)
 			goto record;
 		return 0;
 	}
-	INC(g, ungated);
+	PW_GATE_COUNT(g, ungated);
 	if (u->killed)
-		INC(g, ungated_killed);
+		PW_GATE_COUNT(g, ungated_killed);
 	pw_log(&g->log, PW_LOG_WARN, "ungated exec: pid %u (%.16s) ran %.*s%s", u->pid, u->comm,
 	       (int)(u->image_len < PW_PATH_MAX ? u->image_len : PW_PATH_MAX), u->image,
 	       u->killed ? ": killed" : "");
@@ -210,6 +210,7 @@ PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason)
 		[PW_GATE_BY_DEFAULT] = "default",   [PW_GATE_BY_SELF] = "self",
 		[PW_GATE_BY_OVERLOAD] = "overload", [PW_GATE_BY_SHUTDOWN] = "shutdown",
 		[PW_GATE_UNGATED] = "ungated",      [PW_GATE_BY_CACHE] = "cache",
+		[PW_GATE_BY_GUARDIAN] = "guardian",
 	};
 
 	if ((unsigned int)reason >= sizeof(names) / sizeof(*names))

@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/fanotify.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +37,9 @@
 
 #include "gate/gate.h"
 
-#define READ_BATCH (64 * 1024)
+/* Events per read: their pool entries are taken and published together. */
+#define BATCH_EVENTS 256
+#define READ_BATCH (BATCH_EVENTS * FAN_EVENT_METADATA_LEN)
 #define TAKEOVER_NS (2 * 1000000ull)    /* reader in a handler this long: the watch thread reads */
 
 /* ------------------------------------------------------------ decisions */
@@ -104,7 +108,7 @@ static void call_handler(struct pw_gate *g, struct pw_exec_request *req)
 	int ret = g->opts.handler(g, req, g->opts.userdata);
 
 	if (ret < 0) {
-		INC(g, handler_errors);
+		PW_GATE_COUNT(g, handler_errors);
 		if (g->opts.on_error)
 			g->opts.on_error(g, req, ret, g->opts.userdata);
 		pw_gate_answer(g, req, g->opts.error_verdict, EPERM, PW_GATE_BY_ERROR, false);
@@ -129,7 +133,9 @@ static void process_request(struct pw_gate *g, struct pw_exec_request *req)
 				reason = PW_GATE_BY_CACHE;
 			}
 		}
-		if (r == ROUTE_ASK)
+		if (r == ROUTE_ASK && atomic_load(&g->stopping))
+			pw_gate_answer(g, req, g->opts.timeout_verdict, EPERM, PW_GATE_BY_SHUTDOWN, false);
+		else if (r == ROUTE_ASK)
 			call_handler(g, req);
 		else
 			pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err,
@@ -236,18 +242,6 @@ static bool dispatch(struct pw_gate *g, struct pw_exec_request *req, bool may_in
 	return keep;
 }
 
-static struct pw_exec_request *take_request(struct pw_gate *g)
-{
-	struct pw_exec_request *req;
-
-	pthread_mutex_lock(&g->lock);
-	req = g->free_list;
-	if (req)
-		g->free_list = req->qnext;
-	pthread_mutex_unlock(&g->lock);
-	return req;
-}
-
 static bool tid_is_ours(const struct pw_gate *g, uint32_t tid)
 {
 	char path[48];
@@ -258,11 +252,39 @@ static bool tid_is_ours(const struct pw_gate *g, uint32_t tid)
 	return !access(path, F_OK);
 }
 
-/* One FAN_OPEN_EXEC_PERM event: decide at once, call the handler here, or queue it. */
-static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m, bool may_inline)
+/*
+ * A child of the gate that shares its memory (vfork, posix_spawn, system(),
+ * popen(): clone with CLONE_VM) holds a copy of the group until its exec
+ * completes, and runs no pthread_atfork handler to close it. Its exec is
+ * the gate's own: answered at once, so it never waits while holding the
+ * group (and never keeps the group alive for a gate that died meanwhile).
+ * kcmp() compares the two mm; asked only for children of the gate.
+ */
+static bool shares_our_mm(const struct pw_gate *g, uint32_t pid)
 {
-	struct pw_exec_request local, *req = &local;
-	struct exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = pw_gate_now_ns() };
+	return syscall(SYS_kcmp, (pid_t)g->self_pid, (pid_t)pid, KCMP_VM, 0, 0) == 0;
+}
+
+/* Static rules need a hash: they are evaluated on a worker. One look, under the lock. */
+static bool rules_need_worker(struct pw_gate *g)
+{
+	bool need;
+
+	pthread_rwlock_rdlock(&g->rules_lock);
+	need = g->rules.need_hash && g->rules.n;
+	pthread_rwlock_unlock(&g->rules_lock);
+	return need;
+}
+
+/*
+ * One FAN_OPEN_EXEC_PERM event: decide at once, call the handler here, or
+ * queue it. req: its pool entry, already published to the guardian (NULL:
+ * the pool is exhausted).
+ */
+static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m,
+			 struct pw_exec_request *req, uint64_t t_arrival, bool may_inline)
+{
+	struct pw_gate_exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = t_arrival };
 	enum pw_gate_reason reason;
 	enum route r;
 	int err = EPERM;
@@ -270,10 +292,11 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 
 	if (!bpf_map_lookup_elem(g->meta_fd, &info.tid, &info.meta) && info.meta.tid == info.tid) {
 		info.have_meta = true;
-		info.self = info.meta.pid == (uint32_t)g->self_pid;
+		info.self = info.meta.pid == (uint32_t)g->self_pid ||
+			    (info.meta.ppid == (uint32_t)g->self_pid && shares_our_mm(g, info.meta.pid));
 	} else {
-		INC(g, no_args);
-		info.self = tid_is_ours(g, info.tid);
+		PW_GATE_COUNT(g, no_args);
+		info.self = tid_is_ours(g, info.tid) || shares_our_mm(g, info.tid);
 	}
 	/*
 	 * Opens after the first one of the same execve are its interpreters.
@@ -283,26 +306,37 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 	pthread_mutex_lock(&g->tids_lock); /* the watch thread may read events too */
 	if (g->tids[slot].tid == info.tid && g->tids[slot].exec_id == info.meta.exec_id) {
 		info.interp = true;
-		INC(g, interp);
+		PW_GATE_COUNT(g, interp);
 	} else {
 		g->tids[slot].tid = info.tid;
 		g->tids[slot].exec_id = info.meta.exec_id;
 	}
 	pthread_mutex_unlock(&g->tids_lock);
 
-	local.pooled = false;
-	pthread_mutex_init(&local.mu, NULL);
-	pw_gate_request_init(g, &local, &info);
+	if (!req) {
+		struct pw_exec_request local;
+
+		local.pooled = false;
+		local.published = false;
+		pthread_mutex_init(&local.mu, NULL);
+		pw_gate_request_init(g, &local, &info);
+		pw_gate_answer(g, &local, info.self ? PW_EXEC_ALLOW : g->opts.timeout_verdict, EPERM,
+			       info.self ? PW_GATE_BY_SELF : PW_GATE_BY_OVERLOAD, false);
+		pthread_mutex_destroy(&local.mu);
+		return;
+	}
+	pw_gate_request_init(g, req, &info);
+	pw_gate_mark_gated(g, req);
 	if (info.self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
-		goto out;
+		return;
 	}
 	if (info.interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_DEFAULT, false);
-		goto out;
+		return;
 	}
-	if (g->rules.need_hash && g->rules.n) {
-		r = ROUTE_ASK; /* hashing belongs on a worker, never on the reader */
+	if (rules_need_worker(g)) {
+		req->rules_pending = true; /* hashing belongs on a worker, never on the reader */
 	} else {
 		r = route_by_rules(g, req, &err, &reason);
 		if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
@@ -311,37 +345,11 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		}
 		if (r != ROUTE_ASK) {
 			pw_gate_answer(g, req, r == ROUTE_DENY ? PW_EXEC_DENY : PW_EXEC_ALLOW, err, reason, false);
-			goto out;
+			return;
 		}
 	}
-	req = take_request(g);
-	if (!req) {
-		pw_gate_answer(g, &local, g->opts.timeout_verdict, EPERM, PW_GATE_BY_OVERLOAD, false);
-		goto out;
-	}
-	pw_gate_request_init(g, req, &info);
-	req->rules_pending = g->rules.need_hash && g->rules.n;
-	req->rule = local.rule;
-	req->rules_gen = local.rules_gen;
-	if (local.image_done) {
-		memcpy(req->image, local.image, sizeof(req->image));
-		req->image_done = true;
-	}
-	if (local.stat_done) {
-		req->st = local.st;
-		req->stat_err = local.stat_err;
-		req->stat_done = true;
-	}
-	if (local.argv_done) {
-		req->argv = local.argv;
-		req->argv_done = true;
-	}
-	pthread_mutex_destroy(&local.mu);
 	if (dispatch(g, req, may_inline))
 		run_inline(g, req);
-	return;
-out:
-	pthread_mutex_destroy(&local.mu);
 }
 
 /* ------------------------------------------------------------ reader */
@@ -407,28 +415,58 @@ static void help_with_queue(struct pw_gate *g)
 		run_inline(g, req);
 }
 
+/*
+ * Read and decide. Every exec-open of a batch gets its pool entry and is
+ * published to the guardian right after the read, before any of them is
+ * decided: whatever then stops this thread, the guardian knows them all.
+ */
 static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 {
-	for (;;) {
-		ssize_t len = read(g->fan_fd, buf, READ_BATCH);
-		const struct fanotify_event_metadata *m = (const void *)buf;
+	struct pw_exec_request *reqs[BATCH_EVENTS];
 
+	for (;;) {
+		ssize_t len, rest;
+		const struct fanotify_event_metadata *m;
+		uint64_t now;
+		size_t n = 0, i;
+
+		pw_guard_reading(g);
+		len = read(g->fan_fd, buf, READ_BATCH);
 		if (len <= 0)
 			return; /* EAGAIN: drained */
-		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+		now = pw_gate_now_ns();
+		pthread_mutex_lock(&g->lock);
+		for (m = (const void *)buf, rest = len; FAN_EVENT_OK(m, rest) && n < BATCH_EVENTS;
+		     m = FAN_EVENT_NEXT(m, rest), n++) {
+			struct pw_exec_request *req = NULL;
+
+			if (m->vers == FANOTIFY_METADATA_VERSION && m->fd >= 0 && (m->mask & FAN_OPEN_EXEC_PERM) &&
+			    (req = g->free_list)) {
+				g->free_list = req->qnext;
+				req->info.fd = m->fd;
+				atomic_store(&req->deadline_ns, now + (uint64_t)g->opts.timeout_ms * 1000000ull);
+			}
+			reqs[n] = req;
+		}
+		pthread_mutex_unlock(&g->lock);
+		for (i = 0; i < n; i++)
+			if (reqs[i])
+				pw_guard_publish(g, reqs[i]);
+		for (m = (const void *)buf, rest = len, i = 0; FAN_EVENT_OK(m, rest) && i < n;
+		     m = FAN_EVENT_NEXT(m, rest), i++) {
 			/*
 			 * Only the batch's last event may be handled here: the
 			 * others must not wait for a handler. (FAN_EVENT_NEXT
 			 * consumes its length argument: work on a copy.)
 			 */
-			ssize_t rest = len;
-			const struct fanotify_event_metadata *next = FAN_EVENT_NEXT(m, rest);
-			bool last = !FAN_EVENT_OK(next, rest);
+			ssize_t left = rest;
+			const struct fanotify_event_metadata *next = FAN_EVENT_NEXT(m, left);
+			bool last = !FAN_EVENT_OK(next, left);
 
 			if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0)
 				continue;
 			if (m->mask & FAN_OPEN_EXEC_PERM)
-				on_exec_open(g, m, may_inline && last && !atomic_load(&g->stopping));
+				on_exec_open(g, m, reqs[i], now, may_inline && last && !atomic_load(&g->stopping));
 			else
 				close(m->fd);
 		}

@@ -10,8 +10,10 @@
  * would wait. So the child closes its copies of the gate's fanotify and
  * BPF link descriptors right after fork() (pthread_atfork).
  *
- * posix_spawn(), vfork() and clone() without fork handlers are not covered:
- * see the limits in procward.h.
+ * posix_spawn(), vfork(), system() and popen() run no fork handlers; their
+ * children share the gate's memory and their exec is answered at once as
+ * the gate's own (dispatch.c). The guardian answers for the rest (see
+ * "Crash safety" in procward.h).
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -42,6 +44,10 @@ static void after_fork_child(void)
 		if (g->fan_fd >= 0)
 			close(g->fan_fd);
 		g->fan_fd = -1;
+		/* the guardian's liveness pipe: only the gating process may hold its write end */
+		if (g->guard_live_fd >= 0)
+			close(g->guard_live_fd);
+		g->guard_live_fd = -1;
 		if (g->skel) {
 			struct bpf_link **links = (struct bpf_link **)&g->skel->links;
 

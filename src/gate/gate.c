@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/timerfd.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->log.userdata = g->opts.log_userdata;
 	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;
 	g->watch_fd = -1;
+	g->guard_pidfd = g->guard_live_fd = g->guard_wake_fd = -1;
 	pthread_rwlock_init(&g->rules_lock, NULL);
 	pthread_mutex_init(&g->cache_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
@@ -227,7 +229,16 @@ static void gate_shutdown(struct pw_gate *g)
 	for (unsigned int i = 0; i < g->n_workers; i++)
 		pthread_join(g->workers[i], NULL);
 	g->n_workers = 0;
-	/* Every request is answered and no thread of ours writes responses any more. */
+	/*
+	 * Every request is answered. An application thread may still be inside
+	 * a verdict call that won its request just before: wait for it, it
+	 * writes to the group and the maps released below.
+	 */
+	while (atomic_load(&g->verdicts_running))
+		sched_yield();
+	/* Then the guardian, which answers anything left and exits; the group is still ours. */
+	pw_guard_stop(g);
+	/* No thread or process of ours writes responses any more. */
 	for (unsigned int i = 0; i < g->cache_n; i++)
 		if (g->cache[i].verdict == PW_EXEC_ALLOW)
 			close(g->cache[i].fd);
@@ -279,6 +290,8 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		return -EALREADY;
 	g->self_pid = getpid();
 	atomic_store(&g->stopping, false);
+	atomic_store(&g->by_guardian, 0);
+	memset(&g->guard_saved, 0, sizeof(g->guard_saved));
 	memset(&g->c, 0, sizeof(g->c));
 	memset(g->tids, 0, sizeof(g->tids));
 	g->cache_n = 0;
@@ -316,6 +329,10 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		r->qnext = g->free_list;
 		g->free_list = r;
 	}
+	/* Before any filesystem is marked: from the first gated exec on, someone answers it. */
+	err = pw_guard_start(g);
+	if (err)
+		goto fail;
 	atomic_store(&g->inline_since, 0);
 	atomic_store(&g->reader_done, false);
 	/* The reader is a handler thread too (dispatch.c): workers - 1 more. */
@@ -436,6 +453,18 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.cache_flushes = atomic_load(&c->cache_flushes);
 	s.cache_refused = atomic_load(&c->cache_refused);
 	s.cache_invalidated = atomic_load(&c->cache_invalidated);
+	if (g->guard) {
+		s.guardian_verdicts = __atomic_load_n(&g->guard->verdicts, __ATOMIC_SEQ_CST);
+		s.guardian_read = __atomic_load_n(&g->guard->read_by_guardian, __ATOMIC_SEQ_CST);
+		s.guardian_kernel_helpers = __atomic_load_n(&g->guard->kernel_helpers, __ATOMIC_SEQ_CST);
+		s.guardian_kills = __atomic_load_n(&g->guard->kills, __ATOMIC_SEQ_CST);
+		s.guardian_pid = g->guard_pid;
+	} else {
+		s.guardian_verdicts = g->guard_saved.verdicts;
+		s.guardian_read = g->guard_saved.read_by_guardian;
+		s.guardian_kernel_helpers = g->guard_saved.kernel_helpers;
+		s.guardian_kills = g->guard_saved.kills;
+	}
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);
 	stats->sz = sz;

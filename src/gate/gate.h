@@ -14,6 +14,7 @@
 #include "procward.h"
 #include "core/log.h"
 #include "bpf/abi/gate.h"
+#include "gate/guardian.h"
 
 /* ------------------------------------------------------------ SHA-256 */
 struct pw_sha256 {
@@ -109,7 +110,7 @@ const char *pw_gate_rules_cache_veto(const struct pw_gate_rules *rs, int matched
 #endif
 
 /* What the reader learns about one exec-open before deciding. */
-struct exec_info {
+struct pw_gate_exec_info {
 	int fd;                 /* the event's fd: the image, opened by the kernel for us */
 	uint32_t tid;
 	bool have_meta;
@@ -121,7 +122,7 @@ struct exec_info {
 
 struct pw_exec_request {
 	struct pw_gate *g;
-	struct exec_info info;
+	struct pw_gate_exec_info info;
 	bool pooled;
 	bool retired;           /* its pool outlived a stop (a deferred request held it) */
 	bool rules_pending;     /* rules need a hash: evaluated on the worker */
@@ -146,6 +147,9 @@ struct pw_exec_request {
 	char image[PW_PATH_MAX];
 	struct pw_gate_argv argv;
 	uint8_t hash[32];
+	/* liveness (guardian.c) */
+	bool published;         /* its slot in the guardian's mapping holds it */
+	bool marked;            /* gate_marks has its image for its tid */
 };
 
 struct pw_gate_decision {
@@ -252,6 +256,16 @@ struct pw_gate {
 	dev_t *devs;
 	size_t n_devs, cap_devs;
 	atomic_uint_fast64_t fs_marked, fs_unmarkable;
+
+	/* ---- liveness: the guardian process (guardian.c) and shutdown (gate.c) */
+	struct pw_guard_shm *guard;     /* shared with the guardian; NULL when none runs */
+	pid_t guard_pid;
+	int guard_pidfd, guard_live_fd, guard_wake_fd;
+	struct {
+		uint64_t verdicts, read_by_guardian, kernel_helpers, kills;
+	} guard_saved;                  /* its counters, kept when it exits */
+	atomic_int verdicts_running;    /* application verdict calls in progress (stop waits for them) */
+	_Atomic uint64_t by_guardian;   /* requests of ours the guardian answered */
 };
 
 static inline uint64_t pw_gate_now_ns(void)
@@ -262,14 +276,16 @@ static inline uint64_t pw_gate_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-#define INC(g, field) atomic_fetch_add_explicit(&(g)->c.field, 1, memory_order_relaxed)
+#define PW_GATE_COUNT(g, field) atomic_fetch_add_explicit(&(g)->c.field, 1, memory_order_relaxed)
 
 /* request.c: one exec-open request and its answer */
 void pw_gate_request_put(struct pw_exec_request *req);
-void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct exec_info *info);
+void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info);
 /* fstat of the image, once per request. */
 const struct stat *pw_gate_req_stat(struct pw_exec_request *req);
 const char *pw_gate_req_image(struct pw_exec_request *req);
+/* Mark an in-scope main image as seen (gate_marks) before it is decided. */
+void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req);
 /* argv.c */
 const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
 void pw_gate_argv_init(struct pw_gate *g);

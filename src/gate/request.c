@@ -35,7 +35,7 @@ void pw_gate_request_put(struct pw_exec_request *req)
 	pthread_mutex_unlock(&g->lock);
 }
 
-void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct exec_info *info)
+void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info)
 {
 	req->g = g;
 	req->info = *info;
@@ -53,6 +53,7 @@ void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const 
 	req->image_done = req->argv_done = req->hash_done = req->stat_done = false;
 	req->cache_want = false;
 	req->rules_gen = 0;
+	req->marked = false;
 }
 
 /* fstat of the image, once per request. */
@@ -94,20 +95,7 @@ static bool deny_errno_allowed(int err)
 	return false;
 }
 
-/* Tell BPF this exec was seen, so sched_process_exec does not call it ungated. */
-static void mark_gated(struct pw_gate *g, struct pw_exec_request *req)
-{
-	struct pw_gate_mark mark = { 0 };
-	const struct stat *st = pw_gate_req_stat(req);
-
-	if (!st)
-		return;
-	mark.ino = st->st_ino;
-	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
-	bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
-}
-
-static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
+static bool info_in_scope(const struct pw_gate *g, const struct pw_gate_exec_info *info)
 {
 	const struct pw_gate_bpf_config *cfg = &g->skel->bss->gate_cfg;
 
@@ -122,6 +110,28 @@ static bool info_in_scope(const struct pw_gate *g, const struct exec_info *info)
 	return false;
 }
 
+/*
+ * Tell BPF this exec was seen, so sched_process_exec does not call it
+ * ungated. Done when the request is read, before it is decided: whoever
+ * answers it then (this process, or the guardian for it) answers a gated
+ * exec. A deny takes the mark back.
+ */
+void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
+{
+	const struct pw_gate_exec_info *info = &req->info;
+	struct pw_gate_mark mark = { 0 };
+	const struct stat *st;
+
+	if (info->interp || info->self || (info->have_meta && !info_in_scope(g, info)))
+		return;
+	st = pw_gate_req_stat(req);
+	if (!st)
+		return;
+	mark.ino = st->st_ino;
+	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
+	req->marked = !bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
+}
+
 /* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
 static int given_errno(const struct pw_gate *g, int err)
 {
@@ -134,13 +144,14 @@ static int given_errno(const struct pw_gate *g, int err)
  */
 static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
-	const struct exec_info *info = &req->info;
+	const struct pw_gate_exec_info *info = &req->info;
 	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
 
 	if (v == PW_EXEC_DENY) {
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
-	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
-		mark_gated(g, req);
+		if (req->marked) /* no exec follows; a later one of this thread must not find it */
+			bpf_map_delete_elem(g->marks_fd, &info->tid);
+		req->marked = false;
 	}
 	while (write(g->fan_fd, &r, sizeof(r)) < 0) {
 		if (errno == EINTR)
@@ -151,6 +162,8 @@ static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 			err = EPERM;
 			continue;
 		}
+		if (errno == ENOENT) /* answered already: the guardian, for a process that was gone */
+			break;
 		pw_log(&g->log, PW_LOG_ERROR, "writing a fanotify response failed: %s", strerror(errno));
 		break;
 	}
@@ -164,7 +177,8 @@ static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
 		   enum pw_gate_reason reason, bool by_app)
 {
-	enum pw_exec_verdict enforced = g->opts.audit ? PW_EXEC_ALLOW : v;
+	enum pw_exec_verdict enforced;
+	bool ours;
 	int expected = 0;
 	bool record;
 
@@ -182,9 +196,22 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 		req->in_flight = false;
 		pthread_mutex_unlock(&g->lock);
 	}
+	/*
+	 * The guardian may have answered it (this process did not, in time):
+	 * then its verdict stands, and what is recorded is the guardian's.
+	 */
+	ours = pw_guard_claim(g, req);
+	if (!ours) {
+		v = g->opts.timeout_verdict;
+		err = EPERM;
+		reason = PW_GATE_BY_GUARDIAN;
+		req->by_app = false;
+		atomic_fetch_add(&g->by_guardian, 1);
+	}
+	enforced = g->opts.audit ? PW_EXEC_ALLOW : v;
 	/* The record needs argv, which is readable only while the exec waits. */
 	record = pw_gate_decision_wanted(g, v, reason);
-	if (record)
+	if (record && ours)
 		(void)pw_gate_req_argv(req);
 	/*
 	 * Counters and the cache before the response: whoever saw the exec
@@ -193,31 +220,51 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 	 */
 	if (v == PW_EXEC_DENY)
 		err = given_errno(g, err);
-	INC(g, decisions);
+	PW_GATE_COUNT(g, decisions);
 	if (v == PW_EXEC_ALLOW)
-		INC(g, allowed);
+		PW_GATE_COUNT(g, allowed);
 	else
-		INC(g, denied);
+		PW_GATE_COUNT(g, denied);
 	switch (reason) {
-	case PW_GATE_BY_RULE: INC(g, by_rule); break;
-	case PW_GATE_BY_HANDLER: INC(g, by_handler); break;
-	case PW_GATE_BY_TIMEOUT: INC(g, timed_out); break;
-	case PW_GATE_BY_SELF: INC(g, self_allowed); break;
-	case PW_GATE_BY_OVERLOAD: INC(g, overloaded); break;
+	case PW_GATE_BY_RULE: PW_GATE_COUNT(g, by_rule); break;
+	case PW_GATE_BY_HANDLER: PW_GATE_COUNT(g, by_handler); break;
+	case PW_GATE_BY_TIMEOUT: PW_GATE_COUNT(g, timed_out); break;
+	case PW_GATE_BY_SELF: PW_GATE_COUNT(g, self_allowed); break;
+	case PW_GATE_BY_OVERLOAD: PW_GATE_COUNT(g, overloaded); break;
 	default: break;
 	}
 	/* Only verdicts someone gave: not a timeout's, an error's or a default's. */
 	if (req->cache_want && (reason == PW_GATE_BY_HANDLER || reason == PW_GATE_BY_RULE))
 		pw_gate_cache_insert(g, req, v, err);
-	err = respond(g, req, enforced, err);
+	if (ours) {
+		err = respond(g, req, enforced, err);
+		pw_guard_release(g, req);
+	}
 	atomic_store(&req->responded, 1);
 	if (record)
 		pw_gate_record_decision(g, req, v, err, reason);
 	pw_gate_request_put(req); /* the kernel's reference: the exec no longer waits */
-	return 0;
+	return ours ? 0 : -ETIMEDOUT;
 }
 
 /* ------------------------------------------------------------ verdict API */
+
+/*
+ * Application calls count themselves in g->verdicts_running for their whole
+ * length: pw_gate_stop() waits for them before it releases what a verdict
+ * uses (the BPF maps, the group, the cache, the guardian's mapping). A
+ * call that comes after stop answered everything loses the compare-and-swap
+ * and touches none of it.
+ */
+static void app_call_enter(struct pw_gate *g)
+{
+	atomic_fetch_add(&g->verdicts_running, 1);
+}
+
+static void app_call_leave(struct pw_gate *g)
+{
+	atomic_fetch_sub(&g->verdicts_running, 1);
+}
 
 static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int err, bool cache)
 {
@@ -227,18 +274,20 @@ static int verdict_call(struct pw_exec_request *req, enum pw_exec_verdict v, int
 	if (!req || err < 0 || err > 4095)
 		return -EINVAL;
 	g = req->g;
+	app_call_enter(g);
 	/* a reference so that pw_gate_answer() dropping the kernel's cannot free req under us */
 	atomic_fetch_add(&req->refs, 1);
 	if (cache && !atomic_load(&req->answered))
 		req->cache_want = true; /* read by whoever answers: this call, unless it lost the race */
 	ret = pw_gate_answer(g, req, v, err, PW_GATE_BY_HANDLER, true);
-	if (ret == -EALREADY && !req->by_app) {
-		INC(g, late);
+	if ((ret == -EALREADY && !req->by_app) || ret == -ETIMEDOUT) {
+		PW_GATE_COUNT(g, late);
 		ret = -ETIMEDOUT;
 	}
 	if (atomic_exchange(&req->deferred, 0))
 		pw_gate_request_put(req);
 	pw_gate_request_put(req);
+	app_call_leave(g);
 	return ret;
 }
 
@@ -270,8 +319,15 @@ PW_API int pw_exec_extend(struct pw_exec_request *req, unsigned int ms)
 		return -ETIMEDOUT;
 	if (atomic_fetch_add(&req->extensions, 1) >= req->g->opts.max_extensions)
 		return -E2BIG;
-	atomic_store(&req->deadline_ns, pw_gate_now_ns() + (uint64_t)ms * 1000000ull);
-	INC(req->g, extensions);
+	app_call_enter(req->g);
+	if (!atomic_load(&req->answered)) { /* (stop waits for this call: the mapping stays) */
+		uint64_t dl = pw_gate_now_ns() + (uint64_t)ms * 1000000ull;
+
+		atomic_store(&req->deadline_ns, dl);
+		pw_guard_extend(req->g, req, dl);
+	}
+	app_call_leave(req->g);
+	PW_GATE_COUNT(req->g, extensions);
 	return 0;
 }
 

@@ -10,9 +10,10 @@
 # VM_TEST_TIMEOUT (seconds per test binary inside the guest, default 300),
 # VM_BUILD (default build/vm), BUILD (the library's build dir, default build),
 # VM_TESTS (test names to run; default: the kernel-facing suites, test_lifecycle,
-# test_access and test_gate_behaviour (it execs copies of itself, so it needs nothing
-# from the guest's userland, and its Yama test runs only there). test_cli and test_gate exercise the host's coreutils and CLI, which the
-# busybox guest does not have).
+# test_access, test_gate_behaviour (its Yama test runs only there) and test_gate_liveness. test_cli and test_gate exercise the host's coreutils
+# and CLI, which the busybox guest does not have), VM_ACCEL (run-vm.sh: tcg (default), kvm
+# or auto; this machine's /dev/kvm is kvm-pvm, which does not boot Debian's kernels).
+# In the guest nothing else runs: PW_TEST_EXCLUSIVE=1 lets tests fail an exec gate closed.
 #
 # Linking: fully static when a static libcmocka.a exists. Debian's libcmocka-dev ships
 # only the shared library, so then libbpf/libelf/libz are linked statically and glibc and
@@ -27,7 +28,8 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 VM_BUILD=${VM_BUILD:-build/vm}
 VM_KERNELS=${VM_KERNELS:-"6.1 6.12"}
-VM_TESTS=${VM_TESTS:-"test_lifecycle test_access test_gate_behaviour"}
+VM_TESTS=${VM_TESTS:-"test_lifecycle test_access test_gate_behaviour test_gate_liveness"}
+export VM_ACCEL=${VM_ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-1500}
 VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-300} # per test binary, in the guest: a hang fails that test only
 CC=${CC:-cc}
@@ -100,7 +102,7 @@ for k in $VM_KERNELS; do
     rc=0
     tests/vm/run-vm.sh --quiet "${run_flags[@]}" --strict --kernel "$k" --timeout "$VM_TIMEOUT" \
         --test-timeout "$VM_TEST_TIMEOUT" \
-        --memory 2048 --env PW_TEST_REQUIRE_LSM=1 --env PW_TEST_IN_VM=1 --file "$VM_BUILD/procward:/tests/build/procward" \
+        --memory 2048 --env PW_TEST_REQUIRE_LSM=1 --env PW_TEST_IN_VM=1 --env PW_TEST_EXCLUSIVE=1 --file "$VM_BUILD/procward:/tests/build/procward" \
         --log "$log" "${args[@]}" >"$out" 2>&1 || rc=$?
     sed 's/^/  /' "$out" | grep -E 'run-vm: (PASS|FAIL|MISSING|SKIP|TIMEOUT|guest|qemu)' || true
     bp=$(sed -n 's/^run-vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n1)
