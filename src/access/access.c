@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,12 +33,16 @@ _Static_assert(PW_ACCESS_DEBUG == PW_RAW_ACC_DEBUG && PW_ACCESS_READ_MEMORY == P
 		       PW_ACCESS_SUSPEND_RESUME == PW_RAW_ACC_SUSPEND &&
 		       PW_ACCESS_SIGNAL == PW_RAW_ACC_SIGNAL &&
 		       PW_ACCESS_OPEN_HANDLE == PW_RAW_ACC_OPEN_HANDLE &&
-		       PW_ACCESS_DUP_HANDLE == PW_RAW_ACC_DUP_HANDLE && PW_ACCESS_ALL == PW_RAW_ACC_ALL,
+		       PW_ACCESS_DUP_HANDLE == PW_RAW_ACC_DUP_HANDLE &&
+		       PW_ACCESS_SET_LIMITS == PW_RAW_ACC_SET_LIMITS && PW_ACCESS_ALL == PW_RAW_ACC_ALL,
 	       "access right ABI");
 _Static_assert((int)PW_ACCESS_OP_PTRACE == PW_RAW_OP_PTRACE &&
 		       (int)PW_ACCESS_OP_PIDFD_GETFD == PW_RAW_OP_PIDFD_GETFD &&
 		       (int)PW_ACCESS_OP_OTHER_PTRACE_CHECK == PW_RAW_OP_LSM_PTRACE_CHECK &&
-		       (int)PW_ACCESS_OP_OTHER_SIGNAL == PW_RAW_OP_LSM_SIGNAL,
+		       (int)PW_ACCESS_OP_OTHER_SIGNAL == PW_RAW_OP_LSM_SIGNAL &&
+		       (int)PW_ACCESS_OP_SIGIO == PW_RAW_OP_SIGIO &&
+		       (int)PW_ACCESS_OP_CGROUP_KILL == PW_RAW_OP_CGROUP_KILL &&
+		       (int)PW_ACCESS_OP_PERF_EVENT == PW_RAW_OP_PERF_EVENT,
 	       "access op ABI");
 
 #define MEMORY_RIGHTS (PW_ACCESS_READ_MEMORY | PW_ACCESS_WRITE_MEMORY)
@@ -47,7 +53,8 @@ struct target_entry {
 	char name[PW_COMM_LEN];
 	unsigned int watch;       /* rights reported (0: not watched by the application) */
 	bool protect;
-	struct pw_protect_val rule;
+	struct pw_protect_val rule; /* PID rules: rule.start_ns binds it to the process */
+	int pidfd;                /* PID rules: the process named when the rule was added; -1 */
 };
 
 struct pw_access_state {
@@ -56,13 +63,14 @@ struct pw_access_state {
 	size_t n, cap;
 	struct pw_rules orig;     /* originator rules (PID and UID only) */
 	unsigned int watch_all;
+	struct bpf_link *resolver; /* the task iterator pw_access_resolve */
 };
 
 /* ------------------------------------------------------------------ names */
 
 static const char *const right_names[] = {
 	"debug", "read-memory", "write-memory", "read-info", "terminate",
-	"suspend-resume", "signal", "open-handle", "duplicate-handle",
+	"suspend-resume", "signal", "open-handle", "duplicate-handle", "set-limits",
 };
 
 PW_API const char *pw_access_name(unsigned int right)
@@ -88,6 +96,13 @@ PW_API const char *pw_access_op_name(enum pw_access_op op)
 		[PW_ACCESS_OP_PIDFD_GETFD] = "pidfd_getfd",
 		[PW_ACCESS_OP_OTHER_PTRACE_CHECK] = "other_ptrace_check",
 		[PW_ACCESS_OP_OTHER_SIGNAL] = "other_signal",
+		[PW_ACCESS_OP_SIGIO] = "sigio",
+		[PW_ACCESS_OP_PRLIMIT] = "prlimit",
+		[PW_ACCESS_OP_CGROUP_KILL] = "cgroup_kill",
+		[PW_ACCESS_OP_CGROUP_FREEZE] = "cgroup_freeze",
+		[PW_ACCESS_OP_PROC_MEM_IO] = "proc_mem_io",
+		[PW_ACCESS_OP_PROC_FD_OPEN] = "proc_fd_open",
+		[PW_ACCESS_OP_PERF_EVENT] = "perf_event_open",
 	};
 
 	if ((unsigned int)op >= sizeof(names) / sizeof(*names))
@@ -196,6 +211,7 @@ static struct target_entry *get_entry(struct pw_access_state *s, pid_t pid,
 	}
 	e = &s->v[s->n++];
 	memset(e, 0, sizeof(*e));
+	e->pidfd = -1;
 	e->pid = pid;
 	memcpy(e->name, name, PW_COMM_LEN);
 	return e;
@@ -205,6 +221,8 @@ static void drop_entry_if_unused(struct pw_access_state *s, struct target_entry 
 {
 	if (e->watch || e->protect)
 		return;
+	if (e->pidfd >= 0)
+		close(e->pidfd);
 	*e = s->v[--s->n];
 }
 
@@ -267,17 +285,24 @@ static void seed_threads(struct pw_access_state *s, pid_t pid)
 	closedir(dir);
 }
 
-/* The rights and flags that all entries give to one process (by pid and by its name). */
+/*
+ * The rights and flags that all entries give to one process (by pid and by
+ * its name). A PID rule bound to another process that had this PID is not
+ * this process's (start_ns: 0 when unknown).
+ */
 static void merged_for(const struct pw_access_state *s, pid_t pid, const char comm[PW_COMM_LEN],
-		       struct pw_access_target_val *val)
+		       uint64_t start_ns, struct pw_access_target_val *val)
 {
 	memset(val, 0, sizeof(*val));
 	memcpy(val->comm, comm, PW_COMM_LEN);
+	val->start_ns = start_ns;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct target_entry *e = &s->v[i];
 		__u32 bit;
 
 		if (e->pid ? e->pid != pid : memcmp(e->name, comm, PW_COMM_LEN))
+			continue;
+		if (e->pid && e->protect && e->rule.start_ns && e->rule.start_ns != start_ns)
 			continue;
 		bit = e->pid ? PW_TGT_BY_PID : PW_TGT_BY_NAME;
 		val->flags |= bit;
@@ -289,27 +314,128 @@ static void merged_for(const struct pw_access_state *s, pid_t pid, const char co
 	}
 }
 
+/*
+ * Run the task iterator (access.bpf.c, pw_access_resolve): with pid > 0 it
+ * reports that process's exact start time (the process key's, which /proc
+ * gives only in clock ticks) and refreshes the cgroup ancestry of its
+ * access_targets entry; with seed, it records the exec names of running
+ * processes. -ESRCH when no process has that PID.
+ */
+static int run_resolver(struct pw_access_state *s, pid_t pid, bool seed, uint64_t *start_ns)
+{
+	struct access_bpf__bss *b = s->skel->bss;
+	char buf[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!s->resolver)
+		return -ENOTSUP;
+	b->resolve_pid = pid > 0 ? (__u32)pid : 0;
+	b->resolve_seed = seed;
+	b->resolve_found = 0;
+	b->resolve_start_ns = 0;
+	fd = bpf_iter_create(bpf_link__fd(s->resolver));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	if (!err && pid > 0 && !b->resolve_found)
+		err = -ESRCH;
+	if (!err && start_ns)
+		*start_ns = b->resolve_start_ns;
+	b->resolve_pid = 0;
+	b->resolve_seed = 0;
+	return err;
+}
+
+/* Whether the process behind a pidfd has exited (the pidfd polls readable then). */
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
 /* Make access_targets[pid] what the entries say about that process. */
 static int sync_process(struct pw_access_state *s, pid_t pid)
 {
 	int fd = bpf_map__fd(s->skel->maps.access_targets);
 	struct pw_access_target_val val;
 	char comm[PW_COMM_LEN];
+	uint64_t start_ns = 0, again = 0;
 	__u32 key = pid;
+	int err;
 
 	if (read_comm(pid, comm)) {
 		bpf_map_delete_elem(fd, &key);
 		return -ESRCH;
 	}
-	merged_for(s, pid, comm, &val);
+	/* Best effort for watching (0: unknown); protection needs it (below). */
+	err = run_resolver(s, pid, false, &start_ns);
+	if (err == -ESRCH) {
+		bpf_map_delete_elem(fd, &key);
+		return err;
+	}
+	merged_for(s, pid, comm, start_ns, &val);
 	if (!val.flags) {
 		bpf_map_delete_elem(fd, &key);
 		return 0;
 	}
+	if ((val.flags & PW_TGT_PROTECTED) && err) {
+		bpf_map_delete_elem(fd, &key);
+		return err;
+	}
 	if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
 		return -errno;
 	seed_threads(s, pid);
-	return 0;
+	if (!(val.flags & PW_TGT_PROTECTED))
+		return 0;
+	/*
+	 * Again, now that the entry exists: the iterator fills its cgroup
+	 * ancestry, and from here on cgroup_attach_task keeps it current. A
+	 * different start means the PID now names another process.
+	 */
+	err = run_resolver(s, pid, false, &again);
+	if (!err && again != start_ns)
+		err = -ESRCH;
+	if (err)
+		bpf_map_delete_elem(fd, &key);
+	return err;
+}
+
+/* A tracer attached to any thread of the process (TracerPid in its status), or 0. */
+static pid_t tracer_of(pid_t pid)
+{
+	char path[96], line[128];
+	struct dirent *d;
+	pid_t tracer = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (!tracer && (d = readdir(dir))) {
+		FILE *f;
+
+		if (!is_number(d->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", pid, d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "TracerPid:", 10)) {
+				tracer = (pid_t)strtol(line + 10, NULL, 10);
+				break;
+			}
+		fclose(f);
+	}
+	closedir(dir);
+	return tracer;
 }
 
 /* After access_names changed: every running process with that name. */
@@ -359,6 +485,7 @@ static void sync_config(struct pw_monitor *m)
 	struct pw_access_state *s = m->access;
 	struct pw_access_config *c = &s->skel->bss->acfg;
 	unsigned int names = 0, protect_names = 0, deny_open = 0, mem = 0;
+	unsigned int deny_mem = 0, deny_cgroup = 0, deny_dup = 0, exec_names = 0;
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct target_entry *e = &s->v[i];
@@ -367,9 +494,17 @@ static void sync_config(struct pw_monitor *m)
 			names++;
 			if (e->protect)
 				protect_names++;
+			if (e->protect && (e->rule.flags & PW_PROT_EXEC_NAME))
+				exec_names++;
 		}
 		if (e->protect && (e->rule.deny & PW_ACCESS_OPEN_HANDLE))
 			deny_open = 1;
+		if (e->protect && (e->rule.deny & MEMORY_RIGHTS))
+			deny_mem = 1;
+		if (e->protect && (e->rule.deny & (PW_ACCESS_TERMINATE | PW_ACCESS_SUSPEND_RESUME)))
+			deny_cgroup = 1;
+		if (e->protect && (e->rule.deny & PW_ACCESS_DUP_HANDLE))
+			deny_dup = 1;
 		if ((e->watch & MEMORY_RIGHTS) || (e->protect && (e->rule.deny & MEMORY_RIGHTS)))
 			mem = 1;
 	}
@@ -380,6 +515,10 @@ static void sync_config(struct pw_monitor *m)
 	c->n_names = names;
 	c->n_protect_names = protect_names;
 	c->deny_open = deny_open;
+	c->deny_mem = deny_mem;
+	c->deny_cgroup = deny_cgroup;
+	c->deny_dup = deny_dup;
+	c->n_exec_names = exec_names;
 	c->proc_mem = mem;
 	c->report = 0;
 	if (m->opts.events & PW_EVMASK(PW_EVENT_PROCESS_ACCESS))
@@ -403,12 +542,31 @@ static int sync_entry(struct pw_monitor *m, pid_t pid, const char name[PW_COMM_L
 		__u32 key = pid;
 
 		if (e && e->protect) {
+			/*
+			 * Bind the rule to the process the pidfd names: the start
+			 * time found while that process is still alive is its own.
+			 */
+			if (!e->rule.start_ns) {
+				uint64_t start_ns;
+
+				err = run_resolver(s, pid, false, &start_ns);
+				if (!err && pidfd_exited(e->pidfd))
+					err = -ESRCH;
+				if (err)
+					return err;
+				e->rule.start_ns = start_ns;
+			}
 			if (bpf_map_update_elem(fd, &key, &e->rule, BPF_ANY))
 				return -errno;
 		} else {
 			bpf_map_delete_elem(fd, &key);
 		}
 		err = sync_process(s, pid);
+		/* It exited meanwhile: the exit hook may have run before the rule was in. */
+		if (!err && e && e->protect && pidfd_exited(e->pidfd))
+			err = -ESRCH;
+		if (err && e && e->protect)
+			bpf_map_delete_elem(fd, &key);
 	} else {
 		int pfd = bpf_map__fd(s->skel->maps.protect_names);
 		int nfd = bpf_map__fd(s->skel->maps.access_names);
@@ -428,6 +586,8 @@ static int sync_entry(struct pw_monitor *m, pid_t pid, const char name[PW_COMM_L
 			bpf_map_delete_elem(nfd, name);
 		}
 		sync_config(m); /* n_names before the scan, so forks during it are caught */
+		if (e && e->protect && (e->rule.flags & PW_PROT_EXEC_NAME))
+			run_resolver(s, 0, true, NULL); /* exec names of processes exec'd before */
 		sync_name_processes(s, name);
 	}
 	sync_config(m);
@@ -538,6 +698,7 @@ int pw_access_start(struct pw_monitor *m)
 		else if (!strncmp(sec, "lsm/", 4))
 			bpf_program__set_autoload(prog, lsm);
 	}
+	bpf_program__set_autoattach(skel->progs.pw_access_resolve, false); /* attached below */
 	/* One ring buffer for every record: the lifecycle object's. */
 	bpf_map__set_max_entries(skel->maps.events, m->opts.ringbuf_bytes);
 	err = bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(m->skel->maps.events));
@@ -548,6 +709,14 @@ int pw_access_start(struct pw_monitor *m)
 		pw_log(&m->log, PW_LOG_ERROR, "loading the access programs failed: %s",
 		       pw_strerror(err));
 		err = pw_bpf_load_error(err);
+		goto out;
+	}
+	/* Before the entries are synced: binding PID rules needs it. */
+	s->resolver = bpf_program__attach_iter(skel->progs.pw_access_resolve, NULL);
+	if (!s->resolver) {
+		err = -errno;
+		pw_log(&m->log, PW_LOG_ERROR, "attaching the task iterator failed: %s",
+		       pw_strerror(err));
 		goto out;
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -580,6 +749,8 @@ void pw_access_stop(struct pw_monitor *m)
 {
 	if (!m->access)
 		return;
+	bpf_link__destroy(m->access->resolver);
+	m->access->resolver = NULL;
 	access_bpf__destroy(m->access->skel);
 	m->access->skel = NULL;
 }
@@ -589,6 +760,9 @@ void pw_access_free(struct pw_monitor *m)
 	if (!m->access)
 		return;
 	pw_access_stop(m);
+	for (size_t i = 0; i < m->access->n; i++)
+		if (m->access->v[i].pidfd >= 0)
+			close(m->access->v[i].pidfd);
 	free(m->access->v);
 	pw_rules_free(&m->access->orig);
 	free(m->access);
@@ -745,8 +919,9 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 	struct pw_access_state *s;
 	struct target_entry *e, saved;
 	char name[PW_COMM_LEN];
+	int err, pidfd = -1;
 	bool existed;
-	int err;
+	pid_t tracer;
 
 	if (!m || !rule || rule->sz < offsetof(struct pw_protect_rule, except_pid) + sizeof(pid_t))
 		return -EINVAL;
@@ -761,19 +936,40 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 	if (err)
 		return err;
 	if (!rule->deny || (rule->deny & ~PW_ACCESS_ALL) ||
-	    (rule->flags & ~(PW_PROTECT_EXCEPT_UID | PW_PROTECT_EXCEPT_PID)))
+	    (rule->flags & ~(PW_PROTECT_EXCEPT_UID | PW_PROTECT_EXCEPT_PID | PW_PROTECT_EXEC_NAME)) ||
+	    (rule->pid > 0 && (rule->flags & PW_PROTECT_EXEC_NAME)))
 		return -EINVAL;
-	if (rule->pid > 0 && kill(rule->pid, 0) && errno == ESRCH)
-		return -ESRCH;
+	if (rule->pid > 0) {
+		/* The pidfd names this process for good, whatever later gets its PID. */
+		pidfd = (int)syscall(SYS_pidfd_open, rule->pid, 0);
+		if (pidfd < 0)
+			return errno == ESRCH ? -ESRCH : -errno;
+		tracer = tracer_of(rule->pid);
+		if (tracer) {
+			pw_log(&m->log, PW_LOG_ERROR,
+			       "process %d is traced by %d: a tracer attached before the rule keeps "
+			       "full control over it, so it cannot be protected",
+			       (int)rule->pid, (int)tracer);
+			close(pidfd);
+			return -EBUSY;
+		}
+	}
 	s = state(m);
-	if (!s)
+	if (!s) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return -ENOMEM;
+	}
 	existed = find_entry(s, rule->pid, name) != NULL;
 	e = get_entry(s, rule->pid, name);
-	if (!e)
+	if (!e) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return -ENOMEM;
+	}
 	saved = *e;
 	e->protect = true;
+	e->pidfd = pidfd;
 	memset(&e->rule, 0, sizeof(e->rule));
 	e->rule.deny = rule->deny;
 	if (rule->flags & PW_PROTECT_EXCEPT_UID) {
@@ -784,16 +980,31 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 		e->rule.flags |= PW_PROT_EXCEPT_PID;
 		e->rule.except_pid = rule->except_pid > 0 ? (__u32)rule->except_pid : (__u32)getpid();
 	}
+	if (rule->flags & PW_PROTECT_EXEC_NAME)
+		e->rule.flags |= PW_PROT_EXEC_NAME;
 	err = ensure_loaded(m);
 	if (!err)
 		err = sync_entry(m, rule->pid, name);
-	if (err) {
-		*e = saved;
-		if (!existed)
-			drop_entry_if_unused(s, e);
-		sync_entry(m, rule->pid, name);
+	/* Attached between the check and the rule (later attaches are denied). */
+	if (!err && rule->pid > 0 && s->skel && (tracer = tracer_of(rule->pid))) {
+		pw_log(&m->log, PW_LOG_ERROR, "process %d got tracer %d while being protected",
+		       (int)rule->pid, (int)tracer);
+		err = -EBUSY;
 	}
-	return err;
+	if (err) {
+		if (pidfd >= 0)
+			close(pidfd);
+		*e = saved;
+		if (!existed) {
+			e->protect = false;
+			drop_entry_if_unused(s, e);
+		}
+		sync_entry(m, rule->pid, name);
+		return err;
+	}
+	if (saved.pidfd >= 0)
+		close(saved.pidfd);
+	return 0;
 }
 
 PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_rule *rule)
@@ -811,6 +1022,11 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
 	if (!e || !e->protect)
 		return -ENOENT;
 	e->protect = false;
+	memset(&e->rule, 0, sizeof(e->rule));
+	if (e->pidfd >= 0) {
+		close(e->pidfd);
+		e->pidfd = -1;
+	}
 	drop_entry_if_unused(m->access, e);
 	err = sync_entry(m, rule->pid, name);
 	return err == -ESRCH ? 0 : err;
