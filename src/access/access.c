@@ -21,9 +21,9 @@
 #include <bpf/libbpf.h>
 
 #include "access/access.h"
+#include "core/log.h"
 #include "core/opts.h"
-#include "monitor/monitor.h"
-#include "lifecycle.skel.h" /* the ring buffer map shared with it */
+#include "monitor/rules.h"
 #include "access.skel.h"
 
 _Static_assert(PW_ACCESS_DEBUG == PW_RAW_ACC_DEBUG && PW_ACCESS_READ_MEMORY == PW_RAW_ACC_READ_MEMORY &&
@@ -162,11 +162,20 @@ PW_API int pw_access_parse(const char *list, unsigned int *out)
 
 /* ------------------------------------------------------------- user side */
 
-static struct pw_access_state *state(struct pw_monitor *m)
+/* The host's view for m (monitor.c fills it; access never sees struct pw_monitor). */
+static struct pw_access_host host_of(const struct pw_monitor *m)
 {
-	if (!m->access)
-		m->access = calloc(1, sizeof(*m->access));
-	return m->access;
+	struct pw_access_host h;
+
+	pw_monitor_access_host(m, &h);
+	return h;
+}
+
+static struct pw_access_state *state(const struct pw_access_host *h)
+{
+	if (!*h->state)
+		*h->state = calloc(1, sizeof(**h->state));
+	return *h->state;
 }
 
 static int target_key(pid_t pid, const char *name, char out[PW_COMM_LEN])
@@ -480,9 +489,9 @@ static void merged_name_template(const struct pw_access_state *s, const char nam
 }
 
 /* Global switches derived from the entries; written last, so maps are filled first. */
-static void sync_config(struct pw_monitor *m)
+static void sync_config(const struct pw_access_host *h)
 {
-	struct pw_access_state *s = m->access;
+	struct pw_access_state *s = (*h->state);
 	struct pw_access_config *c = &s->skel->bss->acfg;
 	unsigned int names = 0, protect_names = 0, deny_open = 0, mem = 0;
 	unsigned int deny_mem = 0, deny_cgroup = 0, deny_dup = 0, exec_names = 0;
@@ -521,16 +530,16 @@ static void sync_config(struct pw_monitor *m)
 	c->n_exec_names = exec_names;
 	c->proc_mem = mem;
 	c->report = 0;
-	if (m->opts.events & PW_EVMASK(PW_EVENT_PROCESS_ACCESS))
+	if (h->events & PW_EVMASK(PW_EVENT_PROCESS_ACCESS))
 		c->report |= 1u << PW_RAW_PROCESS_ACCESS;
-	if (m->opts.events & PW_EVMASK(PW_EVENT_THREAD_ACCESS))
+	if (h->events & PW_EVMASK(PW_EVENT_THREAD_ACCESS))
 		c->report |= 1u << PW_RAW_THREAD_ACCESS;
 }
 
 /* Push one entry (and everything derived from it) to the maps. */
-static int sync_entry(struct pw_monitor *m, pid_t pid, const char name[PW_COMM_LEN])
+static int sync_entry(const struct pw_access_host *h, pid_t pid, const char name[PW_COMM_LEN])
 {
-	struct pw_access_state *s = m->access;
+	struct pw_access_state *s = (*h->state);
 	struct target_entry *e;
 	int err = 0;
 
@@ -585,12 +594,12 @@ static int sync_entry(struct pw_monitor *m, pid_t pid, const char name[PW_COMM_L
 		} else {
 			bpf_map_delete_elem(nfd, name);
 		}
-		sync_config(m); /* n_names before the scan, so forks during it are caught */
+		sync_config(h); /* n_names before the scan, so forks during it are caught */
 		if (e && e->protect && (e->rule.flags & PW_PROT_EXEC_NAME))
 			run_resolver(s, 0, true, NULL); /* exec names of processes exec'd before */
 		sync_name_processes(s, name);
 	}
-	sync_config(m);
+	sync_config(h);
 	return err;
 }
 
@@ -603,9 +612,9 @@ static void clear_map(int fd)
 			break;
 }
 
-static int sync_orig_rules(struct pw_monitor *m)
+static int sync_orig_rules(const struct pw_access_host *h)
 {
-	struct pw_access_state *s = m->access;
+	struct pw_access_state *s = (*h->state);
 	int pid_fd, uid_fd;
 	__u32 kinds = 0, key;
 
@@ -636,7 +645,7 @@ static int sync_orig_rules(struct pw_monitor *m)
 }
 
 /* libbpf resolves syscalls/ tracepoints through tracefs; mount it if nobody did. */
-static bool syscall_tracepoints_usable(struct pw_monitor *m)
+static bool syscall_tracepoints_usable(const struct pw_access_host *h)
 {
 	static const char *const ids[] = {
 		"/sys/kernel/tracing/events/syscalls/sys_enter_kill/id",
@@ -649,12 +658,12 @@ static bool syscall_tracepoints_usable(struct pw_monitor *m)
 	if (!access("/sys/kernel/tracing", F_OK) &&
 	    !mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		   NULL)) {
-		pw_log(&m->log, PW_LOG_INFO,
+		pw_log(h->log, PW_LOG_INFO,
 		       "mounted tracefs on /sys/kernel/tracing for the syscall tracepoints");
 		if (!access(ids[0], R_OK))
 			return true;
 	}
-	pw_log(&m->log, PW_LOG_WARN,
+	pw_log(h->log, PW_LOG_WARN,
 	       "syscall tracepoints unavailable (no tracefs): access operations are observed at "
 	       "the raw sys_enter/sys_exit tracepoints, which run for every syscall");
 	return false;
@@ -662,14 +671,18 @@ static bool syscall_tracepoints_usable(struct pw_monitor *m)
 
 bool pw_access_wanted(const struct pw_monitor *m)
 {
-	const struct pw_access_state *s = m->access;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+	const struct pw_access_state *s = *h->state;
 
-	return (m->opts.events & PW_EVMASK_ACCESS) || (s && (s->n || s->watch_all || s->orig.n));
+	return (h->events & PW_EVMASK_ACCESS) || (s && (s->n || s->watch_all || s->orig.n));
 }
 
-int pw_access_start(struct pw_monitor *m)
+static void access_stop(const struct pw_access_host *h);
+
+/* Load and attach; the monitor's ring buffer (h->ring_fd) must exist. */
+static int access_start(const struct pw_access_host *h)
 {
-	struct pw_access_state *s = state(m);
+	struct pw_access_state *s = state(h);
 	bool lsm = pw_features() & PW_FEAT_BPF_LSM;
 	struct access_bpf *skel;
 	struct bpf_program *prog;
@@ -680,8 +693,8 @@ int pw_access_start(struct pw_monitor *m)
 		return -ENOMEM;
 	if (s->skel)
 		return 0;
-	tracepoints = syscall_tracepoints_usable(m);
-	pw_log_libbpf_begin(&m->log);
+	tracepoints = syscall_tracepoints_usable(h);
+	pw_log_libbpf_begin(h->log);
 	skel = access_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -700,13 +713,13 @@ int pw_access_start(struct pw_monitor *m)
 	}
 	bpf_program__set_autoattach(skel->progs.pw_access_resolve, false); /* attached below */
 	/* One ring buffer for every record: the lifecycle object's. */
-	bpf_map__set_max_entries(skel->maps.events, m->opts.ringbuf_bytes);
-	err = bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(m->skel->maps.events));
+	bpf_map__set_max_entries(skel->maps.events, h->ring_bytes);
+	err = bpf_map__reuse_fd(skel->maps.events, h->ring_fd);
 	if (err)
 		goto out;
 	err = access_bpf__load(skel);
 	if (err) {
-		pw_log(&m->log, PW_LOG_ERROR, "loading the access programs failed: %s",
+		pw_log(h->log, PW_LOG_ERROR, "loading the access programs failed: %s",
 		       pw_strerror(err));
 		err = pw_bpf_load_error(err);
 		goto out;
@@ -715,83 +728,101 @@ int pw_access_start(struct pw_monitor *m)
 	s->resolver = bpf_program__attach_iter(skel->progs.pw_access_resolve, NULL);
 	if (!s->resolver) {
 		err = -errno;
-		pw_log(&m->log, PW_LOG_ERROR, "attaching the task iterator failed: %s",
+		pw_log(h->log, PW_LOG_ERROR, "attaching the task iterator failed: %s",
 		       pw_strerror(err));
 		goto out;
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		err = sync_entry(m, s->v[i].pid, s->v[i].name);
+		err = sync_entry(h, s->v[i].pid, s->v[i].name);
 		if (err && err != -ESRCH)
 			goto out;
 	}
-	err = sync_orig_rules(m);
+	err = sync_orig_rules(h);
 	if (err)
 		goto out;
-	sync_config(m);
+	sync_config(h);
 	err = access_bpf__attach(skel);
 	if (err) {
-		pw_log(&m->log, PW_LOG_ERROR, "attaching the access programs failed: %s",
+		pw_log(h->log, PW_LOG_ERROR, "attaching the access programs failed: %s",
 		       pw_strerror(err));
 		err = pw_bpf_load_error(err);
 		goto out;
 	}
-	pw_log(&m->log, PW_LOG_INFO, "access operations: %s, enforcement %s",
+	pw_log(h->log, PW_LOG_INFO, "access operations: %s, enforcement %s",
 	       tracepoints ? "syscall tracepoints" : "raw syscall tracepoints",
 	       lsm ? "by BPF LSM" : "unavailable (no BPF LSM)");
 out:
 	pw_log_libbpf_end();
 	if (err)
-		pw_access_stop(m);
+		access_stop(h);
 	return err;
+}
+
+int pw_access_start(struct pw_monitor *m)
+{
+	const struct pw_access_host h = host_of(m);
+
+	return access_start(&h);
+}
+
+static void access_stop(const struct pw_access_host *h)
+{
+	if (!(*h->state))
+		return;
+	bpf_link__destroy((*h->state)->resolver);
+	(*h->state)->resolver = NULL;
+	access_bpf__destroy((*h->state)->skel);
+	(*h->state)->skel = NULL;
 }
 
 void pw_access_stop(struct pw_monitor *m)
 {
-	if (!m->access)
-		return;
-	bpf_link__destroy(m->access->resolver);
-	m->access->resolver = NULL;
-	access_bpf__destroy(m->access->skel);
-	m->access->skel = NULL;
+	const struct pw_access_host h = host_of(m);
+
+	access_stop(&h);
 }
 
 void pw_access_free(struct pw_monitor *m)
 {
-	if (!m->access)
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
+	if (!(*h->state))
 		return;
-	pw_access_stop(m);
-	for (size_t i = 0; i < m->access->n; i++)
-		if (m->access->v[i].pidfd >= 0)
-			close(m->access->v[i].pidfd);
-	free(m->access->v);
-	pw_rules_free(&m->access->orig);
-	free(m->access);
-	m->access = NULL;
+	access_stop(h);
+	for (size_t i = 0; i < (*h->state)->n; i++)
+		if ((*h->state)->v[i].pidfd >= 0)
+			close((*h->state)->v[i].pidfd);
+	free((*h->state)->v);
+	pw_rules_free(&(*h->state)->orig);
+	free((*h->state));
+	(*h->state) = NULL;
 }
 
 uint64_t pw_access_lost(const struct pw_monitor *m)
 {
+	const struct pw_access_host hh = host_of(m), *h = &hh;
 	uint64_t total = 0;
 
-	if (!m->access || !m->access->skel)
+	if (!(*h->state) || !(*h->state)->skel)
 		return 0;
 	for (int i = 0; i < PW_LOST_SLOTS; i++)
-		total += __atomic_load_n(&m->access->skel->bss->access_lost[i], __ATOMIC_RELAXED);
+		total += __atomic_load_n(&(*h->state)->skel->bss->access_lost[i], __ATOMIC_RELAXED);
 	return total;
 }
 
 uint64_t pw_access_filtered(const struct pw_monitor *m)
 {
+	const struct pw_access_host hh = host_of(m), *h = &hh;
 	int ncpus = libbpf_num_possible_cpus();
 	uint64_t total = 0;
 	__u32 zero = 0;
 
-	if (!m->access || !m->access->skel || ncpus <= 0)
+	if (!(*h->state) || !(*h->state)->skel || ncpus <= 0)
 		return 0;
 	{
 		__u64 per_cpu[ncpus];
 
-		if (!bpf_map_lookup_elem(bpf_map__fd(m->access->skel->maps.access_filtered), &zero,
+		if (!bpf_map_lookup_elem(bpf_map__fd((*h->state)->skel->maps.access_filtered), &zero,
 					 per_cpu))
 			for (int i = 0; i < ncpus; i++)
 				total += per_cpu[i];
@@ -800,11 +831,11 @@ uint64_t pw_access_filtered(const struct pw_monitor *m)
 }
 
 /* Load the programs on first use after start (before start, pw_monitor_start does). */
-static int ensure_loaded(struct pw_monitor *m)
+static int ensure_loaded(const struct pw_access_host *h)
 {
-	if (!m->started || (m->access && m->access->skel))
+	if (!h->started || ((*h->state) && (*h->state)->skel))
 		return 0;
-	return pw_access_start(m);
+	return access_start(h);
 }
 
 /* -------------------------------------------------------------------- API */
@@ -819,6 +850,8 @@ PW_API int pw_monitor_watch_access(struct pw_monitor *m, const struct pw_access_
 
 	if (!m || !t || t->sz < offsetof(struct pw_access_target, access) + sizeof(unsigned int))
 		return -EINVAL;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
 	err = target_key(t->pid, t->name, name);
 	if (err)
 		return err;
@@ -826,15 +859,15 @@ PW_API int pw_monitor_watch_access(struct pw_monitor *m, const struct pw_access_
 		return -EINVAL;
 	if (t->pid > 0 && kill(t->pid, 0) && errno == ESRCH)
 		return -ESRCH;
-	s = state(m);
+	s = state(h);
 	e = s ? get_entry(s, t->pid, name) : NULL;
 	if (!e)
 		return -ENOMEM;
 	old = e->watch;
 	e->watch = t->access ? t->access : PW_ACCESS_ALL;
-	err = ensure_loaded(m);
+	err = ensure_loaded(h);
 	if (!err)
-		err = sync_entry(m, t->pid, name);
+		err = sync_entry(h, t->pid, name);
 	if (err) {
 		e->watch = old;
 		drop_entry_if_unused(s, e);
@@ -842,24 +875,44 @@ PW_API int pw_monitor_watch_access(struct pw_monitor *m, const struct pw_access_
 	return err;
 }
 
-PW_API int pw_monitor_unwatch_access(struct pw_monitor *m, const struct pw_access_target *t)
+/*
+ * Unwatch or unprotect: clear that part of the entry for pid/name, drop the
+ * entry when nothing is left, and push the result. -ENOENT if it was not set.
+ */
+static int remove_target(const struct pw_access_host *h, pid_t pid, const char *name_arg, bool protection)
 {
 	struct target_entry *e;
 	char name[PW_COMM_LEN];
 	int err;
 
-	if (!m || !t || t->sz < offsetof(struct pw_access_target, name) + sizeof(char *))
-		return -EINVAL;
-	err = target_key(t->pid, t->name, name);
+	err = target_key(pid, name_arg, name);
 	if (err)
 		return err;
-	e = m->access ? find_entry(m->access, t->pid, name) : NULL;
-	if (!e || !e->watch)
+	e = (*h->state) ? find_entry((*h->state), pid, name) : NULL;
+	if (!e || !(protection ? e->protect : e->watch))
 		return -ENOENT;
-	e->watch = 0;
-	drop_entry_if_unused(m->access, e);
-	err = sync_entry(m, t->pid, name);
-	return err == -ESRCH ? 0 : err;
+	if (protection) {
+		e->protect = false;
+		memset(&e->rule, 0, sizeof(e->rule));
+		if (e->pidfd >= 0) {
+			close(e->pidfd);
+			e->pidfd = -1;
+		}
+	} else {
+		e->watch = 0;
+	}
+	drop_entry_if_unused((*h->state), e);
+	err = sync_entry(h, pid, name);
+	return err == -ESRCH ? 0 : err; /* the process is gone: nothing left to undo */
+}
+
+PW_API int pw_monitor_unwatch_access(struct pw_monitor *m, const struct pw_access_target *t)
+{
+	if (!m || !t || t->sz < offsetof(struct pw_access_target, name) + sizeof(char *))
+		return -EINVAL;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
+	return remove_target(h, t->pid, t->name, false);
 }
 
 PW_API int pw_monitor_watch_access_all(struct pw_monitor *m, unsigned int access)
@@ -869,13 +922,15 @@ PW_API int pw_monitor_watch_access_all(struct pw_monitor *m, unsigned int access
 
 	if (!m || (access & ~PW_ACCESS_ALL))
 		return -EINVAL;
-	s = state(m);
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
+	s = state(h);
 	if (!s)
 		return -ENOMEM;
 	s->watch_all = access;
-	err = access ? ensure_loaded(m) : 0;
+	err = access ? ensure_loaded(h) : 0;
 	if (!err && s->skel)
-		sync_config(m);
+		sync_config(h);
 	return err;
 }
 
@@ -887,18 +942,20 @@ PW_API int pw_monitor_add_access_originator_rule(struct pw_monitor *m, const str
 
 	if (!m)
 		return -EINVAL;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
 	err = pw_rule_validate(rule, &e);
 	if (err)
 		return err;
 	if (e.match != PW_MATCH_PID && e.match != PW_MATCH_UID)
 		return -EINVAL;
-	s = state(m);
+	s = state(h);
 	if (!s)
 		return -ENOMEM;
 	err = pw_rules_add(&s->orig, &e);
 	if (err)
 		return err;
-	err = sync_orig_rules(m);
+	err = sync_orig_rules(h);
 	if (err)
 		pw_rules_remove(&s->orig, &e);
 	return err;
@@ -908,10 +965,12 @@ PW_API int pw_monitor_clear_access_originator_rules(struct pw_monitor *m)
 {
 	if (!m)
 		return -EINVAL;
-	if (!m->access)
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
+	if (!(*h->state))
 		return 0;
-	pw_rules_clear(&m->access->orig);
-	return sync_orig_rules(m);
+	pw_rules_clear(&(*h->state)->orig);
+	return sync_orig_rules(h);
 }
 
 PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule *rule)
@@ -925,9 +984,11 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 
 	if (!m || !rule || rule->sz < offsetof(struct pw_protect_rule, except_pid) + sizeof(pid_t))
 		return -EINVAL;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
 	/* Never a silent no-op: without BPF LSM nothing could enforce the rule. */
 	if (!(pw_features() & PW_FEAT_BPF_LSM)) {
-		pw_log(&m->log, PW_LOG_ERROR,
+		pw_log(h->log, PW_LOG_ERROR,
 		       "protection rules need BPF LSM, which this kernel does not allow "
 		       "(lsm programs cannot load or attach): nothing is enforced");
 		return -PW_ERR_ENFORCE_UNAVAILABLE;
@@ -946,7 +1007,7 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 			return errno == ESRCH ? -ESRCH : -errno;
 		tracer = tracer_of(rule->pid);
 		if (tracer) {
-			pw_log(&m->log, PW_LOG_ERROR,
+			pw_log(h->log, PW_LOG_ERROR,
 			       "process %d is traced by %d: a tracer attached before the rule keeps "
 			       "full control over it, so it cannot be protected",
 			       (int)rule->pid, (int)tracer);
@@ -954,7 +1015,7 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 			return -EBUSY;
 		}
 	}
-	s = state(m);
+	s = state(h);
 	if (!s) {
 		if (pidfd >= 0)
 			close(pidfd);
@@ -982,12 +1043,12 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 	}
 	if (rule->flags & PW_PROTECT_EXEC_NAME)
 		e->rule.flags |= PW_PROT_EXEC_NAME;
-	err = ensure_loaded(m);
+	err = ensure_loaded(h);
 	if (!err)
-		err = sync_entry(m, rule->pid, name);
+		err = sync_entry(h, rule->pid, name);
 	/* Attached between the check and the rule (later attaches are denied). */
 	if (!err && rule->pid > 0 && s->skel && (tracer = tracer_of(rule->pid))) {
-		pw_log(&m->log, PW_LOG_ERROR, "process %d got tracer %d while being protected",
+		pw_log(h->log, PW_LOG_ERROR, "process %d got tracer %d while being protected",
 		       (int)rule->pid, (int)tracer);
 		err = -EBUSY;
 	}
@@ -999,7 +1060,7 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 			e->protect = false;
 			drop_entry_if_unused(s, e);
 		}
-		sync_entry(m, rule->pid, name);
+		sync_entry(h, rule->pid, name);
 		return err;
 	}
 	if (saved.pidfd >= 0)
@@ -1009,25 +1070,9 @@ PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule
 
 PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_rule *rule)
 {
-	struct target_entry *e;
-	char name[PW_COMM_LEN];
-	int err;
-
 	if (!m || !rule || rule->sz < offsetof(struct pw_protect_rule, name) + sizeof(char *))
 		return -EINVAL;
-	err = target_key(rule->pid, rule->name, name);
-	if (err)
-		return err;
-	e = m->access ? find_entry(m->access, rule->pid, name) : NULL;
-	if (!e || !e->protect)
-		return -ENOENT;
-	e->protect = false;
-	memset(&e->rule, 0, sizeof(e->rule));
-	if (e->pidfd >= 0) {
-		close(e->pidfd);
-		e->pidfd = -1;
-	}
-	drop_entry_if_unused(m->access, e);
-	err = sync_entry(m, rule->pid, name);
-	return err == -ESRCH ? 0 : err;
+	const struct pw_access_host hh = host_of(m), *h = &hh;
+
+	return remove_target(h, rule->pid, rule->name, true);
 }

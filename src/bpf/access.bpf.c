@@ -11,6 +11,7 @@
 
 #include "access.bpf.h"
 #include "lib/token.bpf.h"
+#include "lib/verdict.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -142,23 +143,11 @@ static __always_inline __u32 pidfd_target(int fd)
 static __always_inline bool originator_reported(__u32 tgid, __u32 uid)
 {
 	__u32 kinds = acfg.orig_kinds, zero = 0;
-	__u8 verdict = 0, *v;
 	__u64 *n;
 
 	if (!kinds)
 		return true;
-	if (kinds & PW_RK_PID) {
-		v = bpf_map_lookup_elem(&orig_pids, &tgid);
-		if (v)
-			verdict |= *v;
-	}
-	if (kinds & PW_RK_UID) {
-		v = bpf_map_lookup_elem(&orig_uids, &uid);
-		if (v)
-			verdict |= *v;
-	}
-	if (!(verdict & PW_VERDICT_EXCLUDE) &&
-	    ((verdict & PW_VERDICT_INCLUDE) || !(kinds & PW_RK_HAS_INCLUDE)))
+	if (verdict_passes(pid_uid_verdict(&orig_pids, &orig_uids, kinds, tgid, uid), kinds))
 		return true;
 	n = bpf_map_lookup_elem(&access_filtered, &zero);
 	if (n)

@@ -1122,13 +1122,97 @@ static void protect_terminal_signal_not_covered(void **state)
 
 		assert_int_equal(pw_monitor_protect(m, &rule), 0);
 	}
-	assert_int_equal(op_kill(pid, SIGTERM), -EPERM);
-	assert_int_equal(ioctl(master, TIOCSIG, SIGTERM), 0);
-	assert_int_equal(WTERMSIG(wait_exit(pid, 5000)), SIGTERM);
+	/* TIOCSIG takes SIGINT, SIGQUIT and SIGTSTP only (pty_signal) */
+	assert_int_equal(op_kill(pid, SIGINT), -EPERM);
+	assert_int_equal(ioctl(master, TIOCSIG, SIGINT), 0);
+	assert_int_equal(WTERMSIG(wait_exit(pid, 5000)), SIGINT);
 	pw_monitor_free(m);
 	close(master);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+/*
+ * Watchdog for a test that could hang in the kernel: if the test has not
+ * stopped it within its deadline, it prints where every thread of this
+ * process and each registered child is blocked (wchan, syscall, kernel
+ * stack), then SIGKILLs the children (which unblocks a wait on them) and,
+ * if the test still does not finish, the whole binary.
+ */
+static struct {
+	pthread_t thread;
+	int stop[2];
+	int timeout_ms;
+	pid_t pids[8];
+	int n;
+} dog;
+
+static void dump_task(const char *dir)
+{
+	static const char *const files[] = { "comm", "wchan", "syscall", "stack" };
+	char path[128], buf[2048];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			fprintf(stderr, "  watchdog: %s: %s%s", path, buf, buf[n - 1] == '\n' ? "" : "\n");
+		}
+	}
+}
+
+static void *dog_main(void *arg)
+{
+	struct pollfd p = { .fd = dog.stop[0], .events = POLLIN };
+	char dir[64];
+
+	(void)arg;
+	if (poll(&p, 1, dog.timeout_ms) != 0)
+		return NULL;
+	fprintf(stderr, "  watchdog: the test is stuck after %d ms\n", dog.timeout_ms);
+	for (pid_t tid = getpid(); tid < getpid() + 64; tid++) {
+		snprintf(dir, sizeof(dir), "/proc/self/task/%d", tid);
+		if (!access(dir, F_OK))
+			dump_task(dir);
+	}
+	for (int i = 0; i < dog.n; i++) {
+		snprintf(dir, sizeof(dir), "/proc/%d", dog.pids[i]);
+		dump_task(dir);
+		kill(dog.pids[i], SIGKILL);
+	}
+	if (poll(&p, 1, 10000) == 0)
+		_exit(3);
+	return NULL;
+}
+
+static void watchdog_start(int timeout_ms)
+{
+	dog.n = 0;
+	dog.timeout_ms = timeout_ms;
+	assert_int_equal(pipe(dog.stop), 0);
+	assert_int_equal(pthread_create(&dog.thread, NULL, dog_main, NULL), 0);
+}
+
+static void watchdog_watch(pid_t pid)
+{
+	if (dog.n < 8)
+		dog.pids[dog.n++] = pid;
+}
+
+static void watchdog_stop(void)
+{
+	assert_int_equal(write(dog.stop[1], "s", 1), 1);
+	pthread_join(dog.thread, NULL);
+	close(dog.stop[0]);
+	close(dog.stop[1]);
 }
 
 /*
@@ -1155,6 +1239,7 @@ static void protect_by_exec_name(void **state)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	assert_true(n > 0);
 	self[n] = 0;
+	watchdog_start(60000);
 	snprintf(dir, sizeof(dir), "/tmp/pwacc-exec-%d", getpid());
 	snprintf(link, sizeof(link), "%s/pwacc-exe", dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
@@ -1164,10 +1249,12 @@ static void protect_by_exec_name(void **state)
 
 	memset(&r, 0, sizeof(r));
 	m = access_monitor(&r);
+	fprintf(stderr, "  exec-name: start\n");
 	assert_int_equal(pw_monitor_start(m), 0);
 	assert_int_equal(pw_monitor_protect(m, &bad), -EINVAL); /* names only */
 	assert_int_equal(pw_monitor_protect(m, &rule), 0);
 	assert_int_equal(pw_monitor_protect(m, &plain), 0);
+	fprintf(stderr, "  exec-name: rules in\n");
 
 	assert_int_equal(pipe(ready), 0);
 	snprintf(fdarg, sizeof(fdarg), "%d", ready[1]);
@@ -1178,19 +1265,25 @@ static void protect_by_exec_name(void **state)
 		execl(link, "pwacc-exe", "--pwacc-exec-child", fdarg, (char *)NULL);
 		_exit(127);
 	}
+	watchdog_watch(pid);
 	assert_int_equal(read_byte(ready[0], 10000), 1); /* it runs main() under its exec name */
+	fprintf(stderr, "  exec-name: exec'd child runs\n");
 	assert_int_equal(op_kill(pid, SIGTERM), -EPERM);
 
 	impostor = spawn_target("pwacc-exe", NULL);
+	watchdog_watch(impostor.pid);
 	assert_int_equal(op_kill(impostor.pid, SIGTERM), 0);
 	assert_int_equal(WTERMSIG(wait_exit(impostor.pid, 5000)), SIGTERM);
 	renamed = spawn_target("pwacc-plain", NULL); /* no flag: a rename is enough */
+	watchdog_watch(renamed.pid);
 	assert_int_equal(op_kill(renamed.pid, SIGTERM), -EPERM);
+	fprintf(stderr, "  exec-name: checked\n");
 
 	pw_monitor_free(m);
 	end_target(&renamed);
 	kill(pid, SIGKILL);
 	assert_int_equal(WTERMSIG(wait_exit(pid, 5000)), SIGKILL);
+	watchdog_stop();
 	close(impostor.ctl);
 	close(impostor.ack);
 	close(ready[0]);

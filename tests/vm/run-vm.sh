@@ -248,16 +248,13 @@ mkdir -p "$(dirname "$log")"
 append="console=ttyS0 rdinit=/init panic=-1 quiet${extra_append:+ $extra_append}"
 say "kernel: $vmlinuz" >&2
 say "initramfs: $(du -h "$initrd" | cut -f1), tests: ${names[*]}" >&2
-# KVM when this user may use it (much faster than TCG); VM_ACCEL=tcg forces emulation.
-accel=(-accel tcg)
-if [ "${VM_ACCEL:-}" != tcg ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
-say "qemu: $QEMU ${accel[*]} -m $memory -smp $smp (timeout ${timeout_s}s), console log: $log" >&2
+say "qemu: $QEMU -accel tcg -m $memory -smp $smp (timeout ${timeout_s}s), console log: $log" >&2
 
 # Strip \r and SeaBIOS/console terminal escapes (ESC c, ESC [ ... letter) from the log.
 strip_tty='s/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g'
 t0=$(date +%s.%N)
 set +e
-timeout -k 10 "$timeout_s" "$QEMU" "${accel[@]}" -nographic -no-reboot -nic none \
+timeout -k 10 "$timeout_s" "$QEMU" -accel tcg -nographic -no-reboot -nic none \
     -m "$memory" -smp "$smp" -kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
     </dev/null 2>&1 |
     if [ "$quiet" -eq 1 ]; then sed -u "$strip_tty" >"$log"; else sed -u "$strip_tty" | tee "$log" >&2; fi
