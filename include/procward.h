@@ -521,11 +521,42 @@ PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats 
  *
  * Enforcement (pw_monitor_protect) needs BPF LSM (PW_FEAT_BPF_LSM):
  * lsm/ptrace_access_check (ptrace attach, /proc/PID/mem, process_vm_*,
- * pidfd_getfd, other PTRACE_MODE_READ checks), lsm/task_kill (signals) and,
+ * pidfd_getfd, other PTRACE_MODE_READ checks), lsm/task_kill (signals,
+ * group signals kill(-pgrp) and kill(-1) included: each member is checked,
+ * and the call fails with EPERM only if no member got the signal) and,
  * for pidfd_open, which has no hook of its own, lsm/file_alloc_security
  * during a pidfd_open aimed at a protected process. A denied call fails
  * with EPERM (opening /proc/PID/mem: EACCES, which the kernel returns for
  * every refusal there) and its event has pw_event_access_denied() true.
+ *
+ * Paths that do not go through those checks, and how each is covered:
+ *  - SIGIO/SIGURG to an F_SETOWN owner (any signal, SIGKILL included, with
+ *    F_SETSIG): lsm/file_send_sigiotask; the signal is silently not sent.
+ *    The uid exception is judged on whoever set the owner.
+ *  - prlimit(2) on the target: lsm/task_setrlimit, needing SET_LIMITS and
+ *    TERMINATE (lowering RLIMIT_CPU kills): prlimit fails with EPERM.
+ *  - cgroup.kill and cgroup.freeze (cgroup v2) of any cgroup whose subtree
+ *    holds the target: lsm/file_permission refuses the write (EPERM) for a
+ *    rule denying terminate (kill) or suspend-resume (freeze). Not covered:
+ *    cgroup v1's freezer.state, and moving the target into a cgroup that
+ *    is already frozen (needs write access to both cgroups' cgroup.procs).
+ *  - A /proc/PID/mem fd opened before the rule, or received from another
+ *    process: every read and write through it is checked
+ *    (lsm/file_permission; EPERM).
+ *  - A tracer attached before the rule: its ptrace requests are not
+ *    checked again by the kernel, so pw_monitor_protect() refuses a
+ *    process that has a tracer (-EBUSY) instead of pretending.
+ *  - Reopening a target's file through /proc/PID/fd/N or map_files/N is
+ *    DUP_HANDLE (lsm/inode_follow_link; EPERM); readlink() stays read-info.
+ *  - perf_event_open() on the target: read-info, and READ_MEMORY too when
+ *    it samples (registers and user stack; lsm/perf_event_alloc; EPERM).
+ *    CPU-wide events (pid -1, CAP_PERFMON) name no task: not covered.
+ *  - Terminal-generated signals (^C, ^Z, ^\ typed on the terminal, TIOCSIG
+ *    on a pty master, hangup) are sent by the kernel with SEND_SIG_PRIV,
+ *    which no LSM hook sees: NOT covered. A process that must survive its
+ *    terminal must have none (setsid(), no controlling tty).
+ * Operations seen only by these hooks (PW_ACCESS_OP_SIGIO and later) are
+ * reported when denied, not when allowed.
  */
 
 /* Access rights; an event carries the rights its operation needs. */
@@ -538,8 +569,9 @@ enum pw_access {
 	PW_ACCESS_SUSPEND_RESUME = 1u << 5, /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT */
 	PW_ACCESS_SIGNAL = 1u << 6,       /* any other signal (note: SIGUSR1 etc. kill by default) */
 	PW_ACCESS_OPEN_HANDLE = 1u << 7,  /* pidfd_open */
-	PW_ACCESS_DUP_HANDLE = 1u << 8,   /* pidfd_getfd: copy a file descriptor out of the target */
-	PW_ACCESS_ALL = 0x1ffu,
+	PW_ACCESS_DUP_HANDLE = 1u << 8,   /* pidfd_getfd, reopening /proc/PID/fd/N: copy a file out */
+	PW_ACCESS_SET_LIMITS = 1u << 9,   /* prlimit on the target (also needs TERMINATE) */
+	PW_ACCESS_ALL = 0x3ffu,
 };
 
 /* The operation of an access event. */
@@ -561,6 +593,14 @@ enum pw_access_op {
 	 */
 	PW_ACCESS_OP_OTHER_PTRACE_CHECK = 11,
 	PW_ACCESS_OP_OTHER_SIGNAL = 12,
+	/* Seen only by LSM hooks (see above), so reported only when denied. */
+	PW_ACCESS_OP_SIGIO = 13,         /* signal: the SIGIO/SIGURG/F_SETSIG signal */
+	PW_ACCESS_OP_PRLIMIT = 14,       /* detail: the resource */
+	PW_ACCESS_OP_CGROUP_KILL = 15,   /* detail: the cgroup's id */
+	PW_ACCESS_OP_CGROUP_FREEZE = 16, /* detail: the cgroup's id */
+	PW_ACCESS_OP_PROC_MEM_IO = 17,   /* read (detail 0) or write (1) through an open /proc/PID/mem */
+	PW_ACCESS_OP_PROC_FD_OPEN = 18,  /* reopening /proc/PID/fd/N or map_files/N */
+	PW_ACCESS_OP_PERF_EVENT = 19,    /* detail: the sample period (0: counting) */
 };
 
 /* "debug", "read-memory", ... for one bit; NULL otherwise. */
@@ -634,12 +674,24 @@ PW_API int pw_monitor_clear_access_originator_rules(struct pw_monitor *m);
 enum pw_protect_flag {
 	PW_PROTECT_EXCEPT_UID = 1u << 0, /* originators whose effective uid is except_uid may */
 	PW_PROTECT_EXCEPT_PID = 1u << 1, /* the process except_pid may (0: the calling process) */
+	/*
+	 * Name rules only: protect a process only while its name is the one its
+	 * last exec gave it (the basename of the path executed), so nobody can
+	 * opt in by renaming a process (prctl(PR_SET_NAME), /proc/PID/comm).
+	 * The kernel records names at exec from the first such rule on; a
+	 * process exec'd earlier is judged by its executable's file name (a
+	 * program started through a symlink of another name is then not
+	 * protected).
+	 */
+	PW_PROTECT_EXEC_NAME = 1u << 2,
 };
 
 /*
  * A protection rule: which rights are denied on a process (and all its
  * threads), by PID or by name, to whom. The protected process itself is
- * never denied anything. Denied operations fail with EPERM.
+ * never denied anything. Denied operations fail with EPERM. A PID rule is
+ * bound to that process (PID and start time): it ends when the process
+ * exits, and a later process given the same PID is not protected.
  */
 struct pw_protect_rule {
 	size_t sz;
@@ -658,7 +710,10 @@ struct pw_protect_rule {
  * the other operations on it) are reported when access events are asked
  * for. Errors: -PW_ERR_ENFORCE_UNAVAILABLE when this kernel cannot run BPF
  * LSM programs (PW_FEAT_BPF_LSM missing: nothing is enforced, and nothing is
- * stored), -EINVAL, -ENAMETOOLONG, -ESRCH, -ENOSPC.
+ * stored), -EINVAL (PW_PROTECT_EXEC_NAME on a PID rule too), -ENAMETOOLONG,
+ * -ESRCH (no such process, or it exited while the rule was added), -EBUSY
+ * (the process has a tracer: ptrace(2) attached before the rule keeps full
+ * control, so nothing is stored), -ENOSPC.
  */
 PW_API int pw_monitor_protect(struct pw_monitor *m, const struct pw_protect_rule *rule);
 /* Remove the rule for the same pid or name; -ENOENT if none. */

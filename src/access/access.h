@@ -4,11 +4,28 @@
 #define PW_ACCESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "procward.h"
 
 struct pw_monitor;
 struct pw_access_state;
+struct pw_logger;
+
+/*
+ * All access needs from the monitor that hosts it: the slot for its state,
+ * the logger, the event mask, and the lifecycle ring buffer its records go
+ * to. The monitor fills it (monitor.c); access.c never sees struct pw_monitor.
+ */
+struct pw_access_host {
+	struct pw_access_state **state;
+	const struct pw_logger *log;
+	unsigned int events;   /* the monitor's PW_EVMASK_* */
+	size_t ring_bytes;
+	int ring_fd;           /* the ring buffer map's fd; -1 before pw_monitor_start() */
+	bool started;
+};
+void pw_monitor_access_host(const struct pw_monitor *m, struct pw_access_host *host);
 
 /* Whether pw_monitor_start() must load the access programs. */
 bool pw_access_wanted(const struct pw_monitor *m);

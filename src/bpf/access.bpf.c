@@ -11,6 +11,7 @@
 
 #include "access.bpf.h"
 #include "lib/token.bpf.h"
+#include "lib/verdict.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -142,23 +143,11 @@ static __always_inline __u32 pidfd_target(int fd)
 static __always_inline bool originator_reported(__u32 tgid, __u32 uid)
 {
 	__u32 kinds = acfg.orig_kinds, zero = 0;
-	__u8 verdict = 0, *v;
 	__u64 *n;
 
 	if (!kinds)
 		return true;
-	if (kinds & PW_RK_PID) {
-		v = bpf_map_lookup_elem(&orig_pids, &tgid);
-		if (v)
-			verdict |= *v;
-	}
-	if (kinds & PW_RK_UID) {
-		v = bpf_map_lookup_elem(&orig_uids, &uid);
-		if (v)
-			verdict |= *v;
-	}
-	if (!(verdict & PW_VERDICT_EXCLUDE) &&
-	    ((verdict & PW_VERDICT_INCLUDE) || !(kinds & PW_RK_HAS_INCLUDE)))
+	if (verdict_passes(pid_uid_verdict(&orig_pids, &orig_uids, kinds, tgid, uid), kinds))
 		return true;
 	n = bpf_map_lookup_elem(&access_filtered, &zero);
 	if (n)
@@ -525,6 +514,67 @@ static __always_inline void read_comm(char comm[PW_COMM_LEN], const char *src)
 	bpf_probe_read_kernel_str(comm, PW_COMM_LEN, src);
 }
 
+static __always_inline bool comm_eq(const char *a, const char *b)
+{
+#pragma unroll
+	for (int i = 0; i < PW_COMM_LEN; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
+}
+
+/* Whether the NUL-terminated `s` is the literal `lit` (n bytes, its NUL included). */
+static __always_inline bool str_is(const char *s, const char *lit, int n)
+{
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		if (i >= n)
+			break;
+		if (s[i] != lit[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Record the cgroup v2 ancestry of a protected process: cg_ids[level] is
+ * the id (kernfs node id, the directory's inode number) of its cgroup at
+ * that level. Walks up through css.parent; levels past 2 * PW_CG_DEPTH are
+ * not reached, and the cgroup.kill check then assumes the worst.
+ */
+static __always_inline void fill_cgroup(struct pw_access_target_val *v, struct task_struct *task)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	int level;
+
+	if (!cg)
+		return;
+	level = BPF_CORE_READ(cg, level);
+#pragma unroll
+	for (int i = 0; i < PW_CG_DEPTH; i++)
+		v->cg_ids[i] = 0;
+	v->cg_level = level;
+	for (int k = 0; k < 2 * PW_CG_DEPTH; k++) {
+		int l = level - k;
+
+		if (l < 0 || !cg)
+			break;
+		if (l < PW_CG_DEPTH) {
+			__u32 idx = l;
+
+			barrier_var(idx); /* keep the mask: the verifier needs the bound */
+			v->cg_ids[idx & (PW_CG_DEPTH - 1)] = BPF_CORE_READ(cg, kn, id);
+		}
+		/* css `self` is the first member of struct cgroup */
+		cg = (struct cgroup *)((void *)BPF_CORE_READ(cg, self.parent) -
+				       bpf_core_field_offset(struct cgroup, self));
+	}
+	v->cg_known = 1;
+}
+
 /* New threads of watched processes; new processes whose name is watched. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pw_access_fork, struct task_struct *parent, struct task_struct *child)
@@ -538,6 +588,17 @@ int BPF_PROG(pw_access_fork, struct task_struct *parent, struct task_struct *chi
 			bpf_map_update_elem(&access_threads, &pid, &tgid, BPF_ANY);
 		return 0;
 	}
+	if (acfg.n_exec_names) {
+		/* A child carries the name its parent's exec gave (it has not exec'd itself). */
+		__u32 ptgid = BPF_CORE_READ(parent, tgid);
+		struct pw_exec_name *pe = bpf_map_lookup_elem(&exec_names, &ptgid), rec;
+
+		if (pe && pe->start_ns == BPF_CORE_READ(parent, group_leader, start_boottime)) {
+			rec = *pe;
+			rec.start_ns = BPF_CORE_READ(child, start_boottime);
+			bpf_map_update_elem(&exec_names, &tgid, &rec, BPF_ANY);
+		}
+	}
 	if (!acfg.n_names)
 		return 0;
 	read_comm(comm, child->comm);
@@ -547,6 +608,8 @@ int BPF_PROG(pw_access_fork, struct task_struct *parent, struct task_struct *chi
 	val = *tmpl;
 	val.start_ns = BPF_CORE_READ(child, start_boottime);
 	val.flags = PW_TGT_BY_NAME | (tmpl->flags & PW_TGT_PROTECTED);
+	if (val.flags & PW_TGT_PROTECTED)
+		fill_cgroup(&val, child); /* clone3(CLONE_INTO_CGROUP) may differ from the parent */
 	bpf_map_update_elem(&access_targets, &tgid, &val, BPF_ANY);
 	return 0;
 }
@@ -576,6 +639,8 @@ int BPF_PROG(pw_access_rename, struct task_struct *task, const char *newcomm)
 			val.access |= cur->access;
 			val.flags |= cur->flags;
 		}
+		if (val.flags & PW_TGT_PROTECTED)
+			fill_cgroup(&val, task);
 		bpf_map_update_elem(&access_targets, &tgid, &val, BPF_ANY);
 	} else if (cur && (cur->flags & PW_TGT_BY_NAME)) {
 		if (cur->flags & PW_TGT_BY_PID) {
@@ -590,7 +655,41 @@ int BPF_PROG(pw_access_rename, struct task_struct *task, const char *newcomm)
 	return 0;
 }
 
-/* A dead process is no target: its PID may come back as another process. */
+/* The name exec gives (basename of the path executed), for PW_PROT_EXEC_NAME rules. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pw_access_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct pw_exec_name rec = {};
+	__u32 tgid;
+
+	if (!acfg.n_exec_names)
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	rec.start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+	read_comm(rec.comm, p->comm);
+	bpf_map_update_elem(&exec_names, &tgid, &rec, BPF_ANY);
+	return 0;
+}
+
+/* A protected process moved to another cgroup: its ancestry for cgroup.kill/freeze. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(pw_access_cgroup_attach, struct cgroup *dst_cgrp, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct pw_access_target_val *v = bpf_map_lookup_elem(&access_targets, &tgid);
+
+	if (v && (v->flags & PW_TGT_PROTECTED))
+		fill_cgroup(v, BPF_CORE_READ(task, group_leader));
+	return 0;
+}
+
+/*
+ * A dead process is no target: its PID may come back as another process,
+ * which must inherit neither watching nor protection (the PID rule goes
+ * with the process; user space keeps the rule's start time, so even a
+ * stale entry could never match the next process).
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pw_access_exit, struct task_struct *p)
 {
@@ -599,23 +698,91 @@ int BPF_PROG(pw_access_exit, struct task_struct *p)
 
 	if (pid != tgid)
 		bpf_map_delete_elem(&access_threads, &pid);
-	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+	if (BPF_CORE_READ(task, signal, live.counter) == 0) {
 		bpf_map_delete_elem(&access_targets, &tgid);
+		bpf_map_delete_elem(&protect_pids, &tgid);
+		bpf_map_delete_elem(&exec_names, &tgid);
+	}
+	return 0;
+}
+
+/* Leaders only: the process's start time and cgroup ancestry, for user space. */
+static __always_inline void seed_exec_name(struct task_struct *task, __u32 tgid)
+{
+	struct pw_exec_name rec = {};
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	if (!exe)
+		return;
+	/* A process exec'd before the rule is judged by its executable's file name. */
+	bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	rec.start_ns = BPF_CORE_READ(task, start_boottime);
+	bpf_map_update_elem(&exec_names, &tgid, &rec, BPF_NOEXIST); /* an exec's own record wins */
+}
+
+SEC("iter/task")
+int pw_access_resolve(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct pw_access_target_val *v;
+	__u32 tgid;
+
+	if (!task)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (BPF_CORE_READ(task, pid) != tgid)
+		return 0;
+	if (resolve_seed)
+		seed_exec_name(task, tgid);
+	if (!resolve_pid || tgid != resolve_pid)
+		return 0;
+	resolve_start_ns = BPF_CORE_READ(task, start_boottime);
+	resolve_found = 1;
+	v = bpf_map_lookup_elem(&access_targets, &tgid);
+	if (v && v->start_ns == resolve_start_ns && (v->flags & PW_TGT_PROTECTED))
+		fill_cgroup(v, task);
 	return 0;
 }
 
 /* ------------------------------------------------------------ enforcement */
 
+#define SIGIO_ 29
+#define MAY_WRITE_ 0x2
+#define PROC_SUPER_MAGIC_ 0x9fa0
+#define CGROUP2_SUPER_MAGIC_ 0x63677270
+
 static __always_inline struct pw_protect_val *protect_rule(__u32 tgid, __u64 start_ns,
 							   const char comm[PW_COMM_LEN])
 {
 	struct pw_protect_val *r = bpf_map_lookup_elem(&protect_pids, &tgid);
+	struct pw_exec_name *e;
 
-	if (r && (!r->start_ns || !start_ns || r->start_ns == start_ns))
+	/* Exact key: a PID rule never applies to a later process with that PID. */
+	if (r && r->start_ns == start_ns)
 		return r;
-	if (acfg.n_protect_names)
-		return bpf_map_lookup_elem(&protect_names, comm);
-	return NULL;
+	if (!acfg.n_protect_names)
+		return NULL;
+	r = bpf_map_lookup_elem(&protect_names, comm);
+	if (!r || !(r->flags & PW_PROT_EXEC_NAME))
+		return r;
+	/* Only the name its exec gave it: a process that renamed itself cannot opt in. */
+	e = bpf_map_lookup_elem(&exec_names, &tgid);
+	if (!e || e->start_ns != start_ns || !comm_eq(e->comm, comm))
+		return NULL;
+	return r;
+}
+
+/* Whether the rule denies `access` to an originator with this euid and tgid. */
+static __always_inline bool rule_denies_as(struct pw_protect_val *r, __u32 access, __u32 euid,
+					   __u32 tgid)
+{
+	if (!r || !(r->deny & access))
+		return false;
+	if ((r->flags & PW_PROT_EXCEPT_UID) && euid == r->except_uid)
+		return false;
+	if ((r->flags & PW_PROT_EXCEPT_PID) && tgid == r->except_pid)
+		return false;
+	return true;
 }
 
 /* Whether the rule denies `access` to the current task. */
@@ -623,13 +790,37 @@ static __always_inline bool rule_denies(struct pw_protect_val *r, __u32 access)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 
-	if (!r || !(r->deny & access))
-		return false;
-	if ((r->flags & PW_PROT_EXCEPT_UID) && BPF_CORE_READ(cur, cred, euid.val) == r->except_uid)
-		return false;
-	if ((r->flags & PW_PROT_EXCEPT_PID) && (bpf_get_current_pid_tgid() >> 32) == r->except_pid)
-		return false;
-	return true;
+	return rule_denies_as(r, access, BPF_CORE_READ(cur, cred, euid.val),
+			      bpf_get_current_pid_tgid() >> 32);
+}
+
+/* A denial seen only by an LSM hook: reported from here (no syscall record to mark). */
+static __always_inline void report_denial(__u32 tgid, __u32 tid, __u64 start_ns,
+					  const char comm[PW_COMM_LEN], __u32 access, __u32 op,
+					  int sig, __u64 detail)
+{
+	struct pw_raw_access *ev;
+
+	if (!(acfg.report & (1u << PW_RAW_PROCESS_ACCESS)))
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost(PW_RAW_PROCESS_ACCESS);
+		return;
+	}
+	fill_originator(&ev->hdr, PW_RAW_PROCESS_ACCESS);
+	ev->target_start_ns = start_ns;
+	ev->target_pid = tgid;
+	ev->target_tid = tid;
+	ev->access = access;
+	ev->op = op;
+	ev->aflags = PW_RAW_AF_DENIED | PW_RAW_AF_NO_RESULT;
+	ev->result = -EPERM_;
+	ev->signal = sig;
+	ev->__pad = 0;
+	ev->detail = detail;
+	__builtin_memcpy(ev->target_comm, comm, PW_COMM_LEN);
+	bpf_ringbuf_submit(ev, 0);
 }
 
 /*
@@ -640,7 +831,7 @@ static __always_inline bool rule_denies(struct pw_protect_val *r, __u32 access)
  * sys_exit reports it with the EPERM, or is reported from here.
  */
 static __always_inline int enforce(struct task_struct *target, __u32 fallback, __u32 hook_op,
-				   int sig)
+				   int sig, __u64 detail)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = BPF_CORE_READ(target, tgid), access = fallback;
@@ -648,7 +839,6 @@ static __always_inline int enforce(struct task_struct *target, __u32 fallback, _
 	__u64 start_ns = BPF_CORE_READ(leader, start_boottime);
 	struct pw_protect_val *r;
 	struct pending_op *p;
-	struct pw_raw_access *ev;
 	char comm[PW_COMM_LEN];
 
 	if (tgid == id >> 32)
@@ -668,26 +858,7 @@ static __always_inline int enforce(struct task_struct *target, __u32 fallback, _
 		p->ev.aflags |= PW_RAW_AF_DENIED;
 		return -EPERM_;
 	}
-	if (!(acfg.report & (1u << PW_RAW_PROCESS_ACCESS)))
-		return -EPERM_;
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		count_lost(PW_RAW_PROCESS_ACCESS);
-		return -EPERM_;
-	}
-	fill_originator(&ev->hdr, PW_RAW_PROCESS_ACCESS);
-	ev->target_start_ns = start_ns;
-	ev->target_pid = tgid;
-	ev->target_tid = BPF_CORE_READ(target, pid);
-	ev->access = access;
-	ev->op = hook_op;
-	ev->aflags = PW_RAW_AF_DENIED | PW_RAW_AF_NO_RESULT;
-	ev->result = -EPERM_;
-	ev->signal = sig;
-	ev->__pad = 0;
-	ev->detail = 0;
-	__builtin_memcpy(ev->target_comm, comm, PW_COMM_LEN);
-	bpf_ringbuf_submit(ev, 0);
+	report_denial(tgid, BPF_CORE_READ(target, pid), start_ns, comm, access, hook_op, sig, detail);
 	return -EPERM_;
 }
 
@@ -708,17 +879,243 @@ int BPF_PROG(pw_lsm_ptrace, struct task_struct *child, unsigned int mode, int re
 			   ? PW_RAW_ACC_DEBUG | PW_RAW_ACC_READ_MEMORY | PW_RAW_ACC_WRITE_MEMORY |
 				     PW_RAW_ACC_DUP_HANDLE
 			   : PW_RAW_ACC_READ_INFO;
-	return enforce(child, fallback, PW_RAW_OP_LSM_PTRACE_CHECK, 0);
+	return enforce(child, fallback, PW_RAW_OP_LSM_PTRACE_CHECK, 0, 0);
 }
 
-/* Every user-sent signal (kill, tgkill, tkill, pidfd_send_signal, sigqueue). */
+/*
+ * Every user-sent signal (kill, tgkill, tkill, pidfd_send_signal, sigqueue,
+ * and kill(-pgrp)/kill(-1), which check each process of the group here).
+ * Not: signals the kernel sends on its own behalf (SEND_SIG_PRIV), among
+ * them terminal-generated ones (^C, TIOCSIG, hangup): see procward.h.
+ */
 SEC("lsm/task_kill")
 int BPF_PROG(pw_lsm_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
 	     const struct cred *cred, int ret)
 {
 	if (ret)
 		return ret;
-	return enforce(p, signal_access(sig), PW_RAW_OP_LSM_SIGNAL, sig);
+	return enforce(p, signal_access(sig), PW_RAW_OP_LSM_SIGNAL, sig, 0);
+}
+
+/*
+ * SIGIO/SIGURG (or the F_SETSIG signal, SIGKILL included) to the owner of
+ * an O_ASYNC file: sent by the kernel, never through task_kill. The task
+ * doing the I/O is not the one that chose the owner, so the exception by
+ * uid is judged on the owner-setter's euid (fown->euid) and the exception
+ * by PID cannot apply. The protected process's own I/O is never refused;
+ * a rule that denies `signal` refuses default SIGIO set up by anyone else.
+ */
+SEC("lsm/file_send_sigiotask")
+int BPF_PROG(pw_lsm_sigio, struct task_struct *tsk, struct fown_struct *fown, int sig, int ret)
+{
+	__u32 tgid, access;
+	struct task_struct *leader;
+	struct pw_protect_val *r;
+	int signum = sig ? sig : SIGIO_;
+	char comm[PW_COMM_LEN];
+	__u64 start_ns;
+
+	if (ret)
+		return ret;
+	tgid = BPF_CORE_READ(tsk, tgid);
+	if (tgid == bpf_get_current_pid_tgid() >> 32)
+		return 0;
+	leader = BPF_CORE_READ(tsk, group_leader);
+	start_ns = BPF_CORE_READ(leader, start_boottime);
+	read_comm(comm, leader->comm);
+	r = protect_rule(tgid, start_ns, comm);
+	access = signal_access(signum);
+	if (!rule_denies_as(r, access, BPF_CORE_READ(fown, euid.val), 0))
+		return 0;
+	report_denial(tgid, BPF_CORE_READ(tsk, pid), start_ns, comm, access, PW_RAW_OP_SIGIO, signum, 0);
+	return -EPERM_;
+}
+
+/*
+ * prlimit(2) on another process. Lowering RLIMIT_CPU, RLIMIT_FSIZE,
+ * RLIMIT_AS... kills or breaks the target, so the call needs
+ * TERMINATE as well as SET_LIMITS: a rule denying either refuses it.
+ */
+SEC("lsm/task_setrlimit")
+int BPF_PROG(pw_lsm_setrlimit, struct task_struct *p, unsigned int resource,
+	     struct rlimit *new_rlim, int ret)
+{
+	if (ret)
+		return ret;
+	return enforce(p, PW_RAW_ACC_SET_LIMITS | PW_RAW_ACC_TERMINATE, PW_RAW_OP_PRLIMIT, 0,
+		       resource);
+}
+
+/*
+ * perf_event_open() on a task: counting reads information; sampling can
+ * copy its registers and user stack (PERF_SAMPLE_REGS_USER/STACK_USER), so
+ * it needs READ_MEMORY as well. Events inherited at fork are skipped: the
+ * parent event was checked, and refusing here would make fork() fail.
+ */
+SEC("lsm/perf_event_alloc")
+int BPF_PROG(pw_lsm_perf_alloc, struct perf_event *event, int ret)
+{
+	struct task_struct *target;
+	__u64 period;
+	__u32 access = PW_RAW_ACC_READ_INFO;
+
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(event, parent))
+		return 0;
+	target = BPF_CORE_READ(event, hw.target);
+	if (!target)
+		return 0;
+	period = BPF_CORE_READ(event, attr.sample_period);
+	if (period)
+		access |= PW_RAW_ACC_READ_MEMORY;
+	return enforce(target, access, PW_RAW_OP_PERF_EVENT, 0, period);
+}
+
+/* The task of a /proc/PID/... inode (the thread for /proc/PID/task/TID/...), or NULL. */
+static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
+{
+	struct proc_inode *pi = (struct proc_inode *)((void *)inode -
+						      bpf_core_field_offset(struct proc_inode, vfs_inode));
+	struct pid *pid = BPF_CORE_READ(pi, pid);
+	struct hlist_node *first;
+
+	if (!pid)
+		return NULL;
+	first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return NULL;
+	return (struct task_struct *)((void *)first - bpf_core_field_offset(struct task_struct, pid_links));
+}
+
+/*
+ * Reopening a file of the target through /proc/PID/fd/N (or map_files/N)
+ * is the same as pidfd_getfd: DUP_HANDLE. The kernel checks it with a
+ * PTRACE_MODE_READ ptrace_may_access (read-info), so it is recognised here,
+ * when the magic link is followed. readlink() of the link stays read-info.
+ */
+SEC("lsm/inode_follow_link")
+int BPF_PROG(pw_lsm_follow_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
+{
+	char dir[16] = {};
+	struct task_struct *task;
+
+	if (ret || !acfg.deny_dup)
+		return ret;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC_)
+		return 0;
+	bpf_probe_read_kernel_str(dir, sizeof(dir), BPF_CORE_READ(dentry, d_parent, d_name.name));
+	if (!str_is(dir, "fd", 3) && !str_is(dir, "map_files", 10))
+		return 0;
+	task = proc_inode_task(inode);
+	if (!task)
+		return 0;
+	return enforce(task, PW_RAW_ACC_DUP_HANDLE, PW_RAW_OP_PROC_FD_OPEN, 0, 0);
+}
+
+struct cg_scan {
+	__u64 id;       /* the cgroup written to */
+	__u32 level;
+	__u32 access;   /* TERMINATE (cgroup.kill) or SUSPEND (cgroup.freeze) */
+	__u32 self;     /* the writer's tgid */
+	__u32 tgid;     /* out: a protected process in that cgroup's subtree */
+	__u64 start_ns;
+	char comm[PW_COMM_LEN];
+};
+
+static long cg_scan_step(struct bpf_map *map, __u32 *key, struct pw_access_target_val *v,
+			 struct cg_scan *c)
+{
+	struct pw_protect_val *r;
+	bool holds;
+
+	if (!(v->flags & PW_TGT_PROTECTED) || !v->cg_known || *key == c->self)
+		return 0;
+	if (c->level < PW_CG_DEPTH)
+		holds = c->level <= v->cg_level && v->cg_ids[c->level & (PW_CG_DEPTH - 1)] == c->id;
+	else
+		holds = v->cg_level >= c->level; /* deeper than recorded: assume it does */
+	if (!holds)
+		return 0;
+	r = protect_rule(*key, v->start_ns, v->comm);
+	if (!rule_denies(r, c->access))
+		return 0;
+	c->tgid = *key;
+	c->start_ns = v->start_ns;
+	__builtin_memcpy(c->comm, v->comm, PW_COMM_LEN);
+	return 1;
+}
+
+/*
+ * cgroup.kill kills every process of a cgroup's subtree and cgroup.freeze
+ * stops them, with signals and job control the kernel sends itself (no
+ * task_kill). Refused for the writer when a protected process whose rule
+ * denies it (terminate / suspend-resume) is in that subtree.
+ */
+static __always_inline int cgroup_write(struct file *file)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct cg_scan c = {};
+	struct kernfs_node *kn;
+	struct cgroup *cg;
+	char name[16] = {};
+	__u32 op;
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+	if (str_is(name, "cgroup.kill", 12)) {
+		c.access = PW_RAW_ACC_TERMINATE;
+		op = PW_RAW_OP_CGROUP_KILL;
+	} else if (str_is(name, "cgroup.freeze", 14)) {
+		c.access = PW_RAW_ACC_SUSPEND;
+		op = PW_RAW_OP_CGROUP_FREEZE;
+	} else {
+		return 0;
+	}
+	/* The file's directory is the cgroup: its kernfs node's priv. */
+	kn = BPF_CORE_READ(d, d_parent, d_inode, i_private);
+	cg = BPF_CORE_READ(kn, priv);
+	if (!cg)
+		return 0;
+	c.id = BPF_CORE_READ(cg, kn, id);
+	c.level = BPF_CORE_READ(cg, level);
+	c.self = bpf_get_current_pid_tgid() >> 32;
+	bpf_for_each_map_elem(&access_targets, cg_scan_step, &c, 0);
+	if (!c.tgid)
+		return 0;
+	report_denial(c.tgid, c.tgid, c.start_ns, c.comm, c.access, op, 0, c.id);
+	return -EPERM_;
+}
+
+/*
+ * Every read and write passes here (rw_verify_area), so it returns after
+ * one global test unless some rule needs it. Two cases: an open
+ * /proc/PID/mem fd (opened before the rule, or passed by another process)
+ * used on a protected process, and cgroup.kill/cgroup.freeze writes.
+ */
+SEC("lsm/file_permission")
+int BPF_PROG(pw_lsm_file_perm, struct file *file, int mask, int ret)
+{
+	unsigned long magic;
+	char name[4] = {};
+	struct task_struct *task;
+	struct inode *inode;
+
+	if (ret || (!acfg.deny_mem && !acfg.deny_cgroup))
+		return ret;
+	inode = BPF_CORE_READ(file, f_inode);
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	if (magic == CGROUP2_SUPER_MAGIC_)
+		return acfg.deny_cgroup && (mask & MAY_WRITE_) ? cgroup_write(file) : 0;
+	if (magic != PROC_SUPER_MAGIC_ || !acfg.deny_mem)
+		return 0;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (!str_is(name, "mem", 4))
+		return 0;
+	task = proc_inode_task(inode);
+	if (!task)
+		return 0;
+	return enforce(task, mask & MAY_WRITE_ ? PW_RAW_ACC_WRITE_MEMORY : PW_RAW_ACC_READ_MEMORY,
+		       PW_RAW_OP_PROC_MEM_IO, 0, !!(mask & MAY_WRITE_));
 }
 
 /*

@@ -107,7 +107,31 @@ struct {
 	__type(value, __u64);
 } access_filtered SEC(".maps");
 
+/*
+ * The name each process got from its last exec, by tgid (recorded while a
+ * name rule asks for it: PW_PROT_EXEC_NAME), so a process that renamed
+ * itself (prctl(PR_SET_NAME), /proc/PID/comm) is told apart. LRU: entries
+ * are deleted at exit, and a storm of execs can never make an update fail.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct pw_exec_name);
+} exec_names SEC(".maps");
+
 struct pw_access_config acfg = {};
+
+/*
+ * The task iterator (pw_access_resolve) reads these: user space sets
+ * resolve_pid (a leader's PID) or resolve_seed, runs the iterator, and
+ * reads resolve_found/resolve_start_ns. One resolution at a time (the
+ * monitor's thread).
+ */
+__u32 resolve_pid = 0;
+__u32 resolve_seed = 0;     /* record exec names of processes that have none */
+__u32 resolve_found = 0;
+__u64 resolve_start_ns = 0;
 /* Records that found no ring-buffer space, by type; atomically incremented. */
 __u64 access_lost[PW_LOST_SLOTS] = {};
 

@@ -585,3 +585,14 @@ PW_API void pw_monitor_free(struct pw_monitor *m)
 	free(m->previous_image);
 	free(m);
 }
+
+/* access.c's narrow view of the monitor (access/access.h). */
+void pw_monitor_access_host(const struct pw_monitor *m, struct pw_access_host *host)
+{
+	host->state = (struct pw_access_state **)&m->access;
+	host->log = &m->log;
+	host->events = m->opts.events;
+	host->ring_bytes = m->opts.ringbuf_bytes;
+	host->ring_fd = m->skel ? bpf_map__fd(m->skel->maps.events) : -1;
+	host->started = m->started;
+}

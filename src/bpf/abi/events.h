@@ -160,8 +160,9 @@ struct pw_bpf_config {
 #define PW_RAW_ACC_SUSPEND (1u << 5)      /* SIGSTOP SIGTSTP SIGTTIN SIGTTOU SIGCONT */
 #define PW_RAW_ACC_SIGNAL (1u << 6)       /* any other signal */
 #define PW_RAW_ACC_OPEN_HANDLE (1u << 7)  /* pidfd_open */
-#define PW_RAW_ACC_DUP_HANDLE (1u << 8)   /* pidfd_getfd */
-#define PW_RAW_ACC_ALL 0x1ffu
+#define PW_RAW_ACC_DUP_HANDLE (1u << 8)   /* pidfd_getfd, reopening /proc/PID/fd/N */
+#define PW_RAW_ACC_SET_LIMITS (1u << 9)   /* prlimit on another process */
+#define PW_RAW_ACC_ALL 0x3ffu
 
 /* Operations; values equal enum pw_access_op in procward.h. */
 enum pw_raw_access_op {
@@ -177,6 +178,14 @@ enum pw_raw_access_op {
 	PW_RAW_OP_PIDFD_GETFD = 10,
 	PW_RAW_OP_LSM_PTRACE_CHECK = 11, /* denied by a rule, syscall not recognised */
 	PW_RAW_OP_LSM_SIGNAL = 12,       /* denied by a rule, syscall not recognised */
+	/* Seen only by the LSM hooks, so reported only when denied. */
+	PW_RAW_OP_SIGIO = 13,            /* SIGIO/SIGURG to an F_SETOWN owner; signal: the signal */
+	PW_RAW_OP_PRLIMIT = 14,          /* detail: the resource */
+	PW_RAW_OP_CGROUP_KILL = 15,      /* write to cgroup.kill of a cgroup holding the target */
+	PW_RAW_OP_CGROUP_FREEZE = 16,    /* write to cgroup.freeze of a cgroup holding the target */
+	PW_RAW_OP_PROC_MEM_IO = 17,      /* read/write through an open /proc/PID/mem; detail: 1 write */
+	PW_RAW_OP_PROC_FD_OPEN = 18,     /* following /proc/PID/fd/N or map_files/N */
+	PW_RAW_OP_PERF_EVENT = 19,       /* perf_event_open on the target; detail: sample period */
 };
 
 /* pw_raw_access.aflags */
@@ -206,18 +215,29 @@ struct pw_raw_access {
 #define PW_TGT_BY_PID (1u << 0)     /* added by PID from user space */
 #define PW_TGT_BY_NAME (1u << 1)    /* added because its name is watched */
 #define PW_TGT_PROTECTED (1u << 2)  /* a protection rule names it: track its operations */
+#define PW_CG_DEPTH 16 /* cgroup levels recorded per protected process */
 struct pw_access_target_val {
 	__u64 start_ns;   /* leader start (boottime ns); 0: any */
 	__u32 access;     /* rights reported (PW_RAW_ACC_*) */
 	__u32 flags;      /* PW_TGT_* */
 	char comm[PW_COMM_LEN];
+	/*
+	 * Protected targets: the cgroup v2 ids of the process's cgroup and its
+	 * ancestors, by level (cg_ids[0] the root), kept current by the kernel
+	 * (fork, rename, cgroup_attach_task), so a write to cgroup.kill or
+	 * cgroup.freeze of any cgroup that holds it is recognised.
+	 */
+	__u32 cg_level;   /* level of its cgroup */
+	__u32 cg_known;   /* cg_* filled */
+	__u64 cg_ids[PW_CG_DEPTH];
 };
 
 /* A protection rule (values of the protect maps). */
 #define PW_PROT_EXCEPT_UID (1u << 0)
 #define PW_PROT_EXCEPT_PID (1u << 1)
+#define PW_PROT_EXEC_NAME (1u << 2)  /* name rules: only a process still named by its exec */
 struct pw_protect_val {
-	__u64 start_ns;   /* PID rules: the protected process's start; 0: any */
+	__u64 start_ns;   /* PID rules: the protected process's start (exact; never 0) */
 	__u32 deny;       /* PW_RAW_ACC_* */
 	__u32 flags;      /* PW_PROT_* */
 	__u32 except_uid; /* originators with this effective uid are allowed */
@@ -234,6 +254,16 @@ struct pw_access_config {
 	__u32 proc_mem;   /* parse openat() paths for /proc/PID/mem */
 	__u32 n_protect_names; /* entries in protect_names */
 	__u32 deny_open;  /* some rule denies PW_RAW_ACC_OPEN_HANDLE */
+	__u32 deny_mem;   /* some rule denies memory rights: reads of open /proc/PID/mem fds */
+	__u32 deny_cgroup;/* some rule denies TERMINATE or SUSPEND: cgroup.kill/cgroup.freeze */
+	__u32 deny_dup;   /* some rule denies DUP_HANDLE: /proc/PID/fd/N reopens */
+	__u32 n_exec_names; /* name rules with PW_PROT_EXEC_NAME: record comm at exec */
+};
+
+/* Name given to a process by its last exec (value of exec_names). */
+struct pw_exec_name {
+	__u64 start_ns;
+	char comm[PW_COMM_LEN];
 };
 
 #endif /* PW_BPF_EVENTS_H */

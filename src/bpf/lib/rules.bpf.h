@@ -4,6 +4,7 @@
 #define PW_RULES_BPF_H
 
 #include "lib/maps.bpf.h"
+#include "lib/verdict.bpf.h"
 
 struct glob_state {
 	char pattern[PW_COMM_LEN];
@@ -126,18 +127,8 @@ static long pattern_step(__u64 index, void *ctx)
 static __always_inline __u8 rule_verdict(__u32 tgid, __u32 uid, const char comm[PW_COMM_LEN])
 {
 	__u32 kinds = cfg.rule_kinds;
-	__u8 verdict = 0, *v;
+	__u8 verdict = pid_uid_verdict(&pid_rules, &uid_rules, kinds, tgid, uid), *v;
 
-	if (kinds & PW_RK_PID) {
-		v = bpf_map_lookup_elem(&pid_rules, &tgid);
-		if (v)
-			verdict |= *v;
-	}
-	if (kinds & PW_RK_UID) {
-		v = bpf_map_lookup_elem(&uid_rules, &uid);
-		if (v)
-			verdict |= *v;
-	}
 	if (kinds & PW_RK_NAME) {
 		v = bpf_map_lookup_elem(&name_rules, comm);
 		if (v)
