@@ -218,6 +218,50 @@ PW_API unsigned int pw_event_flags(const struct pw_event *ev);
  */
 PW_API int pw_event_exit_status(const struct pw_event *ev);
 
+/*
+ * Resource use carried by PROCESS_EXIT and THREAD_EXIT, read in the kernel
+ * when the (last) thread exits. For PROCESS_EXIT it is the whole process
+ * summed over all its threads, the values getrusage(RUSAGE_SELF) would give
+ * at that moment; wait4() reports the same plus the process's own reaped
+ * children (children_*; its ru_maxrss is the larger of the two peaks). For
+ * THREAD_EXIT it is that thread alone.
+ */
+struct pw_rusage {
+	size_t sz;                   /* sizeof(struct pw_rusage) of the library */
+	uint64_t user_ns;            /* user CPU time, ns */
+	uint64_t system_ns;          /* system CPU time, ns */
+	/*
+	 * user_ns + system_ns: the scheduler's exact runtime. The kernel only
+	 * samples the user/system split at ticks; like getrusage, the split is
+	 * that sample's ratio applied to the exact total.
+	 */
+	uint64_t cpu_ns;
+	uint64_t max_rss_bytes;      /* peak resident set size, bytes (ru_maxrss * 1024) */
+	uint64_t minor_faults;       /* ru_minflt */
+	uint64_t major_faults;       /* ru_majflt */
+	uint64_t voluntary_switches; /* ru_nvcsw */
+	uint64_t involuntary_switches; /* ru_nivcsw */
+	uint64_t read_bytes;         /* bytes read from storage (PW_RUSAGE_IO) */
+	uint64_t write_bytes;        /* bytes written to storage (PW_RUSAGE_IO) */
+	uint64_t read_chars;         /* bytes passed by read()-like calls (PW_RUSAGE_CHARS) */
+	uint64_t write_chars;        /* bytes passed by write()-like calls (PW_RUSAGE_CHARS) */
+	uint64_t lifetime_ns;        /* from the process's (thread's) start to its exit */
+	uint64_t children_user_ns;   /* reaped children's user CPU (PROCESS_EXIT), ns */
+	uint64_t children_system_ns; /* reaped children's system CPU, ns */
+	uint32_t threads;            /* threads whose counters were summed */
+	unsigned int flags;          /* enum pw_rusage_flag */
+};
+
+enum pw_rusage_flag {
+	PW_RUSAGE_IO = 1u << 0,      /* read_bytes/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
+	PW_RUSAGE_CHARS = 1u << 1,   /* read_chars/write_chars valid (CONFIG_TASK_XACCT) */
+	PW_RUSAGE_PARTIAL = 1u << 2, /* too many live threads to sum them all: values are low */
+	PW_RUSAGE_THREAD = 1u << 3,  /* one thread's use (THREAD_EXIT) */
+};
+
+/* Exits: the resource use; NULL for other events. Borrowed like the event. */
+PW_API const struct pw_rusage *pw_event_rusage(const struct pw_event *ev);
+
 /* LOST: how many events the kernel could not deliver since the last LOST. */
 PW_API uint64_t pw_event_lost_count(const struct pw_event *ev);
 

@@ -135,6 +135,11 @@ PW_API int pw_event_exit_status(const struct pw_event *ev)
 	return ev->exit_status;
 }
 
+PW_API const struct pw_rusage *pw_event_rusage(const struct pw_event *ev)
+{
+	return ev && ev->has_rusage ? &ev->rusage : NULL;
+}
+
 PW_API uint64_t pw_event_lost_count(const struct pw_event *ev)
 {
 	return ev->lost_count;

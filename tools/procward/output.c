@@ -91,6 +91,41 @@ static void json_token(FILE *out, const struct pw_event *ev)
 	fputc('}', out);
 }
 
+/*
+ * Exits: resource use (issue 14), one object so a formatter can move it as a
+ * whole: CPU and lifetime in ns, sizes in bytes; I/O null where the kernel
+ * does not account it.
+ */
+static void json_rusage(FILE *out, const struct pw_event *ev)
+{
+	const struct pw_rusage *ru = pw_event_rusage(ev);
+
+	if (!ru)
+		return;
+	fprintf(out,
+		",\"rusage\":{\"user_ns\":%" PRIu64 ",\"system_ns\":%" PRIu64 ",\"cpu_ns\":%" PRIu64
+		",\"max_rss_bytes\":%" PRIu64 ",\"minor_faults\":%" PRIu64 ",\"major_faults\":%" PRIu64
+		",\"voluntary_switches\":%" PRIu64 ",\"involuntary_switches\":%" PRIu64
+		",\"lifetime_ns\":%" PRIu64 ",\"threads\":%u,\"partial\":%s",
+		ru->user_ns, ru->system_ns, ru->cpu_ns, ru->max_rss_bytes, ru->minor_faults,
+		ru->major_faults, ru->voluntary_switches, ru->involuntary_switches, ru->lifetime_ns,
+		ru->threads, ru->flags & PW_RUSAGE_PARTIAL ? "true" : "false");
+	if (ru->flags & PW_RUSAGE_IO)
+		fprintf(out, ",\"read_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64, ru->read_bytes,
+			ru->write_bytes);
+	else
+		fputs(",\"read_bytes\":null,\"write_bytes\":null", out);
+	if (ru->flags & PW_RUSAGE_CHARS)
+		fprintf(out, ",\"read_chars\":%" PRIu64 ",\"write_chars\":%" PRIu64, ru->read_chars,
+			ru->write_chars);
+	else
+		fputs(",\"read_chars\":null,\"write_chars\":null", out);
+	if (!(ru->flags & PW_RUSAGE_THREAD))
+		fprintf(out, ",\"children_user_ns\":%" PRIu64 ",\"children_system_ns\":%" PRIu64,
+			ru->children_user_ns, ru->children_system_ns);
+	fputc('}', out);
+}
+
 /* Access events: the target and the operation (the header fields are the originator). */
 static void json_access(FILE *out, const struct pw_event *ev)
 {
@@ -162,6 +197,7 @@ void print_event_json(FILE *out, const struct pw_event *ev)
 	case PW_EVENT_THREAD_EXIT:
 		json_exit(out, pw_event_exit_status(ev));
 		fprintf(out, ",\"group_exit\":%s", flags & PW_EVF_GROUP_EXIT ? "true" : "false");
+		json_rusage(out, ev);
 		break;
 	default:
 		break;

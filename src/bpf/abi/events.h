@@ -84,11 +84,39 @@ struct pw_raw_clone {
 	__u64 raw_clone_flags; /* CLONE_* as passed to clone/clone3 */
 };
 
-/* PROCESS_EXIT and THREAD_EXIT. */
+/* pw_raw_exit.rflags */
+#define PW_RAW_RU_IO (1u << 0)      /* read/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
+#define PW_RAW_RU_CHARS (1u << 1)   /* rchar/wchar valid (CONFIG_TASK_XACCT) */
+#define PW_RAW_RU_PARTIAL (1u << 2) /* more live threads than PW_RU_MAX_THREADS: sums cut */
+#define PW_RU_MAX_THREADS 1024      /* live threads summed at a process exit */
+
+/*
+ * PROCESS_EXIT and THREAD_EXIT. The resource fields (appended after
+ * exit_status) are the whole process's for PROCESS_EXIT (the released
+ * threads' totals in signal_struct plus every thread still listed, as
+ * getrusage(RUSAGE_SELF) sums them) and the exiting thread's for THREAD_EXIT.
+ */
 struct pw_raw_exit {
 	struct pw_raw_header hdr;
 	__s32 exit_status; /* wait(2) status */
 	__u32 __pad;
+	__u64 runtime_ns;     /* se.sum_exec_runtime: the scheduler's exact CPU time */
+	__u64 utime_raw_ns;   /* tick-sampled user time: only its share of the total is used */
+	__u64 stime_raw_ns;   /* tick-sampled system time */
+	__u64 maxrss_pages;   /* peak RSS: signal->maxrss, or the mm's hiwater if larger */
+	__u64 min_flt;
+	__u64 maj_flt;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 read_bytes;     /* ioac: bytes fetched from / sent to storage */
+	__u64 write_bytes;
+	__u64 rchar;          /* ioac: bytes passed to read()/write()-like calls */
+	__u64 wchar;
+	__u64 children_utime_ns; /* reaped children (signal->cutime), adjusted as wait4 does */
+	__u64 children_stime_ns;
+	__u64 lifetime_ns;    /* boottime now - start_boottime (leader for processes) */
+	__u32 threads;        /* threads summed (1 for a thread exit) */
+	__u32 rflags;         /* PW_RAW_RU_* */
 };
 
 /*

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_resource.c - resource accounting against the real kernel: children
+ * burn known CPU time and touch known memory, and what the exit events say
+ * is compared with what wait4() reports for the same child.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* What the test keeps of an exit event (events are borrowed). */
+struct exit_rec {
+	enum pw_event_type type;
+	pid_t pid, tid;
+	struct pw_rusage ru;
+};
+
+struct exits {
+	struct exit_rec v[256];
+	size_t n;
+	pid_t want_pid; /* only this process's exits are kept */
+};
+
+static int on_exit_event(struct pw_monitor *m, const struct pw_event *ev, void *userdata)
+{
+	struct exits *x = userdata;
+	const struct pw_rusage *ru;
+
+	(void)m;
+	if (pw_event_type(ev) != PW_EVENT_PROCESS_EXIT && pw_event_type(ev) != PW_EVENT_THREAD_EXIT)
+		return 0;
+	ru = pw_event_rusage(ev);
+	assert_non_null(ru);
+	if (pw_event_pid(ev) != x->want_pid || x->n == sizeof(x->v) / sizeof(*x->v))
+		return 0;
+	x->v[x->n].type = pw_event_type(ev);
+	x->v[x->n].pid = pw_event_pid(ev);
+	x->v[x->n].tid = pw_event_tid(ev);
+	x->v[x->n].ru = *ru;
+	x->n++;
+	return 0;
+}
+
+static struct pw_monitor *exit_monitor(struct exits *x)
+{
+	PW_OPTS(pw_monitor_opts, opts, .on_event = on_exit_event, .userdata = x,
+		.events = PW_EVMASK(PW_EVENT_PROCESS_EXIT) | PW_EVMASK(PW_EVENT_THREAD_EXIT));
+	struct pw_monitor *m = NULL;
+
+	assert_int_equal(pw_monitor_new(&opts, &m), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	return m;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static const struct exit_rec *wait_process_exit(struct pw_monitor *m, struct exits *x,
+						int timeout_ms)
+{
+	long long end = mono_ms() + timeout_ms;
+
+	for (;;) {
+		for (size_t i = 0; i < x->n; i++)
+			if (x->v[i].type == PW_EVENT_PROCESS_EXIT)
+				return &x->v[i];
+		if (mono_ms() >= end)
+			return NULL;
+		int n = pw_monitor_dispatch(m, 100);
+		assert_true(n >= 0 || n == -EINTR);
+	}
+}
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin until the clock (a CPU-time clock) has advanced by ns. */
+static void burn(clockid_t clk, uint64_t ns)
+{
+	uint64_t end = clock_ns(clk) + ns;
+	volatile uint64_t sink = 0;
+
+	while (clock_ns(clk) < end)
+		for (int i = 0; i < 10000; i++)
+			sink += (uint64_t)i;
+}
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
+}
+
+static void assert_within(double got, double want, double frac, const char *what)
+{
+	double lo = want * (1 - frac), hi = want * (1 + frac);
+
+	if (got < lo || got > hi) {
+		fprintf(stderr, "%s: event %.0f, wait4 %.0f (allowed %.0f..%.0f)\n", what, got, want,
+			lo, hi);
+		fail();
+	}
+}
+
+/* Compare an exit event with wait4()'s rusage of the same child. */
+static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru)
+{
+	uint64_t want_cpu = tv_ns(ru->ru_utime) + tv_ns(ru->ru_stime);
+
+	fprintf(stderr,
+		"pid %d: event user %.3f ms sys %.3f ms maxrss %llu KiB minflt %llu nvcsw %llu threads %u;"
+		" wait4 user %.3f ms sys %.3f ms maxrss %ld KiB minflt %ld nvcsw %ld\n",
+		e->pid, e->ru.user_ns / 1e6, e->ru.system_ns / 1e6,
+		(unsigned long long)e->ru.max_rss_bytes / 1024, (unsigned long long)e->ru.minor_faults,
+		(unsigned long long)e->ru.voluntary_switches, e->ru.threads, tv_ns(ru->ru_utime) / 1e6,
+		tv_ns(ru->ru_stime) / 1e6, ru->ru_maxrss, ru->ru_minflt, ru->ru_nvcsw);
+	assert_int_equal(e->ru.sz, sizeof(struct pw_rusage));
+	assert_true(e->ru.cpu_ns == e->ru.user_ns + e->ru.system_ns);
+	assert_within((double)e->ru.cpu_ns, (double)want_cpu, 0.02, "user+system CPU");
+	assert_within((double)e->ru.max_rss_bytes, (double)ru->ru_maxrss * 1024.0, 0.02, "peak RSS");
+	/* Faults are taken before the exit; exit_mm adds none. */
+	assert_within((double)e->ru.minor_faults, (double)ru->ru_minflt, 0.02, "minor faults");
+	assert_true(e->ru.major_faults == (uint64_t)ru->ru_majflt);
+	assert_true(!(e->ru.flags & PW_RUSAGE_PARTIAL));
+	assert_true(!(e->ru.flags & PW_RUSAGE_THREAD));
+}
+
+#define TOUCH_BYTES (48u << 20)
+#define BURN_NS 600000000ull
+
+static void single_thread_child_matches_wait4(void **state)
+{
+	struct exits x = { 0 };
+	struct pw_monitor *m;
+	const struct exit_rec *e;
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	m = exit_monitor(&x);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *mem = mmap(NULL, TOUCH_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (mem == MAP_FAILED)
+			_exit(3);
+		memset(mem, 0x5a, TOUCH_BYTES); /* every page resident */
+		burn(CLOCK_PROCESS_CPUTIME_ID, BURN_NS);
+		_exit(7);
+	}
+	x.want_pid = pid;
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	e = wait_process_exit(m, &x, 5000);
+	assert_non_null(e);
+	compare_with_wait4(e, &ru);
+	/* The mapping alone is 48 MiB resident. */
+	assert_true(e->ru.max_rss_bytes >= TOUCH_BYTES);
+	assert_true(e->ru.cpu_ns >= BURN_NS);
+	assert_int_equal(e->ru.threads, 1);
+	assert_true(e->ru.lifetime_ns >= e->ru.cpu_ns);
+	pw_monitor_free(m);
+}
+
+static void *burn_thread(void *arg)
+{
+	burn(CLOCK_THREAD_CPUTIME_ID, *(uint64_t *)arg);
+	return NULL;
+}
+
+static void *spin_forever(void *arg)
+{
+	volatile uint64_t sink = 0;
+
+	(void)arg;
+	for (;;)
+		sink++;
+	return NULL;
+}
+
+/* Threads that were joined (released before the exit) are summed from signal_struct. */
+static void joined_threads_summed(void **state)
+{
+	struct exits x = { 0 };
+	struct pw_monitor *m;
+	const struct exit_rec *e;
+	struct rusage ru;
+	size_t thread_exits = 0;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	m = exit_monitor(&x);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint64_t each = 250000000ull;
+		pthread_t t[3];
+
+		for (int i = 0; i < 3; i++)
+			if (pthread_create(&t[i], NULL, burn_thread, &each))
+				_exit(3);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		_exit(0);
+	}
+	x.want_pid = pid;
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	e = wait_process_exit(m, &x, 5000);
+	assert_non_null(e);
+	compare_with_wait4(e, &ru);
+	assert_true(e->ru.cpu_ns >= 3 * 250000000ull);
+	/* Each thread exit carries that thread's CPU: at least what it burned. */
+	for (size_t i = 0; i < x.n; i++) {
+		if (x.v[i].type != PW_EVENT_THREAD_EXIT)
+			continue;
+		thread_exits++;
+		assert_true(x.v[i].ru.flags & PW_RUSAGE_THREAD);
+		assert_int_equal(x.v[i].ru.threads, 1);
+		assert_true(x.v[i].ru.cpu_ns >= 250000000ull);
+		assert_true(x.v[i].ru.cpu_ns < 250000000ull * 102 / 100 + 5000000);
+	}
+	assert_int_equal(thread_exits, 3);
+	pw_monitor_free(m);
+}
+
+/*
+ * exit_group() while three threads spin: they die together, so threads still
+ * in do_exit (or not yet released) must be summed one by one.
+ */
+static void running_threads_summed_at_group_exit(void **state)
+{
+	struct exits x = { 0 };
+	struct pw_monitor *m;
+	const struct exit_rec *e;
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	m = exit_monitor(&x);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+
+		for (int i = 0; i < 3; i++)
+			if (pthread_create(&t, NULL, spin_forever, NULL))
+				_exit(3);
+		/* Until the process (all four threads) used 0.8 s of CPU. */
+		while (clock_ns(CLOCK_PROCESS_CPUTIME_ID) < 800000000ull)
+			usleep(10000);
+		_exit(0);
+	}
+	x.want_pid = pid;
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status));
+	e = wait_process_exit(m, &x, 5000);
+	assert_non_null(e);
+	compare_with_wait4(e, &ru);
+	assert_true(e->ru.cpu_ns >= 800000000ull);
+	pw_monitor_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(single_thread_child_matches_wait4),
+		cmocka_unit_test(joined_threads_summed),
+		cmocka_unit_test(running_threads_summed_at_group_exit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
