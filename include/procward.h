@@ -350,6 +350,17 @@ PW_API uint32_t pw_process_uid(const struct pw_process *p);
 PW_API const char *pw_process_user_name(const struct pw_process *p); /* NULL unless PW_SNAP_USER */
 PW_API uint32_t pw_process_thread_count(const struct pw_process *p);
 PW_API char pw_process_state(const struct pw_process *p); /* 'R', 'S', 'Z', ... */
+/*
+ * Resource use when the snapshot read the process (/proc/PID/stat): CPU
+ * time in ns at clock-tick resolution (USER_HZ), summed over its threads
+ * and excluding reaped children; resident set in bytes (0 for kernel
+ * threads and zombies); start time in CLOCK_BOOTTIME ns (as the key).
+ */
+PW_API uint64_t pw_process_user_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_system_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_cpu_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_rss_bytes(const struct pw_process *p);
+PW_API uint64_t pw_process_start_ns(const struct pw_process *p);
 
 /* --------------------------------------------------------------- monitor */
 

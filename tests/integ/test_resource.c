@@ -289,12 +289,93 @@ static void running_threads_summed_at_group_exit(void **state)
 	pw_monitor_free(m);
 }
 
+/* Fields 14, 15, 22, 24 of /proc/PID/stat, read with the simplest parser there is. */
+static void proc_stat(pid_t pid, char *state, uint64_t *utime, uint64_t *stime, uint64_t *start,
+		      uint64_t *rss)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long u, s, st, r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+				       "%*d %*d %*d %*d %llu %*u %llu",
+				state, &u, &s, &st, &r),
+			 5);
+	*utime = u, *stime = s, *start = st, *rss = r;
+}
+
+/* The snapshot agrees with /proc for a child that burned CPU and holds memory, then waits. */
+static void snapshot_agrees_with_proc(void **state)
+{
+	PW_OPTS(pw_snapshot_opts, opts);
+	uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK), page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t utime, stime, start, rss;
+	const struct pw_process *p;
+	struct pw_snapshot *snap;
+	int ready[2], status;
+	char st, c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *mem = mmap(NULL, TOUCH_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (mem == MAP_FAILED)
+			_exit(3);
+		memset(mem, 1, TOUCH_BYTES);
+		burn(CLOCK_PROCESS_CPUTIME_ID, 300000000ull);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause(); /* SIGKILLed by the parent */
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	/* It sleeps in pause() now: nothing it owns changes until it is killed. */
+	for (int i = 0; i < 200; i++) {
+		proc_stat(pid, &st, &utime, &stime, &start, &rss);
+		if (st == 'S')
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(st, 'S');
+	assert_int_equal(pw_snapshot_take(&opts, &snap), 0);
+	p = pw_snapshot_find(snap, pid);
+	assert_non_null(p);
+	proc_stat(pid, &st, &utime, &stime, &start, &rss);
+	assert_int_equal(pw_process_state(p), 'S');
+	assert_true(pw_process_user_ns(p) == utime * (1000000000ull / hz));
+	assert_true(pw_process_system_ns(p) == stime * (1000000000ull / hz));
+	assert_true(pw_process_cpu_ns(p) == (utime + stime) * (1000000000ull / hz));
+	assert_true(pw_process_cpu_ns(p) >= 290000000ull);
+	assert_true(pw_process_rss_bytes(p) == rss * page);
+	assert_true(pw_process_rss_bytes(p) >= TOUCH_BYTES);
+	assert_true(pw_process_start_ns(p) == start * (1000000000ull / hz));
+	assert_true(pw_process_start_ns(p) == pw_process_key(p).start_ns);
+	pw_snapshot_free(snap);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(single_thread_child_matches_wait4),
 		cmocka_unit_test(joined_threads_summed),
 		cmocka_unit_test(running_threads_summed_at_group_exit),
+		cmocka_unit_test(snapshot_agrees_with_proc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -340,6 +340,8 @@ void print_process_json(FILE *out, const struct pw_process *p)
 	fprintf(out, "{\"pid\":%d,\"ppid\":%d,\"start_ns\":%" PRIu64 ",\"uid\":%u,\"threads\":%u,\"state\":\"%c\"",
 		key.pid, pw_process_parent_pid(p), key.start_ns, pw_process_uid(p),
 		pw_process_thread_count(p), pw_process_state(p));
+	fprintf(out, ",\"user_ns\":%" PRIu64 ",\"system_ns\":%" PRIu64 ",\"rss_bytes\":%" PRIu64,
+		pw_process_user_ns(p), pw_process_system_ns(p), pw_process_rss_bytes(p));
 	json_kv_str(out, "user", pw_process_user_name(p));
 	json_kv_str(out, "name", pw_process_name(p));
 	json_kv_str(out, "image", pw_process_image(p));
