@@ -41,7 +41,7 @@ _Static_assert(PW_RUSAGE_IO == PW_RAW_RU_IO && PW_RUSAGE_CHARS == PW_RAW_RU_CHAR
  * getrusage() report exactly this (minus the monotonic clamp they keep
  * across calls, which a single reading never needs).
  */
-static void split_cputime(uint64_t rtime, uint64_t utime, uint64_t stime, uint64_t *user,
+void pw_cputime_split(uint64_t rtime, uint64_t utime, uint64_t stime, uint64_t *user,
 			  uint64_t *sys)
 {
 	if (stime == 0) {
@@ -65,7 +65,7 @@ void pw_rusage_from_raw(struct pw_rusage *ru, const struct pw_raw_exit *raw, boo
 {
 	memset(ru, 0, sizeof(*ru));
 	ru->sz = sizeof(*ru);
-	split_cputime(raw->runtime_ns, raw->utime_raw_ns, raw->stime_raw_ns, &ru->user_ns,
+	pw_cputime_split(raw->runtime_ns, raw->utime_raw_ns, raw->stime_raw_ns, &ru->user_ns,
 		      &ru->system_ns);
 	ru->cpu_ns = ru->user_ns + ru->system_ns;
 	/* ru_maxrss is in KiB: pages * (PAGE_SIZE / 1024), so bytes are exact multiples. */

@@ -35,6 +35,10 @@ struct pw_event {
 	/* *_EXIT: resource use decoded from the record (decode.c) */
 	bool has_rusage;
 	struct pw_rusage rusage;
+	/* RESOURCE_ALERT (src/resource/alerts.c) */
+	int alert_rule;
+	enum pw_alert_kind alert_kind;
+	uint64_t alert_value, alert_threshold;
 };
 
 /* Reusable buffers for decoding; owned by the monitor. */
@@ -60,6 +64,10 @@ void pw_decode_buf_free(struct pw_decode_buf *buf);
  */
 void pw_rusage_from_raw(struct pw_rusage *ru, const struct pw_raw_exit *raw, bool thread,
 			uint64_t page_size);
+
+/* cputime_adjust(): the exact runtime split by the tick-sampled user:system ratio. */
+void pw_cputime_split(uint64_t rtime, uint64_t utime, uint64_t stime, uint64_t *user,
+		      uint64_t *sys);
 
 /* Split a NUL-separated argv buffer (last NUL optional) into buf->argv. */
 int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_t *argc);

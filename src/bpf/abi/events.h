@@ -264,4 +264,37 @@ struct pw_access_config {
 	__u32 deny_open;  /* some rule denies PW_RAW_ACC_OPEN_HANDLE */
 };
 
+/* ---- resource sampler (src/bpf/sampler.bpf.c, read by src/resource/) ---- */
+
+#define PW_SAMPLE_LEADER (1u << 0) /* the thread-group leader: process fields valid */
+#define PW_SAMPLE_KTHREAD (1u << 1)
+#define PW_SAMPLE_HAS_MM (1u << 2) /* rss_pages valid */
+
+/*
+ * One record per task, written by the iter/task program with
+ * bpf_seq_write() and read() back by the sampler. A process's CPU is its
+ * leader's sig_* (threads already released) plus every task's own.
+ */
+struct pw_raw_task_sample {
+	__u32 tgid;
+	__u32 tid;
+	__u32 sflags;         /* PW_SAMPLE_* */
+	__u32 nr_threads;     /* leader: signal->nr_threads */
+	__u64 runtime_ns;     /* this task's se.sum_exec_runtime */
+	__u64 utime_ns;       /* this task's tick-sampled user time */
+	__u64 stime_ns;
+	/* leader only (0 otherwise) */
+	__u64 start_ns;       /* start_boottime */
+	__u64 sig_runtime_ns; /* signal->sum_sched_runtime: released threads */
+	__u64 sig_utime_ns;
+	__u64 sig_stime_ns;
+	__u64 rss_pages;      /* file + anon + shmem, as /proc/PID/stat field 24 */
+	__u32 ppid;
+	__u32 state;          /* task->__state */
+	__s32 exit_state;
+	__u32 __pad;
+	char comm[PW_COMM_LEN];
+	struct pw_raw_token token;
+};
+
 #endif /* PW_BPF_EVENTS_H */
