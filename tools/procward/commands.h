@@ -6,6 +6,7 @@
 /* Each takes argv starting at the subcommand name; returns the exit status. */
 int cmd_gate(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 static const struct {
 	const char *name;
@@ -13,6 +14,7 @@ static const struct {
 } extra_commands[] = {
 	{ "gate", cmd_gate },
 	{ "protect", cmd_protect },
+	{ "top", cmd_top },
 	{ "", 0 },
 };
 
