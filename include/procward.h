@@ -256,7 +256,7 @@ struct pw_rusage {
 enum pw_rusage_flag {
 	PW_RUSAGE_IO = 1u << 0,      /* read_bytes/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
 	PW_RUSAGE_CHARS = 1u << 1,   /* read_chars/write_chars valid (CONFIG_TASK_XACCT) */
-	PW_RUSAGE_PARTIAL = 1u << 2, /* too many live threads to sum them all: values are low */
+	PW_RUSAGE_PARTIAL = 1u << 2, /* other live threads could not be summed (kernel < 6.7): values are low */
 	PW_RUSAGE_THREAD = 1u << 3,  /* one thread's use (THREAD_EXIT) */
 };
 

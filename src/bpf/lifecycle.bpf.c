@@ -335,11 +335,11 @@ static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct ta
 			return;
 		}
 		bpf_iter_task_new(&it, leader, PW_ITER_PROC_THREADS);
+		/*
+		 * The kernel bounds the walk (the thread list); no counter is
+		 * compared in the loop, so the verifier need not unroll it.
+		 */
 		while ((t = bpf_iter_task_next(&it))) {
-			if (n >= PW_RU_MAX_THREADS) {
-				ev->rflags |= PW_RAW_RU_PARTIAL;
-				break;
-			}
 			add_task_usage(ev, t);
 			n++;
 		}

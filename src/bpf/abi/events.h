@@ -87,8 +87,7 @@ struct pw_raw_clone {
 /* pw_raw_exit.rflags */
 #define PW_RAW_RU_IO (1u << 0)      /* read/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
 #define PW_RAW_RU_CHARS (1u << 1)   /* rchar/wchar valid (CONFIG_TASK_XACCT) */
-#define PW_RAW_RU_PARTIAL (1u << 2) /* more live threads than PW_RU_MAX_THREADS: sums cut */
-#define PW_RU_MAX_THREADS 1024      /* live threads summed at a process exit */
+#define PW_RAW_RU_PARTIAL (1u << 2) /* live threads could not be walked (no task iterator) */
 
 /*
  * PROCESS_EXIT and THREAD_EXIT. The resource fields (appended after
