@@ -125,6 +125,7 @@ enum pw_event_type {
 	PW_EVENT_LOST = 6,           /* the kernel could not deliver some events */
 	PW_EVENT_PROCESS_ACCESS = 7, /* an operation on another process (see "access operations") */
 	PW_EVENT_THREAD_ACCESS = 8,  /* an operation on one thread of another process */
+	PW_EVENT_RESOURCE_ALERT = 9, /* a sampler's alert rule was crossed (see "resource sampler") */
 };
 
 /* Event mask bits for pw_monitor_opts.events. */
@@ -243,6 +244,50 @@ PW_API unsigned int pw_event_flags(const struct pw_event *ev);
  */
 PW_API int pw_event_exit_status(const struct pw_event *ev);
 
+/*
+ * Resource use carried by PROCESS_EXIT and THREAD_EXIT, read in the kernel
+ * when the (last) thread exits. For PROCESS_EXIT it is the whole process
+ * summed over all its threads, the values getrusage(RUSAGE_SELF) would give
+ * at that moment; wait4() reports the same plus the process's own reaped
+ * children (children_*; its ru_maxrss is the larger of the two peaks). For
+ * THREAD_EXIT it is that thread alone.
+ */
+struct pw_rusage {
+	size_t sz;                   /* sizeof(struct pw_rusage) of the library */
+	uint64_t user_ns;            /* user CPU time, ns */
+	uint64_t system_ns;          /* system CPU time, ns */
+	/*
+	 * user_ns + system_ns: the scheduler's exact runtime. The kernel only
+	 * samples the user/system split at ticks; like getrusage, the split is
+	 * that sample's ratio applied to the exact total.
+	 */
+	uint64_t cpu_ns;
+	uint64_t max_rss_bytes;      /* peak resident set size, bytes (ru_maxrss * 1024) */
+	uint64_t minor_faults;       /* ru_minflt */
+	uint64_t major_faults;       /* ru_majflt */
+	uint64_t voluntary_switches; /* ru_nvcsw */
+	uint64_t involuntary_switches; /* ru_nivcsw */
+	uint64_t read_bytes;         /* bytes read from storage (PW_RUSAGE_IO) */
+	uint64_t write_bytes;        /* bytes written to storage (PW_RUSAGE_IO) */
+	uint64_t read_chars;         /* bytes passed by read()-like calls (PW_RUSAGE_CHARS) */
+	uint64_t write_chars;        /* bytes passed by write()-like calls (PW_RUSAGE_CHARS) */
+	uint64_t lifetime_ns;        /* from the process's (thread's) start to its exit */
+	uint64_t children_user_ns;   /* reaped children's user CPU (PROCESS_EXIT), ns */
+	uint64_t children_system_ns; /* reaped children's system CPU, ns */
+	uint32_t threads;            /* threads whose counters were summed */
+	unsigned int flags;          /* enum pw_rusage_flag */
+};
+
+enum pw_rusage_flag {
+	PW_RUSAGE_IO = 1u << 0,      /* read_bytes/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
+	PW_RUSAGE_CHARS = 1u << 1,   /* read_chars/write_chars valid (CONFIG_TASK_XACCT) */
+	PW_RUSAGE_PARTIAL = 1u << 2, /* other live threads could not be summed (kernel < 6.7): values are low */
+	PW_RUSAGE_THREAD = 1u << 3,  /* one thread's use (THREAD_EXIT) */
+};
+
+/* Exits: the resource use; NULL for other events. Borrowed like the event. */
+PW_API const struct pw_rusage *pw_event_rusage(const struct pw_event *ev);
+
 /* LOST: how many events the kernel could not deliver since the last LOST. */
 PW_API uint64_t pw_event_lost_count(const struct pw_event *ev);
 
@@ -332,6 +377,17 @@ PW_API uint32_t pw_process_uid(const struct pw_process *p);
 PW_API const char *pw_process_user_name(const struct pw_process *p); /* NULL unless PW_SNAP_USER */
 PW_API uint32_t pw_process_thread_count(const struct pw_process *p);
 PW_API char pw_process_state(const struct pw_process *p); /* 'R', 'S', 'Z', ... */
+/*
+ * Resource use when the snapshot read the process (/proc/PID/stat): CPU
+ * time in ns at clock-tick resolution (USER_HZ), summed over its threads
+ * and excluding reaped children; resident set in bytes (0 for kernel
+ * threads and zombies); start time in CLOCK_BOOTTIME ns (as the key).
+ */
+PW_API uint64_t pw_process_user_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_system_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_cpu_ns(const struct pw_process *p);
+PW_API uint64_t pw_process_rss_bytes(const struct pw_process *p);
+PW_API uint64_t pw_process_start_ns(const struct pw_process *p);
 
 /* ---------------------------------------------------------------- output */
 /*
@@ -484,6 +540,133 @@ struct pw_monitor_stats {
 	uint64_t table_evictions;  /* process-table entries dropped to stay bounded */
 };
 PW_API int pw_monitor_stats(const struct pw_monitor *m, struct pw_monitor_stats *stats);
+
+/* ------------------------------------------------------ resource sampler */
+/*
+ * The sampler measures CPU and memory of every process at the application's
+ * pace: each pw_sampler_sample() walks all tasks in the kernel with one BPF
+ * task iterator (iter/task; one read(), no /proc file per process) and
+ * reports what each process used since the previous sample. Processes that
+ * exited since then, including those that started and exited between two
+ * samples, come from their exit events (struct pw_rusage), so no CPU time
+ * is lost between samples. Command lines come from the library's process
+ * table (exec events, seeded from /proc once at start).
+ *
+ * Threads: one thread owns a sampler and calls everything on it; callbacks
+ * run on that thread inside pw_sampler_dispatch() and pw_sampler_sample().
+ * Needs what pw_monitor_start() needs, and PW_FEAT_TASK_ITER.
+ */
+struct pw_sampler;
+struct pw_sample; /* borrowed: valid until the next pw_sampler_sample() or pw_sampler_free() */
+
+/* One process in a sample. */
+struct pw_proc_usage {
+	size_t sz;                /* sizeof(struct pw_proc_usage) of the library */
+	struct pw_proc_key key;
+	pid_t ppid;
+	uint32_t uid;             /* real uid */
+	char name[16];            /* comm */
+	char state;               /* as /proc/PID/stat: 'R', 'S', 'D', 'Z', 'T', 't', 'I', ...; 'X' exited */
+	bool exited;              /* exited since the previous sample: values from its exit event */
+	bool started;             /* started since the previous sample */
+	bool kernel_thread;
+	uint32_t threads;
+	uint64_t cpu_ns;          /* CPU used since the process started (user + system), ns */
+	uint64_t user_ns;         /* user share of cpu_ns (the kernel's tick ratio, as getrusage) */
+	uint64_t system_ns;
+	uint64_t cpu_delta_ns;    /* CPU used since the previous sample, ns */
+	uint64_t rss_bytes;       /* resident set now; for exited processes their peak */
+	uint64_t max_rss_bytes;   /* exited: peak RSS (ru_maxrss); else 0 (unknown) */
+	int exit_status;          /* exited: the wait status */
+	const char *image;        /* from the process table; NULL if unknown */
+	size_t argc;              /* command line from the process table (0 if unknown) */
+	const char *const *argv;
+};
+
+struct pw_sampler_opts {
+	size_t sz;
+	/*
+	 * Optional. Receives PW_EVENT_PROCESS_EXIT (with pw_event_rusage) as
+	 * they are collected, and PW_EVENT_RESOURCE_ALERT from alert rules. The
+	 * monitor argument is the sampler's own (pw_sampler_monitor()).
+	 */
+	pw_event_fn on_event;
+	void *userdata;
+	pw_log_fn log;
+	void *log_userdata;
+	size_t max_processes;     /* process table bound; 0: 65536 */
+};
+
+PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out);
+/* Detaches everything, frees the last sample. Accepts NULL. */
+PW_API void pw_sampler_free(struct pw_sampler *s);
+/* Load, attach, seed the table and take the baseline sample (not returned). */
+PW_API int pw_sampler_start(struct pw_sampler *s);
+/* Readable when exit events wait: call pw_sampler_dispatch(). */
+PW_API int pw_sampler_fd(const struct pw_sampler *s);
+/* Collect exit events for up to timeout_ms (-1: until one arrives, 0: ready ones). Count or -errno. */
+PW_API int pw_sampler_dispatch(struct pw_sampler *s, int timeout_ms);
+/*
+ * Take a sample now: collect pending exit events, walk the tasks, compute
+ * the deltas since the previous sample, evaluate alert rules. *out is valid
+ * until the next call or pw_sampler_free(). 0 or -errno.
+ */
+PW_API int pw_sampler_sample(struct pw_sampler *s, const struct pw_sample **out);
+/* The sampler's monitor, for pw_monitor_stats(); do not dispatch or free it. */
+PW_API struct pw_monitor *pw_sampler_monitor(struct pw_sampler *s);
+
+/* CLOCK_MONOTONIC ns of the sample, and ns since the previous one. */
+PW_API uint64_t pw_sample_time_ns(const struct pw_sample *smp);
+PW_API uint64_t pw_sample_interval_ns(const struct pw_sample *smp);
+/* Processes: live ones first (in pid order), then those that exited in the interval. */
+PW_API size_t pw_sample_count(const struct pw_sample *smp);
+PW_API const struct pw_proc_usage *pw_sample_process(const struct pw_sample *smp, size_t i);
+/* Tasks the kernel walked, and ns the walk took (CLOCK_MONOTONIC around the read). */
+PW_API size_t pw_sample_tasks(const struct pw_sample *smp);
+PW_API uint64_t pw_sample_cost_ns(const struct pw_sample *smp);
+
+/* -- alert rules: evaluated at every sample */
+enum pw_alert_kind {
+	PW_ALERT_CPU = 1,     /* CPU in percent of one CPU, above threshold for for_ms */
+	PW_ALERT_RSS = 2,     /* resident set in bytes above threshold */
+	PW_ALERT_THREADS = 3, /* more than threshold threads */
+};
+
+struct pw_alert_rule {
+	size_t sz;
+	enum pw_alert_kind kind;
+	uint64_t threshold;   /* percent of one CPU, bytes, or threads */
+	unsigned int for_ms;  /* the condition must hold at every sample for this long; 0: once */
+	pid_t pid;            /* only this process; 0: every process */
+	const char *name;     /* only processes with this comm; NULL: any */
+};
+
+#define PW_MAX_ALERT_RULES 16
+
+/*
+ * A rule raises one PW_EVENT_RESOURCE_ALERT per process each time the
+ * process crosses it (the condition has held for for_ms), and is re-armed for
+ * that process once a sample finds the condition false again. Returns the
+ * rule's index (>= 0), or -EINVAL, PW_ERR_RULE_LIMIT. Before or after start.
+ */
+PW_API int pw_sampler_add_alert(struct pw_sampler *s, const struct pw_alert_rule *rule);
+/*
+ * "cpu > 90% for 5s", "rss > 2GiB", "threads > 500", optionally followed by
+ * "pid N" or "name COMM". Sizes take K/M/G/T (powers of 1024, "iB" optional)
+ * or none; durations ms or s. The name points into *storage (free() it).
+ * 0 or PW_ERR_RULE_SYNTAX.
+ */
+PW_API int pw_alert_rule_parse(const char *text, struct pw_alert_rule *out, char **storage);
+
+/*
+ * RESOURCE_ALERT events: pw_event_pid/key/name/token() and the name
+ * accessors describe the process (its token as the sampler read it); these
+ * give the rule and the value that crossed it (percent, bytes or threads).
+ */
+PW_API int pw_event_alert_rule(const struct pw_event *ev);
+PW_API enum pw_alert_kind pw_event_alert_kind(const struct pw_event *ev);
+PW_API uint64_t pw_event_alert_value(const struct pw_event *ev);
+PW_API uint64_t pw_event_alert_threshold(const struct pw_event *ev);
 
 /* ------------------------------------------------------ access operations */
 /*

@@ -231,6 +231,139 @@ int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
+/* Open-coded task iterator (Linux 6.7+); weak so the object loads without it. */
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __weak __ksym;
+extern void bpf_task_release(struct task_struct *p) __weak __ksym;
+#define PW_ITER_PROC_THREADS 2 /* BPF_TASK_ITER_PROC_THREADS: every thread of one process */
+
+/* One task's own counters, as accumulate_thread_rusage() and task_cputime() read them. */
+static __always_inline void add_task_usage(struct pw_raw_exit *ev, struct task_struct *t)
+{
+	ev->runtime_ns += t->se.sum_exec_runtime;
+	ev->utime_raw_ns += t->utime;
+	ev->stime_raw_ns += t->stime;
+	ev->min_flt += t->min_flt;
+	ev->maj_flt += t->maj_flt;
+	ev->nvcsw += t->nvcsw;
+	ev->nivcsw += t->nivcsw;
+	if (bpf_core_field_exists(t->ioac.read_bytes)) {
+		ev->read_bytes += t->ioac.read_bytes;
+		ev->write_bytes += t->ioac.write_bytes;
+	}
+	if (bpf_core_field_exists(t->ioac.rchar)) {
+		ev->rchar += t->ioac.rchar;
+		ev->wchar += t->ioac.wchar;
+	}
+}
+
+static __always_inline void zero_usage(struct pw_raw_exit *ev)
+{
+	ev->runtime_ns = ev->utime_raw_ns = ev->stime_raw_ns = 0;
+	ev->min_flt = ev->maj_flt = ev->nvcsw = ev->nivcsw = 0;
+	ev->read_bytes = ev->write_bytes = ev->rchar = ev->wchar = 0;
+	ev->children_utime_ns = ev->children_stime_ns = 0;
+	ev->maxrss_pages = 0;
+	ev->rflags = 0;
+	if (bpf_core_field_exists(((struct task_io_accounting *)0)->read_bytes))
+		ev->rflags |= PW_RAW_RU_IO;
+	if (bpf_core_field_exists(((struct task_io_accounting *)0)->rchar))
+		ev->rflags |= PW_RAW_RU_CHARS;
+}
+
+/* The exiting thread's own use (THREAD_EXIT). */
+static __always_inline void fill_thread_usage(struct pw_raw_exit *ev, struct task_struct *task)
+{
+	zero_usage(ev);
+	add_task_usage(ev, task);
+	ev->threads = 1;
+	ev->lifetime_ns = bpf_ktime_get_boot_ns() - task->start_boottime;
+}
+
+/*
+ * The process's use at the death of its last thread, summed as
+ * getrusage(RUSAGE_SELF) and thread_group_cputime() do: threads already
+ * released (__exit_signal) were added to signal_struct; the others, this one
+ * and any that decremented signal->live before us but are still in do_exit
+ * (or a zombie leader), are still listed and are added one by one. do_exit()
+ * folds the mm's hiwater into signal->maxrss before this tracepoint, in
+ * every kernel order of exit_mm() and the tracepoint; the mm's own hiwater
+ * is taken too where the mm is still attached.
+ */
+static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	struct mm_struct *mm = task->mm;
+	__u64 maxrss = sig->maxrss;
+
+	zero_usage(ev);
+	ev->runtime_ns = sig->sum_sched_runtime;
+	ev->utime_raw_ns = sig->utime;
+	ev->stime_raw_ns = sig->stime;
+	ev->min_flt = sig->min_flt;
+	ev->maj_flt = sig->maj_flt;
+	ev->nvcsw = sig->nvcsw;
+	ev->nivcsw = sig->nivcsw;
+	if (bpf_core_field_exists(sig->ioac.read_bytes)) {
+		ev->read_bytes = sig->ioac.read_bytes;
+		ev->write_bytes = sig->ioac.write_bytes;
+	}
+	if (bpf_core_field_exists(sig->ioac.rchar)) {
+		ev->rchar = sig->ioac.rchar;
+		ev->wchar = sig->ioac.wchar;
+	}
+	ev->children_utime_ns = sig->cutime;
+	ev->children_stime_ns = sig->cstime;
+	if (mm && mm->hiwater_rss > maxrss)
+		maxrss = mm->hiwater_rss;
+	ev->maxrss_pages = maxrss;
+	ev->lifetime_ns = bpf_ktime_get_boot_ns() - task->group_leader->start_boottime;
+
+	/* The common case, one listed thread, needs no walk. */
+	if (sig->nr_threads <= 1 || !bpf_core_type_exists(struct bpf_iter_task)) {
+		add_task_usage(ev, task);
+		ev->threads = 1;
+		if (sig->nr_threads > 1)
+			ev->rflags |= PW_RAW_RU_PARTIAL;
+		return;
+	}
+	{
+		struct task_struct *leader, *t;
+		struct bpf_iter_task it;
+		__u32 n = 0;
+
+		/*
+		 * PROC_THREADS walks from the given thread to the end of the
+		 * list without wrapping, so it starts at the leader, which
+		 * heads the list (it stays listed, as a zombie if need be,
+		 * until the group is reaped). group_leader is only an RCU
+		 * pointer: the iterator wants a referenced one.
+		 */
+		leader = bpf_task_acquire(task->group_leader);
+		if (!leader) {
+			add_task_usage(ev, task);
+			ev->threads = 1;
+			ev->rflags |= PW_RAW_RU_PARTIAL;
+			return;
+		}
+		bpf_iter_task_new(&it, leader, PW_ITER_PROC_THREADS);
+		/*
+		 * The kernel bounds the walk (the thread list); no counter is
+		 * compared in the loop, so the verifier need not unroll it.
+		 */
+		while ((t = bpf_iter_task_next(&it))) {
+			add_task_usage(ev, t);
+			n++;
+		}
+		bpf_iter_task_destroy(&it);
+		bpf_task_release(leader);
+		ev->threads = n;
+	}
+}
+
 /*
  * sched_process_exit runs in do_exit() after signal->live was decremented,
  * so live == 0 means this is the last thread of the process.
@@ -257,6 +390,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 		if (ev) {
 			ev->exit_status = task->exit_code;
 			ev->__pad = 0;
+			fill_thread_usage(ev, task);
 			bpf_ringbuf_submit(ev, 0);
 		}
 	}
@@ -274,6 +408,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 		ev->exit_status = task->exit_code;
 	}
 	ev->__pad = 0;
+	fill_process_usage(ev, task);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

@@ -33,6 +33,7 @@
 #define pw_gate_opts__last_field kill_on_missed_deadline
 #define pw_gate_rule__last_field cache
 #define pw_output_opts__last_field mode
+#define pw_sampler_opts__last_field max_processes
 
 #define PW_OPTS_KNOWN_SZ(TYPE) pw_offsetofend(struct TYPE, TYPE##__last_field)
 #define PW_OPTS_LAST_FIELD_IS_LAST(TYPE)                                       \

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/array.h"
 #include "monitor/event.h"
@@ -30,6 +31,82 @@ _Static_assert(PW_CLONE_THREAD == PW_RAW_CLONE_THREAD && PW_CLONE_VFORK == PW_RA
 		       PW_CLONE_PARENT == PW_RAW_CLONE_PARENT && PW_CLONE_VM == PW_RAW_CLONE_VM &&
 		       PW_CLONE_NEWPID == PW_RAW_CLONE_NEWPID && PW_CLONE_NEWNS == PW_RAW_CLONE_NEWNS,
 	       "clone flag ABI");
+
+_Static_assert(PW_RUSAGE_IO == PW_RAW_RU_IO && PW_RUSAGE_CHARS == PW_RAW_RU_CHARS &&
+		       PW_RUSAGE_PARTIAL == PW_RAW_RU_PARTIAL,
+	       "rusage flag ABI");
+
+/*
+ * cputime_adjust() (kernel/sched/cputime.c): the tick-sampled utime:stime
+ * ratio scales the exact runtime, so user + system == runtime. wait4() and
+ * getrusage() report exactly this (minus the monotonic clamp they keep
+ * across calls, which a single reading never needs).
+ */
+void pw_cputime_split(uint64_t rtime, uint64_t utime, uint64_t stime, uint64_t *user,
+			  uint64_t *sys)
+{
+	if (stime == 0) {
+		*user = rtime;
+		*sys = 0;
+		return;
+	}
+	if (utime == 0) {
+		*user = 0;
+		*sys = rtime;
+		return;
+	}
+	*sys = (uint64_t)((unsigned __int128)stime * rtime / ((unsigned __int128)stime + utime));
+	if (*sys > rtime)
+		*sys = rtime;
+	*user = rtime - *sys;
+}
+
+void pw_rusage_from_raw(struct pw_rusage *ru, const struct pw_raw_exit *raw, bool thread,
+			uint64_t page_size)
+{
+	memset(ru, 0, sizeof(*ru));
+	ru->sz = sizeof(*ru);
+	pw_cputime_split(raw->runtime_ns, raw->utime_raw_ns, raw->stime_raw_ns, &ru->user_ns,
+		      &ru->system_ns);
+	ru->cpu_ns = ru->user_ns + ru->system_ns;
+	/* ru_maxrss is in KiB: pages * (PAGE_SIZE / 1024), so bytes are exact multiples. */
+	ru->max_rss_bytes = raw->maxrss_pages > UINT64_MAX / page_size ? UINT64_MAX
+								       : raw->maxrss_pages * page_size;
+	ru->minor_faults = raw->min_flt;
+	ru->major_faults = raw->maj_flt;
+	ru->voluntary_switches = raw->nvcsw;
+	ru->involuntary_switches = raw->nivcsw;
+	ru->flags = raw->rflags & (PW_RAW_RU_IO | PW_RAW_RU_CHARS | PW_RAW_RU_PARTIAL);
+	if (ru->flags & PW_RUSAGE_IO) {
+		ru->read_bytes = raw->read_bytes;
+		ru->write_bytes = raw->write_bytes;
+	}
+	if (ru->flags & PW_RUSAGE_CHARS) {
+		ru->read_chars = raw->rchar;
+		ru->write_chars = raw->wchar;
+	}
+	ru->lifetime_ns = raw->lifetime_ns;
+	ru->threads = raw->threads;
+	if (thread) {
+		ru->flags |= PW_RUSAGE_THREAD;
+		ru->max_rss_bytes = 0; /* a thread has no RSS of its own */
+	} else {
+		ru->children_user_ns = raw->children_utime_ns;
+		ru->children_system_ns = raw->children_stime_ns;
+	}
+}
+
+static uint64_t kernel_page_size(void)
+{
+	static uint64_t cached;
+	long v;
+
+	if (!cached) {
+		v = sysconf(_SC_PAGESIZE);
+		cached = v > 0 ? (uint64_t)v : 4096;
+	}
+	return cached;
+}
 
 int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_t *argc)
 {
@@ -152,9 +229,17 @@ int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct p
 		return 0;
 	}
 	case PW_RAW_PROCESS_EXIT:
-	case PW_RAW_THREAD_EXIT:
-		ev->exit_status = ((const struct pw_raw_exit *)data)->exit_status;
+	case PW_RAW_THREAD_EXIT: {
+		const struct pw_raw_exit *raw = data;
+
+		if (size != sizeof(*raw))
+			return -EBADMSG;
+		ev->exit_status = raw->exit_status;
+		pw_rusage_from_raw(&ev->rusage, raw, hdr->type == PW_RAW_THREAD_EXIT,
+				   kernel_page_size());
+		ev->has_rusage = true;
 		return 0;
+	}
 	case PW_RAW_EXEC:
 		return size < sizeof(struct pw_raw_exec) ? -EBADMSG : decode_exec(ev, data, size, buf);
 	case PW_RAW_PROCESS_ACCESS: /* access operations (access.c) */

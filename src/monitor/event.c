@@ -19,6 +19,7 @@ PW_API const char *pw_event_type_name(enum pw_event_type type)
 	case PW_EVENT_LOST: return "lost";
 	case PW_EVENT_PROCESS_ACCESS: return "process_access";
 	case PW_EVENT_THREAD_ACCESS: return "thread_access";
+	case PW_EVENT_RESOURCE_ALERT: return "resource_alert";
 	}
 	return NULL;
 }
@@ -135,6 +136,11 @@ PW_API int pw_event_exit_status(const struct pw_event *ev)
 	return ev->exit_status;
 }
 
+PW_API const struct pw_rusage *pw_event_rusage(const struct pw_event *ev)
+{
+	return ev && ev->has_rusage ? &ev->rusage : NULL;
+}
+
 PW_API uint64_t pw_event_lost_count(const struct pw_event *ev)
 {
 	return ev->lost_count;
@@ -223,4 +229,26 @@ PW_API bool pw_event_access_denied(const struct pw_event *ev)
 PW_API uint64_t pw_event_access_detail(const struct pw_event *ev)
 {
 	return ev->access ? ev->access->detail : 0;
+}
+
+/* ---- resource alerts (src/resource/ fills them) ---- */
+
+PW_API int pw_event_alert_rule(const struct pw_event *ev)
+{
+	return ev && ev->type == PW_EVENT_RESOURCE_ALERT ? ev->alert_rule : -1;
+}
+
+PW_API enum pw_alert_kind pw_event_alert_kind(const struct pw_event *ev)
+{
+	return ev && ev->type == PW_EVENT_RESOURCE_ALERT ? ev->alert_kind : 0;
+}
+
+PW_API uint64_t pw_event_alert_value(const struct pw_event *ev)
+{
+	return ev && ev->type == PW_EVENT_RESOURCE_ALERT ? ev->alert_value : 0;
+}
+
+PW_API uint64_t pw_event_alert_threshold(const struct pw_event *ev)
+{
+	return ev && ev->type == PW_EVENT_RESOURCE_ALERT ? ev->alert_threshold : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef PW_EVENT_H
 #define PW_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,13 @@ struct pw_event {
 	/* *_ACCESS (access.c): the record, and its target name NUL-terminated */
 	const struct pw_raw_access *access;
 	char target_comm[PW_COMM_LEN];
+	/* *_EXIT: resource use decoded from the record (decode.c) */
+	bool has_rusage;
+	struct pw_rusage rusage;
+	/* RESOURCE_ALERT (src/resource/alerts.c) */
+	int alert_rule;
+	enum pw_alert_kind alert_kind;
+	uint64_t alert_value, alert_threshold;
 };
 
 /* Reusable buffers for decoding; owned by the monitor. */
@@ -48,6 +56,18 @@ struct pw_decode_buf {
  */
 int pw_event_decode(struct pw_event *ev, const void *data, size_t size, struct pw_decode_buf *buf);
 void pw_decode_buf_free(struct pw_decode_buf *buf);
+
+/*
+ * Resource use of an exit record: the user/system split as the kernel's
+ * cputime_adjust() makes it, the peak RSS in bytes. page_size: the
+ * kernel's page size.
+ */
+void pw_rusage_from_raw(struct pw_rusage *ru, const struct pw_raw_exit *raw, bool thread,
+			uint64_t page_size);
+
+/* cputime_adjust(): the exact runtime split by the tick-sampled user:system ratio. */
+void pw_cputime_split(uint64_t rtime, uint64_t utime, uint64_t stime, uint64_t *user,
+		      uint64_t *sys);
 
 /* Split a NUL-separated argv buffer (last NUL optional) into buf->argv. */
 int pw_split_args(const char *args, size_t len, struct pw_decode_buf *buf, size_t *argc);

@@ -33,6 +33,10 @@ struct pw_process {
 	const char **argv;      /* malloc'd index into args (argc entries), NULL if argc == 0 */
 	char *user_name;        /* malloc'd, NULL unless resolved */
 	unsigned int known;     /* enum pw_process_known */
+	/* resource use when the record was read (snapshot: /proc/PID/stat) */
+	uint64_t user_ns, system_ns; /* clock-tick resolution */
+	uint64_t rss_bytes;
+	uint64_t vsize_bytes;
 };
 
 /* Frees what the record owns (not the record). Safe on a zeroed record. */

@@ -86,7 +86,10 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 	if (end > close + 1 && end[-1] == '\n')
 		end--;
 	pos = close + 1;
-	for (field = 3; field <= 22; field++) {
+	for (field = 3; field <= 24; field++) {
+		/* 23 (vsize) and 24 (rss) are used when present; 22 fields suffice. */
+		if (field > 22 && pos == end)
+			break;
 		if (pos >= end || *pos != ' ')
 			return -EINVAL;
 		tok = ++pos;
@@ -112,6 +115,23 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 		case 22:
 			if (pw_parse_u64(tok, pos, &f.starttime_ticks))
 				return -EINVAL;
+			break;
+		case 14:
+			if (pw_parse_u64(tok, pos, &f.utime_ticks))
+				return -EINVAL;
+			break;
+		case 15:
+			if (pw_parse_u64(tok, pos, &f.stime_ticks))
+				return -EINVAL;
+			break;
+		case 23:
+			if (pw_parse_u64(tok, pos, &f.vsize_bytes))
+				return -EINVAL;
+			break;
+		case 24:
+			if (pw_parse_u64(tok, pos, &f.rss_pages))
+				return -EINVAL;
+			f.has_rss = true;
 			break;
 		default:
 			if (check_s64(tok, pos))

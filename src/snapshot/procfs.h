@@ -21,6 +21,11 @@ struct pw_stat_fields {
 	pid_t ppid;               /* field 4 */
 	uint32_t num_threads;     /* field 20 */
 	uint64_t starttime_ticks; /* field 22: clock ticks since boot */
+	uint64_t utime_ticks;     /* field 14: user CPU, clock ticks */
+	uint64_t stime_ticks;     /* field 15: system CPU, clock ticks */
+	uint64_t vsize_bytes;     /* field 23, when present */
+	uint64_t rss_pages;       /* field 24, when present */
+	bool has_rss;             /* the line went on to field 24 */
 };
 
 /* uid/gid are {real, effective, saved, filesystem}, as in the Uid:/Gid: lines. */

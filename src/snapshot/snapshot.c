@@ -36,6 +36,7 @@ struct snap_ctx {
 	int proc_fd;
 	unsigned int flags;
 	long clk_tck;
+	uint64_t page_size;
 	char *cmdline_buf; /* PW_PROCFS_CMDLINE_MAX bytes, if PW_SNAP_CMDLINE */
 	struct pw_names *names;
 };
@@ -91,6 +92,12 @@ static int read_process(struct snap_ctx *ctx, int pid_fd, pid_t pid, struct pw_p
 	if (pw_procfs_ticks_to_ns(stat_fields.starttime_ticks, ctx->clk_tck, &p->start_ns))
 		return 1;
 	p->known |= PW_PK_KEY_COARSE;
+	if (pw_procfs_ticks_to_ns(stat_fields.utime_ticks, ctx->clk_tck, &p->user_ns) ||
+	    pw_procfs_ticks_to_ns(stat_fields.stime_ticks, ctx->clk_tck, &p->system_ns))
+		return 1;
+	if (stat_fields.has_rss && stat_fields.rss_pages <= UINT64_MAX / ctx->page_size)
+		p->rss_bytes = stat_fields.rss_pages * ctx->page_size;
+	p->vsize_bytes = stat_fields.vsize_bytes;
 
 	err = pw_procfs_read_file(pid_fd, "status", status_buf, sizeof(status_buf), &len,
 				  &truncated);
@@ -182,6 +189,7 @@ PW_API int pw_snapshot_take(const struct pw_snapshot_opts *opts, struct pw_snaps
 	ctx.clk_tck = sysconf(_SC_CLK_TCK);
 	if (ctx.clk_tck <= 0)
 		return -EINVAL;
+	ctx.page_size = sysconf(_SC_PAGESIZE) > 0 ? (uint64_t)sysconf(_SC_PAGESIZE) : 4096;
 	snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		return -ENOMEM;
@@ -354,4 +362,29 @@ PW_API uint32_t pw_process_thread_count(const struct pw_process *p)
 PW_API char pw_process_state(const struct pw_process *p)
 {
 	return p ? p->state : '\0';
+}
+
+PW_API uint64_t pw_process_user_ns(const struct pw_process *p)
+{
+	return p ? p->user_ns : 0;
+}
+
+PW_API uint64_t pw_process_system_ns(const struct pw_process *p)
+{
+	return p ? p->system_ns : 0;
+}
+
+PW_API uint64_t pw_process_cpu_ns(const struct pw_process *p)
+{
+	return p ? p->user_ns + p->system_ns : 0;
+}
+
+PW_API uint64_t pw_process_rss_bytes(const struct pw_process *p)
+{
+	return p ? p->rss_bytes : 0;
+}
+
+PW_API uint64_t pw_process_start_ns(const struct pw_process *p)
+{
+	return p ? p->start_ns : 0;
 }

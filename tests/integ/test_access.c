@@ -1279,6 +1279,13 @@ static void protect_by_exec_name(void **state)
 	assert_int_equal(op_kill(renamed.pid, SIGTERM), -EPERM);
 	fprintf(stderr, "  exec-name: checked\n");
 
+	/*
+	 * Lift the rules before freeing: children forked after the monitor
+	 * started hold copies of its BPF links, so the LSM programs (and the
+	 * rules in their maps) outlive pw_monitor_free() until they exit.
+	 */
+	assert_int_equal(pw_monitor_unprotect(m, &rule), 0);
+	assert_int_equal(pw_monitor_unprotect(m, &plain), 0);
 	pw_monitor_free(m);
 	end_target(&renamed);
 	kill(pid, SIGKILL);

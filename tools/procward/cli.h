@@ -20,6 +20,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* ------------------------------------------------------------ messages */
 

@@ -18,6 +18,7 @@ static const struct command {
 	{ "features", cmd_features, "show what this kernel supports" },
 	{ "gate", cmd_gate, "allow or deny execs by rules before the program runs (root)" },
 	{ "protect", cmd_protect, "deny access operations on protected processes (BPF LSM)" },
+	{ "top", cmd_top, "processes by CPU, with those that exited between frames (root)" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(*commands))
 

@@ -84,11 +84,38 @@ struct pw_raw_clone {
 	__u64 raw_clone_flags; /* CLONE_* as passed to clone/clone3 */
 };
 
-/* PROCESS_EXIT and THREAD_EXIT. */
+/* pw_raw_exit.rflags */
+#define PW_RAW_RU_IO (1u << 0)      /* read/write_bytes valid (CONFIG_TASK_IO_ACCOUNTING) */
+#define PW_RAW_RU_CHARS (1u << 1)   /* rchar/wchar valid (CONFIG_TASK_XACCT) */
+#define PW_RAW_RU_PARTIAL (1u << 2) /* live threads could not be walked (no task iterator) */
+
+/*
+ * PROCESS_EXIT and THREAD_EXIT. The resource fields (appended after
+ * exit_status) are the whole process's for PROCESS_EXIT (the released
+ * threads' totals in signal_struct plus every thread still listed, as
+ * getrusage(RUSAGE_SELF) sums them) and the exiting thread's for THREAD_EXIT.
+ */
 struct pw_raw_exit {
 	struct pw_raw_header hdr;
 	__s32 exit_status; /* wait(2) status */
 	__u32 __pad;
+	__u64 runtime_ns;     /* se.sum_exec_runtime: the scheduler's exact CPU time */
+	__u64 utime_raw_ns;   /* tick-sampled user time: only its share of the total is used */
+	__u64 stime_raw_ns;   /* tick-sampled system time */
+	__u64 maxrss_pages;   /* peak RSS: signal->maxrss, or the mm's hiwater if larger */
+	__u64 min_flt;
+	__u64 maj_flt;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 read_bytes;     /* ioac: bytes fetched from / sent to storage */
+	__u64 write_bytes;
+	__u64 rchar;          /* ioac: bytes passed to read()/write()-like calls */
+	__u64 wchar;
+	__u64 children_utime_ns; /* reaped children (signal->cutime), adjusted as wait4 does */
+	__u64 children_stime_ns;
+	__u64 lifetime_ns;    /* boottime now - start_boottime (leader for processes) */
+	__u32 threads;        /* threads summed (1 for a thread exit) */
+	__u32 rflags;         /* PW_RAW_RU_* */
 };
 
 /*
@@ -264,6 +291,39 @@ struct pw_access_config {
 struct pw_exec_name {
 	__u64 start_ns;
 	char comm[PW_COMM_LEN];
+};
+
+/* ---- resource sampler (src/bpf/sampler.bpf.c, read by src/resource/) ---- */
+
+#define PW_SAMPLE_LEADER (1u << 0) /* the thread-group leader: process fields valid */
+#define PW_SAMPLE_KTHREAD (1u << 1)
+#define PW_SAMPLE_HAS_MM (1u << 2) /* rss_pages valid */
+
+/*
+ * One record per task, written by the iter/task program with
+ * bpf_seq_write() and read() back by the sampler. A process's CPU is its
+ * leader's sig_* (threads already released) plus every task's own.
+ */
+struct pw_raw_task_sample {
+	__u32 tgid;
+	__u32 tid;
+	__u32 sflags;         /* PW_SAMPLE_* */
+	__u32 nr_threads;     /* leader: signal->nr_threads */
+	__u64 runtime_ns;     /* this task's se.sum_exec_runtime */
+	__u64 utime_ns;       /* this task's tick-sampled user time */
+	__u64 stime_ns;
+	/* leader only (0 otherwise) */
+	__u64 start_ns;       /* start_boottime */
+	__u64 sig_runtime_ns; /* signal->sum_sched_runtime: released threads */
+	__u64 sig_utime_ns;
+	__u64 sig_stime_ns;
+	__u64 rss_pages;      /* file + anon + shmem, as /proc/PID/stat field 24 */
+	__u32 ppid;
+	__u32 state;          /* task->__state */
+	__s32 exit_state;
+	__u32 __pad;
+	char comm[PW_COMM_LEN];
+	struct pw_raw_token token;
 };
 
 #endif /* PW_BPF_EVENTS_H */
