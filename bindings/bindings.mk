@@ -4,7 +4,7 @@
 # Go runs with GOPROXY=off and no modules, cargo with --offline and no crates.
 
 BIND       := $(BUILD)/bindings
-BIND_LANGS := c python
+BIND_LANGS := c cpp python
 CXX        ?= g++
 GO         ?= go
 CARGO      ?= cargo
@@ -21,7 +21,7 @@ RUST_SRCS  := $(wildcard bindings/rust/Cargo.toml bindings/rust/build.rs binding
 
 .PHONY: bindings bindings-check
 bindings: $(foreach l,$(BIND_LANGS),$(BIND)/$(l)/watch-exec $(BIND)/$(l)/gate-deny) \
- 
+	$(BIND)/cpp/test_procward
 
 $(BIND)/c/%: bindings/c/%.c include/procward.h $(STLIB)
 	@mkdir -p $(dir $@)
