@@ -4,7 +4,7 @@
 # Go runs with GOPROXY=off and no modules, cargo with --offline and no crates.
 
 BIND       := $(BUILD)/bindings
-BIND_LANGS := c cpp python rust
+BIND_LANGS := c cpp python go rust
 CXX        ?= g++
 GO         ?= go
 CARGO      ?= cargo
