@@ -4,10 +4,12 @@
 # Go runs with GOPROXY=off and no modules, cargo with --offline and no crates.
 
 BIND       := $(BUILD)/bindings
-BIND_LANGS := c cpp python go rust
 CXX        ?= g++
 GO         ?= go
 CARGO      ?= cargo
+# Go and Rust come from scripts/install-deps.sh --all (--bindings); without
+# their toolchain those two are left out, and tests/bindings/run.sh says so.
+BIND_LANGS := c cpp python $(if $(shell command -v $(GO)),go) $(if $(shell command -v $(CARGO)),rust)
 BIND_CXXFLAGS := -O2 -g -std=c++17 $(WARN) -Iinclude -Ibindings/cpp $(SAN)
 # The Go and Rust toolchains keep their caches in the build tree, never in $HOME.
 GO_ENV     := GOCACHE=$(abspath $(BIND))/go/cache GOPATH=$(abspath $(BIND))/go/path GOPROXY=off \
@@ -19,7 +21,7 @@ GO_SRCS    := $(wildcard bindings/go/*.go bindings/go/*/*/*.go bindings/go/go.mo
 RUST_SRCS  := $(wildcard bindings/rust/Cargo.toml bindings/rust/build.rs bindings/rust/src/*.rs \
 	bindings/rust/examples/*.rs bindings/rust/examples/*/*.rs)
 
-.PHONY: bindings bindings-check
+.PHONY: bindings bindings-check bindings-test-go bindings-test-rust
 bindings: $(foreach l,$(BIND_LANGS),$(BIND)/$(l)/watch-exec $(BIND)/$(l)/gate-deny) \
 	$(BIND)/cpp/test_procward
 
@@ -59,3 +61,14 @@ $(BIND)/rust/.built: $(RUST_SRCS) $(STLIB)
 	@touch $@
 $(BIND)/rust/%: $(BIND)/rust/.built
 	$(Q)cp $(BIND)/rust/target/release/examples/$(subst -,_,$*) $@
+
+# The native test suites of Go and Rust (tests/bindings/run.sh runs these, then the contract).
+bindings-test-go: $(BIND)/go/watch-exec
+	cd bindings/go && $(GO_ENV) $(GO) test -count=1 -v .
+
+bindings-test-rust: $(BIND)/rust/.built
+	cd bindings/rust && $(CARGO_ENV) $(CARGO) test --offline --release -- --test-threads=1
+
+# Every binding's tests and the contract (what `make check` runs, one suite per language).
+bindings-check: bindings
+	@for l in c cpp python go rust; do BUILD=$(BUILD) tests/bindings/run.sh $$l || exit 1; done
