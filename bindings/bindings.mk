@@ -72,3 +72,26 @@ bindings-test-rust: $(BIND)/rust/.built
 # Every binding's tests and the contract (what `make check` runs, one suite per language).
 bindings-check: bindings
 	@for l in c cpp python go rust; do BUILD=$(BUILD) tests/bindings/run.sh $$l || exit 1; done
+
+# The overhead benchmark (bindings/bench/overhead.py): an empty-handler monitor per language.
+.PHONY: bindings-bench bindings-bench-build
+bindings-bench-build: $(foreach l,$(BIND_LANGS),$(BIND)/$(l)/null-monitor)
+	$(MAKE) -C bench build/pw-bench-load build/true/pw-bench-load
+
+$(BIND)/c/null-monitor: bindings/bench/null.c include/procward.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(STLIB) $(LIBS)
+
+$(BIND)/cpp/null-monitor: bindings/bench/null.cpp bindings/cpp/procward.hpp include/procward.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(call msg,CXXLD,$@)
+	$(Q)$(CXX) $(BIND_CXXFLAGS) -o $@ $< $(STLIB) $(LIBS)
+
+$(BIND)/python/null-monitor: bindings/bench/null.py $(SHLIB)
+	@mkdir -p $(dir $@)
+	$(Q)printf '#!/bin/sh\nPROCWARD_LIB=%s exec python3 %s "$$@"\n' \
+		'$(abspath $(BUILD))/libprocward.so' '$(abspath $<)' > $@.tmp && chmod 0755 $@.tmp && mv $@.tmp $@
+
+bindings-bench: bindings-bench-build
+	python3 bindings/bench/overhead.py --build $(BUILD) $(ARGS)

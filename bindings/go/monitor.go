@@ -80,33 +80,37 @@ type Event struct {
 }
 
 func copyEvent(ev *C.struct_pw_event, names bool) *Event {
+	var o C.struct_pwgo_event
+	C.pwgo_event_read(ev, &o) // one cgo call for every scalar and string pointer
 	e := &Event{
-		Type:          EventType(C.pw_event_type(ev)),
-		TimeNs:        uint64(C.pw_event_time_ns(ev)),
-		CPU:           uint32(C.pw_event_cpu(ev)),
-		Pid:           int(C.pw_event_pid(ev)),
-		Tid:           int(C.pw_event_tid(ev)),
-		Key:           procKey(C.pw_event_key(ev)),
-		ParentPid:     int(C.pw_event_parent_pid(ev)),
-		ParentKey:     procKey(C.pw_event_parent_key(ev)),
-		CreatorPid:    int(C.pw_event_creator_pid(ev)),
-		CreatorTid:    int(C.pw_event_creator_tid(ev)),
-		CloneFlags:    uint32(C.pw_event_clone_flags(ev)),
-		CloneFlagsRaw: uint64(C.pw_event_clone_flags_raw(ev)),
-		Name:          goString(C.pw_event_name(ev)),
-		Image:         goString(C.pw_event_image(ev)),
-		PreviousImage: goString(C.pw_event_previous_image(ev)),
-		ExecFilename:  goString(C.pw_event_exec_filename(ev)),
-		Cwd:           goString(C.pw_event_cwd(ev)),
-		Flags:         uint32(C.pw_event_flags(ev)),
-		ExitStatus:    int(C.pw_event_exit_status(ev)),
-		LostCount:     uint64(C.pw_event_lost_count(ev)),
-		Token:         token(C.pw_event_token(ev)),
+		Type:          EventType(o._type),
+		TimeNs:        uint64(o.time_ns),
+		CPU:           uint32(o.cpu),
+		Pid:           int(o.pid),
+		Tid:           int(o.tid),
+		Key:           procKey(o.key),
+		ParentPid:     int(o.parent_pid),
+		ParentKey:     procKey(o.parent_key),
+		CreatorPid:    int(o.creator_pid),
+		CreatorTid:    int(o.creator_tid),
+		CloneFlags:    uint32(o.clone_flags),
+		CloneFlagsRaw: uint64(o.clone_flags_raw),
+		Name:          goString(o.name),
+		Image:         goString(o.image),
+		PreviousImage: goString(o.previous_image),
+		ExecFilename:  goString(o.exec_filename),
+		Cwd:           goString(o.cwd),
+		Flags:         uint32(o.flags),
+		ExitStatus:    int(o.exit_status),
+		LostCount:     uint64(o.lost_count),
+		Token:         token(o.token),
 	}
-	if n := int(C.pw_event_argc(ev)); n > 0 {
+	if n := int(o.argc); n > 0 {
+		ptrs := make([]*C.char, n)
+		n = int(C.pwgo_event_args(ev, &ptrs[0], C.size_t(n)))
 		e.Args = make([]string, n)
 		for i := range e.Args {
-			e.Args[i] = goString(C.pw_event_arg(ev, C.size_t(i)))
+			e.Args[i] = goString(ptrs[i])
 		}
 	}
 	if names {
@@ -116,16 +120,16 @@ func copyEvent(ev *C.struct_pw_event, names bool) *Event {
 		e.ContainerID = goString(C.pw_event_container_id(ev))
 	}
 	if e.Type == ProcessAccess || e.Type == ThreadAccess {
-		e.TargetPid = int(C.pw_event_target_pid(ev))
-		e.TargetTid = int(C.pw_event_target_tid(ev))
-		e.TargetKey = procKey(C.pw_event_target_key(ev))
-		e.TargetName = goString(C.pw_event_target_name(ev))
-		e.Access = Access(C.pw_event_access(ev))
-		e.AccessOp = int(C.pw_event_access_op(ev))
-		e.Signal = int(C.pw_event_signal(ev))
-		e.AccessResult = int64(C.pw_event_access_result(ev))
-		e.AccessDenied = bool(C.pw_event_access_denied(ev))
-		e.AccessDetail = uint64(C.pw_event_access_detail(ev))
+		e.TargetPid = int(o.target_pid)
+		e.TargetTid = int(o.target_tid)
+		e.TargetKey = procKey(o.target_key)
+		e.TargetName = goString(o.target_name)
+		e.Access = Access(o.access)
+		e.AccessOp = int(o.access_op)
+		e.Signal = int(o.signal)
+		e.AccessResult = int64(o.access_result)
+		e.AccessDenied = bool(o.access_denied)
+		e.AccessDetail = uint64(o.access_detail)
 	}
 	return e
 }

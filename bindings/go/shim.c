@@ -58,3 +58,50 @@ void pwgo_gate_callbacks(struct pw_gate_opts *o, uintptr_t h, int handler, int d
 		o->log_userdata = (void *)log_h;
 	}
 }
+
+void pwgo_event_read(const struct pw_event *ev, struct pwgo_event *o)
+{
+	o->type = pw_event_type(ev);
+	o->cpu = pw_event_cpu(ev);
+	o->time_ns = pw_event_time_ns(ev);
+	o->pid = pw_event_pid(ev);
+	o->tid = pw_event_tid(ev);
+	o->parent_pid = pw_event_parent_pid(ev);
+	o->creator_pid = pw_event_creator_pid(ev);
+	o->creator_tid = pw_event_creator_tid(ev);
+	o->key = pw_event_key(ev);
+	o->parent_key = pw_event_parent_key(ev);
+	o->clone_flags = pw_event_clone_flags(ev);
+	o->flags = pw_event_flags(ev);
+	o->clone_flags_raw = pw_event_clone_flags_raw(ev);
+	o->lost_count = pw_event_lost_count(ev);
+	o->exit_status = pw_event_exit_status(ev);
+	o->name = pw_event_name(ev);
+	o->image = pw_event_image(ev);
+	o->previous_image = pw_event_previous_image(ev);
+	o->exec_filename = pw_event_exec_filename(ev);
+	o->cwd = pw_event_cwd(ev);
+	o->argc = pw_event_argc(ev);
+	o->token = pw_event_token(ev);
+	if (o->type == PW_EVENT_PROCESS_ACCESS || o->type == PW_EVENT_THREAD_ACCESS) {
+		o->target_pid = pw_event_target_pid(ev);
+		o->target_tid = pw_event_target_tid(ev);
+		o->target_key = pw_event_target_key(ev);
+		o->target_name = pw_event_target_name(ev);
+		o->access = pw_event_access(ev);
+		o->access_op = pw_event_access_op(ev);
+		o->signal = pw_event_signal(ev);
+		o->access_result = pw_event_access_result(ev);
+		o->access_detail = pw_event_access_detail(ev);
+		o->access_denied = pw_event_access_denied(ev);
+	}
+}
+
+size_t pwgo_event_args(const struct pw_event *ev, const char **out, size_t n)
+{
+	size_t argc = pw_event_argc(ev), i;
+
+	for (i = 0; i < argc && i < n; i++)
+		out[i] = pw_event_arg(ev, i);
+	return i;
+}
