@@ -446,7 +446,7 @@ public:
 	}
 
 	void start() { detail::check(pw_monitor_start(h()), "start monitor"); }
-	int fd() const { return detail::check(pw_monitor_fd(st_->m), "monitor fd"); }
+	int fd() const { return detail::check(pw_monitor_fd(h()), "monitor fd"); }
 	// Events delivered; 0 on timeout, after stop() or a signal (-EINTR).
 	// Rethrows what the handler threw.
 	int dispatch(int timeout_ms = -1) { return finish(pw_monitor_dispatch(h(), timeout_ms), "dispatch"); }
@@ -462,7 +462,7 @@ public:
 	{
 		struct pw_monitor_stats s{};
 		s.sz = sizeof(s);
-		detail::check(pw_monitor_stats(st_->m, &s), "monitor stats");
+		detail::check(pw_monitor_stats(h(), &s), "monitor stats");
 		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
 			 s.table_evictions };
 	}
@@ -791,10 +791,10 @@ public:
 	{
 		GateStats s{};
 		s.sz = sizeof(struct pw_gate_stats);
-		detail::check(pw_gate_stats(st_->g, &s), "gate stats");
+		detail::check(pw_gate_stats(h(), &s), "gate stats");
 		return s;
 	}
-	bool deny_errno_supported() const { return pw_gate_deny_errno_supported(st_->g); }
+	bool deny_errno_supported() const { return pw_gate_deny_errno_supported(h()); }
 	pw_gate *raw() const { return st_->g; }
 
 private:

@@ -297,11 +297,24 @@ func newRequest(gate *Gate, r *C.struct_pw_exec_request) *ExecRequest {
 	}
 }
 
+// lock takes the gate's life (shared) and the request; live says whether
+// the C request may still be touched.
+func (req *ExecRequest) lock() (live bool) {
+	req.gate.life.RLock()
+	req.mu.Lock()
+	return req.state != reqDone && !req.gate.freed
+}
+
+func (req *ExecRequest) unlock() {
+	req.mu.Unlock()
+	req.gate.life.RUnlock()
+}
+
 // Image is the absolute path of the file opened for exec ("" if unknown).
 func (req *ExecRequest) Image() string {
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.image == nil && req.state != reqDone {
+	live := req.lock()
+	defer req.unlock()
+	if req.image == nil && live {
 		s := goString(C.pw_exec_image(req.r))
 		req.image = &s
 	}
@@ -313,9 +326,9 @@ func (req *ExecRequest) Image() string {
 
 // Filename is execve's filename argument, as passed.
 func (req *ExecRequest) Filename() string {
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.filename == nil && req.state != reqDone {
+	live := req.lock()
+	defer req.unlock()
+	if req.filename == nil && live {
 		s := goString(C.pw_exec_filename(req.r))
 		req.filename = &s
 	}
@@ -327,9 +340,9 @@ func (req *ExecRequest) Filename() string {
 
 // Args is the new argv.
 func (req *ExecRequest) Args() []string {
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if !req.argsRead && req.state != reqDone {
+	live := req.lock()
+	defer req.unlock()
+	if !req.argsRead && live {
 		n := int(C.pw_exec_argc(req.r))
 		req.args = make([]string, n)
 		for i := range req.args {
@@ -343,9 +356,9 @@ func (req *ExecRequest) Args() []string {
 // SHA256 of the image content.
 func (req *ExecRequest) SHA256() ([32]byte, error) {
 	var out [32]byte
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.state == reqDone {
+	live := req.lock()
+	defer req.unlock()
+	if !live {
 		return out, ErrReleased
 	}
 	err := check(C.pw_exec_sha256(req.r, (*C.uint8_t)(unsafe.Pointer(&out[0]))), "sha256")
@@ -355,11 +368,9 @@ func (req *ExecRequest) SHA256() ([32]byte, error) {
 // answer gives a verdict: true if it decided the exec, false if the exec
 // was answered already (deadline, stop, an earlier verdict).
 func (req *ExecRequest) answer(f func(*C.struct_pw_exec_request) C.int) (bool, error) {
-	req.gate.life.RLock()
-	defer req.gate.life.RUnlock()
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.state == reqDone || req.gate.freed {
+	live := req.lock()
+	defer req.unlock()
+	if !live {
 		return false, nil
 	}
 	ret := f(req.r)
@@ -394,11 +405,9 @@ func (req *ExecRequest) DenyCached(errno syscall.Errno) (bool, error) {
 
 // Extend pushes the deadline to now + ms.
 func (req *ExecRequest) Extend(ms uint) (bool, error) {
-	req.gate.life.RLock()
-	defer req.gate.life.RUnlock()
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.state == reqDone || req.gate.freed {
+	live := req.lock()
+	defer req.unlock()
+	if !live {
 		return false, nil
 	}
 	ret := C.pw_exec_extend(req.r, C.uint(ms))

@@ -155,6 +155,7 @@ type MonitorStats struct {
 // Monitor wraps a pw_monitor.
 type Monitor struct {
 	mu      sync.Mutex // guards m against Close while Stop runs
+	running sync.WaitGroup
 	m       *C.struct_pw_monitor
 	handle  cgo.Handle
 	logH    cgo.Handle
@@ -202,8 +203,11 @@ func (mon *Monitor) release() {
 	}
 }
 
-// Close stops, detaches every program and frees. Idempotent.
+// Close stops (and waits for a Run or Dispatch on another goroutine to
+// return), detaches every program and frees. Idempotent.
 func (mon *Monitor) Close() {
+	mon.Stop()
+	mon.running.Wait()
 	mon.mu.Lock()
 	m := mon.m
 	mon.m = nil
@@ -436,6 +440,8 @@ func (mon *Monitor) Dispatch(timeoutMs int, handler func(*Event)) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	mon.running.Add(1)
+	defer mon.running.Done()
 	mon.handler = handler
 	ret := C.pw_monitor_dispatch(m, C.int(timeoutMs))
 	return mon.finish(ret, "dispatch")
@@ -448,6 +454,8 @@ func (mon *Monitor) Run(ctx context.Context, handler func(*Event)) error {
 	if err != nil {
 		return err
 	}
+	mon.running.Add(1)
+	defer mon.running.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	done := make(chan struct{})

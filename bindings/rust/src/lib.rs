@@ -1321,9 +1321,14 @@ impl Deferred {
             }
         })
     }
-    /// The exec'ing process.
-    pub fn pid(&self) -> i32 {
-        unsafe { ffi::pw_exec_pid(self.raw) }
+    /// The exec'ing process; None once the gate is gone.
+    pub fn pid(&self) -> Option<i32> {
+        let freed = self.life.freed.lock().unwrap_or_else(|e| e.into_inner());
+        if *freed {
+            None
+        } else {
+            Some(unsafe { ffi::pw_exec_pid(self.raw) })
+        }
     }
     /// Allow.
     pub fn allow(self) -> Result<bool> {
