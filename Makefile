@@ -127,5 +127,6 @@ clean:
 	rm -rf $(BUILD)
 
 include tests/tests.mk
+include bindings/bindings.mk
 .SECONDARY:
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/*.bpf.d)

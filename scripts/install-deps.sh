@@ -7,13 +7,17 @@
 #   libcmocka-dev               unit and integration tests
 #   pkg-config make gcc         the build, and the install check (pkg-config)
 #   python3                     the Python binding tests
+#   g++                         the C++ binding (header-only) and its tests
+#   --bindings: golang-go rustc cargo
+#                               the Go and Rust bindings (Debian's Go 1.19 and Rust 1.63: the floors)
 #
 # Idempotent: packages already installed are left alone, and apt is not touched
 # at all when nothing is missing (`apt-get update` runs only then).
-# Usage: scripts/install-deps.sh [--vm] [--bench] [--all] [--dry-run]
+# Usage: scripts/install-deps.sh [--vm] [--bench] [--bindings] [--all] [--dry-run]
 #   --vm       also install what the VM kernel matrix needs (scripts/install-vm-deps.sh)
 #   --bench    also install the peer tools the benchmarks compare against (scripts/install-bench-deps.sh)
-#   --all      --vm and --bench: everything `make check` uses
+#   --bindings also install the Go and Rust toolchains (make bindings; nothing is downloaded at build time)
+#   --all      --vm, --bench and --bindings: everything `make check` uses
 #   --dry-run  only report what is missing (exit 1 if anything is)
 set -euo pipefail
 
@@ -30,18 +34,26 @@ PKGS=(
     make
     gcc
     python3
+    g++
+)
+BINDINGS_PKGS=(
+    golang-go
+    rustc
+    cargo
 )
 
 VM=0
 BENCH=0
+BINDINGS=0
 DRY_RUN=0
 for arg in "$@"; do
     case "$arg" in
         --vm) VM=1 ;;
         --bench) BENCH=1 ;;
-        --all) VM=1; BENCH=1 ;;
+        --bindings) BINDINGS=1 ;;
+        --all) VM=1; BENCH=1; BINDINGS=1 ;;
         --dry-run) DRY_RUN=1 ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install-deps: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -58,6 +70,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     exit 1
 fi
 
+[ "$BINDINGS" -eq 1 ] && PKGS+=("${BINDINGS_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
     if installed "$p"; then

@@ -54,6 +54,13 @@ run unit $MAKE --no-print-directory unit
 run fuzz $MAKE --no-print-directory fuzz-check
 run integ $MAKE --no-print-directory integ
 [ -d tests/python ] && run python python_suite
+# Bindings: build all, then one suite per language (its own tests and the contract).
+run bindings-build $MAKE --no-print-directory bindings
+run bindings-c tests/bindings/run.sh c
+run bindings-cpp tests/bindings/run.sh cpp
+run bindings-python tests/bindings/run.sh python
+run bindings-go tests/bindings/run.sh go
+run bindings-rust tests/bindings/run.sh rust
 [ -x tests/install/check-install.sh ] && run install $MAKE --no-print-directory install-check
 run asan $MAKE --no-print-directory asan-check
 # Benchmarks are not tests: CI builds them and proves every piece runs (no timing).

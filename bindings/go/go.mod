@@ -1,0 +1,3 @@
+module procward
+
+go 1.19

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+// monitor.go - Monitor: lifecycle and access events, copied into Event values.
+
+package procward
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// EventType of an event (enum pw_event_type).
+type EventType int
+
+// Event types.
+const (
+	ProcessCreate EventType = C.PW_EVENT_PROCESS_CREATE
+	Exec          EventType = C.PW_EVENT_EXEC
+	ProcessExit   EventType = C.PW_EVENT_PROCESS_EXIT
+	ThreadCreate  EventType = C.PW_EVENT_THREAD_CREATE
+	ThreadExit    EventType = C.PW_EVENT_THREAD_EXIT
+	Lost          EventType = C.PW_EVENT_LOST
+	ProcessAccess EventType = C.PW_EVENT_PROCESS_ACCESS
+	ThreadAccess  EventType = C.PW_EVENT_THREAD_ACCESS
+)
+
+// Mask is its bit for MonitorOptions.Events.
+func (t EventType) Mask() uint32 { return 1 << uint(t) }
+
+func (t EventType) String() string { return goString(C.pw_event_type_name(C.enum_pw_event_type(t))) }
+
+// Event masks.
+const (
+	EventsAll    uint32 = 1<<ProcessCreate | 1<<Exec | 1<<ProcessExit | 1<<ThreadCreate | 1<<ThreadExit
+	EventsAccess uint32 = 1<<ProcessAccess | 1<<ThreadAccess
+)
+
+// Event is a copy of one library event; it may be kept.
+type Event struct {
+	Type                   EventType
+	TimeNs                 uint64
+	CPU                    uint32
+	Pid, Tid               int // the originator's, for access events
+	Key                    ProcKey
+	ParentPid              int
+	ParentKey              ProcKey
+	CreatorPid, CreatorTid int
+	CloneFlags             uint32 // PW_CLONE_*
+	CloneFlagsRaw          uint64
+	Name                   string
+	Image                  string // "" when unknown
+	PreviousImage          string
+	ExecFilename           string
+	Cwd                    string
+	Args                   []string
+	Flags                  uint32 // PW_EVF_*
+	ExitStatus             int    // raw wait status: syscall.WaitStatus(ev.ExitStatus)
+	LostCount              uint64
+	Token                  *Token // nil for Lost
+	// Resolved only with MonitorOptions.ResolveNames.
+	UserName, GroupName, CgroupPath, ContainerID string
+	// Access events.
+	TargetPid, TargetTid int
+	TargetKey            ProcKey
+	TargetName           string
+	Access               Access
+	AccessOp             int
+	Signal               int
+	AccessResult         int64
+	AccessDenied         bool
+	AccessDetail         uint64
+}
+
+func copyEvent(ev *C.struct_pw_event, names bool) *Event {
+	var o C.struct_pwgo_event
+	C.pwgo_event_read(ev, &o) // one cgo call for every scalar and string pointer
+	e := &Event{
+		Type:          EventType(o._type),
+		TimeNs:        uint64(o.time_ns),
+		CPU:           uint32(o.cpu),
+		Pid:           int(o.pid),
+		Tid:           int(o.tid),
+		Key:           procKey(o.key),
+		ParentPid:     int(o.parent_pid),
+		ParentKey:     procKey(o.parent_key),
+		CreatorPid:    int(o.creator_pid),
+		CreatorTid:    int(o.creator_tid),
+		CloneFlags:    uint32(o.clone_flags),
+		CloneFlagsRaw: uint64(o.clone_flags_raw),
+		Name:          goString(o.name),
+		Image:         goString(o.image),
+		PreviousImage: goString(o.previous_image),
+		ExecFilename:  goString(o.exec_filename),
+		Cwd:           goString(o.cwd),
+		Flags:         uint32(o.flags),
+		ExitStatus:    int(o.exit_status),
+		LostCount:     uint64(o.lost_count),
+		Token:         token(o.token),
+	}
+	if n := int(o.argc); n > 0 {
+		ptrs := make([]*C.char, n)
+		n = int(C.pwgo_event_args(ev, &ptrs[0], C.size_t(n)))
+		e.Args = make([]string, n)
+		for i := range e.Args {
+			e.Args[i] = goString(ptrs[i])
+		}
+	}
+	if names {
+		e.UserName = goString(C.pw_event_user_name(ev))
+		e.GroupName = goString(C.pw_event_group_name(ev))
+		e.CgroupPath = goString(C.pw_event_cgroup_path(ev))
+		e.ContainerID = goString(C.pw_event_container_id(ev))
+	}
+	if e.Type == ProcessAccess || e.Type == ThreadAccess {
+		e.TargetPid = int(o.target_pid)
+		e.TargetTid = int(o.target_tid)
+		e.TargetKey = procKey(o.target_key)
+		e.TargetName = goString(o.target_name)
+		e.Access = Access(o.access)
+		e.AccessOp = int(o.access_op)
+		e.Signal = int(o.signal)
+		e.AccessResult = int64(o.access_result)
+		e.AccessDenied = bool(o.access_denied)
+		e.AccessDetail = uint64(o.access_detail)
+	}
+	return e
+}
+
+// MonitorOptions are the fields of struct pw_monitor_opts (0: the library's defaults).
+type MonitorOptions struct {
+	Events          uint32 // EventType.Mask() bits; 0: EventsAll
+	RingbufBytes    int
+	InheritChildren bool
+	MaxProcesses    int
+	MaxArgsBytes    uint
+	BatchDelayUs    int
+	ResolveNames    bool     // fill UserName, GroupName, CgroupPath, ContainerID
+	Rules           []string // "exclude name-prefix kworker", "include uid 1000"
+	Log             func(LogLevel, string)
+}
+
+// MonitorStats are counters since start.
+type MonitorStats struct {
+	EventsDelivered, EventsLost, EventsFiltered, ProcessesTracked, TableEvictions uint64
+}
+
+// Monitor wraps a pw_monitor.
+type Monitor struct {
+	mu      sync.Mutex // guards m against Close while Stop runs
+	running sync.WaitGroup
+	m       *C.struct_pw_monitor
+	handle  cgo.Handle
+	logH    cgo.Handle
+	names   bool
+	handler func(*Event)
+	panicV  interface{}
+	log     func(LogLevel, string)
+}
+
+// NewMonitor validates the options and rules; nothing is loaded until Start.
+func NewMonitor(opts MonitorOptions) (*Monitor, error) {
+	mon := &Monitor{names: opts.ResolveNames, log: opts.Log}
+	mon.handle = cgo.NewHandle(mon)
+	var c C.struct_pw_monitor_opts
+	c.sz = C.size_t(unsafe.Sizeof(c))
+	c.events = C.uint(opts.Events)
+	c.ringbuf_bytes = C.size_t(opts.RingbufBytes)
+	c.inherit_children = C.bool(opts.InheritChildren)
+	c.max_processes = C.size_t(opts.MaxProcesses)
+	c.max_args_bytes = C.uint(opts.MaxArgsBytes)
+	c.batch_delay_us = C.int(opts.BatchDelayUs)
+	var logH C.uintptr_t
+	if opts.Log != nil {
+		mon.logH = cgo.NewHandle(opts.Log)
+		logH = C.uintptr_t(mon.logH)
+	}
+	C.pwgo_monitor_callbacks(&c, C.uintptr_t(mon.handle), logH)
+	if err := check(C.pw_monitor_new(&c, &mon.m), "monitor"); err != nil {
+		mon.release()
+		return nil, err
+	}
+	for _, r := range opts.Rules {
+		if err := mon.AddRule(r); err != nil {
+			mon.Close()
+			return nil, err
+		}
+	}
+	return mon, nil
+}
+
+func (mon *Monitor) release() {
+	mon.handle.Delete()
+	if mon.logH != 0 {
+		mon.logH.Delete()
+	}
+}
+
+// Close stops (and waits for a Run or Dispatch on another goroutine to
+// return), detaches every program and frees. Idempotent.
+func (mon *Monitor) Close() {
+	mon.Stop()
+	mon.running.Wait()
+	mon.mu.Lock()
+	m := mon.m
+	mon.m = nil
+	mon.mu.Unlock()
+	if m != nil {
+		C.pw_monitor_free(m)
+		mon.release()
+	}
+}
+
+func (mon *Monitor) ptr() (*C.struct_pw_monitor, error) {
+	if mon.m == nil {
+		return nil, &Error{Op: "monitor", Code: syscall.EBADF}
+	}
+	return mon.m, nil
+}
+
+func parseRule(text string) (*C.struct_pw_rule, *C.char, error) {
+	cs := C.CString(text)
+	defer C.free(unsafe.Pointer(cs))
+	r := (*C.struct_pw_rule)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_pw_rule{}))))
+	r.sz = C.size_t(unsafe.Sizeof(*r))
+	var storage *C.char
+	if err := check(C.pw_rule_parse(cs, r, &storage), "parse rule"); err != nil {
+		C.free(unsafe.Pointer(r))
+		return nil, nil, err
+	}
+	return r, storage, nil
+}
+
+func withRule(text string, f func(*C.struct_pw_rule) C.int, op string) error {
+	r, storage, err := parseRule(text)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(r))
+	defer C.free(unsafe.Pointer(storage))
+	return check(f(r), op)
+}
+
+// AddRule adds a rule in the library's text form, before or after Start
+// (from the handler, or while Run is not running).
+func (mon *Monitor) AddRule(text string) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return withRule(text, func(r *C.struct_pw_rule) C.int { return C.pw_monitor_add_rule(m, r) }, "add rule")
+}
+
+// RemoveRule removes a rule added earlier (ENOENT if none).
+func (mon *Monitor) RemoveRule(text string) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return withRule(text, func(r *C.struct_pw_rule) C.int { return C.pw_monitor_remove_rule(m, r) }, "remove rule")
+}
+
+// ClearRules removes every rule.
+func (mon *Monitor) ClearRules() error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return check(C.pw_monitor_clear_rules(m), "clear rules")
+}
+
+// AccessTarget is a watched target: a process by Pid, or every process named Name.
+type AccessTarget struct {
+	Pid    int
+	Name   string
+	Access Access // 0: all
+}
+
+func (t AccessTarget) c() (C.struct_pw_access_target, *C.char) {
+	var c C.struct_pw_access_target
+	c.sz = C.size_t(unsafe.Sizeof(c))
+	c.pid = C.pid_t(t.Pid)
+	c.access = C.uint(t.Access)
+	var name *C.char
+	if t.Name != "" {
+		name = C.CString(t.Name)
+		c.name = name
+	}
+	return c, name
+}
+
+// WatchAccess reports access operations aimed at the target.
+func (mon *Monitor) WatchAccess(t AccessTarget) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	c, name := t.c()
+	defer C.free(unsafe.Pointer(name))
+	return check(C.pw_monitor_watch_access(m, &c), "watch access")
+}
+
+// UnwatchAccess stops watching a target.
+func (mon *Monitor) UnwatchAccess(t AccessTarget) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	c, name := t.c()
+	defer C.free(unsafe.Pointer(name))
+	return check(C.pw_monitor_unwatch_access(m, &c), "unwatch access")
+}
+
+// WatchAccessAll reports operations on every process for these rights (0: off).
+func (mon *Monitor) WatchAccessAll(a Access) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return check(C.pw_monitor_watch_access_all(m, C.uint(a)), "watch access of all")
+}
+
+// AddAccessOriginatorRule: "exclude pid 42", "include uid 1000".
+func (mon *Monitor) AddAccessOriginatorRule(text string) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return withRule(text, func(r *C.struct_pw_rule) C.int {
+		return C.pw_monitor_add_access_originator_rule(m, r)
+	}, "add originator rule")
+}
+
+// ClearAccessOriginatorRules removes them all.
+func (mon *Monitor) ClearAccessOriginatorRules() error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return check(C.pw_monitor_clear_access_originator_rules(m), "clear originator rules")
+}
+
+// ProtectRule denies rights on a process (by Pid or Name).
+type ProtectRule struct {
+	Pid       int
+	Name      string
+	Deny      Access
+	ExceptUID *uint32
+	ExceptPid *int // 0: the calling process
+}
+
+func (r ProtectRule) c() (C.struct_pw_protect_rule, *C.char) {
+	var c C.struct_pw_protect_rule
+	c.sz = C.size_t(unsafe.Sizeof(c))
+	c.pid = C.pid_t(r.Pid)
+	c.deny = C.uint(r.Deny)
+	if r.ExceptUID != nil {
+		c.flags |= C.PW_PROTECT_EXCEPT_UID
+		c.except_uid = C.uint32_t(*r.ExceptUID)
+	}
+	if r.ExceptPid != nil {
+		c.flags |= C.PW_PROTECT_EXCEPT_PID
+		c.except_pid = C.pid_t(*r.ExceptPid)
+	}
+	var name *C.char
+	if r.Name != "" {
+		name = C.CString(r.Name)
+		c.name = name
+	}
+	return c, name
+}
+
+// Protect adds or replaces a protection rule. Without BPF LSM the error
+// wraps ErrEnforcementUnavailable, and nothing is stored.
+func (mon *Monitor) Protect(r ProtectRule) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	c, name := r.c()
+	defer C.free(unsafe.Pointer(name))
+	return check(C.pw_monitor_protect(m, &c), "protect")
+}
+
+// Unprotect removes the rule for the same pid or name.
+func (mon *Monitor) Unprotect(r ProtectRule) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	c, name := r.c()
+	defer C.free(unsafe.Pointer(name))
+	return check(C.pw_monitor_unprotect(m, &c), "unprotect")
+}
+
+// Start loads and attaches the kernel programs.
+func (mon *Monitor) Start() error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return check(C.pw_monitor_start(m), "start monitor")
+}
+
+// Fd is a pollable descriptor, after Start.
+func (mon *Monitor) Fd() (int, error) {
+	m, err := mon.ptr()
+	if err != nil {
+		return -1, err
+	}
+	fd := C.pw_monitor_fd(m)
+	return int(fd), check(fd, "monitor fd")
+}
+
+func (mon *Monitor) finish(ret C.int, op string) (int, error) {
+	if p := mon.panicV; p != nil {
+		mon.panicV = nil
+		panic(p)
+	}
+	if ret == -C.int(syscall.EINTR) {
+		return 0, nil
+	}
+	if err := check(ret, op); err != nil {
+		return 0, err
+	}
+	return int(ret), nil
+}
+
+// Dispatch waits up to timeoutMs (-1: forever) and gives what is ready to
+// handler; the number of events. A panic in handler is re-raised here.
+func (mon *Monitor) Dispatch(timeoutMs int, handler func(*Event)) (int, error) {
+	m, err := mon.ptr()
+	if err != nil {
+		return 0, err
+	}
+	mon.running.Add(1)
+	defer mon.running.Done()
+	mon.handler = handler
+	ret := C.pw_monitor_dispatch(m, C.int(timeoutMs))
+	return mon.finish(ret, "dispatch")
+}
+
+// Run gives every event to handler until ctx is done or Stop is called (nil
+// then), or the library fails. It holds its goroutine's OS thread.
+func (mon *Monitor) Run(ctx context.Context, handler func(*Event)) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	mon.running.Add(1)
+	defer mon.running.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			mon.Stop()
+		case <-done:
+		}
+	}()
+	mon.handler = handler
+	_, err = mon.finish(C.pw_monitor_run(m), "run")
+	return err
+}
+
+// Events runs the monitor on its own goroutine and delivers events on a
+// channel (with room for buffer events: a full channel holds the reader back,
+// and the kernel counts what no longer fits as Lost). The channel is closed
+// when ctx is done or Stop is called; the error, if any, comes on errc.
+func (mon *Monitor) Events(ctx context.Context, buffer int) (events <-chan *Event, errc <-chan error) {
+	ch := make(chan *Event, buffer)
+	ec := make(chan error, 1)
+	go func() {
+		defer close(ch)
+		ec <- mon.Run(ctx, func(ev *Event) {
+			select {
+			case ch <- ev:
+			case <-ctx.Done():
+			}
+		})
+		close(ec)
+	}()
+	return ch, ec
+}
+
+// Stop makes Run or Dispatch return. Any goroutine.
+func (mon *Monitor) Stop() {
+	mon.mu.Lock()
+	defer mon.mu.Unlock()
+	if mon.m != nil {
+		C.pw_monitor_stop(mon.m)
+	}
+}
+
+// Stats are counters since start.
+func (mon *Monitor) Stats() (MonitorStats, error) {
+	m, err := mon.ptr()
+	if err != nil {
+		return MonitorStats{}, err
+	}
+	var s C.struct_pw_monitor_stats
+	s.sz = C.size_t(unsafe.Sizeof(s))
+	if err := check(C.pw_monitor_stats(m, &s), "monitor stats"); err != nil {
+		return MonitorStats{}, err
+	}
+	return MonitorStats{uint64(s.events_delivered), uint64(s.events_lost), uint64(s.events_filtered),
+		uint64(s.processes_tracked), uint64(s.table_evictions)}, nil
+}

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: MIT
+// procward_test.go - tests of the Go binding against real processes and the
+// real kernel: snapshot, monitor (every lifecycle type, token, rules, lost
+// events, panics, context cancellation, the channel), access watch and
+// protect, and the exec gate (handler, verdicts, defer, cache, failures,
+// decisions). Privileged tests skip when not root.
+//
+// The gate only asks about this process's children (`gate by-pid`) and
+// denies only programs copied into the test's own directory. A watchdog
+// (time.AfterFunc: no exec) SIGKILLs this process by pid past its deadline.
+
+package procward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	time.AfterFunc(120*time.Second, func() {
+		fmt.Fprintln(os.Stderr, "procward_test: watchdog: SIGKILL after 120 s")
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	})
+	os.Exit(m.Run())
+}
+
+func needRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+func program(t *testing.T, dir, name string) string {
+	src, err := os.Open("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	path := filepath.Join(dir, name)
+	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	dst.Close()
+	return path
+}
+
+func startMonitor(t *testing.T, opts MonitorOptions) *Monitor {
+	m, err := NewMonitor(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		m.Close()
+		if Unavailable(err) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+// pump dispatches into recs until done() or 10 s.
+func pump(t *testing.T, m *Monitor, handler func(*Event), done func() bool) {
+	end := time.Now().Add(10 * time.Second)
+	for !done() && time.Now().Before(end) {
+		if _, err := m.Dispatch(100, handler); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	e := &Error{Op: "op", Code: syscall.EPERM}
+	if !errors.Is(e, syscall.EPERM) || !errors.Is(e, os.ErrPermission) {
+		t.Fatal("errors.Is on an EPERM Error")
+	}
+	if !strings.HasPrefix(e.Error(), "op: ") {
+		t.Fatal(e.Error())
+	}
+	m, err := NewMonitor(MonitorOptions{Rules: []string{"include colour blue"}})
+	if m != nil || !errors.Is(err, ErrRuleSyntax) {
+		t.Fatalf("bad rule: %v", err)
+	}
+	if _, err := NewMonitor(MonitorOptions{RingbufBytes: 1000}); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("bad ring size: %v", err)
+	}
+	if a, err := ParseAccess("terminate,debug"); err != nil || a != AccessTerminate|AccessDebug {
+		t.Fatal(a, err)
+	}
+	if _, err := ParseAccess("nonsense"); !errors.Is(err, syscall.EINVAL) {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(Version(), "0.") {
+		t.Fatal(Version())
+	}
+	if Exec.String() != "exec" {
+		t.Fatal(Exec.String())
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	procs, err := Snapshot(SnapAll, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile("/proc/self/cmdline")
+	want := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
+	n := 0
+	for _, p := range procs {
+		if p.Pid != os.Getpid() {
+			continue
+		}
+		n++
+		if !reflect.DeepEqual(p.Args, want) || p.ParentPid != os.Getppid() || p.UID != uint32(os.Getuid()) || p.Threads < 1 {
+			t.Fatalf("%+v", p)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("self %d times", n)
+	}
+	if _, err := Snapshot(0, "/nonexistent-proc-root"); err == nil {
+		t.Fatal("snapshot of a missing root")
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	needRoot(t)
+	m := startMonitor(t, MonitorOptions{Events: EventsAll})
+	var recs []*Event
+	keep := func(ev *Event) {
+		if ev.Pid == os.Getpid() || ev.ParentPid == os.Getpid() {
+			recs = append(recs, ev)
+		}
+	}
+	cmd := exec.Command("/bin/sh", "-c", "exit 3")
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	find := func(ty EventType, pid int) *Event {
+		for _, r := range recs {
+			if r.Type == ty && r.Pid == pid {
+				return r
+			}
+		}
+		return nil
+	}
+	pump(t, m, keep, func() bool { return find(ProcessExit, pid) != nil })
+	create := find(ProcessCreate, pid)
+	if create == nil || create.ParentPid != os.Getpid() {
+		t.Fatalf("create %+v", create)
+	}
+	ex := find(Exec, pid)
+	if ex == nil || !reflect.DeepEqual(ex.Args, []string{"/bin/sh", "-c", "exit 3"}) ||
+		ex.Token == nil || ex.Token.UID != uint32(os.Getuid()) || ex.Name != "sh" || ex.Image == "" {
+		t.Fatalf("exec %+v", ex)
+	}
+	exit := find(ProcessExit, pid)
+	if ws := syscall.WaitStatus(exit.ExitStatus); !ws.Exited() || ws.ExitStatus() != 3 {
+		t.Fatalf("exit %+v", exit)
+	}
+	st, err := m.Stats()
+	if err != nil || st.EventsLost != 0 {
+		t.Fatal(st, err)
+	}
+}
+
+func TestThreads(t *testing.T) {
+	needRoot(t)
+	m := startMonitor(t, MonitorOptions{Events: ThreadCreate.Mask() | ThreadExit.Mask()})
+	// a child that starts one thread and joins it
+	cmd := exec.Command("python3", "-c", "import threading; t = threading.Thread(target=len, args=((),)); t.start(); t.join()")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var created, exited []int
+	keep := func(ev *Event) {
+		if ev.Pid == pid && ev.Type == ThreadCreate {
+			created = append(created, ev.Tid)
+		}
+		if ev.Pid == pid && ev.Type == ThreadExit {
+			exited = append(exited, ev.Tid)
+		}
+	}
+	pump(t, m, keep, func() bool { return len(created) == 1 && len(exited) == 1 })
+	if len(created) != 1 || !reflect.DeepEqual(created, exited) || created[0] == pid {
+		t.Fatalf("threads of %d: created %v exited %v", pid, created, exited)
+	}
+}
+
+func TestRulesPanicsAndContext(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	excluded := program(t, dir, "pwgo-excluded")
+	included := program(t, dir, "pwgo-included")
+	m := startMonitor(t, MonitorOptions{
+		Events: Exec.Mask() | ProcessExit.Mask(),
+		Rules:  []string{"exclude name pwgo-excluded"},
+	})
+	var recs []*Event
+	keep := func(ev *Event) {
+		if ev.ParentPid == os.Getpid() {
+			recs = append(recs, ev)
+		}
+	}
+	if err := exec.Command(excluded).Run(); err != nil {
+		t.Fatal(err)
+	}
+	inc := exec.Command(included)
+	if err := inc.Run(); err != nil {
+		t.Fatal(err)
+	}
+	count := func(ty EventType, name string) int {
+		n := 0
+		for _, r := range recs {
+			if r.Type == ty && r.Name == name {
+				n++
+			}
+		}
+		return n
+	}
+	pump(t, m, keep, func() bool { return count(ProcessExit, "pwgo-included") == 1 })
+	m.Dispatch(0, keep)
+	if count(Exec, "pwgo-included") != 1 || count(Exec, "pwgo-excluded") != 0 || count(ProcessExit, "pwgo-excluded") != 0 {
+		t.Fatalf("rules: %d %d %d", count(Exec, "pwgo-included"), count(Exec, "pwgo-excluded"), count(ProcessExit, "pwgo-excluded"))
+	}
+	if err := m.RemoveRule("exclude name pwgo-excluded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveRule("exclude name pwgo-excluded"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatal(err)
+	}
+
+	// a handler's panic stops Dispatch and is raised there
+	if err := exec.Command(included).Run(); err != nil {
+		t.Fatal(err)
+	}
+	var caught interface{}
+	end := time.Now().Add(10 * time.Second)
+	for caught == nil && time.Now().Before(end) {
+		func() {
+			defer func() { caught = recover() }()
+			m.Dispatch(100, func(ev *Event) {
+				if ev.ParentPid == os.Getpid() {
+					panic("boom")
+				}
+			})
+		}()
+	}
+	if caught != "boom" {
+		t.Fatalf("caught %v", caught)
+	}
+
+	// Events: a channel, closed when the context is cancelled
+	ctx, cancel := context.WithCancel(context.Background())
+	events, errc := m.Events(ctx, 16)
+	if err := exec.Command(included, "via-channel").Run(); err != nil {
+		t.Fatal(err)
+	}
+	var got *Event
+	timeout := time.After(10 * time.Second)
+	for got == nil {
+		select {
+		case ev := <-events:
+			if ev != nil && ev.Type == Exec && len(ev.Args) == 2 && ev.Args[1] == "via-channel" {
+				got = ev
+			}
+		case <-timeout:
+			t.Fatal("no exec on the channel")
+		}
+	}
+	cancel()
+	for range events {
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLostEvents(t *testing.T) {
+	needRoot(t)
+	m := startMonitor(t, MonitorOptions{RingbufBytes: 4096})
+	var lost, notes uint64
+	count := func(ev *Event) {
+		if ev.Type == Lost {
+			lost += ev.LostCount
+			notes++
+		}
+	}
+	for i := 0; i < 300; i++ { // far more than 4 KiB of records, none read meanwhile
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		m.Dispatch(100, count)
+	}
+	st, _ := m.Stats()
+	if notes < 1 || lost == 0 || st.EventsLost != lost {
+		t.Fatalf("notes %d lost %d stats %d", notes, lost, st.EventsLost)
+	}
+}
+
+func TestAccessWatchAndProtect(t *testing.T) {
+	needRoot(t)
+	sleeper := exec.Command("/bin/sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := sleeper.Process.Pid
+	end := time.Now().Add(10 * time.Second)
+	for time.Now().Before(end) {
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); string(comm) == "sleep\n" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // polling the exec, with a deadline
+	}
+	m, err := NewMonitor(MonitorOptions{Events: EventsAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.WatchAccess(AccessTarget{Pid: pid, Access: AccessTerminate}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		sleeper.Process.Kill()
+		if Unavailable(err) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	rule := ProtectRule{Pid: pid, Deny: AccessTerminate}
+	if EnforcementAvailable() {
+		if err := m.Protect(rule); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(pid, syscall.SIGTERM); !errors.Is(err, syscall.EPERM) {
+			t.Fatal(err)
+		}
+		m.Unprotect(rule)
+	} else {
+		err := m.Protect(rule)
+		var pe *Error
+		if !errors.Is(err, ErrEnforcementUnavailable) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "enforce") {
+			t.Fatalf("protect without BPF LSM: %v", err)
+		}
+		if err := m.Unprotect(rule); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("unprotect: %v", err)
+		}
+	}
+	var recs []*Event
+	m.Dispatch(0, func(*Event) {})
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sleeper.Wait()
+	keep := func(ev *Event) { recs = append(recs, ev) }
+	pump(t, m, keep, func() bool { return len(recs) > 0 })
+	m.Dispatch(50, keep)
+	if len(recs) != 1 {
+		t.Fatalf("%d access events", len(recs))
+	}
+	ev := recs[0]
+	if ev.Type != ProcessAccess || ev.Pid != os.Getpid() || ev.TargetPid != pid || ev.Signal != int(syscall.SIGTERM) ||
+		ev.Access != AccessTerminate || ev.AccessResult != 0 || AccessOpName(ev.AccessOp) != "kill" {
+		t.Fatalf("%+v", ev)
+	}
+}
+
+// startGate: a started gate asking only about our children's execs of dir's programs.
+func startGate(t *testing.T, dir string, opts GateOptions, handler GateHandler) *Gate {
+	if opts.TimeoutMs == 0 {
+		opts.TimeoutMs = 3000
+	}
+	opts.Rules = append(opts.Rules, fmt.Sprintf("gate by-pid %d children", os.Getpid()))
+	g, err := NewGate(opts, func(req *ExecRequest) Verdict {
+		if !strings.HasPrefix(req.Image(), dir+"/") {
+			return Allow
+		}
+		return handler(req)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		g.Close()
+		if Unavailable(err) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
+func execErr(path string) error { return exec.Command(path, "x").Run() }
+
+func TestGateHandlerAndDecisions(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	denied, allowed := program(t, dir, "deny"), program(t, dir, "allow")
+	var mu sync.Mutex
+	var seen [][]string
+	var decisions []string
+	g := startGate(t, dir, GateOptions{OnDecision: func(d *Decision) {
+		if strings.HasPrefix(d.Image, dir) {
+			mu.Lock()
+			decisions = append(decisions, fmt.Sprintf("%s %s %d", filepath.Base(d.Image), d.Reason, d.Verdict))
+			mu.Unlock()
+		}
+	}}, func(req *ExecRequest) Verdict {
+		mu.Lock()
+		seen = append(seen, req.Args())
+		mu.Unlock()
+		if req.ParentPid != os.Getpid() || req.Token == nil || req.Token.UID != 0 {
+			return Deny
+		}
+		if req.Image() == denied {
+			return Deny // the return value is the verdict
+		}
+		if ok, err := req.Allow(); !ok || err != nil {
+			panic("allow")
+		}
+		if ok, err := req.Allow(); ok || err != nil { // answered already: false, no error
+			panic("second allow")
+		}
+		return NoVerdict
+	})
+	if err := execErr(denied); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("denied: %v", err)
+	}
+	if err := execErr(allowed); err != nil {
+		t.Fatalf("allowed: %v", err)
+	}
+	g.Stop() // joins the decision thread
+	if !reflect.DeepEqual(seen, [][]string{{denied, "x"}, {allowed, "x"}}) {
+		t.Fatalf("seen %q", seen)
+	}
+	if !reflect.DeepEqual(decisions, []string{"deny handler 2", "allow handler 1"}) {
+		t.Fatalf("decisions %q", decisions)
+	}
+	st, _ := g.Stats()
+	if st.ByHandler < 2 || st.Denied < 1 {
+		t.Fatalf("%+v", st)
+	}
+	if err := execErr(denied); err != nil {
+		t.Fatalf("after stop: %v", err) // a stopped gate leaves nothing behind
+	}
+}
+
+func TestGateDeferCacheFailures(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	deferred, cached, failing := program(t, dir, "defer"), program(t, dir, "cached"), program(t, dir, "fail")
+	queue := make(chan *ExecRequest, 4)
+	var cachedCalls int32
+	var mu sync.Mutex
+	var failures []error
+	g := startGate(t, dir, GateOptions{
+		ErrorVerdict: Deny,
+		OnError: func(req *ExecRequest, err error) {
+			mu.Lock()
+			failures = append(failures, err)
+			mu.Unlock()
+		},
+	}, func(req *ExecRequest) Verdict {
+		switch req.Image() {
+		case deferred:
+			if err := req.Defer(); err != nil {
+				panic(err)
+			}
+			queue <- req
+		case cached:
+			atomic.AddInt32(&cachedCalls, 1)
+			req.AllowCached()
+		case failing:
+			panic("oops")
+		default:
+			return Allow
+		}
+		return NoVerdict
+	})
+	// answered by another goroutine, after the handler returned
+	answered := make(chan error, 1)
+	go func() {
+		select {
+		case req := <-queue:
+			if ok, err := req.Extend(2000); !ok || err != nil {
+				answered <- fmt.Errorf("extend: %v %v", ok, err)
+				return
+			}
+			ok, err := req.Deny(syscall.EPERM)
+			if !ok || err != nil {
+				answered <- fmt.Errorf("deny: %v %v", ok, err)
+				return
+			}
+			if ok, _ := req.Allow(); ok {
+				answered <- errors.New("a released request answered twice")
+				return
+			}
+			answered <- nil
+		case <-time.After(10 * time.Second):
+			answered <- errors.New("no deferred request")
+		}
+	}()
+	if err := execErr(deferred); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("deferred: %v", err)
+	}
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := execErr(cached); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := atomic.LoadInt32(&cachedCalls); n != 1 {
+		t.Fatalf("cached: handler called %d times", n) // the kernel stopped asking
+	}
+	if err := execErr(failing); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("failing: %v", err) // ErrorVerdict
+	}
+	mu.Lock()
+	var hp *HandlerPanic
+	if len(failures) != 1 || !errors.As(failures[0], &hp) || hp.Value != "oops" {
+		t.Fatalf("failures %v", failures)
+	}
+	mu.Unlock()
+	st, _ := g.Stats()
+	if st.CacheEntries < 1 || st.HandlerErrors < 1 {
+		t.Fatalf("%+v", st)
+	}
+	g.Close()
+
+	// a deferred request outliving its gate: the stop answers it, its verdict is false
+	held := program(t, dir, "held")
+	g2 := startGate(t, dir, GateOptions{TimeoutVerdict: Deny}, func(req *ExecRequest) Verdict {
+		req.Defer()
+		queue <- req
+		return NoVerdict
+	})
+	result := make(chan error, 1)
+	go func() { result <- execErr(held) }()
+	var kept *ExecRequest
+	select {
+	case kept = <-queue:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no deferred request")
+	}
+	g2.Close() // stop: TimeoutVerdict (deny) for what is pending
+	if err := <-result; !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("held: %v", err)
+	}
+	if ok, err := kept.Allow(); ok || err != nil {
+		t.Fatalf("after close: %v %v", ok, err)
+	}
+}

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: MIT
+//! Tests of the Rust binding against real processes and the real kernel:
+//! struct layouts against the C compiler's, snapshot, monitor (every
+//! lifecycle type, token, rules, lost events, panics), access watch and
+//! protect, and the exec gate (handler, verdicts, defer, cache, failures,
+//! decision records). Privileged tests skip when not root.
+//!
+//! The gate only asks about this process's children (`gate by-pid`) and
+//! denies only programs copied into the test's own directory. A watchdog
+//! thread SIGKILLs this process by pid (no exec) past its deadline.
+//! Run with --test-threads=1 (tests/bindings/run.sh does).
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::os::raw::c_int;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use procward::*;
+
+extern "C" {
+    fn kill(pid: i32, sig: c_int) -> c_int;
+    fn geteuid() -> u32;
+    fn getuid() -> u32;
+    fn gettid() -> i32;
+}
+
+const SIGKILL: c_int = 9;
+const SIGTERM: c_int = 15;
+const EPERM: i32 = 1;
+
+fn watchdog() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(120)); // a deadline, not a synchronisation
+            eprintln!("kernel.rs: watchdog: SIGKILL after 120 s");
+            unsafe { kill(std::process::id() as i32, SIGKILL) };
+        });
+    });
+}
+
+fn root() -> bool {
+    watchdog();
+    let r = unsafe { geteuid() } == 0;
+    if !r {
+        eprintln!("skipped: needs root");
+    }
+    r
+}
+
+fn me() -> i32 {
+    std::process::id() as i32
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!("pw-rs-{}-{}-{}", tag, me(), N.fetch_add(1, Ordering::SeqCst)));
+        fs::create_dir(&p).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        TempDir(p)
+    }
+    fn program(&self, name: &str) -> PathBuf {
+        let p = self.0.join(name);
+        fs::copy("/bin/true", &p).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// None if start() says monitoring is unavailable here.
+fn started<'h>(mut m: Monitor<'h>) -> Option<Monitor<'h>> {
+    match m.start() {
+        Ok(()) => Some(m),
+        Err(e) if e.is_unavailable() => {
+            eprintln!("skipped: {}", e);
+            None
+        }
+        Err(e) => panic!("start: {}", e),
+    }
+}
+
+fn pump(m: &mut Monitor<'_>, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !done() && Instant::now() < end {
+        m.dispatch(100).unwrap();
+    }
+}
+
+/// errno of running path (0: ran and exited 0).
+fn exec_errno(path: &Path) -> i32 {
+    match Command::new(path).arg("x").status() {
+        Ok(s) => {
+            assert!(s.success(), "{:?}: {:?}", path, s);
+            0
+        }
+        Err(e) => e.raw_os_error().unwrap_or(-1),
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Rec {
+    ty: EventType,
+    pid: i32,
+    tid: i32,
+    parent: i32,
+    creator: i32,
+    args: Vec<OsString>,
+    uid: u32,
+    status: i32,
+    name: OsString,
+}
+
+fn rec(ev: &Event<'_>) -> Rec {
+    Rec {
+        ty: ev.event_type(),
+        pid: ev.pid(),
+        tid: ev.tid(),
+        parent: ev.parent_pid(),
+        creator: ev.creator_pid(),
+        args: ev.args().iter().map(|a| a.to_owned()).collect(),
+        uid: ev.token().map_or(u32::MAX, |t| t.uid),
+        status: ev.exit_status(),
+        name: ev.name().to_owned(),
+    }
+}
+
+#[test]
+fn struct_layouts_match_the_header() {
+    // the C compiler's sizes and last-field offsets against the hand-written FFI
+    let dir = TempDir::new("layout");
+    let src = dir.0.join("layout.c");
+    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../include");
+    fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include <stddef.h>
+#include <procward.h>
+#define S(T, LAST) printf("%s %zu %zu\n", #T, sizeof(struct T), offsetof(struct T, LAST));
+int main(void) {
+S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
+S(pw_monitor_opts, batch_delay_us) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
+S(pw_protect_rule, except_pid) S(pw_gate_opts, argv_in_kernel) S(pw_gate_rule, cache)
+S(pw_gate_stats, cache_invalidated)
+return 0; }"#,
+    )
+    .unwrap();
+    let bin = dir.0.join("layout");
+    let st = Command::new("cc").arg("-I").arg(include).arg("-o").arg(&bin).arg(&src).status().unwrap();
+    assert!(st.success());
+    let out = String::from_utf8(Command::new(&bin).output().unwrap().stdout).unwrap();
+    macro_rules! last_off {
+        ($t:ty, $f:ident) => {{
+            let v = std::mem::MaybeUninit::<$t>::uninit();
+            let base = v.as_ptr();
+            (unsafe { std::ptr::addr_of!((*base).$f) } as usize) - (base as usize)
+        }};
+    }
+    let rust: Vec<(&str, usize, usize)> = vec![
+        ("pw_proc_key", std::mem::size_of::<ffi::pw_proc_key>(), last_off!(ffi::pw_proc_key, start_ns)),
+        ("pw_token", std::mem::size_of::<ffi::pw_token>(), last_off!(ffi::pw_token, cgroup_id)),
+        ("pw_rule", std::mem::size_of::<ffi::pw_rule>(), last_off!(ffi::pw_rule, id)),
+        ("pw_snapshot_opts", std::mem::size_of::<ffi::pw_snapshot_opts>(), last_off!(ffi::pw_snapshot_opts, proc_root)),
+        ("pw_monitor_opts", std::mem::size_of::<ffi::pw_monitor_opts>(), last_off!(ffi::pw_monitor_opts, batch_delay_us)),
+        ("pw_monitor_stats", std::mem::size_of::<ffi::pw_monitor_stats>(), last_off!(ffi::pw_monitor_stats, table_evictions)),
+        ("pw_access_target", std::mem::size_of::<ffi::pw_access_target>(), last_off!(ffi::pw_access_target, access)),
+        ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
+        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, argv_in_kernel)),
+        ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
+        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, cache_invalidated)),
+    ];
+    let c: Vec<String> = out.lines().map(|l| l.to_owned()).collect();
+    let r: Vec<String> = rust.iter().map(|(n, s, o)| format!("{} {} {}", n, s, o)).collect();
+    assert_eq!(c, r);
+}
+
+#[test]
+fn errors_and_parsing() {
+    watchdog();
+    let e = Error::from_ret(-EPERM, "op");
+    assert_eq!(e.code(), EPERM);
+    assert_eq!(e.kind(), ErrorKind::Os(EPERM));
+    assert_eq!(e.raw_os_error(), Some(EPERM));
+    assert_eq!(std::io::Error::from(e.clone()).kind(), std::io::ErrorKind::PermissionDenied);
+    assert!(e.to_string().starts_with("op: "));
+    let mut m = Monitor::new(&MonitorOptions::default(), |_| {}).unwrap();
+    let err = m.add_rule("include colour blue").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RuleSyntax);
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(parse_access("terminate,debug").unwrap(), access::TERMINATE | access::DEBUG);
+    assert_eq!(parse_access("nonsense").unwrap_err().kind(), ErrorKind::Os(22));
+    let bad = MonitorOptions { ringbuf_bytes: 1000, ..Default::default() };
+    assert_eq!(Monitor::new(&bad, |_| {}).err().map(|e| e.kind()), Some(ErrorKind::Os(22)));
+    assert!(version().starts_with("0."));
+    assert_eq!(EventType::Exec.name(), "exec");
+}
+
+#[test]
+fn snapshot_contains_self() {
+    watchdog();
+    let s = Snapshot::take(snap::ALL).unwrap();
+    assert!(s.len() > 1);
+    let p = s.find(me()).expect("self in snapshot");
+    let cmdline = fs::read("/proc/self/cmdline").unwrap();
+    let want: Vec<&OsStr> = cmdline
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(a))
+        .collect();
+    assert_eq!(p.args(), want);
+    assert_eq!(p.pid(), me());
+    assert_eq!(p.uid(), unsafe { getuid() });
+    assert_eq!(s.iter().filter(|q| q.pid() == me()).count(), 1);
+    assert!(p.thread_count() >= 1);
+    assert!(s.find(0).is_none());
+    assert!(Snapshot::take_from(0, Some("/nonexistent-proc-root")).is_err());
+}
+
+#[test]
+fn lifecycle_every_type_and_token() {
+    if !root() {
+        return;
+    }
+    let recs = std::cell::RefCell::new(Vec::new());
+    let opts = MonitorOptions { events: EVENTS_ALL, ..Default::default() };
+    let m = Monitor::new(&opts, |ev| {
+        if ev.pid() == me() || ev.parent_pid() == me() {
+            recs.borrow_mut().push(rec(ev));
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    let mut child = Command::new("/bin/sh").args(["-c", "exit 3"]).spawn().unwrap();
+    let pid = child.id() as i32;
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let tid = std::thread::spawn(|| unsafe { gettid() }).join().unwrap();
+    let find = |ty: EventType, pid: i32, tid: i32| -> Option<Rec> {
+        recs.borrow().iter().find(|r| r.ty == ty && r.pid == pid && (tid == 0 || r.tid == tid)).cloned()
+    };
+    pump(&mut m, || find(EventType::ProcessExit, pid, 0).is_some() && find(EventType::ThreadExit, me(), tid).is_some());
+    let create = find(EventType::ProcessCreate, pid, 0).expect("process_create");
+    assert_eq!(create.creator, me());
+    assert_eq!(create.parent, me());
+    let exec = find(EventType::Exec, pid, 0).expect("exec");
+    assert_eq!(exec.args, vec![OsString::from("/bin/sh"), "-c".into(), "exit 3".into()]);
+    assert_eq!(exec.uid, unsafe { getuid() });
+    assert_eq!(exec.name, OsString::from("sh"));
+    let exit = find(EventType::ProcessExit, pid, 0).expect("exit");
+    assert_eq!(std::process::ExitStatus::from_raw(exit.status).code(), Some(3));
+    assert!(find(EventType::ThreadCreate, me(), tid).is_some());
+    assert!(find(EventType::ThreadExit, me(), tid).is_some());
+    assert_eq!(m.stats().unwrap().events_lost, 0);
+}
+
+#[test]
+fn rules_and_panics() {
+    if !root() {
+        return;
+    }
+    let dir = TempDir::new("rules");
+    let excluded = dir.program("pwrs-excluded");
+    let included = dir.program("pwrs-included");
+    let recs = std::cell::RefCell::new(Vec::new());
+    let opts = MonitorOptions {
+        events: EventType::Exec.mask() | EventType::ProcessExit.mask(),
+        rules: vec!["exclude name pwrs-excluded".into()],
+        ..Default::default()
+    };
+    let m = Monitor::new(&opts, |ev| {
+        if ev.parent_pid() == me() {
+            recs.borrow_mut().push(rec(ev));
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    let e = Command::new(&excluded).spawn().unwrap().wait().map(|_| ());
+    e.unwrap();
+    let mut inc = Command::new(&included).spawn().unwrap();
+    let inc_pid = inc.id() as i32;
+    inc.wait().unwrap();
+    let count = |ty: EventType, name: &str| recs.borrow().iter().filter(|r| r.ty == ty && r.name == *name).count();
+    pump(&mut m, || recs.borrow().iter().any(|r| r.ty == EventType::ProcessExit && r.pid == inc_pid));
+    m.dispatch(0).unwrap();
+    assert_eq!(count(EventType::Exec, "pwrs-included"), 1);
+    assert_eq!(count(EventType::Exec, "pwrs-excluded"), 0);
+    assert_eq!(count(EventType::ProcessExit, "pwrs-excluded"), 0);
+    m.remove_rule("exclude name pwrs-excluded").unwrap();
+    assert_eq!(m.remove_rule("exclude name pwrs-excluded").unwrap_err().kind(), ErrorKind::Os(2));
+    drop(m);
+
+    // a handler's panic stops dispatch and resumes there; the monitor goes on
+    let calls = std::cell::Cell::new(0);
+    let m = Monitor::new(&opts, |ev| {
+        if ev.parent_pid() == me() {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                panic!("boom");
+            }
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    Command::new(&included).status().unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut caught = None;
+    while caught.is_none() && Instant::now() < end {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.dispatch(100))) {
+            caught = p.downcast_ref::<&str>().map(|s| s.to_string());
+        }
+    }
+    assert_eq!(caught.as_deref(), Some("boom"));
+    pump(&mut m, || calls.get() >= 2);
+    assert_eq!(calls.get(), 2);
+}
+
+#[test]
+fn lost_events_are_notified() {
+    if !root() {
+        return;
+    }
+    let lost = std::cell::Cell::new(0u64);
+    let notes = std::cell::Cell::new(0u64);
+    let opts = MonitorOptions { ringbuf_bytes: 4096, ..Default::default() };
+    let m = Monitor::new(&opts, |ev| {
+        if ev.event_type() == EventType::Lost {
+            lost.set(lost.get() + ev.lost_count());
+            notes.set(notes.get() + 1);
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    for _ in 0..300 {
+        // far more than 4 KiB of records, none read meanwhile
+        Command::new("/bin/true").status().unwrap();
+    }
+    for _ in 0..5 {
+        m.dispatch(100).unwrap();
+    }
+    assert!(notes.get() >= 1);
+    assert!(lost.get() > 0);
+    assert_eq!(m.stats().unwrap().events_lost, lost.get());
+}
+
+#[test]
+fn access_watch_and_protect() {
+    if !root() {
+        return;
+    }
+    let mut sleeper = Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let pid = sleeper.id() as i32;
+    let end = Instant::now() + Duration::from_secs(10);
+    while fs::read_to_string(format!("/proc/{}/comm", pid)).unwrap_or_default() != "sleep\n" && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5)); // polling the exec, with a deadline
+    }
+    let recs = std::cell::RefCell::new(Vec::new());
+    let m = Monitor::new(&MonitorOptions { events: EVENTS_ACCESS, ..Default::default() }, |ev| {
+        recs.borrow_mut().push((ev.event_type(), ev.pid(), ev.target_pid(), ev.signal(), ev.access(), ev.access_result(), ev.access_op_name()));
+    })
+    .unwrap();
+    let mut m = m;
+    m.watch_access(&AccessTarget { pid, access: access::TERMINATE, ..Default::default() }).unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => {
+            sleeper.kill().unwrap();
+            return;
+        }
+    };
+    let rule = ProtectRule { pid, deny: access::TERMINATE, ..Default::default() };
+    if enforcement_available() {
+        m.protect(&rule).unwrap();
+        assert_eq!(unsafe { kill(pid, SIGTERM) }, -1);
+        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(EPERM));
+        m.unprotect(&rule).unwrap();
+    } else {
+        let e = m.protect(&rule).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::EnforcementUnavailable);
+        assert!(e.message().contains("enforce"), "{}", e);
+        assert_eq!(m.unprotect(&rule).unwrap_err().kind(), ErrorKind::Os(2)); // nothing stored
+    }
+    recs.borrow_mut().clear();
+    assert_eq!(unsafe { kill(pid, SIGTERM) }, 0);
+    assert_eq!(sleeper.wait().unwrap().signal(), Some(SIGTERM));
+    pump(&mut m, || !recs.borrow().is_empty());
+    m.dispatch(50).unwrap();
+    let got = recs.borrow().clone();
+    assert_eq!(got, vec![(EventType::ProcessAccess, me(), pid, SIGTERM, access::TERMINATE, 0, Some("kill"))]);
+}
+
+/// A started gate asking only about our children's execs of dir's programs.
+fn gate<F>(dir: &TempDir, mut opts: GateOptions, handler: F) -> Option<Gate>
+where
+    F: Fn(&mut ExecRequest<'_>) + Send + Sync + 'static,
+{
+    if opts.timeout_ms == 0 {
+        opts.timeout_ms = 3000;
+    }
+    opts.rules.push(format!("gate by-pid {} children", me()));
+    let prefix = dir.0.clone();
+    let mut g = Gate::new(opts, move |req| {
+        let ours = req.image().map_or(false, |i| Path::new(i).starts_with(&prefix));
+        if !ours {
+            let _ = req.allow();
+            return;
+        }
+        handler(req)
+    })
+    .unwrap();
+    match g.start() {
+        Ok(()) => Some(g),
+        Err(e) if e.is_unavailable() => {
+            eprintln!("skipped: {}", e);
+            None
+        }
+        Err(e) => panic!("gate start: {}", e),
+    }
+}
+
+#[test]
+fn gate_handler_verdicts_and_decisions() {
+    if !root() {
+        return;
+    }
+    let dir = TempDir::new("gate");
+    let denied = dir.program("deny");
+    let allowed = dir.program("allow");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let decisions = Arc::new(Mutex::new(Vec::new()));
+    let d2 = decisions.clone();
+    let prefix = dir.0.clone();
+    let opts = GateOptions {
+        on_decision: Some(Box::new(move |d: &Decision<'_>| {
+            if d.image().map_or(false, |i| Path::new(i).starts_with(&prefix)) {
+                d2.lock().unwrap().push((PathBuf::from(d.image().unwrap()), d.reason_name(), d.verdict()));
+            }
+        })),
+        ..Default::default()
+    };
+    let (s2, den) = (seen.clone(), denied.clone());
+    let g = gate(&dir, opts, move |req| {
+        let args: Vec<OsString> = req.args().iter().map(|a| a.to_os_string()).collect();
+        assert_eq!(req.parent_pid(), me());
+        assert_eq!(req.token().map(|t| t.uid), Some(0));
+        let deny = req.image().map(Path::new) == Some(den.as_path());
+        s2.lock().unwrap().push(args);
+        if deny {
+            assert_eq!(req.deny(EPERM), Ok(true));
+        } else {
+            assert_eq!(req.allow(), Ok(true));
+        }
+        assert_eq!(req.allow(), Ok(false)); // answered already: not an error
+    });
+    let mut g = match g {
+        Some(g) => g,
+        None => return,
+    };
+    assert_eq!(exec_errno(&denied), EPERM);
+    assert_eq!(exec_errno(&allowed), 0);
+    g.stop(); // joins the decision thread
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![vec![denied.clone().into_os_string(), "x".into()], vec![allowed.clone().into_os_string(), "x".into()]]
+    );
+    assert_eq!(
+        *decisions.lock().unwrap(),
+        vec![(denied.clone(), "handler", Verdict::Deny), (allowed.clone(), "handler", Verdict::Allow)]
+    );
+    let st = g.stats().unwrap();
+    assert!(st.by_handler >= 2 && st.denied >= 1);
+    assert_eq!(exec_errno(&denied), 0); // a stopped gate leaves nothing behind
+}
+
+#[test]
+fn gate_defer_cache_and_failures() {
+    if !root() {
+        return;
+    }
+    let dir = TempDir::new("defer");
+    let deferred = dir.program("defer");
+    let cached = dir.program("cached");
+    let failing = dir.program("fail");
+    let (tx, rx) = mpsc::channel::<Deferred>();
+    let tx = Mutex::new(tx);
+    let cached_calls = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e2 = errors.clone();
+    let opts = GateOptions {
+        error_verdict: Some(Verdict::Deny),
+        on_error: Some(Box::new(move |_req: &ExecRequest<'_>, err: i32, msg: Option<String>| {
+            e2.lock().unwrap().push((err, msg));
+        })),
+        ..Default::default()
+    };
+    let (d, c, f, cc) = (deferred.clone(), cached.clone(), failing.clone(), cached_calls.clone());
+    let g = gate(&dir, opts, move |req| {
+        let image = req.image().map(PathBuf::from);
+        if image.as_ref() == Some(&d) {
+            tx.lock().unwrap().send(req.defer().unwrap()).unwrap();
+        } else if image.as_ref() == Some(&c) {
+            cc.fetch_add(1, Ordering::SeqCst);
+            req.allow_cached().unwrap();
+        } else if image.as_ref() == Some(&f) {
+            panic!("oops");
+        } else {
+            req.allow().unwrap();
+        }
+    });
+    let g = match g {
+        Some(g) => g,
+        None => return,
+    };
+    // answered on another thread, after the handler returned
+    let answerer = std::thread::spawn(move || {
+        let mut d = rx.recv_timeout(Duration::from_secs(10)).expect("a deferred request");
+        assert_eq!(d.extend(2000), Ok(true));
+        assert_eq!(d.deny(EPERM), Ok(true));
+    });
+    assert_eq!(exec_errno(&deferred), EPERM);
+    answerer.join().unwrap();
+    assert_eq!(exec_errno(&cached), 0);
+    assert_eq!(exec_errno(&cached), 0);
+    assert_eq!(cached_calls.load(Ordering::SeqCst), 1); // the kernel stopped asking
+    assert!(g.stats().unwrap().cache_entries >= 1);
+    assert_eq!(exec_errno(&failing), EPERM); // error_verdict
+    assert_eq!(*errors.lock().unwrap(), vec![(-125, Some("oops".to_string()))]);
+    assert!(g.stats().unwrap().handler_errors >= 1);
+    drop(g);
+
+    // a deferred request outliving its gate: the stop answers it, its verdict is false
+    let held = dir.program("held");
+    let (tx, rx) = mpsc::channel::<Deferred>();
+    let tx = Mutex::new(tx);
+    let g = gate(&dir, GateOptions { timeout_verdict: Some(Verdict::Deny), ..Default::default() }, move |req| {
+        tx.lock().unwrap().send(req.defer().unwrap()).unwrap();
+    })
+    .unwrap();
+    let h = held.clone();
+    let runner = std::thread::spawn(move || exec_errno(&h));
+    let kept = rx.recv_timeout(Duration::from_secs(10)).expect("a deferred request");
+    drop(g); // stop: timeout_verdict (deny) for what is pending
+    assert_eq!(runner.join().unwrap(), EPERM);
+    assert_eq!(kept.allow(), Ok(false)); // the gate is gone: nothing touched
+}

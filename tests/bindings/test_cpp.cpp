@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cpp.cpp - tests of the C++ binding (bindings/cpp/procward.hpp) against
+ * real processes and the real kernel: snapshot, monitor (every lifecycle
+ * type, token, rules, lost events, handler exceptions), access watch and
+ * protect, and the exec gate (handler, verdicts, defer, cache, errors,
+ * decision records). Prints "cpp: N passed, N failed[, N skipped]".
+ *
+ * The gate only ever sees this process's children (a `gate by-pid` rule) and
+ * denies only programs copied into its own temporary directory. A watchdog
+ * child, forked before any gate starts (so it holds no fanotify group) and
+ * never exec'ing, SIGKILLs this process by pid if it runs past its deadline.
+ */
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "procward.hpp"
+
+using namespace std::chrono_literals;
+
+static int passed, failed, skipped;
+static bool current_failed;
+
+#define CHECK(cond)                                                                            \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			std::cerr << "    " << __FILE__ << ":" << __LINE__ << ": CHECK(" #cond ")\n"; \
+			current_failed = true;                                                 \
+		}                                                                              \
+	} while (0)
+#define CHECK_EQ(a, b)                                                                         \
+	do {                                                                                   \
+		auto va_ = (a);                                                                \
+		auto vb_ = (b);                                                                \
+		if (!(va_ == vb_)) {                                                           \
+			std::cerr << "    " << __FILE__ << ":" << __LINE__ << ": " #a " == " #b   \
+				  << ": " << va_ << " != " << vb_ << "\n";                     \
+			current_failed = true;                                                 \
+		}                                                                              \
+	} while (0)
+
+struct Skip {
+	std::string why;
+};
+
+static void run_test(const char *name, const std::function<void()> &fn)
+{
+	current_failed = false;
+	try {
+		fn();
+	} catch (const Skip &s) {
+		std::cout << "  skip " << name << ": " << s.why << std::endl;
+		skipped++;
+		return;
+	} catch (const std::exception &e) {
+		std::cerr << "    exception: " << e.what() << "\n";
+		current_failed = true;
+	}
+	std::cout << (current_failed ? "  FAIL " : "  ok   ") << name << std::endl;
+	(current_failed ? failed : passed)++;
+}
+
+static bool unavailable(const procward::Error &e)
+{
+	int v = e.value();
+	return v == PW_ERR_NO_BTF || v == PW_ERR_NO_BPF || v == PW_ERR_KERNEL_FEATURE;
+}
+
+static std::string tmpdir;
+
+static std::string copy_program(const std::string &tag)
+{
+	std::string path = tmpdir + "/pwcpp-" + tag;
+	std::ifstream in("/bin/true", std::ios::binary);
+	std::ofstream out(path, std::ios::binary);
+	out << in.rdbuf();
+	out.close();
+	chmod(path.c_str(), 0755);
+	return path;
+}
+
+// Fork, wait on a pipe for the go, then exec argv; returns the pid. go() releases it.
+struct Child {
+	pid_t pid = -1;
+	int go_fd = -1, err_fd = -1;
+	explicit Child(std::vector<std::string> argv)
+	{
+		int go[2], err[2];
+		if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+			abort();
+		pid = fork();
+		if (pid == 0) {
+			char c;
+			std::vector<char *> av;
+			for (auto &a : argv)
+				av.push_back(a.data());
+			av.push_back(nullptr);
+			close(go[1]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(126);
+			execv(av[0], av.data());
+			int e = errno;
+			(void)!write(err[1], &e, sizeof(e));
+			_exit(127);
+		}
+		close(go[0]);
+		close(err[1]);
+		go_fd = go[1];
+		err_fd = err[0];
+	}
+	void go()
+	{
+		(void)!write(go_fd, "g", 1);
+		close(go_fd);
+	}
+	// exec's errno (0 if the exec succeeded) and the wait status
+	std::pair<int, int> finish()
+	{
+		int e = 0, status = 0;
+		if (read(err_fd, &e, sizeof(e)) != sizeof(e))
+			e = 0;
+		close(err_fd);
+		waitpid(pid, &status, 0);
+		return { e, status };
+	}
+};
+
+// errno of exec'ing path in a forked child (0: ran)
+static int exec_errno(const std::string &path, const std::string &arg = "x")
+{
+	Child c({ path, arg });
+	c.go();
+	return c.finish().first;
+}
+
+struct Rec {
+	procward::EventType type;
+	pid_t pid, tid, creator_pid, target_pid;
+	std::vector<std::string> args;
+	uint32_t uid;
+	int exit_status, signal;
+	uint64_t lost;
+	unsigned int access;
+	std::string image, name;
+	int64_t result;
+};
+
+static Rec record(const procward::Event &ev)
+{
+	Rec r{};
+	r.type = ev.type();
+	r.pid = ev.pid();
+	r.tid = ev.tid();
+	r.creator_pid = ev.creator_pid();
+	r.target_pid = ev.target_pid();
+	for (std::string_view a : ev.args().vector())
+		r.args.emplace_back(a);
+	r.uid = ev.token() ? ev.token()->uid : ~0u;
+	r.exit_status = ev.exit_status();
+	r.signal = ev.signal();
+	r.lost = ev.lost_count();
+	r.access = ev.access();
+	r.image = std::string(ev.image());
+	r.name = std::string(ev.name());
+	r.result = ev.access_result();
+	return r;
+}
+
+// Dispatch until pred(recs) or the deadline.
+static void pump(procward::Monitor &m, std::vector<Rec> &recs, const std::function<bool()> &pred,
+		 std::chrono::milliseconds deadline = 10s)
+{
+	auto end = std::chrono::steady_clock::now() + deadline;
+	while (!pred() && std::chrono::steady_clock::now() < end)
+		m.dispatch(100);
+}
+
+static void start_or_skip(procward::Monitor &m)
+{
+	try {
+		m.start();
+	} catch (const procward::Error &e) {
+		if (unavailable(e))
+			throw Skip{ e.what() };
+		throw;
+	}
+}
+
+static void test_errors()
+{
+	procward::Error e(-EPERM, "op");
+	CHECK_EQ(e.value(), EPERM);
+	CHECK(e.code() == std::errc::operation_not_permitted);
+	CHECK(std::string(e.what()).find(pw_strerror(-EPERM)) != std::string::npos);
+	procward::Error lib(-PW_ERR_RULE_SYNTAX, "rule");
+	CHECK_EQ(lib.value(), (int)PW_ERR_RULE_SYNTAX);
+	CHECK_EQ(lib.code().category().name(), std::string("procward"));
+	CHECK_EQ(lib.code().message(), std::string(pw_strerror(-PW_ERR_RULE_SYNTAX)));
+	try {
+		procward::Monitor m({}, [](const procward::Event &) {});
+		m.add_rule("include colour blue");
+		CHECK(!"bad rule accepted");
+	} catch (const procward::Error &err) {
+		CHECK_EQ(err.value(), (int)PW_ERR_RULE_SYNTAX);
+	}
+	try {
+		procward::parse_access("terminate,nonsense");
+		CHECK(!"bad right accepted");
+	} catch (const procward::Error &err) {
+		CHECK(err.code() == std::errc::invalid_argument);
+	}
+	CHECK_EQ(procward::parse_access("terminate,debug"), unsigned(PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG));
+	CHECK_EQ(procward::version(), std::string_view(PW_VERSION_MAJOR == 0 ? pw_version() : ""));
+}
+
+static void test_snapshot()
+{
+	procward::Snapshot snap;
+	CHECK(snap.size() > 1);
+	auto me = snap.find(getpid());
+	CHECK(me.has_value());
+	if (!me)
+		return;
+	std::ifstream f("/proc/self/cmdline", std::ios::binary);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	std::string raw = ss.str(), joined;
+	for (char &c : raw)
+		if (c == '\0')
+			c = ' ';
+	if (!raw.empty())
+		raw.pop_back();
+	CHECK_EQ(me->args().joined(), raw);
+	CHECK_EQ(me->pid(), getpid());
+	CHECK_EQ(me->parent_pid(), getppid());
+	CHECK_EQ(me->uid(), getuid());
+	CHECK_EQ(me->name(), std::string_view("test_procward"));
+	CHECK(me->image().size() > 0);
+	CHECK(me->thread_count() >= 1);
+	size_t n = 0;
+	for (procward::Process p : snap)
+		n += p.pid() == getpid();
+	CHECK_EQ(n, size_t(1));
+	CHECK(!snap.find(0).has_value());
+	try {
+		procward::Snapshot bad(0, "/nonexistent-proc-root");
+		CHECK(!"snapshot of a missing root succeeded");
+	} catch (const procward::Error &e) {
+		CHECK(e.value() > 0);
+	}
+}
+
+static void test_lifecycle()
+{
+	std::vector<Rec> recs;
+	procward::MonitorOptions o;
+	o.events = PW_EVMASK_ALL;
+	procward::Monitor m(o, [&](const procward::Event &ev) {
+		if (ev.pid() == getpid() || ev.parent_pid() == getpid() || ev.type() == procward::EventType::lost)
+			recs.push_back(record(ev));
+	});
+	start_or_skip(m);
+	Child c({ "/bin/sh", "-c", "exit 3" });
+	c.go();
+	auto [err, status] = c.finish();
+	CHECK_EQ(err, 0);
+	CHECK_EQ(WEXITSTATUS(status), 3);
+	pid_t tid = 0;
+	std::thread t([&] { tid = gettid(); });
+	t.join();
+	auto find = [&](procward::EventType type, pid_t pid, pid_t tidv = 0) -> const Rec * {
+		for (const Rec &r : recs)
+			if (r.type == type && r.pid == pid && (!tidv || r.tid == tidv))
+				return &r;
+		return nullptr;
+	};
+	pump(m, recs, [&] {
+		return find(procward::EventType::process_exit, c.pid) &&
+		       find(procward::EventType::thread_exit, getpid(), tid);
+	});
+	const Rec *create = find(procward::EventType::process_create, c.pid);
+	CHECK(create && create->creator_pid == getpid());
+	const Rec *exec = find(procward::EventType::exec, c.pid);
+	CHECK(exec);
+	if (exec) {
+		CHECK_EQ(exec->args.size(), size_t(3));
+		CHECK(exec->args == (std::vector<std::string>{ "/bin/sh", "-c", "exit 3" }));
+		CHECK_EQ(exec->uid, getuid());
+		CHECK_EQ(exec->name, std::string("sh"));
+	}
+	const Rec *exit = find(procward::EventType::process_exit, c.pid);
+	CHECK(exit && WIFEXITED(exit->exit_status) && WEXITSTATUS(exit->exit_status) == 3);
+	CHECK(find(procward::EventType::thread_create, getpid(), tid));
+	CHECK(find(procward::EventType::thread_exit, getpid(), tid));
+	auto st = m.stats();
+	CHECK(st.events_delivered >= recs.size());
+	CHECK_EQ(st.events_lost, uint64_t(0));
+}
+
+static void test_rules_and_exceptions()
+{
+	std::vector<Rec> recs;
+	procward::MonitorOptions o;
+	o.events = procward::mask(procward::EventType::exec) | procward::mask(procward::EventType::process_exit);
+	procward::Monitor m(o, [&](const procward::Event &ev) {
+		if (ev.parent_pid() == getpid())
+			recs.push_back(record(ev));
+	});
+	start_or_skip(m);
+	Child excluded({ "/bin/true" }), included({ "/bin/true" });
+	m.add_rule("exclude pid " + std::to_string(excluded.pid)); // after start: the next event
+	excluded.go();
+	excluded.finish();
+	included.go();
+	included.finish();
+	auto count = [&](procward::EventType t, pid_t pid) {
+		size_t n = 0;
+		for (const Rec &r : recs)
+			n += r.type == t && r.pid == pid;
+		return n;
+	};
+	pump(m, recs, [&] { return count(procward::EventType::process_exit, included.pid) == 1; });
+	m.dispatch(0);
+	CHECK_EQ(count(procward::EventType::exec, included.pid), size_t(1));
+	CHECK_EQ(count(procward::EventType::exec, excluded.pid), size_t(0));
+	CHECK_EQ(count(procward::EventType::process_exit, excluded.pid), size_t(0));
+	m.remove_rule("exclude pid " + std::to_string(excluded.pid));
+	try {
+		m.remove_rule("exclude pid " + std::to_string(excluded.pid));
+		CHECK(!"removed twice");
+	} catch (const procward::Error &e) {
+		CHECK(e.code() == std::errc::no_such_file_or_directory);
+	}
+
+	// a handler's exception stops dispatch and comes out of it; the monitor goes on
+	struct Boom : std::runtime_error {
+		Boom() : std::runtime_error("boom") {}
+	};
+	size_t calls = 0;
+	procward::Monitor thrower(o, [&](const procward::Event &ev) {
+		if (ev.parent_pid() == getpid() && calls++ == 0)
+			throw Boom();
+	});
+	start_or_skip(thrower);
+	Child a({ "/bin/true" });
+	a.go();
+	a.finish();
+	bool caught = false;
+	auto end = std::chrono::steady_clock::now() + 10s;
+	while (!caught && std::chrono::steady_clock::now() < end) {
+		try {
+			thrower.dispatch(100);
+		} catch (const Boom &) {
+			caught = true;
+		}
+	}
+	CHECK(caught);
+	end = std::chrono::steady_clock::now() + 10s;
+	while (calls < 2 && std::chrono::steady_clock::now() < end)
+		thrower.dispatch(100); // the exit event comes on the next dispatch
+	CHECK_EQ(calls, size_t(2));
+}
+
+static void test_lost()
+{
+	std::vector<Rec> recs;
+	uint64_t lost = 0, notes = 0;
+	procward::MonitorOptions o;
+	o.ringbuf_bytes = 4096;
+	procward::Monitor m(o, [&](const procward::Event &ev) {
+		if (ev.type() == procward::EventType::lost) {
+			lost += ev.lost_count();
+			notes++;
+			CHECK(ev.token() == nullptr || ev.lost_count() > 0);
+		}
+	});
+	start_or_skip(m);
+	for (int i = 0; i < 300; i++) { // far more than 4 KiB of records, none read
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		waitpid(pid, nullptr, 0);
+	}
+	for (int i = 0; i < 5; i++)
+		m.dispatch(100);
+	CHECK(notes >= 1);
+	CHECK(lost > 0);
+	CHECK_EQ(m.stats().events_lost, lost);
+}
+
+static void test_access()
+{
+	std::vector<Rec> recs;
+	procward::MonitorOptions o;
+	o.events = PW_EVMASK_ACCESS;
+	procward::Monitor m(o, [&](const procward::Event &ev) { recs.push_back(record(ev)); });
+	Child sleeper({ "/bin/sleep", "30" });
+	sleeper.go();
+	// its exec has happened once its name is sleep
+	auto end = std::chrono::steady_clock::now() + 10s;
+	while (std::chrono::steady_clock::now() < end) {
+		std::ifstream comm("/proc/" + std::to_string(sleeper.pid) + "/comm");
+		std::string name;
+		std::getline(comm, name);
+		if (name == "sleep")
+			break;
+		std::this_thread::sleep_for(5ms);
+	}
+	m.watch_access({ sleeper.pid, "", PW_ACCESS_TERMINATE });
+	start_or_skip(m);
+	if (procward::enforcement_available()) {
+		m.protect({ sleeper.pid, "", PW_ACCESS_TERMINATE, std::nullopt, std::nullopt });
+		CHECK_EQ(kill(sleeper.pid, SIGTERM), -1);
+		CHECK_EQ(errno, EPERM);
+		m.unprotect(sleeper.pid);
+	} else {
+		try {
+			m.protect({ sleeper.pid, "", PW_ACCESS_TERMINATE, std::nullopt, std::nullopt });
+			CHECK(!"protect without BPF LSM succeeded");
+		} catch (const procward::EnforcementUnavailable &e) {
+			CHECK_EQ(e.value(), (int)PW_ERR_ENFORCE_UNAVAILABLE);
+			CHECK(e.code() == procward::Errc::enforce_unavailable);
+		}
+		try {
+			m.unprotect(sleeper.pid); // nothing was stored
+			CHECK(!"unprotect found a rule");
+		} catch (const procward::Error &e) {
+			CHECK(e.code() == std::errc::no_such_file_or_directory);
+		}
+	}
+	recs.clear();
+	CHECK_EQ(kill(sleeper.pid, SIGTERM), 0);
+	auto [err, status] = sleeper.finish();
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	pump(m, recs, [&] { return !recs.empty(); });
+	m.dispatch(50);
+	CHECK_EQ(recs.size(), size_t(1));
+	if (!recs.empty()) {
+		const Rec &r = recs[0];
+		CHECK(r.type == procward::EventType::process_access);
+		CHECK_EQ(r.pid, getpid()); // the originator
+		CHECK_EQ(r.target_pid, sleeper.pid);
+		CHECK_EQ(r.signal, SIGTERM);
+		CHECK_EQ(r.access, unsigned(PW_ACCESS_TERMINATE));
+		CHECK_EQ(r.result, int64_t(0));
+	}
+}
+
+// A started gate asking only about our children's execs of our programs.
+static std::unique_ptr<procward::Gate> start_gate(procward::GateOptions o, procward::Gate::Handler h)
+{
+	o.timeout_ms = o.timeout_ms ? o.timeout_ms : 3000;
+	o.rules.push_back("gate by-pid " + std::to_string(getpid()) + " children");
+	auto inner = std::move(h);
+	auto g = std::make_unique<procward::Gate>(o, [inner](procward::ExecRequest &req) {
+		if (req.image().substr(0, tmpdir.size() + 1) != tmpdir + "/") {
+			req.allow();
+			return;
+		}
+		inner(req);
+	});
+	try {
+		g->start();
+	} catch (const procward::Error &e) {
+		if (unavailable(e))
+			throw Skip{ e.what() };
+		throw;
+	}
+	return g;
+}
+
+static void test_gate_handler_and_decisions()
+{
+	std::string denied = copy_program("deny"), allowed = copy_program("allow");
+	std::mutex mu;
+	std::vector<std::string> seen_args;
+	std::vector<std::pair<std::string, std::string>> decisions; // image, reason
+	procward::GateOptions o;
+	o.on_decision = [&](const procward::Decision &d) {
+		std::lock_guard<std::mutex> lock(mu);
+		if (d.image().substr(0, tmpdir.size()) == tmpdir)
+			decisions.emplace_back(std::string(d.image()), std::string(d.reason_name()));
+	};
+	auto g = start_gate(o, [&](procward::ExecRequest &req) {
+		{
+			std::lock_guard<std::mutex> lock(mu);
+			seen_args.push_back(req.args().joined());
+		}
+		CHECK_EQ(req.parent_pid(), getpid());
+		CHECK(req.token() && req.token()->uid == getuid());
+		if (req.image() == denied)
+			CHECK(req.deny());
+		else
+			CHECK(req.allow());
+		CHECK(!req.allow()); // answered already: false, not an error
+	});
+	CHECK_EQ(exec_errno(denied, "one"), EPERM);
+	CHECK_EQ(exec_errno(allowed, "two"), 0);
+	g->stop(); // joins the decision thread
+	CHECK(seen_args == (std::vector<std::string>{ denied + " one", allowed + " two" }));
+	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" }, { allowed, "handler" } }));
+	auto st = g->stats();
+	CHECK(st.by_handler >= 2);
+	CHECK(st.denied >= 1);
+	CHECK_EQ(exec_errno(denied), 0); // a stopped gate leaves nothing behind
+}
+
+static void test_gate_defer_cache_errors()
+{
+	std::string deferred = copy_program("defer"), cached = copy_program("cached"),
+		    failing = copy_program("fail");
+	std::mutex mu;
+	std::condition_variable cv;
+	std::deque<procward::ExecRequest::Deferred> queue;
+	std::atomic<int> cached_calls{ 0 };
+	std::atomic<int> errors{ 0 };
+	struct Oops : std::runtime_error {
+		Oops() : std::runtime_error("oops") {}
+	};
+	procward::GateOptions o;
+	o.error_verdict = procward::Verdict::deny;
+	o.on_error = [&](const procward::ExecRequest &, int err, std::exception_ptr e) {
+		bool is_oops = false;
+		try {
+			if (e)
+				std::rethrow_exception(e);
+		} catch (const Oops &) {
+			is_oops = true;
+		}
+		if (err == -ECANCELED && is_oops)
+			errors++;
+	};
+	auto g = start_gate(o, [&](procward::ExecRequest &req) {
+		if (req.image() == deferred) {
+			std::lock_guard<std::mutex> lock(mu);
+			queue.push_back(req.defer());
+			cv.notify_one();
+		} else if (req.image() == cached) {
+			cached_calls++;
+			req.allow_cached();
+		} else if (req.image() == failing) {
+			throw Oops();
+		} else {
+			req.allow();
+		}
+	});
+	// answered by another thread, after the handler returned
+	std::thread answerer([&] {
+		std::unique_lock<std::mutex> lock(mu);
+		if (!cv.wait_for(lock, 10s, [&] { return !queue.empty(); }))
+			return;
+		procward::ExecRequest::Deferred d = std::move(queue.front());
+		queue.pop_front();
+		lock.unlock();
+		CHECK(d.extend(2000));
+		CHECK(d.deny(EPERM));
+		CHECK(d.answered());
+	});
+	CHECK_EQ(exec_errno(deferred), EPERM);
+	answerer.join();
+	CHECK_EQ(exec_errno(cached), 0);
+	CHECK_EQ(exec_errno(cached), 0);
+	CHECK_EQ(cached_calls.load(), 1); // the kernel stopped asking
+	CHECK(g->stats().cache_entries >= 1);
+	CHECK_EQ(exec_errno(failing), EPERM); // error_verdict
+	CHECK_EQ(errors.load(), 1);
+	CHECK(g->stats().handler_errors >= 1);
+
+	// a deferred request outliving its gate: answered by the stop, its verdict false
+	std::string held = copy_program("held");
+	std::optional<procward::ExecRequest::Deferred> kept;
+	{
+		procward::GateOptions o2;
+		o2.timeout_verdict = procward::Verdict::deny;
+		auto g2 = start_gate(o2, [&](procward::ExecRequest &req) {
+			std::lock_guard<std::mutex> lock(mu);
+			kept.emplace(req.defer());
+			cv.notify_one();
+		});
+		Child c({ held });
+		c.go();
+		{
+			std::unique_lock<std::mutex> lock(mu);
+			CHECK(cv.wait_for(lock, 10s, [&] { return kept.has_value(); }));
+		}
+		g2.reset(); // stop: timeout_verdict (deny) for what is pending
+		CHECK_EQ(c.finish().first, EPERM);
+	}
+	CHECK(kept.has_value());
+	if (kept)
+		CHECK(!kept->allow()); // the gate is gone: false, and nothing touched
+}
+
+int main()
+{
+	char tmpl[] = "/tmp/pw-cpp-XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	tmpdir = tmpl;
+	bool root = geteuid() == 0;
+
+	// The watchdog: forked before any gate exists, never execs; SIGKILLs us by pid.
+	int alive[2];
+	if (pipe(alive))
+		return 1;
+	pid_t parent = getpid();
+	if (fork() == 0) {
+		close(alive[1]);
+		struct pollfd p = { alive[0], POLLIN, 0 };
+		if (poll(&p, 1, 150 * 1000) == 0) {
+			kill(parent, SIGKILL);
+			fprintf(stderr, "test_cpp: watchdog: SIGKILLed pid %d after 150 s\n", parent);
+		}
+		_exit(0);
+	}
+	close(alive[0]);
+
+	run_test("errors", test_errors);
+	run_test("snapshot", test_snapshot);
+	if (root) {
+		run_test("lifecycle: create, exec, exit, threads, token", test_lifecycle);
+		run_test("rules and handler exceptions", test_rules_and_exceptions);
+		run_test("lost events", test_lost);
+		run_test("access watch and protect", test_access);
+		run_test("gate: handler, verdicts, decisions", test_gate_handler_and_decisions);
+		run_test("gate: defer, cache, handler errors", test_gate_defer_cache_errors);
+	} else {
+		std::cout << "  skip privileged tests: not root" << std::endl;
+		skipped += 6;
+	}
+	std::string rm = tmpdir;
+	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held" })
+		unlink((rm + "/pwcpp-" + name).c_str());
+	rmdir(rm.c_str());
+	std::cout << "cpp: " << passed << " passed, " << failed << " failed, " << skipped << " skipped"
+		  << std::endl;
+	return failed ? 1 : 0;
+}
