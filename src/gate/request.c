@@ -122,7 +122,12 @@ void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 	struct pw_gate_mark mark = { 0 };
 	const struct stat *st;
 
-	if (info->interp || info->self || (info->have_meta && !info_in_scope(g, info)))
+	/*
+	 * Self execs are marked too: a vfork/posix_spawn child of the gate is
+	 * answered at once as self, but fanotify did see it, so
+	 * sched_process_exec must not report it as ungated.
+	 */
+	if (info->interp || (info->have_meta && !info_in_scope(g, info)))
 		return;
 	st = pw_gate_req_stat(req);
 	if (!st)

@@ -63,7 +63,7 @@ static __attribute__((noinline)) size_t rule_tail_bytes(void)
 static void pw_opts_zero_fills_padding(void **state)
 {
 	(void)state;
-	assert_true(sizeof(struct pw_gate_opts) > PW_OPTS_KNOWN_SZ(pw_gate_opts));
+	/* pw_gate_opts may or may not end in padding; where it does, it must be zero. */
 	dirty_stack();
 	assert_int_equal(gate_opts_tail_bytes(), 0);
 	dirty_stack();
