@@ -231,6 +231,9 @@ _GATE_STATS_FIELDS = (
     "ungated_killed", "ungated_lost", "no_args", "sink_dropped", "filesystems_marked",
     "filesystems_unmarkable", "extensions", "cache_hits", "cache_misses", "cache_entries",
     "cache_evictions", "cache_flushes", "cache_refused", "cache_invalidated",
+    # the guardian (issue 11); guardian_pid is int64_t in C, never negative
+    "guardian_verdicts", "guardian_read", "guardian_kernel_helpers", "guardian_kills",
+    "guardian_pid",
 )
 
 
@@ -1185,6 +1188,11 @@ class GateStats:
     cache_flushes: int
     cache_refused: int
     cache_invalidated: int
+    guardian_verdicts: int = 0
+    guardian_read: int = 0
+    guardian_kernel_helpers: int = 0
+    guardian_kills: int = 0
+    guardian_pid: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
