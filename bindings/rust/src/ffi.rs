@@ -169,6 +169,8 @@ pub struct pw_gate_opts {
     pub log_userdata: *mut c_void,
     pub cache_entries: c_uint,
     pub argv_in_kernel: bool,
+    pub decision_filter: c_uint,
+    pub kill_on_missed_deadline: c_uint,
 }
 
 #[repr(C)]
@@ -218,6 +220,11 @@ pub struct pw_gate_stats {
     pub cache_flushes: u64,
     pub cache_refused: u64,
     pub cache_invalidated: u64,
+    pub guardian_verdicts: u64,
+    pub guardian_read: u64,
+    pub guardian_kernel_helpers: u64,
+    pub guardian_kills: u64,
+    pub guardian_pid: i64,
 }
 
 extern "C" {

@@ -1125,6 +1125,8 @@ impl Gate {
             log_userdata: log_ud,
             cache_entries: opts.cache_entries,
             argv_in_kernel: opts.argv_in_kernel,
+            decision_filter: 0, // every decision makes a record
+            kill_on_missed_deadline: 0, // off: the guardian answers, never kills
         };
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_gate_new(&c, &mut raw) }, "gate")?;

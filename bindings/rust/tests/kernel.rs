@@ -14,7 +14,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::raw::c_int;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,9 +101,16 @@ fn pump(m: &mut Monitor<'_>, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// errno of running path (0: ran and exited 0).
+/// errno of running path (0: ran and exited 0). The child is forked (a
+/// pre_exec hook turns off posix_spawn): the gate answers a vfork or
+/// posix_spawn child of its own process as its own exec, at once.
 fn exec_errno(path: &Path) -> i32 {
-    match Command::new(path).arg("x").status() {
+    let mut cmd = Command::new(path);
+    cmd.arg("x");
+    unsafe {
+        cmd.pre_exec(|| Ok(()));
+    }
+    match cmd.status() {
         Ok(s) => {
             assert!(s.success(), "{:?}: {:?}", path, s);
             0
