@@ -261,11 +261,7 @@ static bool tid_is_ours(const struct pw_gate *g, uint32_t tid)
 /* One FAN_OPEN_EXEC_PERM event: decide at once, call the handler here, or queue it. */
 static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m, bool may_inline)
 {
-	struct pw_exec_request local, *req = &local;
 	struct exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = pw_gate_now_ns() };
-	enum pw_gate_reason reason;
-	enum route r;
-	int err = EPERM;
 	unsigned int slot = info.tid % TID_SLOTS;
 
 	if (!bpf_map_lookup_elem(g->meta_fd, &info.tid, &info.meta) && info.meta.tid == info.tid) {
@@ -289,10 +285,32 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		g->tids[slot].exec_id = info.meta.exec_id;
 	}
 	pthread_mutex_unlock(&g->tids_lock);
+	info.pidfd = info.event_fd = -1;
+	pw_gate_submit(g, &info, may_inline);
+}
+
+/*
+ * Route one exec: the fanotify event's (above) or a held one (hold.c).
+ * (Split from on_exec_open for issue 12: the held path enters here.)
+ */
+void pw_gate_submit(struct pw_gate *g, struct exec_info *infop, bool may_inline)
+{
+	struct pw_exec_request local, *req = &local;
+	struct exec_info info = *infop;
+	enum pw_gate_reason reason;
+	enum route r;
+	int err = EPERM;
 
 	local.pooled = false;
 	pthread_mutex_init(&local.mu, NULL);
 	pw_gate_request_init(g, &local, &info);
+	/* issue 12: `ld.so PROGRAM` is decided on PROGRAM (loader.c) */
+	if (!info.self && !info.interp && pw_gate_loader_apply(g, &local))
+		info = local.info;
+	if (info.loader_unresolved) {
+		pw_gate_answer(g, req, PW_EXEC_DENY, EPERM, PW_GATE_BY_DEFAULT, false);
+		goto out;
+	}
 	if (info.self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
 		goto out;

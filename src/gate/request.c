@@ -27,6 +27,9 @@ void pw_gate_request_put(struct pw_exec_request *req)
 	if (req->info.fd >= 0)
 		close(req->info.fd);
 	req->info.fd = -1;
+	if (req->info.event_fd >= 0) /* issue 12: ld.so's event fd when fd is its PROGRAM */
+		close(req->info.event_fd);
+	req->info.event_fd = -1;
 	if (!req->pooled || req->retired)
 		return;
 	pthread_mutex_lock(&g->lock);
@@ -99,7 +102,11 @@ static void mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 {
 	struct pw_gate_mark mark = { 0 };
 	const struct stat *st = pw_gate_req_stat(req);
+	struct stat event_st;
 
+	/* issue 12: via the loader, the kernel's bprm->file is ld.so (the event's file), not PROGRAM */
+	if (req->info.event_fd >= 0)
+		st = fstat(req->info.event_fd, &event_st) ? NULL : &event_st;
 	if (!st)
 		return;
 	mark.ino = st->st_ino;
@@ -135,11 +142,14 @@ static int given_errno(const struct pw_gate *g, int err)
 static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
 	const struct exec_info *info = &req->info;
-	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
+	struct fanotify_response r = { .fd = pw_gate_event_fd(info), .response = FAN_ALLOW };
 
+	if (info->held) /* issue 12: no fanotify event waits; the process is stopped */
+		return pw_gate_hold_respond(g, req, v, err);
 	if (v == PW_EXEC_DENY) {
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
-	} else if (!info->interp && !info->self && (!info->have_meta || info_in_scope(g, info))) {
+	} else if (!info->interp && !info->self && !info->loader_run && /* loader: decided when held */
+		   (!info->have_meta || info_in_scope(g, info))) {
 		mark_gated(g, req);
 	}
 	while (write(g->fan_fd, &r, sizeof(r)) < 0) {
@@ -391,6 +401,10 @@ PW_API unsigned int pw_exec_flags(struct pw_exec_request *req)
 	else if (((req->info.have_meta ? req->info.meta.flags : 0) | req->argv.__pad) &
 		 (PW_GATE_F_ARGS_TRUNCATED | PW_GATE_F_FILENAME_TRUNCATED))
 		f |= PW_EXEC_ARGS_TRUNCATED;
+	if (req->info.held)
+		f |= PW_EXEC_HELD;
+	if (req->info.via_loader)
+		f |= PW_EXEC_VIA_LOADER;
 	return f;
 }
 
