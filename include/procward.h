@@ -852,6 +852,8 @@ struct pw_gate_stats {
 	uint64_t loader_unresolved; /* ... whose PROGRAM could not be found: denied */
 	uint64_t cache_stale;       /* cached allows found changed at exec (ctime): held and decided */
 	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
+	uint64_t filesystems_marked_elsewhere; /* marked when mounted in another mount namespace */
+	uint64_t mounts_unmarked;   /* new mounts not examined (too many at once): their execs are held */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

@@ -26,6 +26,7 @@ __u64 ungated_lost = 0;
 __u64 cache_hits = 0;     /* execs whose main image carried a cached allow */
 __u64 tree_dropped = 0;   /* children that could not inherit subject bits: gate_tree was full */
 __u64 cache_stale = 0;    /* cached allows found stale at exec (the file's ctime moved) */
+__u64 mount_events_lost = 0; /* new mounts the gate was not told about (gate_mounts full) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -72,6 +73,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pw_gate_held);
 } gate_held SEC(".maps");
+
+/* New mounts in any namespace, for the mount thread (small: it coalesces by process). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} gate_mounts SEC(".maps");
 
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
@@ -521,6 +528,50 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	fill_image(rec, BPF_CORE_READ(bprm, file));
 	bpf_ringbuf_submit(rec, 0);
 	return 0;
+}
+
+/*
+ * A new mount anywhere: a new filesystem may come with it (a tmpfs in a
+ * private mount namespace), which the gate has not marked, so its execs
+ * would be held. User space marks it (fanotify.c). Marks are per
+ * superblock, so a new namespace (a copy of existing mounts) needs none.
+ */
+static __always_inline int mount_event(long ret, __u32 kind)
+{
+	struct pw_gate_mount_event *ev;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!gate_cfg.enabled || ret < 0 || tgid == gate_cfg.self_pid)
+		return 0;
+	ev = bpf_ringbuf_reserve(&gate_mounts, sizeof(*ev), 0);
+	if (!ev) {
+		__sync_fetch_and_add(&mount_events_lost, 1);
+		return 0;
+	}
+	ev->pid = tgid;
+	ev->fd = kind == PW_GATE_MOUNT_FSMOUNT ? (__s32)ret : -1;
+	ev->kind = kind;
+	ev->__pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int pw_gate_exit_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return mount_event(ctx->ret, PW_GATE_MOUNT_MOUNT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fsmount")
+int pw_gate_exit_fsmount(struct trace_event_raw_sys_exit *ctx)
+{
+	return mount_event(ctx->ret, PW_GATE_MOUNT_FSMOUNT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_move_mount")
+int pw_gate_exit_move_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return mount_event(ctx->ret, PW_GATE_MOUNT_MOVE);
 }
 
 /* Children inherit the subject bits of rules with `children`. */

@@ -159,6 +159,12 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execve, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execveat, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_sys_enter, !tracepoints);
+	/* issue 12: new mounts (without tracefs, execs from new filesystems are held instead) */
+	bpf_program__set_autoload(skel->progs.pw_gate_exit_mount, tracepoints);
+	bpf_program__set_autoload(skel->progs.pw_gate_exit_fsmount, tracepoints &&
+				  !access("/sys/kernel/tracing/events/syscalls/sys_exit_fsmount", F_OK));
+	bpf_program__set_autoload(skel->progs.pw_gate_exit_move_mount, tracepoints &&
+				  !access("/sys/kernel/tracing/events/syscalls/sys_exit_move_mount", F_OK));
 	err = gate_bpf__load(skel);
 	if (err) {
 		pw_log(&g->log, PW_LOG_ERROR, "loading the gate programs failed: %s", pw_strerror(err));
@@ -184,6 +190,11 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	g->cached_fd = bpf_map__fd(skel->maps.gate_cached);
 	g->rb = ring_buffer__new(bpf_map__fd(skel->maps.ungated), pw_gate_on_ungated, g, NULL);
 	if (!g->rb) {
+		err = -errno;
+		goto out;
+	}
+	g->mount_rb = ring_buffer__new(bpf_map__fd(skel->maps.gate_mounts), pw_gate_on_mount, g, NULL);
+	if (!g->mount_rb) {
 		err = -errno;
 		goto out;
 	}

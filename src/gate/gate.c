@@ -255,6 +255,11 @@ static void gate_shutdown(struct pw_gate *g)
 	g->have_sink = false;
 	ring_buffer__free(g->rb);
 	g->rb = NULL;
+	ring_buffer__free(g->mount_rb); /* issue 12 (its thread was joined above) */
+	g->mount_rb = NULL;
+	free(g->mnt_seen);
+	g->mnt_seen = NULL;
+	g->n_mnt_seen = 0;
 	pw_gate_hold_fini(g); /* issue 12: nothing left stopped; the watch goes before its maps */
 	if (g->skel) /* kept for pw_gate_stats() after stop */
 		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
@@ -291,6 +296,7 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	atomic_store(&g->stopping, false);
 	memset(&g->c, 0, sizeof(g->c));
 	g->held = g->held_killed = g->held_escaped = g->via_loader = g->loader_unresolved = 0; /* issue 12 */
+	g->fs_marked_elsewhere = g->mount_scans = g->mounts_unmarked = 0;
 	memset(g->tids, 0, sizeof(g->tids));
 	g->cache_n = 0;
 	g->cache_tick = 0;
@@ -457,6 +463,9 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.loader_unresolved = atomic_load(&g->loader_unresolved);
 	s.cache_stale = g->skel ? __atomic_load_n(&g->skel->bss->cache_stale, __ATOMIC_RELAXED) : 0;
 	s.tree_dropped = g->skel ? __atomic_load_n(&g->skel->bss->tree_dropped, __ATOMIC_RELAXED) : 0;
+	s.filesystems_marked_elsewhere = atomic_load(&g->fs_marked_elsewhere);
+	s.mounts_unmarked = atomic_load(&g->mounts_unmarked) +
+			    (g->skel ? __atomic_load_n(&g->skel->bss->mount_events_lost, __ATOMIC_RELAXED) : 0);
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);
 	stats->sz = sz;

@@ -271,6 +271,18 @@ struct pw_gate {
 		uint8_t sha256[32];
 	} loaders[8];                       /* the system's ELF interpreters (PT_INTERP targets) */
 	unsigned int n_loaders;
+	/* new mounts in any namespace (fanotify.c, mount thread only) */
+	struct ring_buffer *mount_rb;
+	struct pw_gate_mount_batch {
+		uint32_t pids[64];              /* processes whose mounts to scan, once each */
+		unsigned int n_pids;
+		struct { uint32_t pid; int fd; } fsmounts[16];
+		unsigned int n_fsmounts;
+		bool overflow;                  /* more than fits: counted */
+	} mbatch;
+	uint64_t *mnt_seen;                 /* unique mount ids tried (statx STATX_MNT_ID_UNIQUE) */
+	size_t n_mnt_seen;
+	_Atomic uint64_t fs_marked_elsewhere, mount_scans, mounts_unmarked;
 };
 
 static inline uint64_t pw_gate_now_ns(void)
@@ -352,6 +364,8 @@ static inline int pw_gate_event_fd(const struct exec_info *info)
 {
 	return info->event_fd >= 0 ? info->event_fd : info->fd;
 }
+/* fanotify.c: ring callback of gate_mounts (mount thread) */
+int pw_gate_on_mount(void *ctx, void *data, size_t size);
 /* cache.c: forget the entry of a file whose cached allow was found stale */
 void pw_gate_cache_forget(struct pw_gate *g, dev_t dev, ino_t ino);
 

@@ -304,8 +304,12 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
-/* uid 65534: a user and mount namespace of its own, a tmpfs there, `src` copied onto it and run. */
-static pid_t run_in_private_ns(const char *src, const char *marker)
+/*
+ * uid 65534: a user and mount namespace of its own, a tmpfs there, `src`
+ * copied onto it and run. With sync (a pipe pair), it says when it has
+ * mounted and waits for a byte before the exec.
+ */
+static pid_t run_in_private_ns_sync(const char *src, const char *marker, int sync[2][2])
 {
 	pid_t pid = fork();
 
@@ -337,9 +341,20 @@ static pid_t run_in_private_ns(const char *src, const char *marker)
 				_exit(95);
 		close(in);
 		close(out);
+		if (sync) {
+			char c = 0;
+
+			if (write(sync[0][1], &c, 1) != 1 || read(sync[1][0], &c, 1) != 1)
+				_exit(99);
+		}
 		exec_payload(prog, marker);
 	}
 	return pid;
+}
+
+static pid_t run_in_private_ns(const char *src, const char *marker)
+{
+	return run_in_private_ns_sync(src, marker, NULL);
 }
 
 /* uid 65534: `src` copied into a memfd, run with fexecve (execveat AT_EMPTY_PATH). */
@@ -453,6 +468,62 @@ static void test_private_mount_ns(void **state)
 	free_gate(NULL);
 	fprintf(stderr, "private ns: %" PRIu64 " held, %" PRIu64 " killed at exec\n", st.held, st.held_killed);
 	assert_true(st.held >= 2);
+}
+
+/*
+ * Step 1 of issue 12: a filesystem mounted in another mount namespace is
+ * marked by the gate, so that an exec from it is judged by fanotify like
+ * any other (no hold) once the mark is there.
+ */
+static void test_new_mount_marked(void **state)
+{
+	char marker[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	int sync[2][2], status, r = -1;
+	struct timespec ts;
+	pid_t pid;
+	char c = 0;
+
+	(void)state;
+	require_bpf();
+	marker_path(marker, sizeof(marker), "ns-marked");
+	assert_int_equal(pipe(sync[0]), 0);
+	assert_int_equal(pipe(sync[1]), 0);
+	start_gate(false);
+	pid = run_in_private_ns_sync(legit, marker, sync);
+	assert_int_equal(read(sync[0][0], &c, 1), 1); /* mounted */
+	for (int i = 0; i < 500; i++) { /* the mark is asynchronous: wait for it, 5 s at most */
+		pw_gate_stats(gate, &st);
+		if (st.filesystems_marked_elsewhere)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
+	}
+	assert_int_equal(st.filesystems_marked_elsewhere, 1);
+	assert_int_equal(write(sync[1][1], &c, 1), 1);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(marker));
+	/* judged at its exec-open: a record that is not a hold */
+	deadline_in(&ts, 5000);
+	pthread_mutex_lock(&seen.mu);
+	while (r < 0) {
+		for (int i = 0; i < seen.n; i++)
+			if (seen.v[i].pid == pid && strstr(seen.v[i].image, "/prog"))
+				r = i;
+		if (r >= 0 || pthread_cond_timedwait(&seen.cv, &seen.mu, &ts))
+			break;
+	}
+	pthread_mutex_unlock(&seen.mu);
+	assert_true(r >= 0);
+	assert_false(seen.v[r].held);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_ALLOW);
+	pw_gate_stats(gate, &st);
+	assert_int_equal(st.held, 0);
+	for (int i = 0; i < 2; i++) {
+		close(sync[i][0]);
+		close(sync[i][1]);
+	}
 }
 
 /* Evasion 2: `ld.so PROGRAM`: decided on PROGRAM; a legitimate PROGRAM still runs. */
@@ -683,6 +754,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_private_mount_ns, free_gate),
+		cmocka_unit_test_teardown(test_new_mount_marked, free_gate),
 		cmocka_unit_test_teardown(test_loader, free_gate),
 		cmocka_unit_test_teardown(test_memfd, free_gate),
 		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),

@@ -159,4 +159,19 @@ struct pw_gate_ctime {
 	__u32 __pad;
 };
 
+/*
+ * Ring gate_mounts: a mount(2), fsmount(2) or move_mount(2) succeeded, in
+ * any mount namespace. The gate's mount thread then marks the new
+ * filesystem through the process (/proc/PID/root, or its fsmount fd).
+ */
+#define PW_GATE_MOUNT_MOUNT 1
+#define PW_GATE_MOUNT_FSMOUNT 2 /* fd: the detached mount's fd in the process */
+#define PW_GATE_MOUNT_MOVE 3
+struct pw_gate_mount_event {
+	__u32 pid;
+	__s32 fd;
+	__u32 kind;
+	__u32 __pad;
+};
+
 #endif /* PW_BPF_GATE_ABI_H */
