@@ -209,6 +209,7 @@ enum pw_event_flag {
 	PW_EVF_PATH_TRUNCATED = 1u << 1,  /* image or cwd path longer than the limit */
 	PW_EVF_FROM_TABLE = 1u << 2,      /* image/argv came from the process table, not this event */
 	PW_EVF_GROUP_EXIT = 1u << 3,      /* exit caused by exit_group/fatal signal of the whole process */
+	PW_EVF_REDACTED = 1u << 4,        /* secrets in argv were replaced (pw_monitor_opts.redact) */
 };
 PW_API unsigned int pw_event_flags(const struct pw_event *ev);
 
@@ -337,6 +338,12 @@ struct pw_monitor_opts {
 	 * 0: default (1000 us); -1: no delay (lowest latency, highest cost).
 	 */
 	int batch_delay_us;
+	/*
+	 * Secrets in argv replaced before the callback sees them (EXEC argv
+	 * and argv from the process table alike), the event flagged
+	 * PW_EVF_REDACTED. Borrowed: must outlive the monitor. NULL: none.
+	 */
+	const struct pw_redactor *redact;
 };
 
 /* Validates options; loads nothing yet. */
@@ -729,6 +736,12 @@ struct pw_gate_opts {
 	 * read is refused (logged).
 	 */
 	bool argv_in_kernel;
+	/*
+	 * Redact the argv of decision records (on the decision thread, before
+	 * on_decision): rules and the handler always see the real argv.
+	 * Borrowed: must outlive the gate. NULL: none.
+	 */
+	const struct pw_redactor *redact;
 };
 
 /* Static rules, evaluated in the library before the handler, in order; the first match decides. */
@@ -799,6 +812,17 @@ PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index);
  */
 PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
 				   size_t errlen);
+/*
+ * Replace every rule by those of a rules file, atomically: each exec-open
+ * is decided by the old set or by the new one, and cached verdicts are
+ * dropped. On any error (errbuf: "PATH:LINE: message") the rules in force
+ * stay. While running, rules with uid, by-name or by-pid must be the same
+ * as the running ones, in the same order (they are in the kernel since
+ * start), else -EBUSY. Returns the number of rules, or negative. By the
+ * thread that owns the gate, before or after pw_gate_start().
+ */
+PW_API int pw_gate_replace_rules_file(struct pw_gate *g, const char *path, char *errbuf,
+				      size_t errlen);
 
 /*
  * Load the BPF programs, mark every filesystem, start the threads. From
@@ -920,6 +944,137 @@ PW_API int pw_decision_rule(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
 PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
+/* The record's argv had secrets replaced (pw_gate_opts.redact). */
+PW_API bool pw_decision_redacted(const struct pw_gate_decision *d);
+
+/* ---------------------------------------------------------------- output */
+/*
+ * Sinks for lines an application has already formatted (JSON Lines, text):
+ * a bounded queue and one writer thread per struct pw_output, so that a
+ * producer (a monitor callback, a gate's on_decision) never waits on a
+ * sink. A full queue drops the line and counts it (pw_output_stats).
+ *
+ * Threads: pw_output_new, the pw_output_add_* calls, pw_output_start and
+ * pw_output_free by the owner; pw_output_push, pw_output_flush and
+ * pw_output_stats from any thread; pw_output_reopen from any thread or a
+ * signal handler (async-signal-safe). Sinks are added before start.
+ */
+struct pw_output;
+
+struct pw_output_opts {
+	size_t sz;
+	unsigned int queue_lines;  /* lines buffered at most; 0: 8192 */
+	size_t queue_bytes;        /* bytes buffered at most; 0: 16 MiB */
+	unsigned int drain_ms;     /* pw_output_free keeps writing the queue this long; 0: 2000 */
+	pw_log_fn log;             /* rotation and reopen failures; called on the writer thread */
+	void *log_userdata;
+};
+PW_API int pw_output_new(const struct pw_output_opts *opts, struct pw_output **out);
+/* Writes what is queued (for at most drain_ms; the rest is counted dropped), stops, frees. NULL ok. */
+PW_API void pw_output_free(struct pw_output *o);
+
+/*
+ * A log file, appended to, created 0600; refused if the path is a symlink
+ * or not a regular file. With rotate_size, a line that would take the file
+ * past it first renames PATH to PATH.1 (PATH.1 to PATH.2, ..., PATH.KEEP
+ * falls off: at most rotate_keep old files besides PATH), gzip'd to
+ * PATH.N.gz with rotate_compress. pw_output_reopen() reopens PATH (after
+ * an external rotation such as logrotate's create mode).
+ */
+struct pw_output_file_opts {
+	size_t sz;
+	const char *path;
+	uint64_t rotate_size;      /* bytes; 0: never rotate */
+	unsigned int rotate_keep;  /* old files kept (at most 1000) */
+	bool rotate_compress;
+};
+PW_API int pw_output_add_file(struct pw_output *o, const struct pw_output_file_opts *opts);
+/* An fd the application keeps open (stdout, a pipe); a full pipe waits on the writer thread only. */
+PW_API int pw_output_add_fd(struct pw_output *o, int fd);
+
+/*
+ * RFC 5424 records on a local datagram socket: "<PRI>1 TIME HOST APP PID
+ * MSGID - LINE", msgid = the type given to pw_output_push(). A receiver
+ * that restarted is reconnected at the next line.
+ */
+struct pw_output_syslog_opts {
+	size_t sz;
+	const char *socket_path;   /* NULL: /dev/log */
+	const char *app_name;      /* NULL: "procward" */
+	int facility;              /* LOG_DAEMON, LOG_AUTHPRIV, ... (<syslog.h>); 0: LOG_DAEMON */
+};
+PW_API int pw_output_add_syslog(struct pw_output *o, const struct pw_output_syslog_opts *opts);
+
+/*
+ * journald's native protocol (no libsystemd needed): MESSAGE = the line,
+ * PROCWARD_EVENT = the type, and for a JSON object line each top-level
+ * scalar as PROCWARD_<KEY> (upper case; PROCWARD_PID, PROCWARD_IMAGE, ...).
+ */
+struct pw_output_journal_opts {
+	size_t sz;
+	const char *socket_path;   /* NULL: /run/systemd/journal/socket */
+	const char *identifier;    /* SYSLOG_IDENTIFIER; NULL: "procward" */
+};
+PW_API int pw_output_add_journal(struct pw_output *o, const struct pw_output_journal_opts *opts);
+
+PW_API int pw_output_start(struct pw_output *o);
+/*
+ * Queue one line (a trailing newline is dropped; each sink adds its own
+ * separator) with its type (syslog msgid, journal PROCWARD_EVENT; may be
+ * NULL). Never blocks on a sink: -ENOBUFS when the queue is full (counted
+ * in dropped).
+ */
+PW_API int pw_output_push(struct pw_output *o, const char *type, const char *line, size_t len);
+/* Reopen files and sockets at the writer's next line. Async-signal-safe. */
+PW_API void pw_output_reopen(struct pw_output *o);
+/* Wait until everything pushed so far was handed to the sinks: 0, -ETIMEDOUT (-1: forever). */
+PW_API int pw_output_flush(struct pw_output *o, int timeout_ms);
+
+struct pw_output_stats {
+	size_t sz;
+	uint64_t pushed;       /* pw_output_push calls */
+	uint64_t written;      /* lines every sink took */
+	uint64_t dropped;      /* lines lost: queue full, or still queued when the drain time ended */
+	uint64_t write_errors; /* sink writes that failed (one line may count once per sink) */
+	uint64_t rotations;
+	uint64_t reopens;
+	uint64_t queued;       /* lines waiting now */
+};
+PW_API int pw_output_stats(const struct pw_output *o, struct pw_output_stats *stats);
+
+/* ------------------------------------------------------------- redaction */
+/*
+ * Secrets in command lines, replaced by "***" in copies made for output:
+ *  - NAME=VALUE where NAME ends in password, passwd, secret, token, apikey,
+ *    api_key, api-key, credential(s), access_key, passphrase, or is the word
+ *    pass, pwd, pw, auth or pin (--password=X, PGPASSWORD=X, ?token=X&);
+ *  - the argument after --password, --token, ... (same names, no '=');
+ *  - -pSECRET of the MySQL/MariaDB clients, and -p SECRET of sshpass;
+ *  - Authorization: (the scheme stays: "Bearer ***"), X-Api-Key:,
+ *    X-Auth-Token: and Cookie: header values;
+ *  - user:SECRET@ in URLs.
+ * User patterns are POSIX extended regexes matched against each argument:
+ * every capture group's bytes are replaced, or the whole match if the
+ * regex has no group. A redactor is read-only once set up: any thread may
+ * use it then.
+ */
+struct pw_redactor;
+
+struct pw_redact_opts {
+	size_t sz;
+	bool no_builtin;           /* only the user's patterns */
+};
+PW_API int pw_redact_new(const struct pw_redact_opts *opts, struct pw_redactor **out);
+PW_API void pw_redact_free(struct pw_redactor *r);
+/* -PW_ERR_RULE_SYNTAX with regerror()'s message in errbuf; -PW_ERR_RULE_LIMIT past 64. */
+PW_API int pw_redact_add_regex(struct pw_redactor *r, const char *regex, char *errbuf, size_t errlen);
+/*
+ * Redact a NUL-separated argv of len bytes. 1: something was replaced, and
+ * *out (malloc'd, free() it) holds the new argv, NUL-separated, same count,
+ * *out_len bytes; 0: nothing to hide (*out NULL); or -errno.
+ */
+PW_API int pw_redact_args(const struct pw_redactor *r, const char *args, size_t len, char **out,
+			  size_t *out_len);
 
 #ifdef __cplusplus
 }

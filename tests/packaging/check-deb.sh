@@ -149,6 +149,8 @@ check "installed procward runs (--version)" sh -c "chroot '$root' procward --ver
 check "installed procward snapshot lists PID 1" sh -c "chroot '$root' procward snapshot --json | grep -q '\"pid\":1,'"
 check "python3 -c 'import procward' loads libprocward.so.0" \
 	sh -c "chroot '$root' python3 -c 'import procward, sys; print(procward.version())' | grep -qx '${v1%%[-~]*}'"
+check "pkg-config --cflags --libs procward" sh -c \
+	"[ \"\$(chroot '$root' pkg-config --cflags --libs procward)\" = '-lprocward' ]"
 check "units installed, not enabled" sh -c \
 	"test -f '$root/lib/systemd/system/procward-gate.service' && ! ls '$root'/etc/systemd/system/*.wants/procward-* 2>/dev/null"
 # An administrator's edit of a conffile survives the upgrade.

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "output.h"
 #include "procward.h"
+#include "service.h"
 
 static const char gate_usage[] =
 	"Usage: procward gate [OPTIONS]\n"
@@ -71,7 +72,7 @@ static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, voi
 				fputc(',', cli->out);
 			json_string(cli->out, pw_decision_arg(d, i));
 		}
-		fprintf(cli->out, "]}\n");
+		fprintf(cli->out, "]%s}\n", pw_decision_redacted(d) ? ",\"redacted\":true" : "");
 	} else {
 		fprintf(cli->out, "%-5s%s %-8s pid %-7d uid %-6u %-15s %s%s", verdict,
 			pw_decision_audit(d) ? "*" : " ", reason, pw_decision_pid(d), pw_decision_uid(d),
@@ -82,6 +83,30 @@ static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, voi
 		fputc('\n', cli->out);
 	}
 	fflush(cli->out);
+}
+
+/*
+ * SIGHUP (systemctl reload): the rules file replaces every rule at once; a
+ * file with an error leaves the rules in force and says why. Outputs reopen.
+ */
+static void gate_reload(struct pw_gate *g, const char *rules_file, bool default_deny)
+{
+	char errbuf[512];
+	int n;
+
+	service_notify("RELOADING=1");
+	service_reopen();
+	if (!rules_file) {
+		fprintf(stderr, "procward gate: SIGHUP: outputs reopened (no --rules-file to reload)\n");
+	} else if ((n = pw_gate_replace_rules_file(g, rules_file, errbuf, sizeof(errbuf))) < 0) {
+		fprintf(stderr, "procward gate: reload refused, the rules in force stay: %s\n",
+			errbuf[0] ? errbuf : pw_strerror(n));
+	} else if (default_deny && (n = pw_gate_add_rule_text(g, "deny")) < 0) {
+		fprintf(stderr, "procward gate: reload: default deny: %s\n", pw_strerror(n));
+	} else {
+		fprintf(stderr, "procward gate: reloaded %d rules from %s\n", n, rules_file);
+	}
+	service_notify("READY=1");
 }
 
 int cmd_gate(int argc, char **argv)
@@ -144,6 +169,7 @@ int cmd_gate(int argc, char **argv)
 		return 2;
 	}
 	opts.timeout_verdict = default_deny ? PW_EXEC_DENY : PW_EXEC_ALLOW;
+	opts.redact = service_redactor();
 	err = pw_gate_new(&opts, &g);
 	if (err) {
 		fprintf(stderr, "procward gate: %s\n", pw_strerror(err));
@@ -170,6 +196,8 @@ int cmd_gate(int argc, char **argv)
 		pw_gate_free(g);
 		return 1;
 	}
+	if (service_stream("decision"))
+		cli.out = service_stream("decision"); /* --output, --syslog, --journal: the writer's sinks */
 	if (output && !(cli.out = fopen(output, "we"))) {
 		fprintf(stderr, "procward gate: %s: %s\n", output, strerror(errno));
 		pw_gate_free(g);
@@ -179,6 +207,7 @@ int cmd_gate(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	err = pw_gate_start(g);
 	if (err) {
@@ -191,7 +220,10 @@ int cmd_gate(int argc, char **argv)
 	}
 	fprintf(stderr, "procward gate: running%s; SIGINT or SIGTERM stops\n",
 		opts.audit ? " in audit mode (nothing is denied)" : "");
-	sigwait(&set, &sig);
+	service_ready(0);
+	while (!sigwait(&set, &sig) && sig == SIGHUP)
+		gate_reload(g, rules_file, default_deny);
+	service_notify("STOPPING=1");
 	pw_gate_stop(g);
 	pw_gate_stats(g, &st);
 	fprintf(stderr,

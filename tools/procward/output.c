@@ -171,6 +171,8 @@ void print_event_json(FILE *out, const struct pw_event *ev)
 		flags & PW_EVF_ARGS_TRUNCATED ? "true" : "false",
 		flags & PW_EVF_PATH_TRUNCATED ? "true" : "false",
 		flags & PW_EVF_FROM_TABLE ? "true" : "false");
+	if (flags & PW_EVF_REDACTED)
+		fputs(",\"redacted\":true", out);
 	json_token(out, ev);
 	fputs("}\n", out);
 }

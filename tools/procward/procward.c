@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "output.h"
 #include "procward.h"
+#include "service.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOPRIV 77 /* like automake's "skipped": not an error of the input */
@@ -293,6 +294,7 @@ static int cmd_watch(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 
+	opts.redact = service_redactor();
 	err = pw_monitor_new(&opts, &m);
 	if (err) {
 		fprintf(stderr, "procward: bad options: %s\n", pw_strerror(err));
@@ -323,6 +325,8 @@ static int cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (service_stream(NULL))
+		st.out = service_stream(NULL); /* --output, --syslog, --journal: the writer thread's sinks */
 	st.json = json >= 0 ? json : !isatty(fileno(st.out));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	st.t0_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
@@ -340,6 +344,7 @@ static int cmd_watch(int argc, char **argv)
 		goto out;
 	}
 	active_monitor = m;
+	service_ready(1);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGALRM, on_signal);
@@ -469,6 +474,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
+	if (service_prepare(&argc, &argv)) /* --config and the output options: service.c */
+		return EXIT_USAGE;
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
