@@ -150,7 +150,7 @@ check "installed procward snapshot lists PID 1" sh -c "chroot '$root' procward s
 check "python3 -c 'import procward' loads libprocward.so.0" \
 	sh -c "chroot '$root' python3 -c 'import procward, sys; print(procward.version())' | grep -qx '${v1%%[-~]*}'"
 check "pkg-config --cflags --libs procward" sh -c \
-	"[ \"\$(chroot '$root' pkg-config --cflags --libs procward)\" = '-lprocward' ]"
+	"[ \"\$(chroot '$root' pkg-config --cflags --libs procward | tr -d ' ')\" = '-lprocward' ]"
 check "units installed, not enabled" sh -c \
 	"test -f '$root/lib/systemd/system/procward-gate.service' && ! ls '$root'/etc/systemd/system/*.wants/procward-* 2>/dev/null"
 # An administrator's edit of a conffile survives the upgrade.
