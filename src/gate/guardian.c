@@ -94,8 +94,14 @@
  * No constant pools: the compiler must not turn stores or loops into loads
  * from .rodata (a file's pages, not locked) or calls to memset/memcpy.
  */
+#if defined(__clang__)
+/* clang has no optimize pragma; no_builtin (below) keeps memset/memcpy out. */
+#define GUARD_NO_BUILTIN __attribute__((no_builtin))
+#else
+#define GUARD_NO_BUILTIN
 #pragma GCC push_options
 #pragma GCC optimize("no-tree-vectorize", "no-store-merging", "no-tree-loop-distribute-patterns")
+#endif
 /*
  * Everything below up to the gating side runs in the guardian only: in its
  * own text section (locked at start), with raw system calls, no libc, no
@@ -106,7 +112,7 @@
 #else
 #define GUARD_NO_SSP
 #endif
-#define GUARD_FN __attribute__((section("pw_guardian"), noinline, used)) GUARD_NO_SSP \
+#define GUARD_FN __attribute__((section("pw_guardian"), noinline, used)) GUARD_NO_SSP GUARD_NO_BUILTIN \
 	__attribute__((no_sanitize("address", "undefined")))
 
 extern const char __start_pw_guardian[] __attribute__((visibility("hidden")));
@@ -528,7 +534,9 @@ GUARD_FN static int g_main(void *arg)
 	return 0;
 }
 
+#if !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 /* ------------------------------------------------------------ gating side */
 

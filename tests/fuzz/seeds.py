@@ -57,3 +57,8 @@ put("fuzz_procfs", "status", b"\x01Name:\tbash\nUid:\t1000\t1000\t1000\t1000\n"
 put("fuzz_procfs", "cmdline", b"\x02/bin/sh\0-c\0echo hi\0")
 put("fuzz_procfs", "mountinfo", b"\x0330 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n")
 put("fuzz_procfs", "cgroup", b"\x04/system.slice/docker-" + b"0123456789abcdef" * 4 + b".scope")
+
+put("fuzz_format", "ascii", b"/usr/bin/bash -c 'echo hi'")
+put("fuzz_format", "controls", b"na\x1b[2Jme\r\nforged\x07\x7f\xc2\x9b31m")
+put("fuzz_format", "invalid-utf8", b"arg\xff\xfe\xc3(\xe2\x82\xf0\x9f\x98")
+put("fuzz_format", "bidi-quote", "a\u202eb\"c\\d\u00e9\U0001f600".encode())
