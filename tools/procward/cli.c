@@ -50,26 +50,30 @@ static void emit(const char *prefix, const char *msg)
 	write_all(STDERR_FILENO, line, plen + (size_t)n + 1);
 }
 
-void cli_err(const char *fmt, ...)
+static __attribute__((format(printf, 1, 0))) void vemit(const char *fmt, va_list ap)
 {
 	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(cli_prefix, msg);
+}
+
+void cli_err(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vemit(fmt, ap);
 	va_end(ap);
-	emit(cli_prefix, msg);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
-	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vemit(fmt, ap);
 	va_end(ap);
-	emit(cli_prefix, msg);
 	fprintf(stderr, "Try 'procward %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
 }
