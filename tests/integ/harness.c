@@ -144,6 +144,16 @@ const struct rec *wait_for(struct pw_monitor *m, struct collector *c, rec_pred p
 	}
 }
 
+const struct rec *expect_event(struct pw_monitor *m, struct collector *c, enum pw_event_type type, pid_t pid)
+{
+	struct type_pid want = { type, pid };
+	const struct rec *r = wait_for(m, c, is_type_pid, &want, 5000);
+
+	if (!r)
+		fail_msg("no %s event of pid %d within 5 s", pw_event_type_name(type), (int)pid);
+	return r;
+}
+
 size_t count_recs(const struct collector *c, rec_pred pred, const void *arg)
 {
 	size_t n = 0;

@@ -64,7 +64,6 @@ static void exec_event_fields(void **state)
 	char *image = real("/bin/true"), *cwd;
 	const struct rec *r;
 	struct pw_proc_key exec_key;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -72,9 +71,7 @@ static void exec_event_fields(void **state)
 	cwd = real(dir);
 	assert_int_equal(pw_monitor_start(m), 0);
 	pid = spawn_exec("/bin/true", argv, dir);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_int_equal(r->tid, pid);
 	assert_int_equal(r->ppid, getpid());
 	assert_string_equal(r->name, "true");
@@ -103,10 +100,8 @@ static void exec_event_fields(void **state)
 	exec_key = r->key;
 
 	/* the exit of the same process names its image and argv from the table */
-	want.type = PW_EVENT_PROCESS_EXIT;
 	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_string_equal(r->image, image);
 	assert_int_equal(r->argc, 5);
 	assert_string_equal(r->argv[2], "beta gamma");
@@ -131,7 +126,6 @@ static void exec_long_argv_truncated(void **state)
 	struct pw_monitor *m = start_monitor(&c, &opts);
 	char *argv[64];
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -140,9 +134,7 @@ static void exec_long_argv_truncated(void **state)
 	argv[63] = NULL;
 	assert_int_equal(pw_monitor_start(m), 0);
 	pid = spawn_exec("/bin/true", argv, NULL);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_true(r->flags & PW_EVF_ARGS_TRUNCATED);
 	assert_true(r->argc > 5 && r->argc < 63);
 	for (size_t i = 0; i + 1 < r->argc; i++) /* every complete argument is exact */
@@ -153,9 +145,7 @@ static void exec_long_argv_truncated(void **state)
 	char *short_argv[] = { "true", "x", NULL };
 
 	pid = spawn_exec("/bin/true", short_argv, NULL);
-	want.pid = pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_false(r->flags & PW_EVF_ARGS_TRUNCATED);
 	assert_int_equal(r->argc, 2);
 	assert_string_equal(r->argv[1], "x");
@@ -258,8 +248,7 @@ static void fork_without_exec(void **state)
 	if (pid == 0)
 		_exit(5);
 	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	assert_int_equal(r->creator_pid, getpid());
 	assert_int_equal(r->creator_tid, syscall(SYS_gettid));
 	assert_int_equal(r->ppid, getpid());
@@ -271,8 +260,7 @@ static void fork_without_exec(void **state)
 
 	want.type = PW_EVENT_PROCESS_EXIT;
 	assert_int_equal(WEXITSTATUS(wait_status(pid)), 5);
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 5);
 	assert_string_equal(r->image, self);
@@ -289,7 +277,6 @@ static void vfork_flagged(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -297,9 +284,7 @@ static void vfork_flagged(void **state)
 	pid = vfork();
 	if (pid == 0)
 		_exit(0);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	assert_true(r->clone_flags & PW_CLONE_VFORK);
 	assert_true(r->clone_flags & PW_CLONE_VM);
 	assert_true(r->raw_clone_flags & CLONE_VFORK);
@@ -314,7 +299,6 @@ static void clone_parent_creator_differs(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	long pid;
 
 	(void)state;
@@ -323,9 +307,7 @@ static void clone_parent_creator_differs(void **state)
 	if (pid == 0)
 		_exit(0);
 	assert_true(pid > 0);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, (pid_t)pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, (pid_t)pid);
 	assert_int_equal(r->creator_pid, getpid());
 	assert_int_equal(r->ppid, getppid());
 	assert_int_not_equal(r->ppid, r->creator_pid);
@@ -437,20 +419,17 @@ static void exit_codes_and_signals(void **state)
 	assert_int_equal(WTERMSIG(wait_status(group_pid)), SIGKILL);
 
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, code_pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, code_pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 42);
 
 	want.pid = sig_pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, sig_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGTERM);
 
 	want.pid = group_pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, group_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGKILL);
 	assert_true(r->flags & PW_EVF_GROUP_EXIT);
@@ -509,7 +488,7 @@ static void excluded_name_produces_nothing(void **state)
 	loud = fork_named("pw-included", 4, 0);
 	assert_int_equal(WEXITSTATUS(wait_status(loud)), 4);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, loud };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, loud);
 	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
 	/* the excluded process's own fork and exit were filtered in the kernel */
 	assert_int_equal(count_recs(&c, created_by, &quiet), 0);
@@ -543,7 +522,7 @@ static void glob_and_prefix_rules(void **state)
 	ok = fork_named("pw-gloc-x", 0, 0); /* does not match "pw-g?ob-*" */
 	wait_status(ok);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, ok };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, ok);
 	want.pid = g;
 	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
 	want.pid = p;
@@ -560,7 +539,6 @@ static void pid_rule_and_children(void **state)
 	PW_OPTS(pw_monitor_opts, opts, .inherit_children = true);
 	struct pw_monitor *m = start_monitor(&c, &opts);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID);
-		struct type_pid want;
 	pid_t target, other;
 	char b;
 
@@ -594,8 +572,7 @@ static void pid_rule_and_children(void **state)
 	wait_status(other);
 	assert_int_equal(write(go[1], "x", 1), 1);
 	assert_int_equal(WEXITSTATUS(wait_status(target)), 7);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, target };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, target);
 	/* the target's child and grandchild were reported (inherited) */
 	const struct rec *child = wait_for(m, &c, created_by, &target, 2000);
 
@@ -646,7 +623,6 @@ static void uid_in_token_and_uid_rule(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE,
 		.match = PW_MATCH_UID, .id = 4242);
-	struct type_pid want;
 	const struct rec *r;
 	pid_t pid, root_child;
 
@@ -665,13 +641,10 @@ static void uid_in_token_and_uid_rule(void **state)
 	root_child = fork_named("pw-root-child", 0, 0);
 	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
 	wait_status(root_child);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_token_ids(&r->token, 4242, 4242, 4343, 4343);
 	assert_int_equal(r->token.cap_effective, 0); /* dropped with the uid change */
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	/* root's processes are not included by the uid rule */
 	assert_int_equal(count_recs(&c, any_of_pid, &root_child), 0);
 	pw_monitor_free(m);
@@ -758,10 +731,9 @@ static void pid_reuse_gives_new_key(void **state)
 	assert_int_equal(again, pid);
 	wait_status(again);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	want.type = PW_EVENT_PROCESS_CREATE;
-	first = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(first);
+	first = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	second = NULL;
 	for (size_t i = 0; i < 100 && !second; i++) {
 		pump(m, 20);
@@ -826,7 +798,7 @@ static void two_monitors_independent(void **state)
 	pid = fork_named("pw-only-m2", 0, 0);
 	wait_status(pid);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pump(m1, 200);
 	assert_int_equal(count_recs(&c1, is_type_pid, &want), 0);
 	/* m2 asked for exits only */
@@ -837,7 +809,7 @@ static void two_monitors_independent(void **state)
 	pid = fork_named("pw-after-m1", 0, 0);
 	wait_status(pid);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pw_monitor_free(m2);
 	collector_free(&c1);
 	collector_free(&c2);
