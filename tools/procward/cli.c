@@ -167,6 +167,15 @@ int cli_output_option(struct cli_output_opts *o, int opt, const char *arg)
 	}
 }
 
+int cli_other_option(struct cli_output_opts *o, const char *cmd, int opt, const char *arg)
+{
+	int r = cli_output_option(o, opt, arg);
+
+	if (r > 0)
+		return 0;
+	return r < 0 ? EXIT_USAGE : cli_usage(cmd, "bad option");
+}
+
 /* ------------------------------------------------------------ output */
 
 #define OUT_CAP (256 * 1024)
