@@ -173,9 +173,10 @@ class ChildMonitor:
     and stderr in files, a session of its own, its pid in the journal (so a
     killed run still stops it), stopped with a signal (kill_pid's escalation)."""
 
-    proc = None
-    pid = None
-    out = None
+    def __init__(self):
+        self.proc = None  # the Popen, while it runs
+        self.pid = None
+        self.out = None  # its output file; stderr goes to out + ".stderr"
 
     def _spawn(self, argv, stdout_path, journal, stop_sig, **popen_kw):
         self._stdout = open(stdout_path, "w")

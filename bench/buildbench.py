@@ -273,10 +273,8 @@ class Monitor(ChildMonitor):
     which it prints one JSON line of counters."""
 
     def __init__(self, argv):
+        super().__init__()
         self.argv = argv
-        self.proc = None
-        self.pid = None
-        self.out = None
         self.stats = None
         self.error = None
 

@@ -187,14 +187,12 @@ class Monitor(ChildMonitor):
 
     def __init__(self, cmd, ready="bpf", stop_sig=signal.SIGINT, counter=None,
                  needs_tracefs=False, out_flag=None):
+        super().__init__()
         self.cmd = cmd
         self.ready = ready
         self.stop_sig = stop_sig
         self.counter = counter
         self.needs_tracefs = needs_tracefs
-        self.proc = None
-        self.pid = None
-        self.out = None
         self.prog_ids = []
 
     def check(self):

@@ -239,19 +239,8 @@ static int json_check(const char *file, const char *python_expr_over_recs)
 
 static char tmpdir[64];
 
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pw-cli-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int drop_tmpdir(void **state)
-{
-	(void)state;
-	remove_tree(tmpdir);
-	return 0;
-}
+/* a fresh directory per test */
+TEST_DIR_FIXTURES(tmpdir, "pw-cli", 0)
 
 /* ------------------------------------------------------------ the tests */
 
@@ -566,12 +555,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exit_statuses_and_messages),
-		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(snapshot_json_and_text, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(output_files_are_safe, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, make_tmpdir, drop_tmpdir),
+		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, setup, teardown),
+		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_json_and_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
 	};
 
 	if (geteuid() != 0) {
