@@ -200,6 +200,16 @@ int wait_status(pid_t pid)
 	return status;
 }
 
+int wait_exit_code(pid_t pid)
+{
+	int status = wait_status(pid);
+
+	if (!WIFEXITED(status))
+		fail_msg("pid %d did not exit (status 0x%x, signal %d)", (int)pid, status,
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
+}
+
 void remove_tree(const char *dir)
 {
 	char cmd[PATH_MAX + 16];

@@ -68,6 +68,8 @@ const struct rec *expect_event(struct pw_monitor *m, struct collector *c, enum p
 pid_t spawn_exec(const char *path, char *const argv[], const char *cwd);
 /* waitpid for pid and return the raw status. */
 int wait_status(pid_t pid);
+/* wait_status() of a process that must exit normally (fails the test if it was killed): its exit code. */
+int wait_exit_code(pid_t pid);
 
 /* Skip the calling test (cmocka skip()) unless running as root with BPF. */
 void require_bpf(void);

@@ -293,12 +293,9 @@ static void run_probe(void)
 	char probe[128];
 	char *const argv[] = { "pw-cli-probe", "-c", "/bin/echo pw-cli-marker \"$1\" >/dev/null; exit 9",
 			       "sh", ODD_ARG, NULL };
-	int status;
 
 	snprintf(probe, sizeof(probe), "%s/pw-cli-probe", tmpdir);
-	status = wait_status(spawn_exec(probe, argv, NULL));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 9);
+	assert_int_equal(wait_exit_code(spawn_exec(probe, argv, NULL)), 9);
 }
 
 static void watch_probe(const char *format, const char *file)
@@ -447,17 +444,12 @@ static void gate_default_log_and_log_all(void **state)
 		char *const argv[] = { "procward", "gate", "-j", "-r", rule, "-d", "60", "-o", file,
 				       all ? "--log" : NULL, "all", NULL };
 		struct cli_proc p;
-		int status;
 
 		snprintf(file, sizeof(file), "%s/gate%d.json", tmpdir, all);
 		cli_start(&p, argv, 30000);
 		assert_true(cli_wait_stderr(&p, "running", 20000));
-		status = wait_status(spawn_exec(denied, dargv, NULL));
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 127); /* execv failed: EPERM */
-		status = wait_status(spawn_exec(allowed, aargv, NULL));
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(wait_exit_code(spawn_exec(denied, dargv, NULL)), 127); /* execv failed: EPERM */
+		assert_int_equal(wait_exit_code(spawn_exec(allowed, aargv, NULL)), 0);
 		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
 		assert_non_null(strstr(p.err, "decisions"));
 		if (!all) {

@@ -117,8 +117,8 @@ static void execveat_by_dirfd_and_fd(void **state)
 		syscall(SYS_execveat, f, "", argv_fd, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}
-	assert_int_equal(WEXITSTATUS(wait_status(by_dir)), 0);
-	assert_int_equal(WEXITSTATUS(wait_status(by_fd)), 0);
+	assert_int_equal(wait_exit_code(by_dir), 0);
+	assert_int_equal(wait_exit_code(by_fd), 0);
 
 	r = exec_of(m, &c, by_dir);
 	assert_non_null(r);
@@ -179,7 +179,7 @@ static void setuid_exec_credentials(void **state)
 		execv(suid, argv);
 		_exit(127);
 	}
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	r = exec_of(m, &c, pid);
 	assert_non_null(r);
 	assert_token_ids(&r->token, 65534, 0, 65534, 65534);
@@ -258,7 +258,7 @@ static void group_cgroup_and_container_names(void **state)
 		_exit(127);
 	}
 	names.pid = pid;
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	r = exec_of(m, &c, pid);
 	assert_non_null(r);
 	assert_true(names.seen);

@@ -100,7 +100,7 @@ static void exec_event_fields(void **state)
 	exec_key = r->key;
 
 	/* the exit of the same process names its image and argv from the table */
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_string_equal(r->image, image);
 	assert_int_equal(r->argc, 5);
@@ -212,7 +212,7 @@ static void token_in_new_pid_namespace(void **state)
 	close(pipefd[1]);
 	assert_int_equal(read(pipefd[0], &inner_ns, sizeof(inner_ns)), sizeof(inner_ns));
 	close(pipefd[0]);
-	assert_int_equal(WEXITSTATUS(wait_status(child)), 0);
+	assert_int_equal(wait_exit_code(child), 0);
 	assert_int_not_equal(inner_ns, ns_inode(0, "pid"));
 
 	want = (struct ppid_type){ PW_EVENT_EXEC, child };
@@ -259,7 +259,7 @@ static void fork_without_exec(void **state)
 	assert_string_equal(r->image, self);
 
 	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 5);
+	assert_int_equal(wait_exit_code(pid), 5);
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 5);
@@ -414,7 +414,7 @@ static void exit_codes_and_signals(void **state)
 	close(ready[0]);
 	kill(sig_pid, SIGTERM);
 	kill(group_pid, SIGKILL);
-	assert_int_equal(WEXITSTATUS(wait_status(code_pid)), 42);
+	assert_int_equal(wait_exit_code(code_pid), 42);
 	assert_int_equal(WTERMSIG(wait_status(sig_pid)), SIGTERM);
 	assert_int_equal(WTERMSIG(wait_status(group_pid)), SIGKILL);
 
@@ -483,10 +483,10 @@ static void excluded_name_produces_nothing(void **state)
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
 	quiet = fork_named("pw-excluded", 3, 50);
-	assert_int_equal(WEXITSTATUS(wait_status(quiet)), 3);
+	assert_int_equal(wait_exit_code(quiet), 3);
 	/* the control, started after the excluded one finished, is seen */
 	loud = fork_named("pw-included", 4, 0);
-	assert_int_equal(WEXITSTATUS(wait_status(loud)), 4);
+	assert_int_equal(wait_exit_code(loud), 4);
 	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, loud };
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, loud);
 	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
@@ -571,7 +571,7 @@ static void pid_rule_and_children(void **state)
 	other = fork_named("pw-other", 0, 0);
 	wait_status(other);
 	assert_int_equal(write(go[1], "x", 1), 1);
-	assert_int_equal(WEXITSTATUS(wait_status(target)), 7);
+	assert_int_equal(wait_exit_code(target), 7);
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, target);
 	/* the target's child and grandchild were reported (inherited) */
 	const struct rec *child = wait_for(m, &c, created_by, &target, 2000);
@@ -639,7 +639,7 @@ static void uid_in_token_and_uid_rule(void **state)
 		_exit(127);
 	}
 	root_child = fork_named("pw-root-child", 0, 0);
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	wait_status(root_child);
 	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_token_ids(&r->token, 4242, 4242, 4343, 4343);
@@ -912,7 +912,6 @@ static void bad_options_rejected(void **state)
 static void unprivileged_start_fails_clearly(void **state)
 {
 	pid_t pid;
-	int status;
 
 	(void)state;
 	pid = fork();
@@ -930,9 +929,7 @@ static void unprivileged_start_fails_clearly(void **state)
 		pw_monitor_free(m);
 		_exit(err == -PW_ERR_NO_BPF ? 0 : 1);
 	}
-	status = wait_status(pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 }
 
 int main(void)
