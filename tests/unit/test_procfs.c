@@ -426,6 +426,13 @@ static void bounds_inclusive(void **state)
 		assert_int_equal(pw_parse_uint(b[i].at, b[i].max, &v), 0);
 		assert_true(v == b[i].max);
 		assert_int_equal(pw_parse_uint(b[i].over, b[i].max, &v), -EINVAL);
+		/* the same bound on a token that is not NUL-terminated */
+		v = 42;
+		assert_int_equal(pw_parse_u64_max(b[i].over, b[i].over + strlen(b[i].over), b[i].max, &v),
+				 -EINVAL);
+		assert_true(v == 42); /* untouched on error */
+		assert_int_equal(pw_parse_u64_max(b[i].at, b[i].at + strlen(b[i].at), b[i].max, &v), 0);
+		assert_true(v == b[i].max);
 	}
 }
 
