@@ -154,6 +154,13 @@ const struct rec *expect_event(struct pw_monitor *m, struct collector *c, enum p
 	return r;
 }
 
+size_t count_events(const struct collector *c, enum pw_event_type type, pid_t pid)
+{
+	struct type_pid want = { type, pid };
+
+	return count_recs(c, is_type_pid, &want);
+}
+
 size_t count_recs(const struct collector *c, rec_pred pred, const void *arg)
 {
 	size_t n = 0;

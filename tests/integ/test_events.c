@@ -156,7 +156,6 @@ static void setuid_exec_credentials(void **state)
 	char *argv[] = { "pw-suid", "x", NULL };
 	struct statvfs sv;
 	const struct rec *r;
-	struct type_pid want;
 	uint64_t bounding = proc_status_hex(getpid(), "CapBnd");
 	pid_t pid;
 
@@ -187,9 +186,7 @@ static void setuid_exec_credentials(void **state)
 	assert_int_equal(r->token.cap_effective, bounding);
 	assert_int_equal(r->token.cap_permitted, bounding);
 	/* the exit is the same task, still with the new image's credentials */
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_int_equal(r->token.uid, 65534);
 	assert_int_equal(r->token.euid, 0);
 	pw_monitor_free(m);

@@ -239,7 +239,6 @@ static void fork_without_exec(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	char *self = real("/proc/self/exe");
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -247,7 +246,6 @@ static void fork_without_exec(void **state)
 	pid = fork();
 	if (pid == 0)
 		_exit(5);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
 	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	assert_int_equal(r->creator_pid, getpid());
 	assert_int_equal(r->creator_tid, syscall(SYS_gettid));
@@ -258,15 +256,13 @@ static void fork_without_exec(void **state)
 	assert_non_null(r->image);
 	assert_string_equal(r->image, self);
 
-	want.type = PW_EVENT_PROCESS_EXIT;
 	assert_int_equal(wait_exit_code(pid), 5);
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 5);
 	assert_string_equal(r->image, self);
 	/* no exec happened */
-	want.type = PW_EVENT_EXEC;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_EXEC, pid), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 	free(self);
@@ -358,12 +354,9 @@ static void threads_counted_exactly(void **state)
 		assert_true(WIFEXITED(r->exit_status));
 	}
 	/* exactly NTHREADS of each for this process, and no process exit */
-	want = (struct type_pid){ PW_EVENT_THREAD_CREATE, getpid() };
-	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
-	want.type = PW_EVENT_THREAD_EXIT;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_THREAD_CREATE, getpid()), NTHREADS);
+	assert_int_equal(count_events(&c, PW_EVENT_THREAD_EXIT, getpid()), NTHREADS);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, getpid()), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -382,7 +375,6 @@ static void exit_codes_and_signals(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	pid_t code_pid, sig_pid, group_pid;
 	int ready[2];
 	char byte;
@@ -418,22 +410,19 @@ static void exit_codes_and_signals(void **state)
 	assert_int_equal(WTERMSIG(wait_status(sig_pid)), SIGTERM);
 	assert_int_equal(WTERMSIG(wait_status(group_pid)), SIGKILL);
 
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, code_pid };
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, code_pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 42);
 
-	want.pid = sig_pid;
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, sig_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGTERM);
 
-	want.pid = group_pid;
 	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, group_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGKILL);
 	assert_true(r->flags & PW_EVF_GROUP_EXIT);
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 1);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, group_pid), 1);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -476,7 +465,6 @@ static void excluded_name_produces_nothing(void **state)
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-excluded");
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
-	struct type_pid want;
 	pid_t quiet, loud;
 
 	(void)state;
@@ -487,13 +475,11 @@ static void excluded_name_produces_nothing(void **state)
 	/* the control, started after the excluded one finished, is seen */
 	loud = fork_named("pw-included", 4, 0);
 	assert_int_equal(wait_exit_code(loud), 4);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, loud };
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, loud);
 	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
 	/* the excluded process's own fork and exit were filtered in the kernel */
 	assert_int_equal(count_recs(&c, created_by, &quiet), 0);
-	want.pid = quiet;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, quiet), 0);
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
 	assert_true(stats.events_filtered >= 2);
 	pw_monitor_free(m);
@@ -508,7 +494,6 @@ static void glob_and_prefix_rules(void **state)
 		.match = PW_MATCH_NAME_GLOB, .name = "pw-g?ob-*");
 	PW_OPTS(pw_rule, prefix, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME_PREFIX, .name = "pw-pre");
-	struct type_pid want;
 	pid_t g, p, ok;
 
 	(void)state;
@@ -521,12 +506,9 @@ static void glob_and_prefix_rules(void **state)
 	wait_status(p);
 	ok = fork_named("pw-gloc-x", 0, 0); /* does not match "pw-g?ob-*" */
 	wait_status(ok);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, ok };
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, ok);
-	want.pid = g;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
-	want.pid = p;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, g), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, p), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -593,15 +575,13 @@ static void rules_change_while_running(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-toggle");
-	struct type_pid want = { PW_EVENT_PROCESS_EXIT, 0 };
 	pid_t a, b, d;
 
 	(void)state;
 	assert_int_equal(pw_monitor_start(m), 0);
 	a = fork_named("pw-toggle", 0, 0);
 	wait_status(a);
-	want.pid = a;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, a);
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	b = fork_named("pw-toggle", 0, 0);
 	wait_status(b);
@@ -609,10 +589,8 @@ static void rules_change_while_running(void **state)
 	assert_int_equal(pw_monitor_remove_rule(m, &rule), -ENOENT);
 	d = fork_named("pw-toggle", 0, 0);
 	wait_status(d);
-	want.pid = d;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
-	want.pid = b;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, d);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, b), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -663,7 +641,6 @@ static void lost_events_counted(void **state)
 	PW_OPTS(pw_rule, self, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID, .id = getpid());
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
 	const int forks = 300;
-	struct type_pid want;
 	size_t seen, delivered;
 
 	(void)state;
@@ -682,8 +659,7 @@ static void lost_events_counted(void **state)
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
 	assert_int_equal(stats.events_lost, c.lost);
 	/* a LOST notification was delivered, and nothing vanished silently */
-	want = (struct type_pid){ PW_EVENT_LOST, 0 };
-	assert_true(count_recs(&c, is_type_pid, &want) >= 1);
+	assert_true(count_events(&c, PW_EVENT_LOST, 0) >= 1);
 	seen = delivered = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		if (c.v[i].type == PW_EVENT_LOST)
@@ -730,9 +706,7 @@ static void pid_reuse_gives_new_key(void **state)
 	}
 	assert_int_equal(again, pid);
 	wait_status(again);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
-	want.type = PW_EVENT_PROCESS_CREATE;
 	first = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	second = NULL;
 	for (size_t i = 0; i < 100 && !second; i++) {
@@ -743,6 +717,7 @@ static void pid_reuse_gives_new_key(void **state)
 				second = &c.v[j];
 	}
 	assert_non_null(second);
+	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
 	first = wait_for(m, &c, is_type_pid, &want, 0); /* c.v may have moved */
 	assert_int_equal(first->key.pid, second->key.pid);
 	assert_true(first->key.start_ns != second->key.start_ns);
@@ -787,7 +762,6 @@ static void two_monitors_independent(void **state)
 	struct pw_monitor *m2 = start_monitor(&c2, &o2);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-only-m2");
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -797,18 +771,15 @@ static void two_monitors_independent(void **state)
 	assert_int_not_equal(pw_monitor_fd(m1), pw_monitor_fd(m2));
 	pid = fork_named("pw-only-m2", 0, 0);
 	wait_status(pid);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
 	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pump(m1, 200);
-	assert_int_equal(count_recs(&c1, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c1, PW_EVENT_PROCESS_EXIT, pid), 0);
 	/* m2 asked for exits only */
-	want.type = PW_EVENT_PROCESS_CREATE;
-	assert_int_equal(count_recs(&c2, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c2, PW_EVENT_PROCESS_CREATE, pid), 0);
 	pw_monitor_free(m1);
 	/* m2 goes on after m1 is gone */
 	pid = fork_named("pw-after-m1", 0, 0);
 	wait_status(pid);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
 	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pw_monitor_free(m2);
 	collector_free(&c1);
