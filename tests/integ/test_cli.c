@@ -273,7 +273,7 @@ static void exit_statuses_and_messages(void **state)
 		{ NOBODY " protect 1 -D terminate -d 1 2>&1", 77, "cannot start protection" },
 		{ NOBODY " snapshot --json >/dev/null", 0, "" },
 	};
-	char out[256];
+	static char out[16384];
 
 	(void)state;
 	expect_all(cases, sizeof(cases) / sizeof(cases[0]));
