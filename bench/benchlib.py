@@ -168,6 +168,49 @@ def kill_pid(pid, sig=signal.SIGTERM, starttime=None, wait=10.0, popen=None):
             pass
 
 
+class ChildMonitor:
+    """What the benchmarks' monitors share when they run as our child: stdout
+    and stderr in files, a session of its own, its pid in the journal (so a
+    killed run still stops it), stopped with a signal (kill_pid's escalation)."""
+
+    def __init__(self):
+        self.proc = None  # the Popen, while it runs
+        self.pid = None
+        self.out = None  # its output file; stderr goes to out + ".stderr"
+
+    def _spawn(self, argv, stdout_path, journal, stop_sig, **popen_kw):
+        self._stdout = open(stdout_path, "w")
+        self._stderr = open(self.out + ".stderr", "w")
+        self.proc = subprocess.Popen(argv, stdout=self._stdout, stderr=self._stderr,
+                                     stdin=subprocess.DEVNULL, start_new_session=True, **popen_kw)
+        self.pid = self.proc.pid
+        journal.add_pid(self.pid, stop_sig)
+
+    def _err(self):
+        """The end of what it wrote to stderr."""
+        try:
+            with open(self.out + ".stderr") as f:
+                return f.read().strip()[-300:]
+        except OSError:
+            return ""
+
+    def _check_alive(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError("monitor exited (rc %s): %s" % (self.proc.returncode, self._err()))
+
+    def _stop_child(self, journal, sig):
+        """Stop it with sig; its exit status (None if it was not running)."""
+        if self.proc is None:
+            return None
+        kill_pid(self.pid, sig, popen=self.proc)
+        journal.drop("pid:%d" % self.pid)
+        self._stdout.close()
+        self._stderr.close()
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+
 def finish_or_killpg(p, timeout, communicate=False):
     """p.communicate() (or p.wait()) within timeout; on a timeout or an
     interrupt, SIGKILL p's process group (p runs in its own session), reap

@@ -60,8 +60,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
-from benchlib import (BUILD, HERE, Journal, Skip, fapolicyd_check, final_cleanup,  # noqa: E402
-                      finish_or_killpg, has_fanotify_marks, interrupt_on, kill_pid, loadavg, log,
+from benchlib import (BUILD, HERE, ChildMonitor, Journal, Skip, fapolicyd_check, final_cleanup,  # noqa: E402
+                      finish_or_killpg, has_fanotify_marks, interrupt_on, loadavg, log,
                       med, pid_alive, rotate, start_fapolicyd, stop_fapolicyd, task_cpu_ns,
                       wait_quiet, write_results)
 
@@ -267,16 +267,14 @@ def _die_with_parent():
     _LIBC.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
-class Monitor:
+class Monitor(ChildMonitor):
     """A gate started directly as a child (no shell), stdout to a file; ready
     when it printed "ready" and holds fanotify marks; stopped with SIGTERM, on
     which it prints one JSON line of counters."""
 
     def __init__(self, argv):
+        super().__init__()
         self.argv = argv
-        self.proc = None
-        self.pid = None
-        self.out = None
         self.stats = None
         self.error = None
 
@@ -286,13 +284,7 @@ class Monitor:
 
     def start(self, outfile):
         self.out = outfile
-        self._stdout = open(outfile, "w")
-        self._stderr = open(outfile + ".stderr", "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self._stdout, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
-        self.pid = self.proc.pid
-        JOURNAL_STATE.add_pid(self.pid, signal.SIGTERM)
+        self._spawn(self.argv, outfile, JOURNAL_STATE, signal.SIGTERM, preexec_fn=_die_with_parent)
         deadline = time.time() + 30
         while time.time() < deadline:
             self._check_alive()
@@ -301,17 +293,6 @@ class Monitor:
                     return
             time.sleep(0.05)
         raise RuntimeError("%s not ready within 30 s" % self.argv[0])
-
-    def _check_alive(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("monitor exited (rc %s): %s" % (self.proc.returncode, self._err()))
-
-    def _err(self):
-        try:
-            with open(self.out + ".stderr") as f:
-                return f.read().strip()[-300:]
-        except OSError:
-            return ""
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -333,12 +314,7 @@ class Monitor:
     def stop(self):
         if self.proc is None:
             return
-        kill_pid(self.pid, signal.SIGTERM, popen=self.proc)
-        JOURNAL_STATE.drop("pid:%d" % self.pid)
-        self._stdout.close()
-        self._stderr.close()
-        rc = self.proc.returncode
-        self.proc = None
+        rc = self._stop_child(JOURNAL_STATE, signal.SIGTERM)
         try:
             with open(self.out) as f:
                 lines = [l for l in f.read().splitlines() if l.startswith("{")]

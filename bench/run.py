@@ -44,9 +44,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (BUILD, HERE, Journal, Skip, final_cleanup, finish_or_killpg,  # noqa: E402
+from benchlib import (BUILD, HERE, ChildMonitor, Journal, Skip, final_cleanup, finish_or_killpg,  # noqa: E402
                       fapolicyd_check, find_pid_by_comm, fmt_ratio, has_fanotify_marks,
-                      interrupt_on, kill_pid, loadavg, log, med, pid_alive,
+                      interrupt_on, loadavg, log, med, pid_alive,
                       rotate, sh, start_fapolicyd, stop_fapolicyd, task_cpu_ns, wait_quiet,
                       which, write_results)
 
@@ -177,7 +177,7 @@ def cleanup_all():
 # --------------------------------------------------------------------------
 # Monitors
 # --------------------------------------------------------------------------
-class Monitor:
+class Monitor(ChildMonitor):
     """A monitor started as a child process writing to an output file.
 
     cmd may use {out} (output file), {build}, {procward}. ready: "bpf" (wait
@@ -187,14 +187,12 @@ class Monitor:
 
     def __init__(self, cmd, ready="bpf", stop_sig=signal.SIGINT, counter=None,
                  needs_tracefs=False, out_flag=None):
+        super().__init__()
         self.cmd = cmd
         self.ready = ready
         self.stop_sig = stop_sig
         self.counter = counter
         self.needs_tracefs = needs_tracefs
-        self.proc = None
-        self.pid = None
-        self.out = None
         self.prog_ids = []
 
     def check(self):
@@ -213,12 +211,7 @@ class Monitor:
                 for a in self.cmd]
         argv[0] = which(argv[0])
         uses_out = any("{out}" in a for a in self.cmd)
-        self._stdout = open(os.devnull if uses_out else outfile, "w")
-        self._stderr = open(outfile + ".stderr", "w")
-        self.proc = subprocess.Popen(argv, stdout=self._stdout, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pid = self.proc.pid
-        JOURNAL_STATE.add_pid(self.pid, self.stop_sig)
+        self._spawn(argv, os.devnull if uses_out else outfile, JOURNAL_STATE, self.stop_sig)
         self._wait_ready(before)
 
     def _wait_ready(self, before):
@@ -253,16 +246,6 @@ class Monitor:
             self._check_alive()
             self.prog_ids = sorted(fd_prog_ids(self.pid))
 
-    def _check_alive(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            err = ""
-            try:
-                with open(self.out + ".stderr") as f:
-                    err = f.read().strip()[-300:]
-            except OSError:
-                pass
-            raise RuntimeError("monitor exited (rc %s): %s" % (self.proc.returncode, err))
-
     def cpu_ns(self):
         return task_cpu_ns(self.pid)
 
@@ -270,13 +253,7 @@ class Monitor:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc is None:
-            return
-        kill_pid(self.pid, self.stop_sig, popen=self.proc)
-        JOURNAL_STATE.drop("pid:%d" % self.pid)
-        self._stdout.close()
-        self._stderr.close()
-        self.proc = None
+        self._stop_child(JOURNAL_STATE, self.stop_sig)
 
     def count(self):
         if self.counter is None or not self.out:

@@ -43,19 +43,9 @@ esac
 
 log() { printf 'install-vm-deps: %s\n' "$*"; }
 
-installed() {
-    # "install ok installed" is the only state that counts (rc/un/half-configured don't).
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
-
-missing=()
-for p in "${PKGS[@]}"; do
-    if installed "$p"; then
-        log "present: $p ($(dpkg-query -W -f='${Version}' "$p"))"
-    else
-        missing+=("$p")
-    fi
-done
+# shellcheck source=scripts/dpkg-lib.sh
+. "$(dirname "$0")/dpkg-lib.sh"
+find_missing "${PKGS[@]}"
 
 if [ "${#missing[@]}" -eq 0 ]; then
     log "all ${#PKGS[@]} packages already installed; nothing to do"

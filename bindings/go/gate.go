@@ -11,7 +11,6 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"runtime/cgo"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -85,9 +84,8 @@ type GateStats struct {
 
 // Gate wraps a pw_gate.
 type Gate struct {
-	g        *C.struct_pw_gate
-	handle   cgo.Handle
-	logH     cgo.Handle
+	g *C.struct_pw_gate
+	handles
 	opts     GateOptions
 	handler  GateHandler
 	life     sync.RWMutex // verdicts hold it shared; Close takes it to free the gate
@@ -102,7 +100,6 @@ func NewGate(opts GateOptions, handler GateHandler) (*Gate, error) {
 	if gate.fallback == NoVerdict {
 		gate.fallback = Allow
 	}
-	gate.handle = cgo.NewHandle(gate)
 	var c C.struct_pw_gate_opts
 	c.sz = C.size_t(unsafe.Sizeof(c))
 	c.timeout_ms = C.uint(opts.TimeoutMs)
@@ -117,11 +114,7 @@ func NewGate(opts GateOptions, handler GateHandler) (*Gate, error) {
 	c.decision_queue = C.uint(opts.DecisionQueue)
 	c.cache_entries = C.uint(opts.CacheEntries)
 	c.argv_in_kernel = C.bool(opts.ArgvInKernel)
-	var logH C.uintptr_t
-	if opts.Log != nil {
-		gate.logH = cgo.NewHandle(opts.Log)
-		logH = C.uintptr_t(gate.logH)
-	}
+	logH := gate.init(gate, opts.Log)
 	withHandler, withDecisions := C.int(0), C.int(0)
 	if handler != nil {
 		withHandler = 1
@@ -134,20 +127,10 @@ func NewGate(opts GateOptions, handler GateHandler) (*Gate, error) {
 		gate.release()
 		return nil, err
 	}
-	for _, r := range opts.Rules {
-		if err := gate.AddRule(r); err != nil {
-			gate.Close()
-			return nil, err
-		}
+	if err := addRules(opts.Rules, gate.AddRule, gate.Close); err != nil {
+		return nil, err
 	}
 	return gate, nil
-}
-
-func (gate *Gate) release() {
-	gate.handle.Delete()
-	if gate.logH != 0 {
-		gate.logH.Delete()
-	}
 }
 
 func (gate *Gate) ptr() (*C.struct_pw_gate, error) {
@@ -310,32 +293,29 @@ func (req *ExecRequest) unlock() {
 	req.gate.life.RUnlock()
 }
 
-// Image is the absolute path of the file opened for exec ("" if unknown).
-func (req *ExecRequest) Image() string {
+// cached reads a string of the request once, while the request is live;
+// "" if it was released before anyone asked.
+func (req *ExecRequest) cached(slot **string, read func(*C.struct_pw_exec_request) *C.char) string {
 	live := req.lock()
 	defer req.unlock()
-	if req.image == nil && live {
-		s := goString(C.pw_exec_image(req.r))
-		req.image = &s
+	if *slot == nil && live {
+		s := goString(read(req.r))
+		*slot = &s
 	}
-	if req.image == nil {
+	if *slot == nil {
 		return ""
 	}
-	return *req.image
+	return **slot
+}
+
+// Image is the absolute path of the file opened for exec ("" if unknown).
+func (req *ExecRequest) Image() string {
+	return req.cached(&req.image, func(r *C.struct_pw_exec_request) *C.char { return C.pw_exec_image(r) })
 }
 
 // Filename is execve's filename argument, as passed.
 func (req *ExecRequest) Filename() string {
-	live := req.lock()
-	defer req.unlock()
-	if req.filename == nil && live {
-		s := goString(C.pw_exec_filename(req.r))
-		req.filename = &s
-	}
-	if req.filename == nil {
-		return ""
-	}
-	return *req.filename
+	return req.cached(&req.filename, func(r *C.struct_pw_exec_request) *C.char { return C.pw_exec_filename(r) })
 }
 
 // Args is the new argv.

@@ -11,7 +11,6 @@ import "C"
 import (
 	"context"
 	"runtime"
-	"runtime/cgo"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -157,8 +156,7 @@ type Monitor struct {
 	mu      sync.Mutex // guards m against Close while Stop runs
 	running sync.WaitGroup
 	m       *C.struct_pw_monitor
-	handle  cgo.Handle
-	logH    cgo.Handle
+	handles
 	names   bool
 	handler func(*Event)
 	panicV  interface{}
@@ -168,7 +166,6 @@ type Monitor struct {
 // NewMonitor validates the options and rules; nothing is loaded until Start.
 func NewMonitor(opts MonitorOptions) (*Monitor, error) {
 	mon := &Monitor{names: opts.ResolveNames, log: opts.Log}
-	mon.handle = cgo.NewHandle(mon)
 	var c C.struct_pw_monitor_opts
 	c.sz = C.size_t(unsafe.Sizeof(c))
 	c.events = C.uint(opts.Events)
@@ -177,30 +174,16 @@ func NewMonitor(opts MonitorOptions) (*Monitor, error) {
 	c.max_processes = C.size_t(opts.MaxProcesses)
 	c.max_args_bytes = C.uint(opts.MaxArgsBytes)
 	c.batch_delay_us = C.int(opts.BatchDelayUs)
-	var logH C.uintptr_t
-	if opts.Log != nil {
-		mon.logH = cgo.NewHandle(opts.Log)
-		logH = C.uintptr_t(mon.logH)
-	}
+	logH := mon.init(mon, opts.Log)
 	C.pwgo_monitor_callbacks(&c, C.uintptr_t(mon.handle), logH)
 	if err := check(C.pw_monitor_new(&c, &mon.m), "monitor"); err != nil {
 		mon.release()
 		return nil, err
 	}
-	for _, r := range opts.Rules {
-		if err := mon.AddRule(r); err != nil {
-			mon.Close()
-			return nil, err
-		}
+	if err := addRules(opts.Rules, mon.AddRule, mon.Close); err != nil {
+		return nil, err
 	}
 	return mon, nil
-}
-
-func (mon *Monitor) release() {
-	mon.handle.Delete()
-	if mon.logH != 0 {
-		mon.logH.Delete()
-	}
 }
 
 // Close stops (and waits for a Run or Dispatch on another goroutine to
@@ -223,6 +206,36 @@ func (mon *Monitor) ptr() (*C.struct_pw_monitor, error) {
 		return nil, &Error{Op: "monitor", Code: syscall.EBADF}
 	}
 	return mon.m, nil
+}
+
+// call runs f on the monitor (EBADF once closed) and turns its result into an error.
+func (mon *Monitor) call(op string, f func(*C.struct_pw_monitor) C.int) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return check(f(m), op)
+}
+
+// nameCall is call with name as a C string (nil for ""), freed after f returns.
+func (mon *Monitor) nameCall(op, name string, f func(m *C.struct_pw_monitor, name *C.char) C.int) error {
+	return mon.call(op, func(m *C.struct_pw_monitor) C.int {
+		var cs *C.char
+		if name != "" {
+			cs = C.CString(name)
+			defer C.free(unsafe.Pointer(cs))
+		}
+		return f(m, cs)
+	})
+}
+
+// ruleCall is call with a rule parsed from its text form.
+func (mon *Monitor) ruleCall(op, text string, f func(*C.struct_pw_monitor, *C.struct_pw_rule) C.int) error {
+	m, err := mon.ptr()
+	if err != nil {
+		return err
+	}
+	return withRule(text, func(r *C.struct_pw_rule) C.int { return f(m, r) }, op)
 }
 
 func parseRule(text string) (*C.struct_pw_rule, *C.char, error) {
@@ -251,29 +264,21 @@ func withRule(text string, f func(*C.struct_pw_rule) C.int, op string) error {
 // AddRule adds a rule in the library's text form, before or after Start
 // (from the handler, or while Run is not running).
 func (mon *Monitor) AddRule(text string) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return withRule(text, func(r *C.struct_pw_rule) C.int { return C.pw_monitor_add_rule(m, r) }, "add rule")
+	return mon.ruleCall("add rule", text, func(m *C.struct_pw_monitor, r *C.struct_pw_rule) C.int {
+		return C.pw_monitor_add_rule(m, r)
+	})
 }
 
 // RemoveRule removes a rule added earlier (ENOENT if none).
 func (mon *Monitor) RemoveRule(text string) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return withRule(text, func(r *C.struct_pw_rule) C.int { return C.pw_monitor_remove_rule(m, r) }, "remove rule")
+	return mon.ruleCall("remove rule", text, func(m *C.struct_pw_monitor, r *C.struct_pw_rule) C.int {
+		return C.pw_monitor_remove_rule(m, r)
+	})
 }
 
 // ClearRules removes every rule.
 func (mon *Monitor) ClearRules() error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return check(C.pw_monitor_clear_rules(m), "clear rules")
+	return mon.call("clear rules", func(m *C.struct_pw_monitor) C.int { return C.pw_monitor_clear_rules(m) })
 }
 
 // AccessTarget is a watched target: a process by Pid, or every process named Name.
@@ -283,68 +288,44 @@ type AccessTarget struct {
 	Access Access // 0: all
 }
 
-func (t AccessTarget) c() (C.struct_pw_access_target, *C.char) {
+func (t AccessTarget) c(name *C.char) *C.struct_pw_access_target {
 	var c C.struct_pw_access_target
 	c.sz = C.size_t(unsafe.Sizeof(c))
 	c.pid = C.pid_t(t.Pid)
+	c.name = name
 	c.access = C.uint(t.Access)
-	var name *C.char
-	if t.Name != "" {
-		name = C.CString(t.Name)
-		c.name = name
-	}
-	return c, name
+	return &c
 }
 
 // WatchAccess reports access operations aimed at the target.
 func (mon *Monitor) WatchAccess(t AccessTarget) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	c, name := t.c()
-	defer C.free(unsafe.Pointer(name))
-	return check(C.pw_monitor_watch_access(m, &c), "watch access")
+	return mon.nameCall("watch access", t.Name, func(m *C.struct_pw_monitor, name *C.char) C.int {
+		return C.pw_monitor_watch_access(m, t.c(name))
+	})
 }
 
 // UnwatchAccess stops watching a target.
 func (mon *Monitor) UnwatchAccess(t AccessTarget) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	c, name := t.c()
-	defer C.free(unsafe.Pointer(name))
-	return check(C.pw_monitor_unwatch_access(m, &c), "unwatch access")
+	return mon.nameCall("unwatch access", t.Name, func(m *C.struct_pw_monitor, name *C.char) C.int {
+		return C.pw_monitor_unwatch_access(m, t.c(name))
+	})
 }
 
 // WatchAccessAll reports operations on every process for these rights (0: off).
 func (mon *Monitor) WatchAccessAll(a Access) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return check(C.pw_monitor_watch_access_all(m, C.uint(a)), "watch access of all")
+	return mon.call("watch access of all", func(m *C.struct_pw_monitor) C.int { return C.pw_monitor_watch_access_all(m, C.uint(a)) })
 }
 
 // AddAccessOriginatorRule: "exclude pid 42", "include uid 1000".
 func (mon *Monitor) AddAccessOriginatorRule(text string) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return withRule(text, func(r *C.struct_pw_rule) C.int {
+	return mon.ruleCall("add originator rule", text, func(m *C.struct_pw_monitor, r *C.struct_pw_rule) C.int {
 		return C.pw_monitor_add_access_originator_rule(m, r)
-	}, "add originator rule")
+	})
 }
 
 // ClearAccessOriginatorRules removes them all.
 func (mon *Monitor) ClearAccessOriginatorRules() error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return check(C.pw_monitor_clear_access_originator_rules(m), "clear originator rules")
+	return mon.call("clear originator rules", func(m *C.struct_pw_monitor) C.int { return C.pw_monitor_clear_access_originator_rules(m) })
 }
 
 // ProtectRule denies rights on a process (by Pid or Name).
@@ -356,10 +337,11 @@ type ProtectRule struct {
 	ExceptPid *int // 0: the calling process
 }
 
-func (r ProtectRule) c() (C.struct_pw_protect_rule, *C.char) {
+func (r ProtectRule) c(name *C.char) *C.struct_pw_protect_rule {
 	var c C.struct_pw_protect_rule
 	c.sz = C.size_t(unsafe.Sizeof(c))
 	c.pid = C.pid_t(r.Pid)
+	c.name = name
 	c.deny = C.uint(r.Deny)
 	if r.ExceptUID != nil {
 		c.flags |= C.PW_PROTECT_EXCEPT_UID
@@ -369,44 +351,27 @@ func (r ProtectRule) c() (C.struct_pw_protect_rule, *C.char) {
 		c.flags |= C.PW_PROTECT_EXCEPT_PID
 		c.except_pid = C.pid_t(*r.ExceptPid)
 	}
-	var name *C.char
-	if r.Name != "" {
-		name = C.CString(r.Name)
-		c.name = name
-	}
-	return c, name
+	return &c
 }
 
 // Protect adds or replaces a protection rule. Without BPF LSM the error
 // wraps ErrEnforcementUnavailable, and nothing is stored.
 func (mon *Monitor) Protect(r ProtectRule) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	c, name := r.c()
-	defer C.free(unsafe.Pointer(name))
-	return check(C.pw_monitor_protect(m, &c), "protect")
+	return mon.nameCall("protect", r.Name, func(m *C.struct_pw_monitor, name *C.char) C.int {
+		return C.pw_monitor_protect(m, r.c(name))
+	})
 }
 
 // Unprotect removes the rule for the same pid or name.
 func (mon *Monitor) Unprotect(r ProtectRule) error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	c, name := r.c()
-	defer C.free(unsafe.Pointer(name))
-	return check(C.pw_monitor_unprotect(m, &c), "unprotect")
+	return mon.nameCall("unprotect", r.Name, func(m *C.struct_pw_monitor, name *C.char) C.int {
+		return C.pw_monitor_unprotect(m, r.c(name))
+	})
 }
 
 // Start loads and attaches the kernel programs.
 func (mon *Monitor) Start() error {
-	m, err := mon.ptr()
-	if err != nil {
-		return err
-	}
-	return check(C.pw_monitor_start(m), "start monitor")
+	return mon.call("start monitor", func(m *C.struct_pw_monitor) C.int { return C.pw_monitor_start(m) })
 }
 
 // Fd is a pollable descriptor, after Start.

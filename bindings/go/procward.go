@@ -26,6 +26,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime/cgo"
 	"syscall"
 	"unsafe"
 )
@@ -63,6 +64,40 @@ func Unavailable(err error) bool {
 func check(ret C.int, op string) error {
 	if ret < 0 {
 		return &Error{Op: op, Code: syscall.Errno(-ret)}
+	}
+	return nil
+}
+
+// handles keep a Monitor or Gate, and its log callback, alive for the C side.
+type handles struct {
+	handle cgo.Handle // the Go object itself, the callbacks' userdata
+	logH   cgo.Handle // its Log callback (0: none)
+}
+
+// init takes the handles of obj and log; the C form of the log handle (0 without one).
+func (h *handles) init(obj interface{}, log func(LogLevel, string)) C.uintptr_t {
+	h.handle = cgo.NewHandle(obj)
+	if log == nil {
+		return 0
+	}
+	h.logH = cgo.NewHandle(log)
+	return C.uintptr_t(h.logH)
+}
+
+func (h *handles) release() {
+	h.handle.Delete()
+	if h.logH != 0 {
+		h.logH.Delete()
+	}
+}
+
+// addRules adds each rule in turn; on the first failure it closes and returns the error.
+func addRules(rules []string, add func(string) error, close func()) error {
+	for _, r := range rules {
+		if err := add(r); err != nil {
+			close()
+			return err
+		}
 	}
 	return nil
 }

@@ -62,18 +62,27 @@ func program(t *testing.T, dir, name string) string {
 
 func startMonitor(t *testing.T, opts MonitorOptions) *Monitor {
 	m, err := NewMonitor(opts)
+	started(t, m, err)
+	return m
+}
+
+// started fails the test if creating or starting obj failed (skips it where
+// the kernel lacks what it needs), and closes obj when the test ends.
+func started(t *testing.T, obj interface {
+	Start() error
+	Close()
+}, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Start(); err != nil {
-		m.Close()
+	if err := obj.Start(); err != nil {
+		obj.Close()
 		if Unavailable(err) {
 			t.Skip(err)
 		}
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	return m
+	t.Cleanup(obj.Close)
 }
 
 // pump dispatches into recs until done() or 10 s.
@@ -400,17 +409,7 @@ func startGate(t *testing.T, dir string, opts GateOptions, handler GateHandler) 
 		}
 		return handler(req)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		if Unavailable(err) {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
+	started(t, g, err)
 	return g
 }
 

@@ -25,12 +25,17 @@ int pw_parse_u64(const char *s, const char *end, uint64_t *out)
 	return 0;
 }
 
-int pw_parse_uint(const char *s, uint64_t max, uint64_t *out)
+int pw_parse_u64_max(const char *s, const char *end, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
 
-	if (!s || pw_parse_u64(s, s + strlen(s), &v) || v > max)
+	if (pw_parse_u64(s, end, &v) || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int pw_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	return s ? pw_parse_u64_max(s, s + strlen(s), max, out) : -EINVAL;
 }

@@ -10,6 +10,8 @@
  * least one digit): 0 and *out, or -EINVAL (also on overflow).
  */
 int pw_parse_u64(const char *s, const char *end, uint64_t *out);
+/* pw_parse_u64() of a number that must be at most `max`. */
+int pw_parse_u64_max(const char *s, const char *end, uint64_t max, uint64_t *out);
 /* The same for a whole NUL-terminated string, at most `max`. */
 int pw_parse_uint(const char *s, uint64_t max, uint64_t *out);
 

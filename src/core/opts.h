@@ -66,6 +66,13 @@ static inline bool pw_opts_validate(const void *opts, size_t known, size_t user_
 /* The caller's struct holds FIELD (an older caller's may end before it). */
 #define PW_OPTS_HAS(opts, FIELD)                                               \
 	((opts) && (opts)->sz >= pw_offsetofend(__typeof__(*(opts)), FIELD))
+/*
+ * What a call taking a TYPE answers for opts: 0, -EINVAL where the caller's
+ * struct ends before FIELD (the last one it must hold), or -EOPNOTSUPP where
+ * it sets fields this library does not know.
+ */
+#define PW_OPTS_CHECK(opts, FIELD, TYPE)                                       \
+	(!PW_OPTS_HAS(opts, FIELD) ? -EINVAL : !PW_OPTS_VALID(opts, TYPE) ? -EOPNOTSUPP : 0)
 #define PW_OPTS_GET(opts, FIELD, fallback) (PW_OPTS_HAS(opts, FIELD) ? (opts)->FIELD : (fallback))
 
 /*

@@ -3,6 +3,14 @@
 #include "monitor/event.h"
 #include "snapshot/names.h"
 
+/* The key of a process (its pid and start time); the padding zero. */
+static struct pw_proc_key proc_key(uint32_t pid, uint64_t start_ns)
+{
+	struct pw_proc_key key = { .pid = (pid_t)pid, .start_ns = start_ns };
+
+	return key;
+}
+
 PW_API enum pw_event_type pw_event_type(const struct pw_event *ev)
 {
 	return ev->type;
@@ -46,13 +54,7 @@ PW_API pid_t pw_event_tid(const struct pw_event *ev)
 
 PW_API struct pw_proc_key pw_event_key(const struct pw_event *ev)
 {
-	struct pw_proc_key key = { 0 };
-
-	if (ev->hdr) {
-		key.pid = ev->hdr->pid;
-		key.start_ns = ev->hdr->start_ns;
-	}
-	return key;
+	return ev->hdr ? proc_key(ev->hdr->pid, ev->hdr->start_ns) : proc_key(0, 0);
 }
 
 PW_API pid_t pw_event_parent_pid(const struct pw_event *ev)
@@ -62,13 +64,7 @@ PW_API pid_t pw_event_parent_pid(const struct pw_event *ev)
 
 PW_API struct pw_proc_key pw_event_parent_key(const struct pw_event *ev)
 {
-	struct pw_proc_key key = { 0 };
-
-	if (ev->hdr) {
-		key.pid = ev->hdr->ppid;
-		key.start_ns = ev->hdr->parent_start_ns;
-	}
-	return key;
+	return ev->hdr ? proc_key(ev->hdr->ppid, ev->hdr->parent_start_ns) : proc_key(0, 0);
 }
 
 PW_API pid_t pw_event_creator_pid(const struct pw_event *ev)
@@ -187,13 +183,7 @@ PW_API pid_t pw_event_target_tid(const struct pw_event *ev)
 
 PW_API struct pw_proc_key pw_event_target_key(const struct pw_event *ev)
 {
-	struct pw_proc_key key = { 0 };
-
-	if (ev->access) {
-		key.pid = ev->access->target_pid;
-		key.start_ns = ev->access->target_start_ns;
-	}
-	return key;
+	return ev->access ? proc_key(ev->access->target_pid, ev->access->target_start_ns) : proc_key(0, 0);
 }
 
 PW_API const char *pw_event_target_name(const struct pw_event *ev)

@@ -26,46 +26,43 @@
 
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out)
 {
+	struct pw_monitor_opts o;
 	struct pw_monitor *m;
+	int err;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!PW_OPTS_HAS(opts, userdata))
-		return -EINVAL;
 	/* A newer caller's fields we don't know must be zero (libbpf's rule). */
-	if (!PW_OPTS_VALID(opts, pw_monitor_opts))
-		return -EOPNOTSUPP;
+	err = PW_OPTS_CHECK(opts, userdata, pw_monitor_opts);
+	if (err)
+		return err;
 	if (!opts->on_event)
 		return -EINVAL;
 	if (opts->events & ~(PW_EVMASK_ALL | PW_EVMASK_ACCESS))
 		return -EINVAL;
 
+	/* validated and defaulted in a copy, so that a refusal has nothing to free */
+	PW_OPTS_COPY(&o, opts);
+	if (o.ringbuf_bytes && (o.ringbuf_bytes < 4096 || (o.ringbuf_bytes & (o.ringbuf_bytes - 1))))
+		return -EINVAL;
+	if (o.max_args_bytes > PW_ARGS_MAX)
+		return -EINVAL;
+	if (!o.batch_delay_us)
+		o.batch_delay_us = PW_BATCH_DELAY_DEFAULT_US;
+	if (o.batch_delay_us < -1 || o.batch_delay_us >= 1000000)
+		return -EINVAL;
+	if (!o.events)
+		o.events = PW_EVMASK_ALL;
+	if (!o.ringbuf_bytes)
+		o.ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
+	if (!o.max_args_bytes)
+		o.max_args_bytes = PW_ARGS_DEFAULT;
+
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	PW_OPTS_COPY(&m->opts, opts);
-	if (m->opts.ringbuf_bytes &&
-	    (m->opts.ringbuf_bytes < 4096 || (m->opts.ringbuf_bytes & (m->opts.ringbuf_bytes - 1)))) {
-		free(m);
-		return -EINVAL;
-	}
-	if (m->opts.max_args_bytes > PW_ARGS_MAX) {
-		free(m);
-		return -EINVAL;
-	}
-	if (!m->opts.events)
-		m->opts.events = PW_EVMASK_ALL;
-	if (!m->opts.ringbuf_bytes)
-		m->opts.ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
-	if (!m->opts.max_args_bytes)
-		m->opts.max_args_bytes = PW_ARGS_DEFAULT;
-	if (!m->opts.batch_delay_us)
-		m->opts.batch_delay_us = PW_BATCH_DELAY_DEFAULT_US;
-	if (m->opts.batch_delay_us < -1 || m->opts.batch_delay_us >= 1000000) {
-		free(m);
-		return -EINVAL;
-	}
+	m->opts = o;
 	m->log.fn = m->opts.log;
 	m->log.userdata = m->opts.log_userdata;
 	m->epfd = -1;

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "monitor/proctable.h"
 
 struct entry {
 	struct pw_process proc;
 	struct entry *hash_next;
-	struct entry *lru_prev, *lru_next; /* head = most recent */
+	struct pw_list lru; /* in pw_proctable.lru */
 };
 
 struct pw_proctable {
@@ -23,8 +24,10 @@ struct pw_proctable {
 	size_t nbuckets; /* power of two */
 	size_t count, max;
 	uint64_t evictions;
-	struct entry *lru_head, *lru_tail;
+	struct pw_list lru; /* most recently touched first */
 };
+
+#define lru_entry(node) pw_container_of(node, struct entry, lru)
 
 static size_t bucket_of(const struct pw_proctable *t, pid_t pid)
 {
@@ -46,31 +49,15 @@ struct pw_proctable *pw_proctable_new(size_t max_entries)
 		free(t);
 		return NULL;
 	}
+	pw_list_init(&t->lru);
 	return t;
 }
 
-static void lru_unlink(struct pw_proctable *t, struct entry *e)
+/* e was touched: it moves to the front. */
+static void lru_touch(struct pw_proctable *t, struct entry *e)
 {
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		t->lru_head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		t->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push(struct pw_proctable *t, struct entry *e)
-{
-	e->lru_prev = NULL;
-	e->lru_next = t->lru_head;
-	if (t->lru_head)
-		t->lru_head->lru_prev = e;
-	t->lru_head = e;
-	if (!t->lru_tail)
-		t->lru_tail = e;
+	pw_list_del(&e->lru);
+	pw_list_push(&t->lru, &e->lru);
 }
 
 static struct entry *lookup(struct pw_proctable *t, pid_t pid, struct entry ***link)
@@ -91,7 +78,7 @@ static void drop(struct pw_proctable *t, struct entry *e)
 
 	lookup(t, e->proc.pid, &link);
 	*link = e->hash_next;
-	lru_unlink(t, e);
+	pw_list_del(&e->lru);
 	pw_process_clear(&e->proc);
 	free(e);
 	t->count--;
@@ -101,8 +88,8 @@ void pw_proctable_free(struct pw_proctable *t)
 {
 	if (!t)
 		return;
-	while (t->lru_head)
-		drop(t, t->lru_head);
+	while (!pw_list_empty(&t->lru))
+		drop(t, lru_entry(pw_list_first(&t->lru)));
 	free(t->buckets);
 	free(t);
 }
@@ -113,8 +100,7 @@ struct pw_process *pw_proctable_find(struct pw_proctable *t, pid_t pid)
 
 	if (!e)
 		return NULL;
-	lru_unlink(t, e);
-	lru_push(t, e);
+	lru_touch(t, e);
 	return &e->proc;
 }
 
@@ -145,12 +131,11 @@ struct pw_process *pw_proctable_upsert(struct pw_proctable *t, pid_t pid, uint64
 		}
 		e->proc.start_ns = start_ns;
 		e->proc.known &= ~PW_PK_KEY_COARSE;
-		lru_unlink(t, e);
-		lru_push(t, e);
+		lru_touch(t, e);
 		return &e->proc;
 	}
 	if (t->count >= t->max) {
-		drop(t, t->lru_tail);
+		drop(t, lru_entry(pw_list_last(&t->lru)));
 		t->evictions++;
 		lookup(t, pid, &link); /* the chain may have changed */
 	}
@@ -160,7 +145,7 @@ struct pw_process *pw_proctable_upsert(struct pw_proctable *t, pid_t pid, uint64
 	e->proc.pid = pid;
 	e->proc.start_ns = start_ns;
 	*link = e;
-	lru_push(t, e);
+	pw_list_push(&t->lru, &e->lru);
 	t->count++;
 	return &e->proc;
 }

@@ -29,12 +29,10 @@ static int validate_name(const char *name, enum pw_rule_match match)
 
 int pw_rule_validate(const struct pw_rule *rule, struct pw_rule_entry *out)
 {
-	int err;
+	int err = PW_OPTS_CHECK(rule, id, pw_rule);
 
-	if (!PW_OPTS_HAS(rule, id))
-		return -EINVAL;
-	if (!PW_OPTS_VALID(rule, pw_rule))
-		return -EOPNOTSUPP;
+	if (err)
+		return err;
 	if (rule->action != PW_RULE_INCLUDE && rule->action != PW_RULE_EXCLUDE)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));

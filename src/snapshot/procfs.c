@@ -32,21 +32,21 @@ static int check_s64(const char *s, const char *end)
 static int parse_pid(const char *s, const char *end, pid_t *out)
 {
 	uint64_t v;
+	int err = pw_parse_u64_max(s, end, INT_MAX, &v);
 
-	if (pw_parse_u64(s, end, &v) || v > INT_MAX)
-		return -EINVAL;
-	*out = (pid_t)v;
-	return 0;
+	if (!err)
+		*out = (pid_t)v;
+	return err;
 }
 
 static int parse_u32(const char *s, const char *end, uint32_t *out)
 {
 	uint64_t v;
+	int err = pw_parse_u64_max(s, end, UINT32_MAX, &v);
 
-	if (pw_parse_u64(s, end, &v) || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
 }
 
 int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out)
@@ -55,6 +55,11 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 	struct pw_stat_fields f;
 	size_t comm_len;
 	int field;
+	/* the unsigned 64-bit fields kept, by proc(5) field number */
+	uint64_t *const u64_at[25] = {
+		[14] = &f.utime_ticks, [15] = &f.stime_ticks, [22] = &f.starttime_ticks,
+		[23] = &f.vsize_bytes, [24] = &f.rss_pages,
+	};
 
 	if (!buf || !out)
 		return -EINVAL;
@@ -98,6 +103,11 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 		if (pos == tok)
 			return -EINVAL;
 
+		if (u64_at[field]) {
+			if (pw_parse_u64(tok, pos, u64_at[field]))
+				return -EINVAL;
+			continue;
+		}
 		switch (field) {
 		case 3:
 			if (pos - tok != 1)
@@ -112,32 +122,12 @@ int pw_procfs_parse_stat(const char *buf, size_t len, struct pw_stat_fields *out
 			if (parse_u32(tok, pos, &f.num_threads))
 				return -EINVAL;
 			break;
-		case 22:
-			if (pw_parse_u64(tok, pos, &f.starttime_ticks))
-				return -EINVAL;
-			break;
-		case 14:
-			if (pw_parse_u64(tok, pos, &f.utime_ticks))
-				return -EINVAL;
-			break;
-		case 15:
-			if (pw_parse_u64(tok, pos, &f.stime_ticks))
-				return -EINVAL;
-			break;
-		case 23:
-			if (pw_parse_u64(tok, pos, &f.vsize_bytes))
-				return -EINVAL;
-			break;
-		case 24:
-			if (pw_parse_u64(tok, pos, &f.rss_pages))
-				return -EINVAL;
-			f.has_rss = true;
-			break;
 		default:
 			if (check_s64(tok, pos))
 				return -EINVAL;
 		}
 	}
+	f.has_rss = field > 24;
 	/* A state must be a printable letter-like byte, never a separator. */
 	if ((unsigned char)f.state <= ' ' || (unsigned char)f.state >= 0x7f)
 		return -EINVAL;

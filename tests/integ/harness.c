@@ -144,6 +144,23 @@ const struct rec *wait_for(struct pw_monitor *m, struct collector *c, rec_pred p
 	}
 }
 
+const struct rec *expect_event(struct pw_monitor *m, struct collector *c, enum pw_event_type type, pid_t pid)
+{
+	struct type_pid want = { type, pid };
+	const struct rec *r = wait_for(m, c, is_type_pid, &want, 5000);
+
+	if (!r)
+		fail_msg("no %s event of pid %d within 5 s", pw_event_type_name(type), (int)pid);
+	return r;
+}
+
+size_t count_events(const struct collector *c, enum pw_event_type type, pid_t pid)
+{
+	struct type_pid want = { type, pid };
+
+	return count_recs(c, is_type_pid, &want);
+}
+
 size_t count_recs(const struct collector *c, rec_pred pred, const void *arg)
 {
 	size_t n = 0;
@@ -188,6 +205,16 @@ int wait_status(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+int wait_exit_code(pid_t pid)
+{
+	int status = wait_status(pid);
+
+	if (!WIFEXITED(status))
+		fail_msg("pid %d did not exit (status 0x%x, signal %d)", (int)pid, status,
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
 }
 
 void remove_tree(const char *dir)

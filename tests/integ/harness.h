@@ -61,11 +61,17 @@ struct type_pid {
 };
 bool is_type_pid(const struct rec *r, const void *arg); /* type and pid */
 bool is_type_tid(const struct rec *r, const void *arg); /* type and tid */
+/* wait_for() the first record of `type` for `pid` (up to 5 s); fails the test if none comes. */
+const struct rec *expect_event(struct pw_monitor *m, struct collector *c, enum pw_event_type type, pid_t pid);
+/* Count the records of `type` for `pid` collected so far. */
+size_t count_events(const struct collector *c, enum pw_event_type type, pid_t pid);
 
 /* fork + optional chdir + execv; returns the child pid. */
 pid_t spawn_exec(const char *path, char *const argv[], const char *cwd);
 /* waitpid for pid and return the raw status. */
 int wait_status(pid_t pid);
+/* wait_status() of a process that must exit normally (fails the test if it was killed): its exit code. */
+int wait_exit_code(pid_t pid);
 
 /* Skip the calling test (cmocka skip()) unless running as root with BPF. */
 void require_bpf(void);

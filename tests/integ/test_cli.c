@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,39 @@ static int run(const char *cmd, char *buf, size_t len)
 	buf[n] = 0;
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* run() of a command line made from a format. */
+static __attribute__((format(printf, 3, 4))) int runf(char *buf, size_t len, const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(cmd));
+	return run(cmd, buf, len);
+}
+
+/* A command line, the exit status it must end with, and a string its output must hold. */
+struct cli_expect {
+	const char *cmd;
+	int status;
+	const char *needle;
+};
+
+static void expect_all(const struct cli_expect *e, size_t n)
+{
+	static char out[16384];
+
+	for (size_t i = 0; i < n; i++) {
+		int status = run(e[i].cmd, out, sizeof(out));
+
+		if (status != e[i].status || !strstr(out, e[i].needle))
+			fail_msg("%s: status %d (want %d), output: %s", e[i].cmd, status, e[i].status, out);
+	}
 }
 
 static uint64_t now_ms(void)
@@ -104,6 +138,18 @@ static void cli_start(struct cli_proc *p, char *const argv[], int watchdog_ms)
 	assert_int_equal(pthread_create(&p->watchdog, NULL, watchdog_main, p), 0);
 }
 
+/* One read of its stderr, appended to p->err (kept a string): read()'s result. */
+static ssize_t cli_read_stderr(struct cli_proc *p)
+{
+	ssize_t n = read(p->errfd, p->err + p->errlen, sizeof(p->err) - 1 - p->errlen);
+
+	if (n > 0) {
+		p->errlen += (size_t)n;
+		p->err[p->errlen] = 0;
+	}
+	return n;
+}
+
 /* Read its stderr until `needle` shows up (true) or the deadline / its end (false). */
 static bool cli_wait_stderr(struct cli_proc *p, const char *needle, int timeout_ms)
 {
@@ -112,17 +158,13 @@ static bool cli_wait_stderr(struct cli_proc *p, const char *needle, int timeout_
 	while (!strstr(p->err, needle)) {
 		struct pollfd pfd = { .fd = p->errfd, .events = POLLIN };
 		uint64_t now = now_ms();
-		ssize_t n;
 
 		if (now >= deadline || p->errlen + 1 >= sizeof(p->err))
 			return false;
 		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
 			continue;
-		n = read(p->errfd, p->err + p->errlen, sizeof(p->err) - 1 - p->errlen);
-		if (n <= 0)
+		if (cli_read_stderr(p) <= 0)
 			return false;
-		p->errlen += (size_t)n;
-		p->err[p->errlen] = 0;
 	}
 	return true;
 }
@@ -137,14 +179,8 @@ static int cli_finish(struct cli_proc *p, int sig, int timeout_ms)
 		kill(p->pid, sig);
 	if (poll(&pfd, 1, timeout_ms) != 1)
 		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-	while (p->errlen + 1 < sizeof(p->err)) {
-		ssize_t n = read(p->errfd, p->err + p->errlen, sizeof(p->err) - 1 - p->errlen);
-
-		if (n <= 0)
-			break;
-		p->errlen += (size_t)n;
-		p->err[p->errlen] = 0;
-	}
+	while (p->errlen + 1 < sizeof(p->err) && cli_read_stderr(p) > 0)
+		;
 	status = wait_status(p->pid);
 	p->reaped = 1;
 	pthread_join(p->watchdog, NULL); /* it returned when the process ended */
@@ -203,57 +239,48 @@ static int json_check(const char *file, const char *python_expr_over_recs)
 
 static char tmpdir[64];
 
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pw-cli-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int drop_tmpdir(void **state)
-{
-	(void)state;
-	remove_tree(tmpdir);
-	return 0;
-}
+/* a fresh directory per test */
+TEST_DIR_FIXTURES(tmpdir, "pw-cli", 0)
 
 /* ------------------------------------------------------------ the tests */
 
-static void help_and_version(void **state)
+/* Each command line ends with its exit status and says why. */
+#define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups " CLI
+static void exit_statuses_and_messages(void **state)
 {
+	static const struct cli_expect cases[] = {
+		{ CLI " --version", 0, "procward 0." },
+		{ CLI " --help", 0, "watch" },
+		{ CLI " --help", 0, "snapshot" },
+		{ CLI " --help", 0, "gate" },
+		{ CLI " frobnicate 2>&1", 2, "unknown command" },
+		{ CLI " watch --events nonsense 2>&1", 2, "unknown event" },
+		{ CLI " watch --exclude-name a-name-longer-than-15 2>&1", 2, "too long" },
+		{ CLI " watch --rule 'include nonsense 3' 2>&1", 2, "rule" },
+		/* one meaning per short flag: -t is text and -d a duration on every command */
+		{ CLI " gate -t 5 2>&1", 2, "unexpected argument '5'" },
+		{ CLI " gate -d never 2>&1", 2, "bad --duration 'never'" },
+		{ CLI " protect -d never 1 -D all 2>&1", 2, "bad --duration 'never'" },
+		{ CLI " gate --log some 2>&1", 2, "--log takes default or all" },
+		{ CLI " snapshot --output-mode 0999 -o /tmp/x 2>&1", 2, "bad --output-mode" },
+		/* a message quoting the user's input escapes its control bytes too */
+		{ CLI " \"$(printf 'x\\033[2Jy')\" 2>&1", 2, "unknown command 'x\\x1b[2Jy'" },
+		/* without privileges: a clear message and status 77 from every command that loads BPF */
+		{ NOBODY " watch -d 1 2>&1", 77, "cannot start monitoring" },
+		{ NOBODY " watch -d 1 2>&1", 77, "root" },
+		{ NOBODY " gate -d 1 2>&1", 77, "cannot start the gate" },
+		/* protect: 77 both where BPF LSM is missing and where privileges are */
+		{ NOBODY " protect 1 -D terminate -d 1 2>&1", 77, "cannot start protection" },
+		{ NOBODY " snapshot --json >/dev/null", 0, "" },
+	};
 	static char out[16384];
 
 	(void)state;
-	assert_int_equal(run(CLI " --version", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "procward 0."));
-	assert_int_equal(run(CLI " --help", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "watch"));
-	assert_non_null(strstr(out, "snapshot"));
-	assert_non_null(strstr(out, "gate"));
-	assert_int_equal(run(CLI " frobnicate 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "unknown command"));
-	assert_int_equal(run(CLI " watch --events nonsense 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "unknown event"));
-	assert_int_equal(run(CLI " watch --exclude-name a-name-longer-than-15 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "too long"));
-	assert_int_equal(run(CLI " watch --rule 'include nonsense 3' 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "rule"));
-	/* one meaning per short flag: -t is text and -d a duration on every command */
-	assert_int_equal(run(CLI " gate -t 5 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "unexpected argument '5'"));
-	assert_int_equal(run(CLI " gate -d never 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "bad --duration 'never'"));
-	assert_int_equal(run(CLI " protect -d never 1 -D all 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "bad --duration 'never'"));
-	assert_int_equal(run(CLI " gate --log some 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "--log takes default or all"));
-	assert_int_equal(run(CLI " snapshot --output-mode 0999 -o /tmp/x 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "bad --output-mode"));
-	/* a message quoting the user's input escapes its control bytes too */
-	assert_int_equal(run(CLI " \"$(printf 'x\\033[2Jy')\" 2>&1", out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "unknown command 'x\\x1b[2Jy'"));
+	expect_all(cases, sizeof(cases) / sizeof(cases[0]));
+	run(CLI " \"$(printf 'x\\033[2Jy')\" 2>&1", out, sizeof(out));
 	assert_null(strchr(out, '\033'));
 }
+#undef NOBODY
 
 /*
  * A probe (a copy of sh named pw-cli-probe) runs echo with an argument of
@@ -266,12 +293,9 @@ static void run_probe(void)
 	char probe[128];
 	char *const argv[] = { "pw-cli-probe", "-c", "/bin/echo pw-cli-marker \"$1\" >/dev/null; exit 9",
 			       "sh", ODD_ARG, NULL };
-	int status;
 
 	snprintf(probe, sizeof(probe), "%s/pw-cli-probe", tmpdir);
-	status = wait_status(spawn_exec(probe, argv, NULL));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 9);
+	assert_int_equal(wait_exit_code(spawn_exec(probe, argv, NULL)), 9);
 }
 
 static void watch_probe(const char *format, const char *file)
@@ -340,7 +364,7 @@ static void watch_text_escapes_control_bytes(void **state)
 static void snapshot_json_and_text(void **state)
 {
 	static char out[1 << 20];
-	char needle[64], file[128], cmd[512];
+	char needle[64], file[128];
 	int lines;
 
 	(void)state;
@@ -348,8 +372,7 @@ static void snapshot_json_and_text(void **state)
 	snprintf(needle, sizeof(needle), "{\"pid\":%d,", getpid());
 	assert_non_null(strstr(out, needle));
 	snprintf(file, sizeof(file), "%s/snap.json", tmpdir);
-	snprintf(cmd, sizeof(cmd), CLI " snapshot -j -o %s", file);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot -j -o %s", file), 0);
 	lines = json_lines(file);
 	assert_true(lines > 1);
 	assert_int_equal(run(CLI " snapshot --text", out, sizeof(out)), 0);
@@ -360,7 +383,7 @@ static void snapshot_json_and_text(void **state)
 static void output_files_are_safe(void **state)
 {
 	static char out[1 << 20];
-	char file[128], link[128], fifo[128], cmd[1024];
+	char file[128], link[128], fifo[128];
 	struct stat st;
 
 	(void)state;
@@ -369,62 +392,35 @@ static void output_files_are_safe(void **state)
 	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
 
 	/* new: 0600 even under a permissive umask */
-	snprintf(cmd, sizeof(cmd), "umask 000; " CLI " snapshot -j -o %s", file);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(runf(out, sizeof(out), "umask 000; " CLI " snapshot -j -o %s", file), 0);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	/* appended to, not truncated */
-	snprintf(cmd, sizeof(cmd), "printf 'marker\\n' > %s && " CLI " snapshot -j -o %s && head -1 %s", file, file,
-		 file);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(runf(out, sizeof(out), "printf 'marker\\n' > %s && " CLI " snapshot -j -o %s && head -1 %s",
+			      file, file, file), 0);
 	assert_string_equal(out, "marker\n");
-	snprintf(cmd, sizeof(cmd), CLI " snapshot -j --truncate -o %s && head -c 8 %s", file, file);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot -j --truncate -o %s && head -c 8 %s", file, file), 0);
 	assert_memory_equal(out, "{\"pid\":", 7);
 	/* a symlink is refused and its target untouched */
-	snprintf(cmd, sizeof(cmd), "printf 'keep\\n' > %s && ln -s %s %s && " CLI " snapshot -j --truncate -o %s 2>&1",
-		 file, file, link, link);
-	assert_int_equal(run(cmd, out, sizeof(out)), 2);
+	assert_int_equal(runf(out, sizeof(out),
+			      "printf 'keep\\n' > %s && ln -s %s %s && " CLI " snapshot -j --truncate -o %s 2>&1", file,
+			      file, link, link), 2);
 	assert_non_null(strstr(out, "symbolic link"));
 	read_file(file, out, sizeof(out));
 	assert_string_equal(out, "keep\n");
 	/* a FIFO is refused at once (no reader: the open must not block) */
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	snprintf(cmd, sizeof(cmd), "timeout 10 " CLI " snapshot -j -o %s 2>&1", fifo);
-	assert_int_equal(run(cmd, out, sizeof(out)), 2);
+	assert_int_equal(runf(out, sizeof(out), "timeout 10 " CLI " snapshot -j -o %s 2>&1", fifo), 2);
 	assert_non_null(strstr(out, "not a regular file"));
-	snprintf(cmd, sizeof(cmd), CLI " snapshot -j -o %s 2>&1", tmpdir);
-	assert_int_equal(run(cmd, out, sizeof(out)), 2);
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot -j -o %s 2>&1", tmpdir), 2);
 	assert_non_null(strstr(out, "not a regular file"));
 	assert_int_equal(run(CLI " snapshot -j -o /dev/null 2>&1", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "not a regular file"));
 	/* --output-mode for a new file */
 	unlink(file);
-	snprintf(cmd, sizeof(cmd), "umask 022; " CLI " snapshot -j --output-mode 0640 -o %s", file);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(runf(out, sizeof(out), "umask 022; " CLI " snapshot -j --output-mode 0640 -o %s", file), 0);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
-}
-
-/* Without privileges: a clear message and status 77 from every command that loads BPF. */
-static void unprivileged_cli(void **state)
-{
-	static char out[16384];
-
-	(void)state;
-	assert_int_equal(run("setpriv --reuid=65534 --regid=65534 --clear-groups " CLI
-			     " watch -d 1 2>&1", out, sizeof(out)), 77);
-	assert_non_null(strstr(out, "cannot start monitoring"));
-	assert_non_null(strstr(out, "root"));
-	assert_int_equal(run("setpriv --reuid=65534 --regid=65534 --clear-groups " CLI
-			     " gate -d 1 2>&1", out, sizeof(out)), 77);
-	assert_non_null(strstr(out, "cannot start the gate"));
-	/* protect: 77 both where BPF LSM is missing and where privileges are */
-	assert_int_equal(run("setpriv --reuid=65534 --regid=65534 --clear-groups " CLI
-			     " protect 1 -D terminate -d 1 2>&1", out, sizeof(out)), 77);
-	assert_non_null(strstr(out, "cannot start protection"));
-	assert_int_equal(run("setpriv --reuid=65534 --regid=65534 --clear-groups " CLI
-			     " snapshot --json >/dev/null", out, sizeof(out)), 0);
 }
 
 /*
@@ -448,17 +444,12 @@ static void gate_default_log_and_log_all(void **state)
 		char *const argv[] = { "procward", "gate", "-j", "-r", rule, "-d", "60", "-o", file,
 				       all ? "--log" : NULL, "all", NULL };
 		struct cli_proc p;
-		int status;
 
 		snprintf(file, sizeof(file), "%s/gate%d.json", tmpdir, all);
 		cli_start(&p, argv, 30000);
 		assert_true(cli_wait_stderr(&p, "running", 20000));
-		status = wait_status(spawn_exec(denied, dargv, NULL));
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 127); /* execv failed: EPERM */
-		status = wait_status(spawn_exec(allowed, aargv, NULL));
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(wait_exit_code(spawn_exec(denied, dargv, NULL)), 127); /* execv failed: EPERM */
+		assert_int_equal(wait_exit_code(spawn_exec(allowed, aargv, NULL)), 0);
 		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
 		assert_non_null(strstr(p.err, "decisions"));
 		if (!all) {
@@ -555,14 +546,13 @@ static void killed_monitor_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(help_and_version),
-		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(snapshot_json_and_text, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(output_files_are_safe, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test(unprivileged_cli),
-		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, make_tmpdir, drop_tmpdir),
-		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, make_tmpdir, drop_tmpdir),
+		cmocka_unit_test(exit_statuses_and_messages),
+		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, setup, teardown),
+		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_json_and_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

@@ -117,8 +117,8 @@ static void execveat_by_dirfd_and_fd(void **state)
 		syscall(SYS_execveat, f, "", argv_fd, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}
-	assert_int_equal(WEXITSTATUS(wait_status(by_dir)), 0);
-	assert_int_equal(WEXITSTATUS(wait_status(by_fd)), 0);
+	assert_int_equal(wait_exit_code(by_dir), 0);
+	assert_int_equal(wait_exit_code(by_fd), 0);
 
 	r = exec_of(m, &c, by_dir);
 	assert_non_null(r);
@@ -156,7 +156,6 @@ static void setuid_exec_credentials(void **state)
 	char *argv[] = { "pw-suid", "x", NULL };
 	struct statvfs sv;
 	const struct rec *r;
-	struct type_pid want;
 	uint64_t bounding = proc_status_hex(getpid(), "CapBnd");
 	pid_t pid;
 
@@ -179,7 +178,7 @@ static void setuid_exec_credentials(void **state)
 		execv(suid, argv);
 		_exit(127);
 	}
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	r = exec_of(m, &c, pid);
 	assert_non_null(r);
 	assert_token_ids(&r->token, 65534, 0, 65534, 65534);
@@ -187,9 +186,7 @@ static void setuid_exec_credentials(void **state)
 	assert_int_equal(r->token.cap_effective, bounding);
 	assert_int_equal(r->token.cap_permitted, bounding);
 	/* the exit is the same task, still with the new image's credentials */
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_int_equal(r->token.uid, 65534);
 	assert_int_equal(r->token.euid, 0);
 	pw_monitor_free(m);
@@ -258,7 +255,7 @@ static void group_cgroup_and_container_names(void **state)
 		_exit(127);
 	}
 	names.pid = pid;
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	r = exec_of(m, &c, pid);
 	assert_non_null(r);
 	assert_true(names.seen);

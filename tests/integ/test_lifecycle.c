@@ -64,7 +64,6 @@ static void exec_event_fields(void **state)
 	char *image = real("/bin/true"), *cwd;
 	const struct rec *r;
 	struct pw_proc_key exec_key;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -72,9 +71,7 @@ static void exec_event_fields(void **state)
 	cwd = real(dir);
 	assert_int_equal(pw_monitor_start(m), 0);
 	pid = spawn_exec("/bin/true", argv, dir);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_int_equal(r->tid, pid);
 	assert_int_equal(r->ppid, getpid());
 	assert_string_equal(r->name, "true");
@@ -103,10 +100,8 @@ static void exec_event_fields(void **state)
 	exec_key = r->key;
 
 	/* the exit of the same process names its image and argv from the table */
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	assert_int_equal(wait_exit_code(pid), 0);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_string_equal(r->image, image);
 	assert_int_equal(r->argc, 5);
 	assert_string_equal(r->argv[2], "beta gamma");
@@ -131,7 +126,6 @@ static void exec_long_argv_truncated(void **state)
 	struct pw_monitor *m = start_monitor(&c, &opts);
 	char *argv[64];
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -140,9 +134,7 @@ static void exec_long_argv_truncated(void **state)
 	argv[63] = NULL;
 	assert_int_equal(pw_monitor_start(m), 0);
 	pid = spawn_exec("/bin/true", argv, NULL);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_true(r->flags & PW_EVF_ARGS_TRUNCATED);
 	assert_true(r->argc > 5 && r->argc < 63);
 	for (size_t i = 0; i + 1 < r->argc; i++) /* every complete argument is exact */
@@ -153,9 +145,7 @@ static void exec_long_argv_truncated(void **state)
 	char *short_argv[] = { "true", "x", NULL };
 
 	pid = spawn_exec("/bin/true", short_argv, NULL);
-	want.pid = pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_false(r->flags & PW_EVF_ARGS_TRUNCATED);
 	assert_int_equal(r->argc, 2);
 	assert_string_equal(r->argv[1], "x");
@@ -222,7 +212,7 @@ static void token_in_new_pid_namespace(void **state)
 	close(pipefd[1]);
 	assert_int_equal(read(pipefd[0], &inner_ns, sizeof(inner_ns)), sizeof(inner_ns));
 	close(pipefd[0]);
-	assert_int_equal(WEXITSTATUS(wait_status(child)), 0);
+	assert_int_equal(wait_exit_code(child), 0);
 	assert_int_not_equal(inner_ns, ns_inode(0, "pid"));
 
 	want = (struct ppid_type){ PW_EVENT_EXEC, child };
@@ -249,7 +239,6 @@ static void fork_without_exec(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	char *self = real("/proc/self/exe");
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -257,9 +246,7 @@ static void fork_without_exec(void **state)
 	pid = fork();
 	if (pid == 0)
 		_exit(5);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	assert_int_equal(r->creator_pid, getpid());
 	assert_int_equal(r->creator_tid, syscall(SYS_gettid));
 	assert_int_equal(r->ppid, getpid());
@@ -269,16 +256,13 @@ static void fork_without_exec(void **state)
 	assert_non_null(r->image);
 	assert_string_equal(r->image, self);
 
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 5);
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	assert_int_equal(wait_exit_code(pid), 5);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 5);
 	assert_string_equal(r->image, self);
 	/* no exec happened */
-	want.type = PW_EVENT_EXEC;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_EXEC, pid), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 	free(self);
@@ -289,7 +273,6 @@ static void vfork_flagged(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -297,9 +280,7 @@ static void vfork_flagged(void **state)
 	pid = vfork();
 	if (pid == 0)
 		_exit(0);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	assert_true(r->clone_flags & PW_CLONE_VFORK);
 	assert_true(r->clone_flags & PW_CLONE_VM);
 	assert_true(r->raw_clone_flags & CLONE_VFORK);
@@ -314,7 +295,6 @@ static void clone_parent_creator_differs(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	long pid;
 
 	(void)state;
@@ -323,9 +303,7 @@ static void clone_parent_creator_differs(void **state)
 	if (pid == 0)
 		_exit(0);
 	assert_true(pid > 0);
-	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, (pid_t)pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, (pid_t)pid);
 	assert_int_equal(r->creator_pid, getpid());
 	assert_int_equal(r->ppid, getppid());
 	assert_int_not_equal(r->ppid, r->creator_pid);
@@ -376,12 +354,9 @@ static void threads_counted_exactly(void **state)
 		assert_true(WIFEXITED(r->exit_status));
 	}
 	/* exactly NTHREADS of each for this process, and no process exit */
-	want = (struct type_pid){ PW_EVENT_THREAD_CREATE, getpid() };
-	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
-	want.type = PW_EVENT_THREAD_EXIT;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), NTHREADS);
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_THREAD_CREATE, getpid()), NTHREADS);
+	assert_int_equal(count_events(&c, PW_EVENT_THREAD_EXIT, getpid()), NTHREADS);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, getpid()), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -400,7 +375,6 @@ static void exit_codes_and_signals(void **state)
 	struct collector c = { 0 };
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	const struct rec *r;
-	struct type_pid want;
 	pid_t code_pid, sig_pid, group_pid;
 	int ready[2];
 	char byte;
@@ -432,29 +406,23 @@ static void exit_codes_and_signals(void **state)
 	close(ready[0]);
 	kill(sig_pid, SIGTERM);
 	kill(group_pid, SIGKILL);
-	assert_int_equal(WEXITSTATUS(wait_status(code_pid)), 42);
+	assert_int_equal(wait_exit_code(code_pid), 42);
 	assert_int_equal(WTERMSIG(wait_status(sig_pid)), SIGTERM);
 	assert_int_equal(WTERMSIG(wait_status(group_pid)), SIGKILL);
 
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, code_pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, code_pid);
 	assert_true(WIFEXITED(r->exit_status));
 	assert_int_equal(WEXITSTATUS(r->exit_status), 42);
 
-	want.pid = sig_pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, sig_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGTERM);
 
-	want.pid = group_pid;
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_PROCESS_EXIT, group_pid);
 	assert_true(WIFSIGNALED(r->exit_status));
 	assert_int_equal(WTERMSIG(r->exit_status), SIGKILL);
 	assert_true(r->flags & PW_EVF_GROUP_EXIT);
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 1);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, group_pid), 1);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -497,24 +465,21 @@ static void excluded_name_produces_nothing(void **state)
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-excluded");
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
-	struct type_pid want;
 	pid_t quiet, loud;
 
 	(void)state;
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
 	quiet = fork_named("pw-excluded", 3, 50);
-	assert_int_equal(WEXITSTATUS(wait_status(quiet)), 3);
+	assert_int_equal(wait_exit_code(quiet), 3);
 	/* the control, started after the excluded one finished, is seen */
 	loud = fork_named("pw-included", 4, 0);
-	assert_int_equal(WEXITSTATUS(wait_status(loud)), 4);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, loud };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	assert_int_equal(wait_exit_code(loud), 4);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, loud);
 	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
 	/* the excluded process's own fork and exit were filtered in the kernel */
 	assert_int_equal(count_recs(&c, created_by, &quiet), 0);
-	want.pid = quiet;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, quiet), 0);
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
 	assert_true(stats.events_filtered >= 2);
 	pw_monitor_free(m);
@@ -529,7 +494,6 @@ static void glob_and_prefix_rules(void **state)
 		.match = PW_MATCH_NAME_GLOB, .name = "pw-g?ob-*");
 	PW_OPTS(pw_rule, prefix, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME_PREFIX, .name = "pw-pre");
-	struct type_pid want;
 	pid_t g, p, ok;
 
 	(void)state;
@@ -542,12 +506,9 @@ static void glob_and_prefix_rules(void **state)
 	wait_status(p);
 	ok = fork_named("pw-gloc-x", 0, 0); /* does not match "pw-g?ob-*" */
 	wait_status(ok);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, ok };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
-	want.pid = g;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
-	want.pid = p;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, ok);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, g), 0);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, p), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -560,7 +521,6 @@ static void pid_rule_and_children(void **state)
 	PW_OPTS(pw_monitor_opts, opts, .inherit_children = true);
 	struct pw_monitor *m = start_monitor(&c, &opts);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID);
-		struct type_pid want;
 	pid_t target, other;
 	char b;
 
@@ -593,9 +553,8 @@ static void pid_rule_and_children(void **state)
 	other = fork_named("pw-other", 0, 0);
 	wait_status(other);
 	assert_int_equal(write(go[1], "x", 1), 1);
-	assert_int_equal(WEXITSTATUS(wait_status(target)), 7);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, target };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	assert_int_equal(wait_exit_code(target), 7);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, target);
 	/* the target's child and grandchild were reported (inherited) */
 	const struct rec *child = wait_for(m, &c, created_by, &target, 2000);
 
@@ -616,15 +575,13 @@ static void rules_change_while_running(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-toggle");
-	struct type_pid want = { PW_EVENT_PROCESS_EXIT, 0 };
 	pid_t a, b, d;
 
 	(void)state;
 	assert_int_equal(pw_monitor_start(m), 0);
 	a = fork_named("pw-toggle", 0, 0);
 	wait_status(a);
-	want.pid = a;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, a);
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	b = fork_named("pw-toggle", 0, 0);
 	wait_status(b);
@@ -632,10 +589,8 @@ static void rules_change_while_running(void **state)
 	assert_int_equal(pw_monitor_remove_rule(m, &rule), -ENOENT);
 	d = fork_named("pw-toggle", 0, 0);
 	wait_status(d);
-	want.pid = d;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
-	want.pid = b;
-	assert_int_equal(count_recs(&c, is_type_pid, &want), 0);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, d);
+	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, b), 0);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -646,7 +601,6 @@ static void uid_in_token_and_uid_rule(void **state)
 	struct pw_monitor *m = start_monitor(&c, NULL);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE,
 		.match = PW_MATCH_UID, .id = 4242);
-	struct type_pid want;
 	const struct rec *r;
 	pid_t pid, root_child;
 
@@ -663,15 +617,12 @@ static void uid_in_token_and_uid_rule(void **state)
 		_exit(127);
 	}
 	root_child = fork_named("pw-root-child", 0, 0);
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	wait_status(root_child);
-	want = (struct type_pid){ PW_EVENT_EXEC, pid };
-	r = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(r);
+	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
 	assert_token_ids(&r->token, 4242, 4242, 4343, 4343);
 	assert_int_equal(r->token.cap_effective, 0); /* dropped with the uid change */
-	want.type = PW_EVENT_PROCESS_EXIT;
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
 	/* root's processes are not included by the uid rule */
 	assert_int_equal(count_recs(&c, any_of_pid, &root_child), 0);
 	pw_monitor_free(m);
@@ -690,7 +641,6 @@ static void lost_events_counted(void **state)
 	PW_OPTS(pw_rule, self, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID, .id = getpid());
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
 	const int forks = 300;
-	struct type_pid want;
 	size_t seen, delivered;
 
 	(void)state;
@@ -709,8 +659,7 @@ static void lost_events_counted(void **state)
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
 	assert_int_equal(stats.events_lost, c.lost);
 	/* a LOST notification was delivered, and nothing vanished silently */
-	want = (struct type_pid){ PW_EVENT_LOST, 0 };
-	assert_true(count_recs(&c, is_type_pid, &want) >= 1);
+	assert_true(count_events(&c, PW_EVENT_LOST, 0) >= 1);
 	seen = delivered = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		if (c.v[i].type == PW_EVENT_LOST)
@@ -757,11 +706,8 @@ static void pid_reuse_gives_new_key(void **state)
 	}
 	assert_int_equal(again, pid);
 	wait_status(again);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m, &c, is_type_pid, &want, 5000));
-	want.type = PW_EVENT_PROCESS_CREATE;
-	first = wait_for(m, &c, is_type_pid, &want, 5000);
-	assert_non_null(first);
+	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, pid);
+	first = expect_event(m, &c, PW_EVENT_PROCESS_CREATE, pid);
 	second = NULL;
 	for (size_t i = 0; i < 100 && !second; i++) {
 		pump(m, 20);
@@ -771,6 +717,7 @@ static void pid_reuse_gives_new_key(void **state)
 				second = &c.v[j];
 	}
 	assert_non_null(second);
+	want = (struct type_pid){ PW_EVENT_PROCESS_CREATE, pid };
 	first = wait_for(m, &c, is_type_pid, &want, 0); /* c.v may have moved */
 	assert_int_equal(first->key.pid, second->key.pid);
 	assert_true(first->key.start_ns != second->key.start_ns);
@@ -815,7 +762,6 @@ static void two_monitors_independent(void **state)
 	struct pw_monitor *m2 = start_monitor(&c2, &o2);
 	PW_OPTS(pw_rule, rule, .action = PW_RULE_EXCLUDE,
 		.match = PW_MATCH_NAME, .name = "pw-only-m2");
-	struct type_pid want;
 	pid_t pid;
 
 	(void)state;
@@ -825,19 +771,16 @@ static void two_monitors_independent(void **state)
 	assert_int_not_equal(pw_monitor_fd(m1), pw_monitor_fd(m2));
 	pid = fork_named("pw-only-m2", 0, 0);
 	wait_status(pid);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pump(m1, 200);
-	assert_int_equal(count_recs(&c1, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c1, PW_EVENT_PROCESS_EXIT, pid), 0);
 	/* m2 asked for exits only */
-	want.type = PW_EVENT_PROCESS_CREATE;
-	assert_int_equal(count_recs(&c2, is_type_pid, &want), 0);
+	assert_int_equal(count_events(&c2, PW_EVENT_PROCESS_CREATE, pid), 0);
 	pw_monitor_free(m1);
 	/* m2 goes on after m1 is gone */
 	pid = fork_named("pw-after-m1", 0, 0);
 	wait_status(pid);
-	want = (struct type_pid){ PW_EVENT_PROCESS_EXIT, pid };
-	assert_non_null(wait_for(m2, &c2, is_type_pid, &want, 5000));
+	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pw_monitor_free(m2);
 	collector_free(&c1);
 	collector_free(&c2);
@@ -940,7 +883,6 @@ static void bad_options_rejected(void **state)
 static void unprivileged_start_fails_clearly(void **state)
 {
 	pid_t pid;
-	int status;
 
 	(void)state;
 	pid = fork();
@@ -958,9 +900,7 @@ static void unprivileged_start_fails_clearly(void **state)
 		pw_monitor_free(m);
 		_exit(err == -PW_ERR_NO_BPF ? 0 : 1);
 	}
-	status = wait_status(pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 }
 
 int main(void)

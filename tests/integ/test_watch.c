@@ -174,7 +174,7 @@ static pid_t run_true(char *const argv[])
 		execv("/bin/true", argv);
 		_exit(127);
 	}
-	assert_int_equal(WEXITSTATUS(wait_status(pid)), 0);
+	assert_int_equal(wait_exit_code(pid), 0);
 	return pid;
 }
 

@@ -41,9 +41,9 @@ import procward  # noqa: E402
 
 sys.path.insert(0, HERE)
 import layout  # noqa: E402  (tests/python/layout.py)
+from started import UNAVAILABLE, start_or_skip  # noqa: E402  (tests/python/started.py)
 
 IS_ROOT = os.geteuid() == 0
-UNAVAILABLE = (procward.ERR_NO_BTF, procward.ERR_NO_BPF, procward.ERR_KERNEL_FEATURE)
 WATCHDOG_S = 120
 
 
@@ -269,12 +269,7 @@ class AccessPrivileged(unittest.TestCase):
         return child
 
     def start(self, m: procward.Monitor) -> None:
-        try:
-            m.start()
-        except procward.Error as e:
-            if e.errno in UNAVAILABLE:
-                self.skipTest(f"monitoring unavailable here: {e}")
-            raise
+        start_or_skip(self, m, "monitoring")
 
     def test_kill_sigterm_of_a_watched_child(self):
         child = self.spawn(["/bin/sleep", "30"])
@@ -467,12 +462,7 @@ class GatePrivileged(unittest.TestCase):
                 return inner(req)
         g = procward.Gate(handler, rules=rules, **kw)
         self.gates.append(g)
-        try:
-            g.start()
-        except procward.Error as e:
-            if e.errno in UNAVAILABLE:
-                self.skipTest(f"the exec gate is unavailable here: {e}")
-            raise
+        start_or_skip(self, g, "the exec gate")
         return g
 
     def assertDenied(self, result, err=errno.EPERM):

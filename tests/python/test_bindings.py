@@ -23,20 +23,11 @@ import procward  # noqa: E402
 
 sys.path.insert(0, HERE)
 import layout  # noqa: E402  (tests/python/layout.py)
+from started import start_or_skip  # noqa: E402  (tests/python/started.py)
 
 IS_ROOT = os.geteuid() == 0
 TRUE = "/bin/true"
 ECHO = "/bin/echo"
-
-
-def start_or_skip(test: unittest.TestCase, m: procward.Monitor) -> None:
-    try:
-        m.start()
-    except procward.Error as e:
-        if e.errno in (procward.ERR_NO_BTF, procward.ERR_NO_BPF, procward.ERR_KERNEL_FEATURE):
-            m.close()
-            test.skipTest(f"monitoring unavailable here: {e}")
-        raise
 
 
 def collect(m: procward.Monitor, until, timeout: float = 10.0) -> list:

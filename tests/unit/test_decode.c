@@ -111,6 +111,26 @@ static struct record make_exec_raw(const char *filename, size_t filename_len, co
 	return r;
 }
 
+/* A process key: its pid and start time, and the padding zero. */
+static void assert_key(struct pw_proc_key key, pid_t pid, uint64_t start_ns)
+{
+	assert_int_equal(key.pid, pid);
+	assert_int_equal(key.pad, 0);
+	assert_int_equal(key.start_ns, start_ns);
+}
+
+/* What the accessors of the header fields give: want's values (all 0 for an event without a header). */
+static void assert_header(const struct pw_event *ev, const struct pw_raw_header *want)
+{
+	assert_int_equal(pw_event_time_ns(ev), want->ts_ns);
+	assert_int_equal(pw_event_cpu(ev), want->cpu);
+	assert_int_equal(pw_event_pid(ev), want->pid);
+	assert_int_equal(pw_event_tid(ev), want->tid);
+	assert_int_equal(pw_event_parent_pid(ev), want->ppid);
+	assert_key(pw_event_key(ev), (pid_t)want->pid, want->start_ns);
+	assert_key(pw_event_parent_key(ev), (pid_t)want->ppid, want->parent_start_ns);
+}
+
 #define S(lit) lit, sizeof(lit)        /* a string with its NUL */
 #define B(lit) lit, sizeof(lit) - 1    /* bytes without the literal's own NUL */
 
@@ -134,7 +154,6 @@ static void exec_record(void **state)
 	struct record r = make_exec();
 	struct pw_event ev;
 	const struct pw_token *t;
-	struct pw_proc_key key;
 
 	(void)state;
 	assert_int_equal(pw_event_decode(&ev, r.data, r.size, &buf), 0);
@@ -154,18 +173,9 @@ static void exec_record(void **state)
 	assert_int_equal(pw_event_flags(&ev), 0);
 
 	/* header fields */
-	assert_int_equal(pw_event_time_ns(&ev), 123456789);
-	assert_int_equal(pw_event_cpu(&ev), 3);
-	assert_int_equal(pw_event_pid(&ev), 4242);
-	assert_int_equal(pw_event_tid(&ev), 4243);
-	assert_int_equal(pw_event_parent_pid(&ev), 1);
-	key = pw_event_key(&ev);
-	assert_int_equal(key.pid, 4242);
-	assert_int_equal(key.pad, 0);
-	assert_int_equal(key.start_ns, 1000000007);
-	key = pw_event_parent_key(&ev);
-	assert_int_equal(key.pid, 1);
-	assert_int_equal(key.start_ns, 500000003);
+	assert_header(&ev, &(struct pw_raw_header){ .ts_ns = 123456789, .cpu = 3, .pid = 4242, .tid = 4243,
+						  .ppid = 1, .start_ns = 1000000007,
+						  .parent_start_ns = 500000003 });
 	assert_string_equal(pw_event_name(&ev), "worker");
 	assert_int_equal(pw_event_creator_pid(&ev), 0);
 	assert_int_equal(pw_event_creator_tid(&ev), 0);
@@ -356,7 +366,6 @@ static void exit_records(void **state)
 static void lost_event_accessors(void **state)
 {
 	struct pw_event ev;
-	struct pw_proc_key key;
 
 	(void)state;
 	memset(&ev, 0, sizeof(ev));
@@ -364,16 +373,7 @@ static void lost_event_accessors(void **state)
 	ev.lost_count = 12;
 	assert_string_equal(pw_event_type_name(pw_event_type(&ev)), "lost");
 	assert_int_equal(pw_event_lost_count(&ev), 12);
-	assert_int_equal(pw_event_pid(&ev), 0);
-	assert_int_equal(pw_event_tid(&ev), 0);
-	assert_int_equal(pw_event_parent_pid(&ev), 0);
-	assert_int_equal(pw_event_time_ns(&ev), 0);
-	assert_int_equal(pw_event_cpu(&ev), 0);
-	key = pw_event_key(&ev);
-	assert_int_equal(key.pid, 0);
-	assert_int_equal(key.start_ns, 0);
-	key = pw_event_parent_key(&ev);
-	assert_int_equal(key.start_ns, 0);
+	assert_header(&ev, &(struct pw_raw_header){ 0 });
 	assert_null(pw_event_name(&ev));
 	assert_null(pw_event_token(&ev));
 	assert_null(pw_event_user_name(&ev));
@@ -491,6 +491,27 @@ static void unknown_types(void **state)
 	}
 }
 
+/* An exec record's strings, each with a NUL missing or one too many, and what the test calls it. */
+static const struct bad_strings {
+	const char *filename;
+	size_t filename_len;
+	const char *image;
+	size_t image_len;
+	const char *cwd;
+	size_t cwd_len;
+	const char *what;
+} bad_strings[] = {
+	{ B("/bin/ls"), S("/usr/bin/ls"), S("/"), "filename without NUL" },
+	{ S("/bin/ls"), B("/usr/bin/ls"), S("/"), "image without NUL" },
+	{ S("/bin/ls"), S("/usr/bin/ls"), B("/tmp"), "cwd without NUL" },
+	{ S("/bin\0/ls"), S("/usr/bin/ls"), S("/"), "filename with a NUL inside" },
+	{ S("/bin/ls"), S("/usr\0bin/ls"), S("/"), "image with a NUL inside" },
+	{ S("/bin/ls"), S("/usr/bin/ls"), S("/t\0mp"), "cwd with a NUL inside" },
+	{ "", 0, S("/usr/bin/ls"), S("/"), "empty filename field" },
+	{ S("/bin/ls"), "", 0, S("/"), "empty image field" },
+	{ S("/bin/ls"), S("/usr/bin/ls"), "", 0, "empty cwd field" },
+};
+
 static void bad_exec_records(void **state)
 {
 	struct record r;
@@ -543,33 +564,14 @@ static void bad_exec_records(void **state)
 	}
 
 	/* the strings must each end in their NUL, and hold no other */
-	r = make_exec_raw(B("/bin/ls"), S("/usr/bin/ls"), S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "filename without NUL");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), B("/usr/bin/ls"), S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "image without NUL");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), S("/usr/bin/ls"), B("/tmp"), B("ls\0"));
-	expect_bad(&r, r.size, "cwd without NUL");
-	free_record(&r);
-	r = make_exec_raw(S("/bin\0/ls"), S("/usr/bin/ls"), S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "filename with a NUL inside");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), S("/usr\0bin/ls"), S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "image with a NUL inside");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), S("/usr/bin/ls"), S("/t\0mp"), B("ls\0"));
-	expect_bad(&r, r.size, "cwd with a NUL inside");
-	free_record(&r);
-	r = make_exec_raw("", 0, S("/usr/bin/ls"), S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "empty filename field");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), "", 0, S("/"), B("ls\0"));
-	expect_bad(&r, r.size, "empty image field");
-	free_record(&r);
-	r = make_exec_raw(S("/bin/ls"), S("/usr/bin/ls"), "", 0, B("ls\0"));
-	expect_bad(&r, r.size, "empty cwd field");
-	free_record(&r);
+	for (size_t i = 0; i < sizeof(bad_strings) / sizeof(bad_strings[0]); i++) {
+		const struct bad_strings *c = &bad_strings[i];
+
+		r = make_exec_raw(c->filename, c->filename_len, c->image, c->image_len, c->cwd, c->cwd_len,
+				  B("ls\0"));
+		expect_bad(&r, r.size, c->what);
+		free_record(&r);
+	}
 }
 
 /*

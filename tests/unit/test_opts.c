@@ -72,7 +72,24 @@ static void pw_opts_zero_fills_padding(void **state)
 	assert_int_equal(rule_tail_bytes(), 0);
 }
 
-/* A newer caller: its struct is bigger, with fields this library does not know. */
+/*
+ * A newer caller: v2 is the struct `o` followed by `future_field`, which this
+ * library does not know. make() accepts it while that field is 0, and refuses
+ * it (-EOPNOTSUPP, *out left NULL) once it is set.
+ */
+#define ASSERT_UNKNOWN_FIELD_REFUSED(v2, make, out, destroy)                   \
+	do {                                                                   \
+		(v2).o.sz = sizeof(v2);                                        \
+		assert_int_equal(make(&(v2).o, &(out)), 0);                    \
+		assert_non_null(out);                                          \
+		destroy(out);                                                  \
+		(out) = NULL;                                                  \
+		(v2).future_field = 7;                                         \
+		assert_int_equal(make(&(v2).o, &(out)), -EOPNOTSUPP);          \
+		assert_null(out);                                              \
+		(v2).future_field = 0;                                         \
+	} while (0)
+
 struct gate_opts_v2 {
 	struct pw_gate_opts o;
 	uint64_t future_field;
@@ -85,15 +102,7 @@ static void gate_opts_unknown_tail(void **state)
 
 	(void)state;
 	memset(&v2, 0, sizeof(v2));
-	v2.o.sz = sizeof(v2);
-	assert_int_equal(pw_gate_new(&v2.o, &g), 0);
-	assert_non_null(g);
-	pw_gate_free(g);
-
-	v2.future_field = 1;
-	assert_int_equal(pw_gate_new(&v2.o, &g), -EOPNOTSUPP);
-	assert_null(g);
-	v2.future_field = 0;
+	ASSERT_UNKNOWN_FIELD_REFUSED(v2, pw_gate_new, g, pw_gate_free);
 
 	/* a field appended into today's padding, right after argv_in_kernel */
 	((unsigned char *)&v2.o)[PW_OPTS_KNOWN_SZ(pw_gate_opts)] = 1;
@@ -134,13 +143,8 @@ static void monitor_opts_unknown_tail(void **state)
 
 	(void)state;
 	memset(&v2, 0, sizeof(v2));
-	v2.o.sz = sizeof(v2);
 	v2.o.on_event = on_event;
-	assert_int_equal(pw_monitor_new(&v2.o, &m), 0);
-	pw_monitor_free(m);
-	v2.future_field = 7;
-	assert_int_equal(pw_monitor_new(&v2.o, &m), -EOPNOTSUPP);
-	assert_null(m);
+	ASSERT_UNKNOWN_FIELD_REFUSED(v2, pw_monitor_new, m, pw_monitor_free);
 
 	/* an older caller's struct ends at userdata; the rest takes defaults */
 	memset(&v2, 0xff, sizeof(v2));
@@ -193,6 +197,27 @@ static void gate_rule_unknown_tail(void **state)
 	assert_int_equal(pw_gate_rule_validate(&v2.r), -EINVAL);
 }
 
+/* PW_OPTS_CHECK: the answer for a struct too short, one with an unknown tail, and a good one. */
+static void opts_check_answers(void **state)
+{
+	struct {
+		struct pw_rule r;
+		uint64_t future_field;
+	} v2;
+
+	(void)state;
+	memset(&v2, 0, sizeof(v2));
+	v2.r.sz = sizeof(v2.r);
+	assert_int_equal(PW_OPTS_CHECK(&v2.r, id, pw_rule), 0);
+	v2.r.sz = offsetof(struct pw_rule, id);
+	assert_int_equal(PW_OPTS_CHECK(&v2.r, id, pw_rule), -EINVAL);
+	v2.r.sz = sizeof(v2);
+	assert_int_equal(PW_OPTS_CHECK(&v2.r, id, pw_rule), 0);
+	v2.future_field = 1;
+	assert_int_equal(PW_OPTS_CHECK(&v2.r, id, pw_rule), -EOPNOTSUPP);
+	assert_int_equal(PW_OPTS_CHECK((struct pw_rule *)NULL, id, pw_rule), -EINVAL);
+}
+
 /* The helper itself, at the edges. */
 static void opts_validate_edges(void **state)
 {
@@ -220,6 +245,7 @@ int main(void)
 		cmocka_unit_test(monitor_opts_unknown_tail),
 		cmocka_unit_test(snapshot_opts_unknown_tail),
 		cmocka_unit_test(gate_rule_unknown_tail),
+		cmocka_unit_test(opts_check_answers),
 		cmocka_unit_test(opts_validate_edges),
 	};
 

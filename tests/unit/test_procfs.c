@@ -30,6 +30,13 @@
 	"94241147587724 94241176436736 140732816058089 140732816058104 "       \
 	"140732816058104 140732816060396 0\n"
 
+/* parse(text, length, out) refuses every text of bad[] with -EINVAL. */
+#define ASSERT_ALL_REFUSED(parse, bad, out)                                                    \
+	for (size_t bad_i_ = 0; bad_i_ < sizeof(bad) / sizeof((bad)[0]); bad_i_++) {            \
+		if (parse((bad)[bad_i_], strlen((bad)[bad_i_]), out) != -EINVAL)                 \
+			fail_msg("%s accepted malformed #%zu: \"%s\"", #parse, bad_i_, (bad)[bad_i_]); \
+	}
+
 static int parse_stat_fmt(const char *pid, const char *comm, const char *threads,
 			  const char *start, struct pw_stat_fields *f)
 {
@@ -127,13 +134,9 @@ static void stat_malformed(void **state)
 		"1 (bash) \n 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n",
 	};
 	struct pw_stat_fields f;
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (pw_procfs_parse_stat(bad[i], strlen(bad[i]), &f) != -EINVAL)
-			fail_msg("accepted malformed stat #%zu: \"%s\"", i, bad[i]);
-	}
+	ASSERT_ALL_REFUSED(pw_procfs_parse_stat, bad, &f);
 }
 
 static void stat_huge_numbers(void **state)
@@ -213,13 +216,9 @@ static void status_malformed(void **state)
 		" Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\t1\n",       /* not at line start */
 	};
 	struct pw_status_fields s;
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (pw_procfs_parse_status(bad[i], strlen(bad[i]), &s) != -EINVAL)
-			fail_msg("accepted malformed status #%zu: \"%s\"", i, bad[i]);
-	}
+	ASSERT_ALL_REFUSED(pw_procfs_parse_status, bad, &s);
 	/* a cut inside the Gid line is malformed, not silently short */
 	assert_int_equal(pw_procfs_parse_status(status_ok, (size_t)(strstr(status_ok, "\t101") - status_ok), &s),
 			 -EINVAL);
@@ -427,6 +426,13 @@ static void bounds_inclusive(void **state)
 		assert_int_equal(pw_parse_uint(b[i].at, b[i].max, &v), 0);
 		assert_true(v == b[i].max);
 		assert_int_equal(pw_parse_uint(b[i].over, b[i].max, &v), -EINVAL);
+		/* the same bound on a token that is not NUL-terminated */
+		v = 42;
+		assert_int_equal(pw_parse_u64_max(b[i].over, b[i].over + strlen(b[i].over), b[i].max, &v),
+				 -EINVAL);
+		assert_true(v == 42); /* untouched on error */
+		assert_int_equal(pw_parse_u64_max(b[i].at, b[i].at + strlen(b[i].at), b[i].max, &v), 0);
+		assert_true(v == b[i].max);
 	}
 }
 

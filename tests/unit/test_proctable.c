@@ -251,15 +251,23 @@ static void lru_bound(void **state)
 	pw_proctable_free(t);
 }
 
+/* A table bounded by max (0: the default) after upserting PIDs 1..npids, in that order. */
+static struct pw_proctable *table_with(size_t max, pid_t npids)
+{
+	struct pw_proctable *t = pw_proctable_new(max);
+
+	assert_non_null(t);
+	for (pid_t pid = 1; pid <= npids; pid++)
+		assert_non_null(pw_proctable_upsert(t, pid, 0));
+	return t;
+}
+
 /* find and upsert both count as use; the eviction order follows. */
 static void lru_order_follows_use(void **state)
 {
-	struct pw_proctable *t = pw_proctable_new(4);
+	struct pw_proctable *t = table_with(4, 4);
 
 	(void)state;
-	assert_non_null(t);
-	for (pid_t pid = 1; pid <= 4; pid++)
-		assert_non_null(pw_proctable_upsert(t, pid, 0));
 	/* use order, oldest first: 2 3 1 4 */
 	assert_non_null(pw_proctable_find(t, 1));
 	assert_non_null(pw_proctable_upsert(t, 4, 0));
@@ -317,12 +325,9 @@ static void table_of_one(void **state)
 /* 0 means the default bound, and a large table still works. */
 static void default_bound(void **state)
 {
-	struct pw_proctable *t = pw_proctable_new(0);
+	struct pw_proctable *t = table_with(0, 70000);
 
 	(void)state;
-	assert_non_null(t);
-	for (pid_t pid = 1; pid <= 70000; pid++)
-		assert_non_null(pw_proctable_upsert(t, pid, (uint64_t)pid));
 	assert_int_equal(pw_proctable_count(t), 65536);
 	assert_int_equal(pw_proctable_evictions(t), 70000 - 65536);
 	assert_null(pw_proctable_find(t, 1));

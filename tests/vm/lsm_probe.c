@@ -89,6 +89,16 @@ static int skip(const char *why, int err)
 	return EXIT_SKIP;
 }
 
+/* A failed load or attach: a skip where the kernel lacks the support, else a failure. */
+static int setup_failed(struct lsm_probe_bpf *skel, int err, const char *step, const char *skip_why)
+{
+	lsm_probe_bpf__destroy(skel);
+	if (is_unsupported(err))
+		return skip(skip_why, err);
+	printf("FAIL: lsm_probe: %s: %s\n", step, strerror(-err));
+	return EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	struct lsm_probe_bpf *skel = NULL;
@@ -116,21 +126,11 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	err = lsm_probe_bpf__load(skel);
-	if (err) {
-		lsm_probe_bpf__destroy(skel);
-		if (is_unsupported(err))
-			return skip("loading the lsm/task_kill program failed", err);
-		printf("FAIL: lsm_probe: load: %s\n", strerror(-err));
-		return EXIT_FAIL;
-	}
+	if (err)
+		return setup_failed(skel, err, "load", "loading the lsm/task_kill program failed");
 	err = lsm_probe_bpf__attach(skel);
-	if (err) {
-		lsm_probe_bpf__destroy(skel);
-		if (is_unsupported(err))
-			return skip("attaching the BPF programs failed", err);
-		printf("FAIL: lsm_probe: attach: %s\n", strerror(-err));
-		return EXIT_FAIL;
-	}
+	if (err)
+		return setup_failed(skel, err, "attach", "attaching the BPF programs failed");
 	printf("lsm_probe: loaded and attached lsm/task_kill + tp_btf/sched_process_exec\n");
 
 	/* 1. tp_btf/sched_process_exec counts an exec we cause. */

@@ -50,26 +50,30 @@ static void emit(const char *prefix, const char *msg)
 	write_all(STDERR_FILENO, line, plen + (size_t)n + 1);
 }
 
-void cli_err(const char *fmt, ...)
+static __attribute__((format(printf, 1, 0))) void vemit(const char *fmt, va_list ap)
 {
 	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(cli_prefix, msg);
+}
+
+void cli_err(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vemit(fmt, ap);
 	va_end(ap);
-	emit(cli_prefix, msg);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
-	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vemit(fmt, ap);
 	va_end(ap);
-	emit(cli_prefix, msg);
 	fprintf(stderr, "Try 'procward %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
 }
@@ -161,6 +165,15 @@ int cli_output_option(struct cli_output_opts *o, int opt, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+int cli_other_option(struct cli_output_opts *o, const char *cmd, int opt, const char *arg)
+{
+	int r = cli_output_option(o, opt, arg);
+
+	if (r > 0)
+		return 0;
+	return r < 0 ? EXIT_USAGE : cli_usage(cmd, "bad option");
 }
 
 /* ------------------------------------------------------------ output */

@@ -19,15 +19,11 @@ static const char snapshot_usage[] =
 	"      --no-cmdline         do not read command lines\n"
 	"  -h, --help               this text\n";
 
-static int fmt_process_json(const void *p, char *buf, size_t len, void *arg)
+/* cli_out_record() formatter of a process: *as_json picks JSON or text. */
+static int fmt_process(const void *p, char *buf, size_t len, void *as_json)
 {
-	(void)arg;
-	return pw_process_format_json(p, buf, len, 0);
-}
-
-static int fmt_process_text(const void *p, char *buf, size_t len, void *arg)
-{
-	(void)arg;
+	if (*(const int *)as_json)
+		return pw_process_format_json(p, buf, len, 0);
 	return pw_process_format_text(p, buf, len, 0);
 }
 
@@ -55,10 +51,9 @@ int cmd_snapshot(int argc, char **argv)
 		case 1: opts.flags &= ~PW_SNAP_CMDLINE; break;
 		case 'h': fputs(snapshot_usage, stdout); return 0;
 		default:
-			r = cli_output_option(&output, opt, optarg);
-			if (r > 0)
-				break;
-			return r < 0 ? EXIT_USAGE : cli_usage("snapshot", "bad option");
+			r = cli_other_option(&output, "snapshot", opt, optarg);
+			if (r)
+				return r;
 		}
 	}
 	if (optind < argc)
@@ -76,8 +71,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (!json)
 		cli_out_str(&out, pw_process_text_header());
 	for (size_t i = 0; i < pw_snapshot_count(snap); i++)
-		cli_out_record(&out, json ? fmt_process_json : fmt_process_text,
-			       pw_snapshot_process(snap, i), NULL);
+		cli_out_record(&out, fmt_process, pw_snapshot_process(snap, i), &json);
 out:
 	pw_snapshot_free(snap);
 	if (cli_out_close(&out))

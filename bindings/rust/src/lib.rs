@@ -167,6 +167,16 @@ fn cstring(s: &str, context: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::from_ret(-22, context)) // EINVAL: a NUL inside
 }
 
+/// An optional name as a C string (an interior NUL is an error).
+fn opt_cstring(s: Option<&str>, context: &str) -> Result<Option<CString>> {
+    s.map(|n| cstring(n, context)).transpose()
+}
+
+/// The pointer the C side reads for an optional name: NULL for None.
+fn opt_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(ptr::null(), |n| n.as_ptr())
+}
+
 fn cstr<'a>(p: *const c_char) -> Option<&'a CStr> {
     if p.is_null() {
         None
@@ -513,14 +523,11 @@ impl Snapshot {
     }
     /// From another /proc (other PID namespaces, tests).
     pub fn take_from(flags: u32, proc_root: Option<&str>) -> Result<Snapshot> {
-        let root = match proc_root {
-            Some(r) => Some(cstring(r, "snapshot")?),
-            None => None,
-        };
+        let root = opt_cstring(proc_root, "snapshot")?;
         let opts = ffi::pw_snapshot_opts {
             sz: std::mem::size_of::<ffi::pw_snapshot_opts>(),
             flags,
-            proc_root: root.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+            proc_root: opt_ptr(&root),
         };
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_snapshot_take(&opts, &mut raw) }, "snapshot")?;
@@ -812,34 +819,26 @@ impl<'h> Monitor<'h> {
         check(unsafe { ffi::pw_monitor_clear_rules(self.raw) }, "clear rules").map(|_| ())
     }
 
-    fn target(pid: i32, name: &Option<String>) -> Result<(Option<CString>, i32)> {
-        let n = match name {
-            Some(n) => Some(cstring(n, "access target")?),
-            None => None,
+    /// The C form of t with these rights; the name's storage comes along (keep it while c is used).
+    fn access_target(t: &AccessTarget, access: u32) -> Result<(Option<CString>, ffi::pw_access_target)> {
+        let name = opt_cstring(t.name.as_deref(), "access target")?;
+        let c = ffi::pw_access_target {
+            sz: std::mem::size_of::<ffi::pw_access_target>(),
+            pid: t.pid,
+            name: opt_ptr(&name),
+            access,
         };
-        Ok((n, pid))
+        Ok((name, c))
     }
 
     /// Report access operations aimed at the target.
     pub fn watch_access(&mut self, t: &AccessTarget) -> Result<()> {
-        let (name, pid) = Monitor::target(t.pid, &t.name)?;
-        let c = ffi::pw_access_target {
-            sz: std::mem::size_of::<ffi::pw_access_target>(),
-            pid,
-            name: name.as_ref().map_or(ptr::null(), |n| n.as_ptr()),
-            access: t.access,
-        };
+        let (_name, c) = Monitor::access_target(t, t.access)?;
         check(unsafe { ffi::pw_monitor_watch_access(self.raw, &c) }, "watch access").map(|_| ())
     }
     /// Stop watching a target.
     pub fn unwatch_access(&mut self, t: &AccessTarget) -> Result<()> {
-        let (name, pid) = Monitor::target(t.pid, &t.name)?;
-        let c = ffi::pw_access_target {
-            sz: std::mem::size_of::<ffi::pw_access_target>(),
-            pid,
-            name: name.as_ref().map_or(ptr::null(), |n| n.as_ptr()),
-            access: 0,
-        };
+        let (_name, c) = Monitor::access_target(t, 0)?;
         check(unsafe { ffi::pw_monitor_unwatch_access(self.raw, &c) }, "unwatch access").map(|_| ())
     }
     /// Report operations on every process for these rights (0: off).
@@ -856,14 +855,11 @@ impl<'h> Monitor<'h> {
         check(unsafe { ffi::pw_monitor_clear_access_originator_rules(self.raw) }, "originator rules").map(|_| ())
     }
     fn protect_rule(r: &ProtectRule) -> Result<(Option<CString>, ffi::pw_protect_rule)> {
-        let name = match &r.name {
-            Some(n) => Some(cstring(n, "protect")?),
-            None => None,
-        };
+        let name = opt_cstring(r.name.as_deref(), "protect")?;
         let c = ffi::pw_protect_rule {
             sz: std::mem::size_of::<ffi::pw_protect_rule>(),
             pid: r.pid,
-            name: name.as_ref().map_or(ptr::null(), |n| n.as_ptr()),
+            name: opt_ptr(&name),
             deny: r.deny,
             flags: (if r.except_uid.is_some() { 1 } else { 0 }) | (if r.except_pid.is_some() { 2 } else { 0 }),
             except_uid: r.except_uid.unwrap_or(0),

@@ -45,6 +45,15 @@ fn watchdog() {
     });
 }
 
+/// Ends the calling test early (as skipped, with a note) unless running as root.
+macro_rules! require_root {
+    () => {
+        if !root() {
+            return;
+        }
+    };
+}
+
 fn root() -> bool {
     watchdog();
     let r = unsafe { geteuid() } == 0;
@@ -82,16 +91,23 @@ impl Drop for TempDir {
     }
 }
 
-/// None if start() says monitoring is unavailable here.
-fn started<'h>(mut m: Monitor<'h>) -> Option<Monitor<'h>> {
-    match m.start() {
-        Ok(()) => Some(m),
+/// obj if it started; None (the test skips, with a note) where the kernel
+/// lacks what it needs; a panic on any other failure.
+fn started_or_skip<T>(obj: T, started: Result<()>, what: &str) -> Option<T> {
+    match started {
+        Ok(()) => Some(obj),
         Err(e) if e.is_unavailable() => {
             eprintln!("skipped: {}", e);
             None
         }
-        Err(e) => panic!("start: {}", e),
+        Err(e) => panic!("{}: {}", what, e),
     }
+}
+
+/// None if start() says monitoring is unavailable here.
+fn started<'h>(mut m: Monitor<'h>) -> Option<Monitor<'h>> {
+    let r = m.start();
+    started_or_skip(m, r, "start")
 }
 
 fn pump(m: &mut Monitor<'_>, mut done: impl FnMut() -> bool) {
@@ -239,9 +255,7 @@ fn snapshot_contains_self() {
 
 #[test]
 fn lifecycle_every_type_and_token() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let recs = std::cell::RefCell::new(Vec::new());
     let opts = MonitorOptions { events: EVENTS_ALL, ..Default::default() };
     let m = Monitor::new(&opts, |ev| {
@@ -278,9 +292,7 @@ fn lifecycle_every_type_and_token() {
 
 #[test]
 fn rules_and_panics() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let dir = TempDir::new("rules");
     let excluded = dir.program("pwrs-excluded");
     let included = dir.program("pwrs-included");
@@ -345,9 +357,7 @@ fn rules_and_panics() {
 
 #[test]
 fn lost_events_are_notified() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let lost = std::cell::Cell::new(0u64);
     let notes = std::cell::Cell::new(0u64);
     let opts = MonitorOptions { ringbuf_bytes: 4096, ..Default::default() };
@@ -376,9 +386,7 @@ fn lost_events_are_notified() {
 
 #[test]
 fn access_watch_and_protect() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let mut sleeper = Command::new("/bin/sleep").arg("30").spawn().unwrap();
     let pid = sleeper.id() as i32;
     let end = Instant::now() + Duration::from_secs(10);
@@ -439,21 +447,13 @@ where
         handler(req)
     })
     .unwrap();
-    match g.start() {
-        Ok(()) => Some(g),
-        Err(e) if e.is_unavailable() => {
-            eprintln!("skipped: {}", e);
-            None
-        }
-        Err(e) => panic!("gate start: {}", e),
-    }
+    let r = g.start();
+    started_or_skip(g, r, "gate start")
 }
 
 #[test]
 fn gate_handler_verdicts_and_decisions() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let dir = TempDir::new("gate");
     let denied = dir.program("deny");
     let allowed = dir.program("allow");
@@ -505,9 +505,7 @@ fn gate_handler_verdicts_and_decisions() {
 
 #[test]
 fn gate_defer_cache_and_failures() {
-    if !root() {
-        return;
-    }
+    require_root!();
     let dir = TempDir::new("defer");
     let deferred = dir.program("defer");
     let cached = dir.program("cached");
