@@ -1260,6 +1260,15 @@ struct pw_gate_stats {
 	uint64_t guardian_kernel_helpers; /* of them: kernel usermode helpers, allowed (core dump pipe...) */
 	uint64_t guardian_kills;    /* gating process SIGKILLed (kill_on_missed_deadline) */
 	int64_t guardian_pid;       /* the guardian process while the gate runs; 0 otherwise */
+	/* --- issue 12: execs fanotify never saw, and the loader --- */
+	uint64_t held;              /* ungated execs stopped and decided on /proc/PID/exe */
+	uint64_t held_killed;       /* ungated execs killed at exec: they could not be held safely */
+	uint64_t held_resumed_killed; /* held processes killed because something resumed them first */
+	uint64_t held_escaped;      /* ... that the kernel could not stop in time (killed late, by user space) */
+	uint64_t via_loader;        /* `ld.so PROGRAM` execs decided on PROGRAM */
+	uint64_t loader_unresolved; /* ... whose PROGRAM could not be found: denied */
+	uint64_t cache_stale;       /* cached allows found changed at exec (ctime): held and decided */
+	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 
@@ -1297,6 +1306,9 @@ PW_API int pw_exec_sha256(struct pw_exec_request *req, uint8_t out[32]);
 enum pw_exec_flag {
 	PW_EXEC_ARGS_TRUNCATED = 1u << 0, /* argv longer than captured, or unreadable */
 	PW_EXEC_NO_ARGS = 1u << 1,        /* nothing was captured for this exec */
+	/* issue 12 (see "Held execs" and "The loader" above pw_gate_opts): */
+	PW_EXEC_HELD = 1u << 2,           /* a held exec: the process is stopped, fd is /proc/PID/exe */
+	PW_EXEC_VIA_LOADER = 1u << 3,     /* `ld.so PROGRAM`: the request is about PROGRAM */
 };
 PW_API unsigned int pw_exec_flags(struct pw_exec_request *req);
 
@@ -1337,6 +1349,10 @@ PW_API int pw_decision_rule(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
 PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
+/* issue 12: the exec was held (stopped, decided on /proc/PID/exe), or killed because it could not be */
+PW_API bool pw_decision_held(const struct pw_gate_decision *d);
+/* issue 12: `ld.so PROGRAM`: the record is about PROGRAM (image), decided in ld.so's stead */
+PW_API bool pw_decision_via_loader(const struct pw_gate_decision *d);
 
 /* -- output: see "output" above; the schema is in README "JSON Lines schema" */
 PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *buf, size_t len,

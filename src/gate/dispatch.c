@@ -284,10 +284,9 @@ static bool rules_need_worker(struct pw_gate *g)
 static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m,
 			 struct pw_exec_request *req, uint64_t t_arrival, bool may_inline)
 {
-	struct pw_gate_exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = t_arrival };
-	enum pw_gate_reason reason;
-	enum route r;
-	int err = EPERM;
+	struct pw_gate_exec_info info = {
+		.fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = t_arrival, .pidfd = -1, .event_fd = -1,
+	};
 	unsigned int slot = info.tid % TID_SLOTS;
 
 	if (!bpf_map_lookup_elem(g->meta_fd, &info.tid, &info.meta) && info.meta.tid == info.tid) {
@@ -312,6 +311,20 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		g->tids[slot].exec_id = info.meta.exec_id;
 	}
 	pthread_mutex_unlock(&g->tids_lock);
+	pw_gate_submit(g, req, &info, may_inline);
+}
+
+/*
+ * Route one exec: a fanotify event's (above) or a held one (hold.c). req:
+ * its pool entry, already published to the guardian (NULL: the pool is
+ * exhausted, answered at once).
+ */
+void pw_gate_submit(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info,
+		    bool may_inline)
+{
+	enum pw_gate_reason reason;
+	enum route r;
+	int err = EPERM;
 
 	if (!req) {
 		struct pw_exec_request local;
@@ -319,19 +332,27 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		local.pooled = false;
 		local.published = false;
 		pthread_mutex_init(&local.mu, NULL);
-		pw_gate_request_init(g, &local, &info);
-		pw_gate_answer(g, &local, info.self ? PW_EXEC_ALLOW : g->opts.timeout_verdict, EPERM,
-			       info.self ? PW_GATE_BY_SELF : PW_GATE_BY_OVERLOAD, false);
+		pw_gate_request_init(g, &local, info);
+		pw_gate_answer(g, &local, info->self ? PW_EXEC_ALLOW : g->opts.timeout_verdict, EPERM,
+			       info->self ? PW_GATE_BY_SELF : PW_GATE_BY_OVERLOAD, false);
 		pthread_mutex_destroy(&local.mu);
 		return;
 	}
-	pw_gate_request_init(g, req, &info);
+	pw_gate_request_init(g, req, info);
+	/* `ld.so PROGRAM` is decided on PROGRAM (loader.c); before the mark, which it must not get */
+	if (!info->self && !info->interp)
+		pw_gate_loader_apply(g, req);
 	pw_gate_mark_gated(g, req);
-	if (info.self) {
+	info = &req->info;
+	if (info->loader_unresolved) {
+		pw_gate_answer(g, req, PW_EXEC_DENY, EPERM, PW_GATE_BY_DEFAULT, false);
+		return;
+	}
+	if (info->self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
 		return;
 	}
-	if (info.interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
+	if (info->interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_DEFAULT, false);
 		return;
 	}

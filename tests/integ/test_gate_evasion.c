@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_gate_evasion.c - an ordinary user (uid 65534) tries the known ways
+ * around the exec gate (issue 12) against rules this test made: a private
+ * mount namespace with a tmpfs copy, `ld.so PROGRAM`, a memfd, a cached
+ * allow rewritten through a shared mapping, and resuming a held exec with
+ * SIGCONT or ptrace. The program denied is a copy of this test binary with
+ * one byte appended (so it has its own SHA-256); run with --payload FILE it
+ * creates FILE as the first thing main() does: the marker that must not
+ * appear. Every rule is scoped to uid 65534, every file lives in this
+ * test's own directory, and every child has a watchdog (SIGKILL by pid).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NOBODY 65534
+#define EXEC_FAILED_BASE 200   /* child exit code: EXEC_FAILED_BASE + errno of the exec */
+#define CHILD_DEADLINE_MS 20000
+
+extern char **environ;
+
+static char dir[64], denied[128], legit[128], denied_hex[65];
+static const char *loader;
+
+/* ------------------------------------------------------------ files */
+
+static int setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "/tmp/pw-gate-evasion-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0); /* uid 65534 writes its markers and files here */
+	alarm(300); /* watchdog of last resort: SIGALRM kills us, and the kernel drops the gate */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	remove_tree(dir);
+	return 0;
+}
+
+/* Copy this binary to path with one byte appended (its own hash), mode 0755, owned by uid. */
+static void make_copy(const char *path, char tag, uid_t uid)
+{
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	char buf[65536];
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(write(out, &tag, 1), 1);
+	close(in);
+	assert_int_equal(fchown(out, uid, uid), 0);
+	assert_int_equal(fchmod(out, 0755), 0);
+	close(out);
+}
+
+static void sha256_hex(const char *path, char out[65])
+{
+	char cmd[256];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%64s", out), 1);
+	pclose(p);
+}
+
+static bool exists(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/* This binary's ELF interpreter, if it is dynamic (the VM's static build has none). */
+static const char *find_loader(void)
+{
+	static const char *const paths[] = { "/lib64/ld-linux-x86-64.so.2",
+					     "/lib/ld-linux-aarch64.so.1" };
+	char buf[4096];
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || !memmem(buf, (size_t)n, "/ld-", 4))
+		return NULL; /* no PT_INTERP string in the headers: static */
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+		if (exists(paths[i]))
+			return paths[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ decisions */
+
+struct seen {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct {
+		pid_t pid;
+		enum pw_exec_verdict verdict;
+		enum pw_gate_reason reason;
+		bool held, via_loader;
+		char image[256];
+	} v[64];
+	int n;
+	/* handler mode (resume tests): held requests of uid 65534 are deferred here */
+	bool defer_held;
+	struct pw_exec_request *deferred;
+	pid_t deferred_pid;
+};
+
+static struct seen seen = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* The running gate: a failed assertion must not leave it running (teardown frees it). */
+static struct pw_gate *gate;
+
+static int free_gate(void **state)
+{
+	(void)state;
+	pw_gate_free(gate);
+	gate = NULL;
+	seen.defer_held = false;
+	return 0;
+}
+
+static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, void *ud)
+{
+	struct seen *s = ud;
+
+	(void)g;
+	if (pw_decision_uid(d) != NOBODY)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->n < 64) {
+		s->v[s->n].pid = pw_decision_pid(d);
+		s->v[s->n].verdict = pw_decision_verdict(d);
+		s->v[s->n].reason = pw_decision_reason(d);
+		s->v[s->n].held = pw_decision_held(d);
+		s->v[s->n].via_loader = pw_decision_via_loader(d);
+		snprintf(s->v[s->n].image, sizeof(s->v[s->n].image), "%s", pw_decision_image(d));
+		s->n++;
+	}
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* The held decision for pid (waits for its record); -1 if none came. */
+static int held_record(pid_t pid)
+{
+	struct timespec ts;
+	int found = -1;
+
+	deadline_in(&ts, 5000);
+	pthread_mutex_lock(&seen.mu);
+	for (;;) {
+		for (int i = 0; i < seen.n; i++)
+			if (seen.v[i].pid == pid && seen.v[i].held)
+				found = i;
+		if (found >= 0 || pthread_cond_timedwait(&seen.cv, &seen.mu, &ts))
+			break;
+	}
+	pthread_mutex_unlock(&seen.mu);
+	return found;
+}
+
+static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	struct seen *s = ud;
+
+	(void)g;
+	if (s->defer_held && (pw_exec_flags(req) & PW_EXEC_HELD) && pw_exec_token(req) &&
+	    pw_exec_token(req)->uid == NOBODY) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->deferred && !pw_exec_defer(req)) {
+			s->deferred = req;
+			s->deferred_pid = pw_exec_pid(req);
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return pw_exec_allow(req);
+}
+
+static void log_cb(enum pw_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= PW_LOG_WARN && !strstr(msg, "cannot gate") && !strstr(msg, "ungated exec"))
+		fprintf(stderr, "gate log: %s\n", msg);
+}
+
+/* A gate for uid 65534 only: the rules deny `denied` by hash, and allow (cached) two victims. */
+static struct pw_gate *start_gate(bool with_handler)
+{
+	PW_OPTS(pw_gate_opts, o, .handler = with_handler ? handler : NULL, .userdata = &seen,
+		.timeout_ms = 15000, .timeout_verdict = PW_EXEC_DENY, .on_decision = on_decision,
+		.decision_userdata = &seen, .log = log_cb);
+	struct pw_gate *g = NULL;
+	char rule[512];
+
+	pthread_mutex_lock(&seen.mu);
+	seen.n = 0;
+	seen.deferred = NULL;
+	seen.deferred_pid = 0;
+	pthread_mutex_unlock(&seen.mu);
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	snprintf(rule, sizeof(rule), "deny sha256 %s uid %d", denied_hex, NOBODY);
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	snprintf(rule, sizeof(rule), "allow path %s/victim cache", dir);
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	snprintf(rule, sizeof(rule), "allow path %s/victim-root cache", dir);
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	snprintf(rule, sizeof(rule), "gate uid %d", NOBODY); /* the gated set: nobody else waits */
+	assert_int_equal(pw_gate_add_rule_text(g, rule), 0);
+	gate = g;
+	assert_int_equal(pw_gate_start(g), 0);
+	return g;
+}
+
+/* ------------------------------------------------------------ children */
+
+static void become_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) || setresuid(NOBODY, NOBODY, NOBODY))
+		_exit(90);
+	prctl(PR_SET_DUMPABLE, 1); /* its own /proc/self (uid_map), as after a login */
+}
+
+/* Wait for pid with a deadline; past it, SIGKILL (the watchdog needs no exec). Returns the status. */
+static int wait_child(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	assert_true(pidfd >= 0);
+	if (poll(&pfd, 1, CHILD_DEADLINE_MS) <= 0) {
+		fprintf(stderr, "watchdog: child %d still running after %d ms: killed\n", pid,
+			CHILD_DEADLINE_MS);
+		kill(pid, SIGKILL);
+	}
+	close(pidfd);
+	return wait_status(pid);
+}
+
+static void exec_payload(const char *path, const char *marker)
+{
+	execv(path, (char *[]){ (char *)path, "--payload", (char *)marker, NULL });
+	_exit(EXEC_FAILED_BASE + errno);
+}
+
+static bool killed(int status)
+{
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		fprintf(stderr, "child status 0x%x: %s %d\n", status,
+			WIFEXITED(status) ? "exited" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		_exit(91);
+	close(fd);
+}
+
+/* uid 65534: a user and mount namespace of its own, a tmpfs there, `src` copied onto it and run. */
+static pid_t run_in_private_ns(const char *src, const char *marker)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char mnt[128], prog[160], map[32];
+		int in, out;
+		ssize_t n;
+		char buf[65536];
+
+		become_nobody();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			_exit(92);
+		snprintf(map, sizeof(map), "0 %d 1", NOBODY);
+		write_file("/proc/self/setgroups", "deny");
+		write_file("/proc/self/uid_map", map);
+		write_file("/proc/self/gid_map", map);
+		snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+		if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", mnt, "tmpfs", 0, "size=16m"))
+			_exit(93);
+		snprintf(prog, sizeof(prog), "%s/prog", mnt);
+		in = open(src, O_RDONLY | O_CLOEXEC);
+		out = open(prog, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+		if (in < 0 || out < 0)
+			_exit(94);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				_exit(95);
+		close(in);
+		close(out);
+		exec_payload(prog, marker);
+	}
+	return pid;
+}
+
+/* uid 65534: `src` copied into a memfd, run with fexecve (execveat AT_EMPTY_PATH). */
+static pid_t run_memfd(const char *src, const char *marker)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[65536];
+		int in, mfd;
+		ssize_t n;
+
+		become_nobody();
+		in = open(src, O_RDONLY | O_CLOEXEC);
+		mfd = (int)syscall(SYS_memfd_create, "pw-evasion", 0);
+		if (in < 0 || mfd < 0)
+			_exit(94);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(mfd, buf, (size_t)n) != n)
+				_exit(95);
+		close(in);
+		fexecve(mfd, (char *[]){ "pw-evasion", "--payload", (char *)marker, NULL }, environ);
+		_exit(EXEC_FAILED_BASE + errno);
+	}
+	return pid;
+}
+
+/* uid 65534 runs path (through the loader when via_loader). */
+static pid_t run_nobody(const char *path, const char *marker, bool via_loader)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		become_nobody();
+		if (via_loader) {
+			execv(loader, (char *[]){ "ld.so", "--inhibit-cache", (char *)path, "--payload",
+						  (char *)marker, NULL });
+			_exit(EXEC_FAILED_BASE + errno);
+		}
+		exec_payload(path, marker);
+	}
+	return pid;
+}
+
+/* Rewrite path in place through a shared writable mapping with the content of from (same size). */
+static void rewrite_mapped(const char *path, const char *from)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), in = open(from, O_RDONLY | O_CLOEXEC);
+	struct stat st, st2;
+	char *dst, *src;
+
+	if (fd < 0 || in < 0 || fstat(fd, &st) || fstat(in, &st2) || st.st_size != st2.st_size)
+		_exit(96);
+	dst = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, in, 0);
+	if (dst == MAP_FAILED || src == MAP_FAILED)
+		_exit(97);
+	memcpy(dst, src, (size_t)st.st_size);
+	msync(dst, (size_t)st.st_size, MS_SYNC);
+	munmap(dst, (size_t)st.st_size);
+	munmap(src, (size_t)st.st_size);
+	close(fd);
+	close(in);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void marker_path(char *out, size_t len, const char *what)
+{
+	snprintf(out, len, "%s/marker-%s", dir, what);
+	unlink(out);
+}
+
+/* Evasion 1: a private mount namespace (unshare -Urm) and a tmpfs copy; and a legitimate program there. */
+static void test_private_mount_ns(void **state)
+{
+	char marker[160], legit_marker[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	pid_t pid;
+	int status, r;
+
+	(void)state;
+	require_bpf();
+	marker_path(marker, sizeof(marker), "ns-denied");
+	marker_path(legit_marker, sizeof(legit_marker), "ns-legit");
+	g = start_gate(false);
+
+	pid = run_in_private_ns(denied, marker);
+	status = wait_child(pid);
+	assert_true(killed(status));
+	assert_false(exists(marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_DENY);
+	assert_int_equal(seen.v[r].reason, PW_GATE_BY_RULE);
+
+	/* a program no rule denies runs from there, after the same hold */
+	pid = run_in_private_ns(legit, legit_marker);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(legit_marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_ALLOW);
+
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	fprintf(stderr, "private ns: %" PRIu64 " held, %" PRIu64 " killed at exec\n", st.held, st.held_killed);
+	assert_true(st.held >= 2);
+}
+
+/* Evasion 2: `ld.so PROGRAM`: decided on PROGRAM; a legitimate PROGRAM still runs. */
+static void test_loader(void **state)
+{
+	char marker[160], legit_marker[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	pid_t pid;
+	int status, r;
+
+	(void)state;
+	require_bpf();
+	if (!loader) {
+		fprintf(stderr, "SKIP: this test binary is static: ld.so cannot run it\n");
+		skip();
+	}
+	marker_path(marker, sizeof(marker), "ldso-denied");
+	marker_path(legit_marker, sizeof(legit_marker), "ldso-legit");
+	g = start_gate(false);
+
+	pid = run_nobody(denied, marker, true);
+	status = wait_child(pid);
+	assert_true(killed(status));
+	assert_false(exists(marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_DENY);
+	assert_true(seen.v[r].via_loader);
+	assert_string_equal(seen.v[r].image, denied); /* the record is about PROGRAM */
+
+	pid = run_nobody(legit, legit_marker, true);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(legit_marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_ALLOW);
+	assert_true(seen.v[r].via_loader);
+
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	assert_int_equal(st.via_loader, 2);
+	assert_int_equal(st.loader_unresolved, 0);
+}
+
+/* Evasion 3: memfd_create + fexecve. */
+static void test_memfd(void **state)
+{
+	char marker[160], legit_marker[160];
+	pid_t pid;
+	int status, r;
+
+	(void)state;
+	require_bpf();
+	marker_path(marker, sizeof(marker), "memfd-denied");
+	marker_path(legit_marker, sizeof(legit_marker), "memfd-legit");
+	start_gate(false);
+
+	pid = run_memfd(denied, marker);
+	status = wait_child(pid);
+	assert_true(killed(status));
+	assert_false(exists(marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_DENY);
+
+	pid = run_memfd(legit, legit_marker);
+	status = wait_child(pid);
+	if (!WIFEXITED(status))
+		killed(status);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(legit_marker));
+	free_gate(NULL);
+}
+
+/*
+ * Evasion 4: a cached allow, then the file rewritten through a shared
+ * writable mapping (no write(2), no modify event). A file its user owns is
+ * never cached; a root-owned one is, and the kernel finds its ctime moved.
+ */
+static void test_cached_allow_rewritten(void **state)
+{
+	char victim[160], victim_root[160], marker[160], first[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	pid_t pid;
+	int status, r;
+
+	(void)state;
+	require_bpf();
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(victim_root, sizeof(victim_root), "%s/victim-root", dir);
+	make_copy(victim, 'L', NOBODY);
+	make_copy(victim_root, 'L', 0);
+	marker_path(first, sizeof(first), "cache-first");
+	g = start_gate(false);
+
+	/* the user's own file: allowed, not cached */
+	pid = run_nobody(victim, first, false);
+	assert_int_equal(WEXITSTATUS(wait_child(pid)), 0);
+	assert_true(exists(first));
+	pw_gate_stats(g, &st);
+	assert_int_equal(st.cache_entries, 0);
+	assert_int_equal(st.cache_refused, 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		become_nobody();
+		rewrite_mapped(victim, denied);
+		_exit(0);
+	}
+	assert_int_equal(WEXITSTATUS(wait_child(pid)), 0);
+	marker_path(marker, sizeof(marker), "cache-user");
+	pid = run_nobody(victim, marker, false);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(marker));
+
+	/* a root-owned file: cached; rewritten the same way (by root), the kernel sees the ctime */
+	unlink(first);
+	pid = run_nobody(victim_root, first, false);
+	assert_int_equal(WEXITSTATUS(wait_child(pid)), 0);
+	pw_gate_stats(g, &st);
+	assert_int_equal(st.cache_entries, 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rewrite_mapped(victim_root, denied);
+		_exit(0);
+	}
+	assert_int_equal(WEXITSTATUS(wait_child(pid)), 0);
+	marker_path(marker, sizeof(marker), "cache-root");
+	pid = run_nobody(victim_root, marker, false);
+	status = wait_child(pid);
+	assert_true(killed(status));
+	assert_false(exists(marker));
+	r = held_record(pid);
+	assert_true(r >= 0);
+	assert_int_equal(seen.v[r].verdict, PW_EXEC_DENY);
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	assert_int_equal(st.cache_stale, 1);
+	assert_int_equal(st.cache_entries, 0); /* the stale entry was dropped */
+}
+
+/* A held exec waits for the handler; wait until it is there. Returns its pid. */
+static pid_t wait_deferred(void)
+{
+	struct timespec ts;
+	pid_t pid = 0;
+
+	deadline_in(&ts, 10000);
+	pthread_mutex_lock(&seen.mu);
+	while (!seen.deferred && !pthread_cond_timedwait(&seen.cv, &seen.mu, &ts))
+		;
+	if (seen.deferred)
+		pid = seen.deferred_pid;
+	pthread_mutex_unlock(&seen.mu);
+	return pid;
+}
+
+static void answer_deferred(void)
+{
+	pthread_mutex_lock(&seen.mu);
+	if (seen.deferred)
+		pw_exec_allow(seen.deferred); /* the process is gone by now: nothing to continue */
+	seen.deferred = NULL;
+	pthread_mutex_unlock(&seen.mu);
+}
+
+/* The owner resumes a held exec before its verdict: SIGCONT from another of its processes, or ptrace. */
+static void resume_attempt(bool use_ptrace)
+{
+	char marker[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	pid_t pid, held, helper;
+	int status;
+
+	marker_path(marker, sizeof(marker), use_ptrace ? "resume-ptrace" : "resume-sigcont");
+	seen.defer_held = true;
+	g = start_gate(true);
+	pid = run_memfd(legit, marker); /* allowed by the rules: it is up to the handler, which waits */
+	held = wait_deferred();
+	assert_int_equal(held, pid);
+	helper = fork();
+	assert_true(helper >= 0);
+	if (helper == 0) {
+		become_nobody();
+		if (!use_ptrace)
+			_exit(kill(held, SIGCONT) ? 98 : 0);
+		if (ptrace(PTRACE_SEIZE, held, 0, 0) || ptrace(PTRACE_INTERRUPT, held, 0, 0))
+			_exit(98);
+		waitpid(held, NULL, __WALL);
+		ptrace(PTRACE_CONT, held, 0, 0);
+		_exit(0);
+	}
+	status = wait_child(pid);
+	wait_child(helper);
+	answer_deferred();
+	seen.defer_held = false;
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	assert_true(killed(status));
+	assert_false(exists(marker));
+	assert_int_equal(st.held_resumed_killed, 1);
+}
+
+static void test_held_sigcont(void **state)
+{
+	(void)state;
+	require_bpf();
+	resume_attempt(false);
+}
+
+static void test_held_ptrace(void **state)
+{
+	(void)state;
+	require_bpf();
+	resume_attempt(true);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_private_mount_ns, free_gate),
+		cmocka_unit_test_teardown(test_loader, free_gate),
+		cmocka_unit_test_teardown(test_memfd, free_gate),
+		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),
+		cmocka_unit_test_teardown(test_held_sigcont, free_gate),
+		cmocka_unit_test_teardown(test_held_ptrace, free_gate),
+	};
+	char mnt[128];
+	int rc;
+
+	/* payload mode, first thing: create the marker; it must not appear for a denied copy */
+	if (argc == 3 && !strcmp(argv[1], "--payload")) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+		return fd < 0 ? 1 : 0;
+	}
+	if (geteuid() == 0) {
+		assert_int_equal(setup(NULL), 0);
+		snprintf(denied, sizeof(denied), "%s/denied", dir);
+		snprintf(legit, sizeof(legit), "%s/legit", dir);
+		snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+		make_copy(denied, 'D', 0);
+		make_copy(legit, 'L', 0);
+		sha256_hex(denied, denied_hex);
+		mkdir(mnt, 0755);
+		loader = find_loader();
+	}
+	rc = cmocka_run_group_tests_name("gate_evasion", tests, NULL, NULL);
+
+	if (geteuid() == 0)
+		teardown(NULL);
+	return rc;
+}
