@@ -1269,11 +1269,19 @@ struct pw_gate_stats {
 	uint64_t loader_unresolved; /* ... whose PROGRAM could not be found: denied */
 	uint64_t cache_stale;       /* cached allows found changed at exec (ctime): held and decided */
 	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
+	uint64_t guardian_held;     /* held execs the guardian continued or killed for a gate that did not */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 
 /* Whether pw_exec_deny() can return errnos other than EPERM here (FAN_DENY_ERRNO). */
 PW_API bool pw_gate_deny_errno_supported(const struct pw_gate *g);
+/*
+ * Whether this running gate holds the execs fanotify cannot see (see "Held
+ * execs"): false on kernels without bpf_send_signal_task (before 6.13),
+ * where such an exec of a gated process is killed instead (fail closed)
+ * whenever a rule or the handler could deny it. False before start.
+ */
+PW_API bool pw_gate_hold_supported(const struct pw_gate *g);
 
 /* -- the request: valid while borrowed (see pw_gate_fn) */
 PW_API pid_t pw_exec_pid(const struct pw_exec_request *req);

@@ -398,6 +398,7 @@ static __always_inline __u32 hold(struct task_struct *task, __u32 tgid)
 	}
 	h.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	h.state = PW_GATE_HELD_WAITING;
+	h.held_ns = bpf_ktime_get_ns();
 	/* The entry first: the watch must know the process before anything can resume it. */
 	if (bpf_map_update_elem(&gate_held, &tgid, &h, BPF_ANY)) {
 		bpf_send_signal(SIGKILL_NR);

@@ -464,11 +464,13 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 		s.guardian_kernel_helpers = __atomic_load_n(&g->guard->kernel_helpers, __ATOMIC_SEQ_CST);
 		s.guardian_kills = __atomic_load_n(&g->guard->kills, __ATOMIC_SEQ_CST);
 		s.guardian_pid = g->guard_pid;
+		s.guardian_held = __atomic_load_n(&g->guard->held_released, __ATOMIC_SEQ_CST);
 	} else {
 		s.guardian_verdicts = g->guard_saved.verdicts;
 		s.guardian_read = g->guard_saved.read_by_guardian;
 		s.guardian_kernel_helpers = g->guard_saved.kernel_helpers;
 		s.guardian_kills = g->guard_saved.kills;
+		s.guardian_held = g->guard_saved.held_released;
 	}
 	/* issue 12 */
 	s.held = atomic_load(&g->held);

@@ -111,18 +111,24 @@ static bool held_waiting(struct pw_gate *g, uint32_t pid, uint64_t start_ns)
 /*
  * Continue or kill a held process. For an allow the entry is set RELEASED
  * before the SIGCONT, so that the watch lets our own SIGCONT through.
+ * (An entry that is gone is a process that is gone, or a reuse of its pid
+ * whose start time differs: killed through the pidfd, which names the
+ * process opened, never a newer one.)
  */
 static void release(struct pw_gate *g, uint32_t pid, int pidfd, enum pw_exec_verdict v)
 {
 	struct pw_gate_held h;
+	bool found = !bpf_map_lookup_elem(g->held_fd, &pid, &h);
 
-	if (v == PW_EXEC_ALLOW && !bpf_map_lookup_elem(g->held_fd, &pid, &h)) {
-		h.state = PW_GATE_HELD_RELEASED;
+	/* the verdict in the entry first: if this process dies before its signal, the guardian gives it */
+	if (found) {
+		h.state = v == PW_EXEC_ALLOW ? PW_GATE_HELD_RELEASED : PW_GATE_HELD_DENIED;
 		bpf_map_update_elem(g->held_fd, &pid, &h, BPF_EXIST);
-		sys_pidfd_signal(pidfd, SIGCONT);
-	} else {
-		sys_pidfd_signal(pidfd, SIGKILL);
 	}
+	if (v == PW_EXEC_ALLOW && found)
+		sys_pidfd_signal(pidfd, SIGCONT);
+	else
+		sys_pidfd_signal(pidfd, SIGKILL);
 	bpf_map_delete_elem(g->held_fd, &pid);
 }
 
@@ -280,4 +286,9 @@ void pw_gate_hold_fork_child(struct pw_gate *g)
 	for (size_t i = 0; i < sizeof(g->hold_skel->links) / sizeof(*links); i++)
 		if (links[i] && bpf_link__fd(links[i]) >= 0)
 			close(bpf_link__fd(links[i]));
+}
+
+PW_API bool pw_gate_hold_supported(const struct pw_gate *g)
+{
+	return g && g->started && g->hold_skel;
 }

@@ -679,6 +679,166 @@ static void test_held_ptrace(void **state)
 	resume_attempt(true);
 }
 
+/* ------------------------------------------------------------ liveness */
+/*
+ * A held process is stopped: if the gate dies or stops while it decides,
+ * the guardian must continue or kill it (timeout_verdict), or it would
+ * stay stopped for good. The gate runs in a child here, so that the test
+ * can kill or stop it; its handler never answers a held exec of uid 65534.
+ */
+#define HOLD_T_MS 600           /* the gating child's timeout_ms, stop variant */
+#define HOLD_DEATH_T_MS 60000   /* ... death variant: a verdict this late would be the timeout's */
+
+static int to_parent = -1;
+
+static int hanging_handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
+{
+	pid_t pid = pw_exec_tid(req); /* a held exec's process is single-threaded: tid = pid */
+
+	(void)g;
+	(void)ud;
+	if ((pw_exec_flags(req) & PW_EXEC_HELD) && pw_exec_token(req) && pw_exec_token(req)->uid == NOBODY &&
+	    !pw_exec_defer(req)) {
+		(void)!write(to_parent, &pid, sizeof(pid));
+		return 0; /* never answered: the gate dies or stops with it */
+	}
+	return pw_exec_allow(req);
+}
+
+/* Fork the gating child; *from reads its reports. 'H' first if it holds, 'N' if this kernel cannot. */
+static pid_t start_gating_child(enum pw_exec_verdict timeout_verdict, unsigned int timeout_ms, int *from)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		PW_OPTS(pw_gate_opts, o, .handler = hanging_handler, .timeout_ms = timeout_ms,
+			.timeout_verdict = timeout_verdict, .log = log_cb);
+		struct pw_gate *g = NULL;
+		char rule[64], ok;
+
+		close(p[0]);
+		to_parent = p[1];
+		snprintf(rule, sizeof(rule), "gate uid %d", NOBODY); /* nobody else waits on this gate */
+		if (pw_gate_new(&o, &g) || pw_gate_add_rule_text(g, rule) || pw_gate_start(g))
+			_exit(1);
+		ok = pw_gate_hold_supported(g) ? 'H' : 'N';
+		(void)!write(p[1], &ok, 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	*from = p[0];
+	return pid;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A held exec reaches the handler, then the gate is SIGKILLed (die) or
+ * SIGSTOPped: the held process gets timeout_verdict from the guardian, at
+ * once after the death, or by the deadline + 250 ms while the gate is
+ * stopped. Returns the ms from the event to the held process's end.
+ */
+static void held_when_gate_fails(bool die, enum pw_exec_verdict timeout_verdict)
+{
+	char marker[160], ok = 0;
+	unsigned int t_ms = die ? HOLD_DEATH_T_MS : HOLD_T_MS;
+	long long t0, elapsed, bound;
+	pid_t gating, pid, held = 0;
+	int from, status;
+
+	snprintf(marker, sizeof(marker), "%s/marker-gate-%s-%s", dir, die ? "dies" : "stops",
+		 timeout_verdict == PW_EXEC_ALLOW ? "allow" : "deny");
+	unlink(marker);
+	gating = start_gating_child(timeout_verdict, t_ms, &from);
+	if (read_within(from, &ok, 1, 20000) != 1) {
+		kill(gating, SIGKILL);
+		wait_status(gating);
+		fail_msg("the gating child did not start");
+	}
+	if (ok == 'N') {
+		kill(gating, SIGKILL);
+		wait_status(gating);
+		close(from);
+		fprintf(stderr, "SKIP: this kernel cannot hold execs (no bpf_send_signal_task, 6.13+): "
+			"they are killed at exec, nothing stays stopped\n");
+		skip();
+	}
+	pid = run_memfd(legit, marker);
+	if (read_within(from, &held, sizeof(held), 20000) != sizeof(held) || held != pid) {
+		kill(gating, SIGKILL);
+		kill(pid, SIGKILL);
+		wait_status(gating);
+		wait_status(pid);
+		fail_msg("the held exec did not reach the handler (got pid %d, want %d)", held, pid);
+	}
+	t0 = now_ms();
+	if (die) {
+		kill(gating, SIGKILL);
+		wait_status(gating);
+		bound = 2000; /* the guardian wakes on the death (its pidfd), not on a deadline */
+	} else {
+		kill(gating, SIGSTOP);
+		bound = t_ms + 250 + 500; /* the promise, plus a loaded machine's scheduling */
+	}
+	status = wait_child(pid);
+	elapsed = now_ms() - t0;
+	if (!die) {
+		kill(gating, SIGKILL);
+		wait_status(gating);
+	}
+	close(from);
+	fprintf(stderr, "gate %s: held exec %s after %lld ms (bound %lld)\n", die ? "killed" : "stopped",
+		WIFEXITED(status) ? "continued" : "killed", elapsed, bound);
+	if (timeout_verdict == PW_EXEC_DENY) {
+		assert_true(killed(status));
+		assert_false(exists(marker));
+	} else {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_true(exists(marker));
+	}
+	assert_true(elapsed <= bound);
+}
+
+static void test_held_gate_killed_deny(void **state)
+{
+	(void)state;
+	require_bpf();
+	held_when_gate_fails(true, PW_EXEC_DENY);
+}
+
+static void test_held_gate_killed_allow(void **state)
+{
+	(void)state;
+	require_bpf();
+	held_when_gate_fails(true, PW_EXEC_ALLOW);
+}
+
+static void test_held_gate_stopped_deny(void **state)
+{
+	(void)state;
+	require_bpf();
+	held_when_gate_fails(false, PW_EXEC_DENY);
+}
+
+static void test_held_gate_stopped_allow(void **state)
+{
+	(void)state;
+	require_bpf();
+	held_when_gate_fails(false, PW_EXEC_ALLOW);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +848,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),
 		cmocka_unit_test_teardown(test_held_sigcont, free_gate),
 		cmocka_unit_test_teardown(test_held_ptrace, free_gate),
+		cmocka_unit_test(test_held_gate_killed_deny),
+		cmocka_unit_test(test_held_gate_killed_allow),
+		cmocka_unit_test(test_held_gate_stopped_deny),
+		cmocka_unit_test(test_held_gate_stopped_allow),
 	};
 	char mnt[128];
 	int rc;

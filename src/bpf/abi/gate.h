@@ -148,9 +148,11 @@ struct pw_gate_held {
 	__u64 start_ns;       /* thread-group leader start (boottime ns): the process key */
 	__u32 state;          /* PW_GATE_HELD_* */
 	__u32 __pad;
+	__u64 held_ns;        /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when it was stopped */
 };
 #define PW_GATE_HELD_WAITING 1  /* stopped, no verdict yet: a SIGCONT or tracer kills it */
 #define PW_GATE_HELD_RELEASED 2 /* allowed: user space sends the SIGCONT */
+#define PW_GATE_HELD_DENIED 3   /* denied: user space sends the SIGKILL */
 
 /* Value of gate_cached: the inode's ctime when the allow was cached. */
 struct pw_gate_ctime {
