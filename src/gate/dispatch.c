@@ -494,6 +494,20 @@ static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 	}
 }
 
+/*
+ * The kernel's reports: ungated execs, and held ones (hold.c), which wait
+ * stopped until they are read here. The reader reads them, and the watch
+ * thread while the reader is in a handler; never both at once (libbpf's
+ * ring_buffer is not for concurrent consumers). Nothing consumed here calls
+ * a handler: held execs are queued for the workers.
+ */
+static void consume_ring(struct pw_gate *g)
+{
+	pthread_mutex_lock(&g->ring_lock);
+	ring_buffer__consume(g->rb);
+	pthread_mutex_unlock(&g->ring_lock);
+}
+
 void *pw_gate_reader_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -516,7 +530,7 @@ void *pw_gate_reader_main(void *arg)
 			read_events(g, buf, true);
 		help_with_queue(g);
 		if (pfd[2].revents)
-			ring_buffer__consume(g->rb);
+			consume_ring(g);
 		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 	}
 	/* Stopping: once the marks are gone, only queued events remain; answer them all. */
@@ -524,7 +538,7 @@ void *pw_gate_reader_main(void *arg)
 		sleep_ns(1000000);
 	read_events(g, buf, false);
 	expire(g, PW_GATE_BY_SHUTDOWN, true);
-	ring_buffer__consume(g->rb);
+	consume_ring(g);
 	free(buf);
 	atomic_store(&g->reader_done, true);
 	return NULL;
@@ -540,9 +554,10 @@ void *pw_gate_watch_main(void *arg)
 		{ .fd = g->watch_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
 	};
-	struct pollfd cover[2] = {
+	struct pollfd cover[3] = {
 		{ .fd = g->fan_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN },
 	};
 
 	if (!buf) {
@@ -563,14 +578,16 @@ void *pw_gate_watch_main(void *arg)
 			watch_arm(g, since); /* a call that began after the timer was set */
 			continue;
 		}
-		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
+		/* The reader is in a handler: read for it (to the pool), and the kernel's reports; keep the deadlines. */
 		while (atomic_load(&g->inline_since) && !atomic_load(&g->stopping)) {
 			int timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 
 			if (timeout < 0 || timeout > 5)
 				timeout = 5; /* and look again whether the reader is back */
-			if (poll(cover, 2, timeout) > 0 && cover[0].revents)
+			if (poll(cover, 3, timeout) > 0 && cover[0].revents)
 				read_events(g, buf, false);
+			if (cover[2].revents) /* held execs wait stopped until read: for the workers */
+				consume_ring(g);
 		}
 	}
 	/* Stopping: until the reader is out of its handler, answer whatever waits (after the flush). */

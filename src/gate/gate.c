@@ -80,6 +80,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->held_fd = -1; /* issue 12 */
 	pthread_rwlock_init(&g->rules_lock, NULL);
 	pthread_mutex_init(&g->cache_lock, NULL);
+	pthread_mutex_init(&g->ring_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
 	pthread_mutex_init(&g->sink_lock, NULL);
@@ -413,6 +414,7 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pw_gate_rules_free(&g->rules);
 	pthread_rwlock_destroy(&g->rules_lock);
 	pthread_mutex_destroy(&g->cache_lock);
+	pthread_mutex_destroy(&g->ring_lock);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
 	pthread_mutex_destroy(&g->sink_lock);

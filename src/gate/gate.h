@@ -239,6 +239,7 @@ struct pw_gate {
 	atomic_bool reader_done;
 	int watch_fd;                       /* timerfd: TAKEOVER_NS after a handler call began */
 	atomic_bool watch_armed;
+	pthread_mutex_t ring_lock;          /* one consumer of rb at a time: the reader, or the watch thread */
 
 	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
 	pthread_mutex_t tids_lock;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -132,11 +133,14 @@ struct seen {
 	int n;
 	/* handler mode (resume tests): held requests of uid 65534 are deferred here */
 	bool defer_held;
+	/* handler mode (blocked reader): uid 65534's exec-opens of `legit` wait for block_fd */
+	int block_fd;
+	bool blocking;
 	struct pw_exec_request *deferred;
 	pid_t deferred_pid;
 };
 
-static struct seen seen = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+static struct seen seen = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .block_fd = -1 };
 
 /* The running gate: a failed assertion must not leave it running (teardown frees it). */
 static struct pw_gate *gate;
@@ -206,6 +210,17 @@ static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 	struct seen *s = ud;
 
 	(void)g;
+	if (s->block_fd >= 0 && !(pw_exec_flags(req) & PW_EXEC_HELD) && pw_exec_token(req) &&
+	    pw_exec_token(req)->uid == NOBODY && pw_exec_image(req) && !strcmp(pw_exec_image(req), legit)) {
+		uint64_t v;
+
+		pthread_mutex_lock(&s->mu);
+		s->blocking = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		(void)!read_within(s->block_fd, &v, sizeof(v), 20000); /* bounded: the test's watchdog */
+		return pw_exec_allow(req);
+	}
 	if (s->defer_held && (pw_exec_flags(req) & PW_EXEC_HELD) && pw_exec_token(req) &&
 	    pw_exec_token(req)->uid == NOBODY) {
 		pthread_mutex_lock(&s->mu);
@@ -408,6 +423,14 @@ static void rewrite_mapped(const char *path, const char *from)
 }
 
 /* ------------------------------------------------------------ tests */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void marker_path(char *out, size_t len, const char *what)
 {
@@ -679,6 +702,55 @@ static void test_held_ptrace(void **state)
 	resume_attempt(true);
 }
 
+/*
+ * A handler that blocks on the reader thread must not leave held execs
+ * stopped meanwhile: they are read from the kernel's ring by the watch
+ * thread too, and decided on another worker.
+ */
+static void test_held_while_reader_blocked(void **state)
+{
+	char first[160], marker[160];
+	long long t0;
+	uint64_t one = 1;
+	pid_t blocked, pid;
+	int status;
+
+	(void)state;
+	require_bpf();
+	marker_path(first, sizeof(first), "blocked-first");
+	marker_path(marker, sizeof(marker), "blocked-held");
+	seen.block_fd = eventfd(0, EFD_CLOEXEC);
+	seen.blocking = false;
+	assert_true(seen.block_fd >= 0);
+	start_gate(true);
+	blocked = run_nobody(legit, first, false); /* its exec-open blocks a handler */
+	pthread_mutex_lock(&seen.mu);
+	{
+		struct timespec ts;
+
+		deadline_in(&ts, 10000);
+		while (!seen.blocking && !pthread_cond_timedwait(&seen.cv, &seen.mu, &ts))
+			;
+	}
+	pthread_mutex_unlock(&seen.mu);
+	assert_true(seen.blocking);
+	t0 = now_ms();
+	pid = run_memfd(legit, marker);
+	status = wait_child(pid);
+	fprintf(stderr, "held exec decided in %lld ms while a handler blocked\n", now_ms() - t0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(marker));
+	assert_false(exists(first)); /* still blocked: the held exec did not wait for it */
+	assert_int_equal(write(seen.block_fd, &one, sizeof(one)), sizeof(one));
+	status = wait_child(blocked);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	free_gate(NULL);
+	close(seen.block_fd);
+	seen.block_fd = -1;
+}
+
 /* ------------------------------------------------------------ liveness */
 /*
  * A held process is stopped: if the gate dies or stops while it decides,
@@ -733,14 +805,6 @@ static pid_t start_gating_child(enum pw_exec_verdict timeout_verdict, unsigned i
 	close(p[1]);
 	*from = p[0];
 	return pid;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -848,6 +912,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),
 		cmocka_unit_test_teardown(test_held_sigcont, free_gate),
 		cmocka_unit_test_teardown(test_held_ptrace, free_gate),
+		cmocka_unit_test_teardown(test_held_while_reader_blocked, free_gate),
 		cmocka_unit_test(test_held_gate_killed_deny),
 		cmocka_unit_test(test_held_gate_killed_allow),
 		cmocka_unit_test(test_held_gate_stopped_deny),
