@@ -65,8 +65,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "gate/gate.h"
 #include "gate/guardian.h"
+#include "gate.skel.h"
 
 #define GUARD_STALL_NS (100 * 1000000ull) /* with 2x this + GUARD_SLACK_NS: the 250 ms promise */
 #define GUARD_SLACK_NS (40 * 1000000ull)
@@ -154,6 +157,7 @@ struct guard_fds {
 	int group, live, wake, app;  /* app: pidfd of the gating process */
 	int marks;                   /* BPF map gate_marks (a map only: no program lives on in here) */
 	int held;                    /* BPF map gate_held: the execs held (stopped) for the gate */
+	int ring;                    /* BPF ring `ungated`: polled only, never consumed here */
 	int event;                   /* the number events are read into: the gating process's group fd */
 	bool killed;
 };
@@ -378,6 +382,67 @@ GUARD_FN static void g_held_all(struct pw_guard_shm *s, struct guard_fds *f)
 	}
 }
 
+/* A held exec the gating process read: its slot answers it (g_slots). */
+GUARD_FN static bool g_held_published(struct pw_guard_shm *s, uint32_t pid)
+{
+	for (uint32_t i = 0; i < s->n_slots; i++) {
+		uint32_t st = PW_GUARD_STATUS(LD(&s->slots[i].state));
+
+		if (st != PW_GUARD_FREE && st != PW_GUARD_ANSWERED && LD(&s->slots[i].held_pid) == pid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Held execs the gating process has not read (the ring stays unread: it
+ * is stopped, or every thread of it is stuck): past timeout_ms plus the
+ * slack from the stop, the guardian gives them timeout_verdict, as for an
+ * exec-open. Returns the next due time (UINT64_MAX: none waits).
+ */
+GUARD_FN static uint64_t g_held_due(struct pw_guard_shm *s, struct guard_fds *f, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	uint32_t key, nkey;
+	bool first = true;
+
+	for (int i = 0; i < PW_GATE_HELD_MAX; i++) {
+		struct pw_gate_held h;
+		uint64_t due;
+		uint32_t in_row;
+
+		if (g_map(BPF_MAP_GET_NEXT_KEY, f->held, first ? 0 : &key, &nkey, 0))
+			break;
+		first = false;
+		key = nkey;
+		if (g_map(BPF_MAP_LOOKUP_ELEM, f->held, &key, &h, 0) || h.state != PW_GATE_HELD_WAITING)
+			continue;
+		due = h.held_ns + s->timeout_ns + s->slack_ns;
+		if (due > now) {
+			if (due < next)
+				next = due;
+			continue;
+		}
+		if (g_held_published(s, key))
+			continue;
+		in_row = g_count(s);
+		g_release(s, f, key, h.start_ns, s->timeout_response == FAN_ALLOW);
+		g_kill_check(s, f, in_row);
+	}
+	return next;
+}
+
+/* Unconsumed data in the ring (a level: readable until the gate reads it). */
+GUARD_FN static bool g_readable(int fd)
+{
+	struct pollfd p;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return gsys(SYS_poll, (long)&p, 1, 0, 0, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* Read the queue one event at a time (into f->event only) and answer each. */
 GUARD_FN static void g_cover(struct pw_guard_shm *s, struct guard_fds *f)
 {
@@ -477,28 +542,29 @@ GUARD_FN static int g_dup_to(int from, int to)
 }
 
 /*
- * Descriptors: keep the group, the liveness pipe, the wake eventfd and the
- * gating process's pidfd just above the group's number F, fill 0..F-1 with
+ * Descriptors: keep the group, the liveness pipe, the wake eventfd, the
+ * gating process's pidfd and three BPF maps (gate_marks, gate_held, the
+ * ungated ring) just above the group's number F, fill 0..F-1 with
  * placeholders, close everything else (the gating process's sockets, BPF
  * links, event fds: none may live on in the guardian). The lowest free
  * number is then F, where every event the guardian reads lands.
  */
 GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int app_pidfd)
 {
-	int F = s->group_fd, hi = F + 7;
-	int src[6] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd, s->held_fd };
+	int F = s->group_fd, hi = F + 8;
+	int src[7] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd, s->held_fd, s->ring_fd };
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (src[i] > hi)
 			hi = src[i];
 	hi += 1; /* above every source and every target */
-	for (int i = 0; i < 6; i++) /* above every source first: a target must not overwrite one */
+	for (int i = 0; i < 7; i++) /* above every source first: a target must not overwrite one */
 		if (g_dup_to(src[i], hi + i) < 0)
 			return -EMFILE;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (g_dup_to(hi + i, F + 1 + i) < 0)
 			return -EMFILE;
-	gsys(SYS_close_range, F + 7, ~0u, 0, 0, 0);
+	gsys(SYS_close_range, F + 8, ~0u, 0, 0, 0);
 	for (int i = 0; i < F; i++)
 		if (g_dup_to(F + 1, i) < 0)
 			return -EMFILE;
@@ -509,6 +575,7 @@ GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int
 	f->app = F + 4;
 	f->marks = F + 5;
 	f->held = F + 6;
+	f->ring = F + 7;
 	f->event = F;
 	return 0;
 }
@@ -525,6 +592,7 @@ GUARD_FN static int g_main(void *arg)
 	struct pw_guard_shm *s = arg;
 	struct guard_fds f;
 	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0;
+	uint64_t ring_seen = 0, held_next = UINT64_MAX;
 	int fd, app_pidfd, err, adj_len = 0;
 
 	f.killed = false;
@@ -550,10 +618,10 @@ GUARD_FN static int g_main(void *arg)
 		gsys(SYS_exit_group, 1, 0, 0, 0, 0);
 
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[5];
 		uint64_t now = g_now(), next;
 		long timeout;
-		bool queued;
+		bool queued, ring;
 		int n;
 
 		next = g_slots(s, &f, now, false);
@@ -584,7 +652,25 @@ GUARD_FN static int g_main(void *arg)
 		} else {
 			first_seen = 0;
 		}
-		if (!queued && next == UINT64_MAX && now >= active_until) {
+		/*
+		 * The ring unread for stall_ns: look for held execs nobody read
+		 * (g_held_due), then again when the first of them is due, and
+		 * after every further stall_ns the ring stays unread.
+		 */
+		ring = g_readable(f.ring);
+		if (ring && !ring_seen)
+			ring_seen = now;
+		if ((ring && now - ring_seen >= s->stall_ns) || now >= held_next) {
+			held_next = g_held_due(s, &f, now);
+			ring_seen = ring ? now : 0;
+		}
+		if (!ring)
+			ring_seen = 0;
+		if (ring && ring_seen + s->stall_ns < next)
+			next = ring_seen + s->stall_ns;
+		if (held_next < next)
+			next = held_next;
+		if (!queued && !ring && next == UINT64_MAX && now >= active_until) {
 			/* Idle: sleep on the group itself; a slot published meanwhile wakes us. */
 			ST(&s->idle, 1);
 			if (g_any_pending(s)) {
@@ -608,6 +694,10 @@ GUARD_FN static int g_main(void *arg)
 		n = 0;
 		if (timeout < 0 || (stalled_read && !queued && LD(&s->last_read_ns) == stalled_read)) {
 			pfd[n].fd = f.group;
+			pfd[n++].events = POLLIN;
+		}
+		if (timeout < 0) { /* idle: a record (a held exec among them) wakes us; awake, it is looked at */
+			pfd[n].fd = f.ring;
 			pfd[n++].events = POLLIN;
 		}
 		pfd[n].fd = f.live;
@@ -642,6 +732,8 @@ GUARD_FN static int g_main(void *arg)
 				first_seen = g_now();
 				active_until = first_seen + s->stall_ns;
 			}
+			if (pfd[i].fd == f.ring)
+				active_until = g_now() + s->stall_ns;
 		}
 	}
 	return 0;
@@ -696,6 +788,8 @@ int pw_guard_start(struct pw_gate *g)
 	s->wake_fd = g->guard_wake_fd;
 	s->marks_fd = g->marks_fd;
 	s->held_fd = g->held_fd;
+	s->ring_fd = bpf_map__fd(g->skel->maps.ungated);
+	s->timeout_ns = (uint64_t)g->opts.timeout_ms * 1000000ull;
 	s->clk_tck = (uint32_t)sysconf(_SC_CLK_TCK);
 	s->app_pid = getpid();
 	s->stall_ns = GUARD_STALL_NS;

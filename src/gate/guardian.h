@@ -62,6 +62,9 @@ struct pw_guard_shm {
 	uint64_t stall_ns;           /* queue not read this long while non-empty: the guardian reads it */
 	uint64_t slack_ns;           /* after a slot's deadline: the gate's own expiry goes first */
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
+	uint64_t timeout_ns;         /* timeout_ms: a held exec nobody read is the guardian's after it */
+	int32_t ring_fd;             /* BPF ring `ungated`: unread while readable (held execs among it) */
+	uint32_t __pad3;
 	/* its strings: here, locked, rather than in the library's .rodata (a file's pages) */
 	char name[16];               /* "pw-guardian" */
 	char oom_path[32];           /* "/proc/self/oom_score_adj" */

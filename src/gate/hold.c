@@ -211,7 +211,13 @@ bool pw_gate_hold_event(struct pw_gate *g, const struct pw_gate_ungated *u)
 		return false;
 
 	info.tid = u->pid; /* after the exec the process is single-threaded: its tid is its pid */
+	/*
+	 * Waiting since it was stopped (bpf_ktime_get_ns() is CLOCK_MONOTONIC):
+	 * the deadline is the guardian's for a held exec nobody read.
+	 */
 	info.t_arrival = pw_gate_now_ns();
+	if (u->ts_ns && u->ts_ns < info.t_arrival)
+		info.t_arrival = u->ts_ns;
 	info.held = true;
 	info.held_start_ns = u->start_ns;
 	info.pidfd = sys_pidfd_open((pid_t)u->pid);

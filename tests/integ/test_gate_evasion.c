@@ -808,20 +808,24 @@ static pid_t start_gating_child(enum pw_exec_verdict timeout_verdict, unsigned i
 }
 
 /*
- * A held exec reaches the handler, then the gate is SIGKILLed (die) or
- * SIGSTOPped: the held process gets timeout_verdict from the guardian, at
- * once after the death, or by the deadline + 250 ms while the gate is
- * stopped. Returns the ms from the event to the held process's end.
+ * What happens to the gating child: SIGKILLed or SIGSTOPped once a held
+ * exec reached its handler, or SIGSTOPped before the exec (the held exec
+ * is then never read). The held process gets timeout_verdict from the
+ * guardian: at once after the death; by the deadline + 250 ms while the
+ * gate is stopped.
  */
-static void held_when_gate_fails(bool die, enum pw_exec_verdict timeout_verdict)
+enum gate_fate { GATE_DIES, GATE_STOPS, GATE_STOPPED_BEFORE };
+
+static void held_when_gate_fails(enum gate_fate fate, enum pw_exec_verdict timeout_verdict)
 {
+	static const char *const names[] = { "dies", "stops", "stopped-before" };
 	char marker[160], ok = 0;
-	unsigned int t_ms = die ? HOLD_DEATH_T_MS : HOLD_T_MS;
+	unsigned int t_ms = fate == GATE_DIES ? HOLD_DEATH_T_MS : HOLD_T_MS;
 	long long t0, elapsed, bound;
 	pid_t gating, pid, held = 0;
 	int from, status;
 
-	snprintf(marker, sizeof(marker), "%s/marker-gate-%s-%s", dir, die ? "dies" : "stops",
+	snprintf(marker, sizeof(marker), "%s/marker-gate-%s-%s", dir, names[fate],
 		 timeout_verdict == PW_EXEC_ALLOW ? "allow" : "deny");
 	unlink(marker);
 	gating = start_gating_child(timeout_verdict, t_ms, &from);
@@ -838,31 +842,39 @@ static void held_when_gate_fails(bool die, enum pw_exec_verdict timeout_verdict)
 			"they are killed at exec, nothing stays stopped\n");
 		skip();
 	}
+	if (fate == GATE_STOPPED_BEFORE)
+		kill(gating, SIGSTOP);
+	t0 = now_ms();
 	pid = run_memfd(legit, marker);
-	if (read_within(from, &held, sizeof(held), 20000) != sizeof(held) || held != pid) {
+	if (fate != GATE_STOPPED_BEFORE &&
+	    (read_within(from, &held, sizeof(held), 20000) != sizeof(held) || held != pid)) {
 		kill(gating, SIGKILL);
 		kill(pid, SIGKILL);
 		wait_status(gating);
 		wait_status(pid);
 		fail_msg("the held exec did not reach the handler (got pid %d, want %d)", held, pid);
 	}
-	t0 = now_ms();
-	if (die) {
+	if (fate == GATE_DIES) {
+		t0 = now_ms();
 		kill(gating, SIGKILL);
 		wait_status(gating);
 		bound = 2000; /* the guardian wakes on the death (its pidfd), not on a deadline */
-	} else {
+	} else if (fate == GATE_STOPS) {
+		t0 = now_ms();
 		kill(gating, SIGSTOP);
 		bound = t_ms + 250 + 500; /* the promise, plus a loaded machine's scheduling */
+	} else {
+		/* its ELF interpreter's exec-open waits too (the guardian reads it after 100 ms) */
+		bound = t_ms + 250 + 100 + 500;
 	}
 	status = wait_child(pid);
 	elapsed = now_ms() - t0;
-	if (!die) {
+	if (fate != GATE_DIES) {
 		kill(gating, SIGKILL);
 		wait_status(gating);
 	}
 	close(from);
-	fprintf(stderr, "gate %s: held exec %s after %lld ms (bound %lld)\n", die ? "killed" : "stopped",
+	fprintf(stderr, "gate %s: held exec %s after %lld ms (bound %lld)\n", names[fate],
 		WIFEXITED(status) ? "continued" : "killed", elapsed, bound);
 	if (timeout_verdict == PW_EXEC_DENY) {
 		assert_true(killed(status));
@@ -879,28 +891,40 @@ static void test_held_gate_killed_deny(void **state)
 {
 	(void)state;
 	require_bpf();
-	held_when_gate_fails(true, PW_EXEC_DENY);
+	held_when_gate_fails(GATE_DIES, PW_EXEC_DENY);
 }
 
 static void test_held_gate_killed_allow(void **state)
 {
 	(void)state;
 	require_bpf();
-	held_when_gate_fails(true, PW_EXEC_ALLOW);
+	held_when_gate_fails(GATE_DIES, PW_EXEC_ALLOW);
 }
 
 static void test_held_gate_stopped_deny(void **state)
 {
 	(void)state;
 	require_bpf();
-	held_when_gate_fails(false, PW_EXEC_DENY);
+	held_when_gate_fails(GATE_STOPS, PW_EXEC_DENY);
 }
 
 static void test_held_gate_stopped_allow(void **state)
 {
 	(void)state;
 	require_bpf();
-	held_when_gate_fails(false, PW_EXEC_ALLOW);
+	held_when_gate_fails(GATE_STOPS, PW_EXEC_ALLOW);
+}
+
+/*
+ * Stopped before the exec: nobody reads the held exec. (ALLOW only: with
+ * DENY the guardian denies its ELF interpreter's exec-open, so the exec
+ * fails before any hold.)
+ */
+static void test_held_unread_gate_stopped(void **state)
+{
+	(void)state;
+	require_bpf();
+	held_when_gate_fails(GATE_STOPPED_BEFORE, PW_EXEC_ALLOW);
 }
 
 int main(int argc, char **argv)
@@ -917,6 +941,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_held_gate_killed_allow),
 		cmocka_unit_test(test_held_gate_stopped_deny),
 		cmocka_unit_test(test_held_gate_stopped_allow),
+		cmocka_unit_test(test_held_unread_gate_stopped),
 	};
 	char mnt[128];
 	int rc;
