@@ -369,6 +369,12 @@ int pw_gate_hold_respond(struct pw_gate *g, struct pw_exec_request *req, enum pw
 bool pw_gate_rules_could_deny(const struct pw_gate_rules *rs);
 /* loader.c: ld.so PROGRAM */
 void pw_gate_loader_init(struct pw_gate *g);
+/*
+ * PROGRAM in ld.so's argv (args: len bytes, NUL-separated, argv[0] first)
+ * as glibc's rtld reads its options; *libpath: --library-path's value or
+ * NULL. NULL: no PROGRAM (--help, --version, nothing, or malformed).
+ */
+const char *pw_gate_loader_program(const char *args, uint32_t len, const char **libpath);
 /* If req's image is the ELF interpreter run as a program: decide on PROGRAM instead (true). */
 bool pw_gate_loader_apply(struct pw_gate *g, struct pw_exec_request *req);
 /* The fd the fanotify response names. */

@@ -133,7 +133,7 @@ static bool is_loader(struct pw_gate *g, struct pw_exec_request *req)
  * rtld reads its options: these take no value, these take one; the first
  * other word is PROGRAM. NULL: none (--help, --version, or nothing).
  */
-static const char *loader_program(const char *args, uint32_t len, const char **libpath)
+const char *pw_gate_loader_program(const char *args, uint32_t len, const char **libpath)
 {
 	static const char *const flag_opts[] = { "--list", "--verify", "--inhibit-cache",
 						 "--list-tunables", "--list-diagnostics" };
@@ -270,7 +270,7 @@ bool pw_gate_loader_apply(struct pw_gate *g, struct pw_exec_request *req)
 	av = pw_gate_req_argv(req);
 	if (!av)
 		return false; /* no command line: decided on ld.so itself */
-	prog = loader_program(av->args, av->args_len, &libpath);
+	prog = pw_gate_loader_program(av->args, av->args_len, &libpath);
 	if (!prog)
 		return false; /* --help, --version: ld.so runs nothing */
 	atomic_fetch_add(&g->via_loader, 1);
