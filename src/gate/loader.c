@@ -133,7 +133,7 @@ static bool is_loader(struct pw_gate *g, struct pw_exec_request *req)
  * rtld reads its options: these take no value, these take one; the first
  * other word is PROGRAM. NULL: none (--help, --version, or nothing).
  */
-const char *pw_gate_loader_program(const char *args, uint32_t len, const char **libpath)
+static const char *find_program(const char *args, uint32_t len, const char **libpath)
 {
 	static const char *const flag_opts[] = { "--list", "--verify", "--inhibit-cache",
 						 "--list-tunables", "--list-diagnostics" };
@@ -166,16 +166,30 @@ const char *pw_gate_loader_program(const char *args, uint32_t len, const char **
 		for (size_t i = 0; i < sizeof(value_opts) / sizeof(*value_opts); i++)
 			known |= !strcmp(a, value_opts[i]);
 		if (known) {
+			const char *after;
+
 			if (next >= end)
 				return NULL; /* rtld: an option without its value is PROGRAM-less usage */
+			after = next + strnlen(next, (size_t)(end - next)) + 1;
+			if (after > end)
+				return NULL; /* the value is not NUL-terminated: not a command line */
 			if (!strcmp(a, "--library-path"))
 				*libpath = next;
-			a = next + strnlen(next, (size_t)(end - next)) + 1;
+			a = after;
 			continue;
 		}
 		return a;
 	}
 	return NULL;
+}
+
+const char *pw_gate_loader_program(const char *args, uint32_t len, const char **libpath)
+{
+	const char *prog = find_program(args, len, libpath);
+
+	if (!prog)
+		*libpath = NULL; /* nothing to follow it for */
+	return prog;
 }
 
 static int sys_openat2(int dirfd, const char *path, uint64_t resolve)

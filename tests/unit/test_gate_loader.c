@@ -70,6 +70,10 @@ static void test_malformed(void **state)
 	expect_program(unterminated, sizeof(unterminated), NULL, NULL);
 	expect_program(value_unterminated, sizeof(value_unterminated), NULL, NULL);
 	expect_program(only_argv0_unterminated, sizeof(only_argv0_unterminated), NULL, NULL);
+	/* found by fuzz_loader: --library-path's value unterminated, then nothing */
+	expect_program("\0--library-path\0/a:/bry-pa", 26, NULL, NULL);
+	/* a library path, and then no PROGRAM: no library path either */
+	expect_program(CMDLINE("ld.so\0--library-path\0/a\0--help\0"), NULL, NULL);
 	/* an empty word is a word: rtld would try to load "" (and fail) */
 	expect_program(CMDLINE("ld.so\0\0p\0"), "", NULL);
 }
