@@ -985,7 +985,12 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * command line (pw_exec_arg; pw_exec_filename is empty), with
  * pw_exec_flags() PW_EXEC_HELD and the record's pw_decision_held(). An
  * allow continues it (SIGCONT), a deny kills it (SIGKILL: the exec has
- * happened, so there is no errno to give). Only while a rule or the
+ * happened, so there is no errno to give). The filesystem of a held exec
+ * is then marked through its image (pw_gate_stats.filesystems_marked_held;
+ * not FUSE, whose server could stall the gate), so the next exec from a
+ * private namespace's tmpfs is asked about at its open like any other,
+ * and a deny there is an errno; a memfd's internal filesystem cannot be
+ * marked, so every memfd exec is held. Only while a rule or the
  * handler could deny (not in audit mode); otherwise such execs are reported
  * only. A stop alone is no hold against the process's owner: a BPF watch
  * kills a held process that anything else resumes before its verdict, by
@@ -1333,6 +1338,7 @@ struct pw_gate_stats {
 	uint64_t cache_stale;       /* cached allows found changed at exec (ctime): held and decided */
 	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
 	uint64_t guardian_held;     /* held execs the guardian continued or killed for a gate that did not */
+	uint64_t filesystems_marked_held; /* filesystems of other mount namespaces marked through a held exec */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

@@ -236,7 +236,7 @@ _GATE_STATS_FIELDS = (
     "guardian_pid",
     # execs fanotify never saw, and the loader (issue 12)
     "held", "held_killed", "held_resumed_killed", "held_escaped", "via_loader",
-    "loader_unresolved", "cache_stale", "tree_dropped", "guardian_held",
+    "loader_unresolved", "cache_stale", "tree_dropped", "guardian_held", "filesystems_marked_held",
 )
 
 
@@ -1205,6 +1205,7 @@ class GateStats:
     cache_stale: int = 0          # cached allows whose file's ctime moved
     tree_dropped: int = 0
     guardian_held: int = 0        # held execs the guardian released for the gate
+    filesystems_marked_held: int = 0  # other namespaces' filesystems marked through a held exec
 
 
 @dataclasses.dataclass(frozen=True)

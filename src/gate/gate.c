@@ -299,6 +299,7 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	memset(&g->guard_saved, 0, sizeof(g->guard_saved));
 	memset(&g->c, 0, sizeof(g->c));
 	g->held = g->held_killed = g->held_escaped = g->via_loader = g->loader_unresolved = 0; /* issue 12 */
+	g->fs_marked_held = 0;
 	memset(g->tids, 0, sizeof(g->tids));
 	g->cache_n = 0;
 	g->cache_tick = 0;
@@ -483,6 +484,7 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.via_loader = atomic_load(&g->via_loader);
 	s.loader_unresolved = atomic_load(&g->loader_unresolved);
 	s.cache_stale = g->skel ? __atomic_load_n(&g->skel->bss->cache_stale, __ATOMIC_RELAXED) : 0;
+	s.filesystems_marked_held = atomic_load(&g->fs_marked_held);
 	s.tree_dropped = g->skel ? __atomic_load_n(&g->skel->bss->tree_dropped, __ATOMIC_RELAXED) : 0;
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);

@@ -281,6 +281,7 @@ struct pw_gate {
 	struct hold_bpf *hold_skel;         /* the watch over held execs; NULL: held execs are killed */
 	int held_fd;                        /* BPF map gate_held */
 	_Atomic uint64_t held, held_killed, held_escaped, via_loader, loader_unresolved;
+	_Atomic uint64_t fs_marked_held;    /* filesystems marked through a held exec's image */
 	uint64_t kernel_resumes_killed;     /* hold_skel's count, saved when the gate stopped */
 	struct pw_gate_loader {
 		dev_t dev;

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fanotify.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -161,6 +163,29 @@ static void kill_escaped(struct pw_gate *g, const struct pw_gate_ungated *u)
 }
 
 /*
+ * A held exec from a filesystem the gate never marked (mounted in a
+ * private mount namespace, which the gate's own mountinfo does not show):
+ * mark it now through the image, so the next exec from it is asked about
+ * at its open (a deny is then an errno, not a kill), whatever namespace
+ * made it. Not FUSE: its server, the user who mounted it, could then
+ * stall the opens of the gate's event files. Adding a mark that exists
+ * changes nothing (a cached allow's stale file, a mark another thread
+ * just added); filesystems that refuse (a memfd's internal mount) stay
+ * held. Costs a system call per held exec, not per exec.
+ */
+static void mark_held_filesystem(struct pw_gate *g, int fd, uint32_t pid)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) || (unsigned long)sfs.f_type == 0x65735546 /* FUSE */)
+		return;
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, fd, NULL))
+		return;
+	atomic_fetch_add(&g->fs_marked_held, 1);
+	pw_log(&g->log, PW_LOG_DEBUG, "gating the filesystem of a held exec (pid %u)", pid);
+}
+
+/*
  * A pool entry for a held exec, published to the guardian before it is
  * decided (as the reader does for exec-opens): if this process then stops
  * answering, the guardian continues or kills the held process at the
@@ -246,6 +271,8 @@ bool pw_gate_hold_event(struct pw_gate *g, const struct pw_gate_ungated *u)
 			close(info.fd);
 		return true;
 	}
+	if (!(u->hold & PW_GATE_HOLD_F_STALE))
+		mark_held_filesystem(g, info.fd, u->pid);
 	/* owns fd and pidfd from here (a NULL request is answered at once: overload) */
 	pw_gate_submit(g, take_request(g, &info), &info, false);
 	return true;

@@ -388,6 +388,66 @@ static pid_t run_in_private_ns(const char *src, const char *marker)
 	return pid;
 }
 
+/* Copy src to dst (mode 0755), in a child: _exit on failure. */
+static void copy_in_child(const char *src, const char *dst)
+{
+	char buf[65536];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		_exit(94);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			_exit(95);
+	close(in);
+	close(out);
+}
+
+/*
+ * uid 65534, in a private mount namespace with a tmpfs of its own: `first`
+ * runs from it, then `second` does. The two wait statuses go to status_fd.
+ */
+static pid_t run_twice_in_private_ns(const char *first, const char *first_marker, const char *second,
+				     const char *second_marker, int status_fd)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char mnt[128], p1[160], p2[160], map[32];
+		int st[2];
+
+		become_nobody();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			_exit(92);
+		snprintf(map, sizeof(map), "0 %d 1", NOBODY);
+		write_file("/proc/self/setgroups", "deny");
+		write_file("/proc/self/uid_map", map);
+		write_file("/proc/self/gid_map", map);
+		snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+		if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", mnt, "tmpfs", 0, "size=16m"))
+			_exit(93);
+		snprintf(p1, sizeof(p1), "%s/first", mnt);
+		snprintf(p2, sizeof(p2), "%s/second", mnt);
+		copy_in_child(first, p1);
+		copy_in_child(second, p2);
+		for (int i = 0; i < 2; i++) {
+			pid_t c = fork();
+
+			if (c < 0)
+				_exit(96);
+			if (c == 0)
+				exec_payload(i ? p2 : p1, i ? second_marker : first_marker);
+			if (waitpid(c, &st[i], 0) != c)
+				_exit(97);
+		}
+		_exit(write(status_fd, st, sizeof(st)) == sizeof(st) ? 0 : 98);
+	}
+	return pid;
+}
+
 /* uid 65534: `src` copied into a memfd, run with fexecve (execveat AT_EMPTY_PATH). */
 static pid_t run_memfd(const char *src, const char *marker)
 {
@@ -515,6 +575,47 @@ static void test_private_mount_ns(void **state)
 	free_gate(NULL);
 	fprintf(stderr, "private ns: %" PRIu64 " held, %" PRIu64 " killed at exec\n", st.held, st.held_killed);
 	assert_true(st.held >= 2);
+}
+
+/*
+ * A filesystem of a private namespace is marked by its first held exec:
+ * the next exec from it is asked about at its open, so a deny is an errno
+ * (EPERM), nothing of it runs, and it is not held.
+ */
+static void test_private_mount_ns_marked(void **state)
+{
+	char first[160], second[160];
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	struct pw_gate *g;
+	int p[2], statuses[2], status;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	marker_path(first, sizeof(first), "ns-first");
+	marker_path(second, sizeof(second), "ns-second");
+	g = start_gate(false);
+	skip_unless_holds("marking a filesystem through a held exec");
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = run_twice_in_private_ns(legit, first, denied, second, p[1]);
+	close(p[1]);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(read_within(p[0], statuses, sizeof(statuses), 1000), (int)sizeof(statuses));
+	close(p[0]);
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	fprintf(stderr, "private ns: first exec 0x%x, second 0x%x; %" PRIu64 " held, %" PRIu64
+		" filesystems marked through held execs\n", statuses[0], statuses[1], st.held,
+		st.filesystems_marked_held);
+	assert_true(WIFEXITED(statuses[0]) && WEXITSTATUS(statuses[0]) == 0); /* held, allowed, ran */
+	assert_true(exists(first));
+	assert_true(WIFEXITED(statuses[1])); /* the exec failed: nothing of it ran, no kill */
+	assert_int_equal(WEXITSTATUS(statuses[1]), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(second));
+	assert_int_equal(st.held, 1);
+	assert_true(st.filesystems_marked_held >= 1);
 }
 
 /* Evasion 2: `ld.so PROGRAM`: decided on PROGRAM; a legitimate PROGRAM still runs. */
@@ -992,6 +1093,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_private_mount_ns, free_gate),
+		cmocka_unit_test_teardown(test_private_mount_ns_marked, free_gate),
 		cmocka_unit_test_teardown(test_loader, free_gate),
 		cmocka_unit_test_teardown(test_memfd, free_gate),
 		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),

@@ -235,6 +235,7 @@ pub struct pw_gate_stats {
     pub cache_stale: u64,
     pub tree_dropped: u64,
     pub guardian_held: u64,
+    pub filesystems_marked_held: u64,
 }
 
 extern "C" {
