@@ -975,6 +975,64 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * Self). Children created by a raw clone() without either hold a copy
  * until their exec completes; while the guardian lives that is harmless.
 
+ * Held execs: an exec of a gated process that fanotify never asked about
+ * (a memfd or other anonymous file, a filesystem the gate has not marked:
+ * one mounted in a private mount namespace, say; `ld.so PROGRAM`, below; a
+ * cached allow whose file changed) is stopped by the kernel at
+ * sched_process_exec, before its first instruction (SIGSTOP from BPF), and
+ * decided like any other: the same rules and handler, on /proc/PID/exe
+ * (pw_exec_fd; pw_exec_image is its path) and the stopped process's
+ * command line (pw_exec_arg; pw_exec_filename is empty), with
+ * pw_exec_flags() PW_EXEC_HELD and the record's pw_decision_held(). An
+ * allow continues it (SIGCONT), a deny kills it (SIGKILL: the exec has
+ * happened, so there is no errno to give). The filesystem of a held exec
+ * is then marked through its image (pw_gate_stats.filesystems_marked_held;
+ * not FUSE, whose server could stall the gate), so the next exec from a
+ * private namespace's tmpfs is asked about at its open like any other,
+ * and a deny there is an errno; a memfd's internal filesystem cannot be
+ * marked, so every memfd exec is held. Only while a rule or the
+ * handler could deny (not in audit mode); otherwise such execs are reported
+ * only. A stop alone is no hold against the process's owner: a BPF watch
+ * kills a held process that anything else resumes before its verdict, by
+ * SIGCONT from any source or by a tracer attaching
+ * (pw_gate_stats.held_resumed_killed). Processes where that watch cannot
+ * work are killed at exec instead (held_killed, logged with the reason):
+ * already traced; SIGHUP ignored or blocked (the kernel itself sends SIGHUP
+ * and SIGCONT to a stopped orphaned job, from where BPF cannot signal);
+ * more than 1024 held at once.
+ * Kernels: the watch needs bpf_send_signal_task() (6.13+). On older ones
+ * (6.1, 6.12) nothing is held: such execs of gated processes are killed at
+ * exec whenever a rule or the handler could deny them (fail closed), a
+ * warning says so at start, and pw_gate_hold_supported() is false.
+ * Liveness: a held exec is a stopped process, and gets the same promise as
+ * an exec-open: a verdict within timeout_ms + 250 ms of its stop. The gate
+ * reads held execs on its reader thread, or on the watch thread while the
+ * reader is in a handler, and publishes each to the guardian; at the
+ * deadline the guardian continues or kills it (timeout_verdict) for a gate
+ * that is stopped or stuck; held execs the gate did not even read (the
+ * kernel's ring unread for 100 ms) it finds in the kernel's table and
+ * treats the same way; when the gating process dies, it gives every process
+ * still held the verdict the gate left for it, or timeout_verdict, at once
+ * (pw_gate_stats.guardian_held). Limits: the guardian checks a held
+ * process by its start time before it signals it (pid reuse); a held exec
+ * the gate read but did not publish yet when it stopped, past its
+ * deadline, can get the guardian's verdict and, later, the gate's (a kill
+ * from either wins). If the guardian dies too, held processes stay stopped
+ * (SIGCONT by root releases them: the watch is gone with the gate).
+ *
+ * The loader: `ld.so PROGRAM [ARGS]` (the system's ELF interpreters, found
+ * at start from PT_INTERP of /bin/sh and friends, or a copy of one by size
+ * and SHA-256) maps PROGRAM with a plain open(), which fanotify never asks
+ * about. Its exec-open is decided as usual but not marked gated, so the
+ * exec is then held, and decided on PROGRAM, found as ld.so finds it (its
+ * options parsed, relative to the process's cwd and root); the request
+ * (PW_EXEC_VIA_LOADER, pw_exec_fd/image/sha256 are PROGRAM's) and the
+ * record (pw_decision_via_loader) say so (pw_gate_stats.via_loader). A
+ * PROGRAM the gate cannot find that way (without a slash: a search of
+ * LD_LIBRARY_PATH or the system directories) is denied
+ * (loader_unresolved). Without held execs (kernels before 6.13) `ld.so
+ * PROGRAM` of a gated process is killed whenever anything could deny it.
+ *
  * Verdict cache: a verdict given with pw_exec_allow_cached() or
  * pw_exec_deny_cached(), or by a rule with `cache`, holds for the program
  * image (the file: device and inode, so every path and hard link to it)
@@ -995,7 +1053,13 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *    changed while it was being decided;
  *  - for an allow: the image is a script (#!): at exec time the kernel no
  *    longer knows a script's file, so it could not tell a cached script
- *    from an ungated one. Its interpreter may be cached.
+ *    from an ungated one. Its interpreter may be cached;
+ *  - for an allow: the file is not owned by root, or is writable by group
+ *    or others (for a POSIX ACL, its mask), or lives on a network or FUSE
+ *    filesystem: its content could change without a write(2) the gate
+ *    sees (a shared writable mapping raises no modify event, and the
+ *    kernel's ignore mark would stay), so only root could change it
+ *    unseen; or it is a held or loader exec (no fanotify event to mark).
  * An exec whose program image has a cached allow produces no event for the
  * image; its ELF interpreter (ld.so), unless cached too, then arrives as the
  * first exec-open of that execve and is presented as the program
@@ -1005,7 +1069,10 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * kernel's exec tracepoint, so the decision log has no hole.
  * Invalidation: any write to the file clears the kernel's ignore mark (the
  * gate never uses FAN_MARK_IGNORED_SURV_MODIFY) and changes its ctime, which
- * cached denies are checked against; a file replaced by rename is a new
+ * cached denies are checked against, and which the kernel checks a cached
+ * allow against at every exec (the ctime saved with it): a changed file's
+ * exec is held and decided (see "Held execs"; pw_gate_stats.cache_stale)
+ * and its entry dropped; a file replaced by rename is a new
  * inode; adding or removing a rule drops every cached verdict before the
  * call returns; a stopped gate leaves nothing behind (a new fanotify group
  * on restart). The cache holds at most cache_entries images, least recently
@@ -1085,9 +1152,10 @@ struct pw_gate_opts {
 	enum pw_gate_interp interpreters;
 	/*
 	 * Ungated execs (no fanotify event: memfd, a filesystem that cannot be
-	 * marked) of gated processes are always reported (PW_GATE_UNGATED);
-	 * with this set they are also killed in the kernel before their first
-	 * instruction.
+	 * marked) of gated processes are held and decided (see "Held execs")
+	 * whenever a rule or the handler could deny them, and reported
+	 * (PW_GATE_UNGATED) otherwise; with this set they are killed in the
+	 * kernel before their first instruction instead, held or not.
 	 */
 	bool fail_closed_ungated;
 	bool audit;                    /* report only: every exec is allowed; records say what would be */
@@ -1260,11 +1328,29 @@ struct pw_gate_stats {
 	uint64_t guardian_kernel_helpers; /* of them: kernel usermode helpers, allowed (core dump pipe...) */
 	uint64_t guardian_kills;    /* gating process SIGKILLed (kill_on_missed_deadline) */
 	int64_t guardian_pid;       /* the guardian process while the gate runs; 0 otherwise */
+	/* --- issue 12: execs fanotify never saw, and the loader --- */
+	uint64_t held;              /* ungated execs stopped and decided on /proc/PID/exe */
+	uint64_t held_killed;       /* ungated execs killed at exec: they could not be held safely */
+	uint64_t held_resumed_killed; /* held processes killed because something resumed them first */
+	uint64_t held_escaped;      /* ... that the kernel could not stop in time (killed late, by user space) */
+	uint64_t via_loader;        /* `ld.so PROGRAM` execs decided on PROGRAM */
+	uint64_t loader_unresolved; /* ... whose PROGRAM could not be found: denied */
+	uint64_t cache_stale;       /* cached allows found changed at exec (ctime): held and decided */
+	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
+	uint64_t guardian_held;     /* held execs the guardian continued or killed for a gate that did not */
+	uint64_t filesystems_marked_held; /* filesystems of other mount namespaces marked through a held exec */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 
 /* Whether pw_exec_deny() can return errnos other than EPERM here (FAN_DENY_ERRNO). */
 PW_API bool pw_gate_deny_errno_supported(const struct pw_gate *g);
+/*
+ * Whether this running gate holds the execs fanotify cannot see (see "Held
+ * execs"): false on kernels without bpf_send_signal_task (before 6.13),
+ * where such an exec of a gated process is killed instead (fail closed)
+ * whenever a rule or the handler could deny it. False before start.
+ */
+PW_API bool pw_gate_hold_supported(const struct pw_gate *g);
 
 /* -- the request: valid while borrowed (see pw_gate_fn) */
 PW_API pid_t pw_exec_pid(const struct pw_exec_request *req);
@@ -1297,6 +1383,9 @@ PW_API int pw_exec_sha256(struct pw_exec_request *req, uint8_t out[32]);
 enum pw_exec_flag {
 	PW_EXEC_ARGS_TRUNCATED = 1u << 0, /* argv longer than captured, or unreadable */
 	PW_EXEC_NO_ARGS = 1u << 1,        /* nothing was captured for this exec */
+	/* issue 12 (see "Held execs" and "The loader" above pw_gate_opts): */
+	PW_EXEC_HELD = 1u << 2,           /* a held exec: the process is stopped, fd is /proc/PID/exe */
+	PW_EXEC_VIA_LOADER = 1u << 3,     /* `ld.so PROGRAM`: the request is about PROGRAM */
 };
 PW_API unsigned int pw_exec_flags(struct pw_exec_request *req);
 
@@ -1337,6 +1426,10 @@ PW_API int pw_decision_rule(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d);
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d);
 PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
+/* issue 12: the exec was held (stopped, decided on /proc/PID/exe), or killed because it could not be */
+PW_API bool pw_decision_held(const struct pw_gate_decision *d);
+/* issue 12: `ld.so PROGRAM`: the record is about PROGRAM (image), decided in ld.so's stead */
+PW_API bool pw_decision_via_loader(const struct pw_gate_decision *d);
 
 /* -- output: see "output" above; the schema is in README "JSON Lines schema" */
 PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *buf, size_t len,

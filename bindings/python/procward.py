@@ -234,6 +234,9 @@ _GATE_STATS_FIELDS = (
     # the guardian (issue 11); guardian_pid is int64_t in C, never negative
     "guardian_verdicts", "guardian_read", "guardian_kernel_helpers", "guardian_kills",
     "guardian_pid",
+    # execs fanotify never saw, and the loader (issue 12)
+    "held", "held_killed", "held_resumed_killed", "held_escaped", "via_loader",
+    "loader_unresolved", "cache_stale", "tree_dropped", "guardian_held", "filesystems_marked_held",
 )
 
 
@@ -1193,6 +1196,16 @@ class GateStats:
     guardian_kernel_helpers: int = 0
     guardian_kills: int = 0
     guardian_pid: int = 0
+    held: int = 0                 # execs fanotify never saw, stopped and decided
+    held_killed: int = 0          # ... killed at exec: they could not be held
+    held_resumed_killed: int = 0  # held processes killed: something else resumed them
+    held_escaped: int = 0
+    via_loader: int = 0           # `ld.so PROGRAM` decided on PROGRAM
+    loader_unresolved: int = 0
+    cache_stale: int = 0          # cached allows whose file's ctime moved
+    tree_dropped: int = 0
+    guardian_held: int = 0        # held execs the guardian released for the gate
+    filesystems_marked_held: int = 0  # other namespaces' filesystems marked through a held exec
 
 
 @dataclasses.dataclass(frozen=True)

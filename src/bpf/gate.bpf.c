@@ -17,11 +17,15 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGKILL_NR 9
+#define SIGHUP_NR 1
+#define SIGSTOP_NR 19
 #define AT_EMPTY_PATH_FLAG 0x1000
 
 struct pw_gate_bpf_config gate_cfg = {};
 __u64 ungated_lost = 0;
 __u64 cache_hits = 0;     /* execs whose main image carried a cached allow */
+__u64 tree_dropped = 0;   /* children that could not inherit subject bits: gate_tree was full */
+__u64 cache_stale = 0;    /* cached allows found stale at exec (the file's ctime moved) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -54,8 +58,20 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_GATE_CACHE_MAX);
 	__type(key, struct pw_gate_inode);
-	__type(value, __u32);
+	__type(value, struct pw_gate_ctime);
 } gate_cached SEC(".maps");
+
+/*
+ * Execs held (stopped) until user space decides: tgid -> state. Shared
+ * with hold.bpf.c, which kills a held process that something tries to
+ * resume before its verdict.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_GATE_HELD_MAX);
+	__type(key, __u32);
+	__type(value, struct pw_gate_held);
+} gate_held SEC(".maps");
 
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
@@ -314,6 +330,88 @@ static __always_inline void fill_image(struct pw_gate_ungated *rec, struct file 
 							   BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
 
+/* The inode's ctime, across the three layouts since 5.x (CO-RE picks one at load). */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___v51 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, struct pw_gate_ctime *out)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		out->sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* bit 31 is I_CTIME_QUERIED (multigrain timestamps, 6.13+), not time */
+		out->nsec = BPF_CORE_READ(inode, i_ctime_nsec) & 0x7fffffff;
+	} else if (bpf_core_field_exists(((struct inode___v66 *)inode)->__i_ctime)) {
+		out->sec = BPF_CORE_READ((struct inode___v66 *)inode, __i_ctime.tv_sec);
+		out->nsec = BPF_CORE_READ((struct inode___v66 *)inode, __i_ctime.tv_nsec);
+	} else {
+		out->sec = BPF_CORE_READ((struct inode___v51 *)inode, i_ctime.tv_sec);
+		out->nsec = BPF_CORE_READ((struct inode___v51 *)inode, i_ctime.tv_nsec);
+	}
+}
+
+/* SIGHUP ignored or blocked: see hold() for why such a process is not held. */
+static __always_inline bool sighup_disarmed(struct task_struct *task)
+{
+	unsigned long handler = (unsigned long)BPF_CORE_READ(task, sighand, action[SIGHUP_NR - 1].sa.sa_handler);
+	unsigned long blocked = BPF_CORE_READ(task, blocked.sig[0]);
+
+	return handler == 1 /* SIG_IGN */ || (blocked & (1ul << (SIGHUP_NR - 1)));
+}
+
+/*
+ * Hold an exec nobody judged: the caller is in sched_process_exec, in the
+ * exec'ing task, with interrupts on, so the SIGSTOP is queued before this
+ * returns and is acted on when the task leaves the kernel: not one
+ * instruction of the new image runs before the stop. A stop is no hold
+ * against the process's owner, who may SIGCONT it or resume it with
+ * ptrace; hold.bpf.c kills a held process that is continued or attached
+ * before its verdict (gate_held state WAITING). Processes where that watch
+ * cannot work are killed here instead (fail closed):
+ *  - traced already: the tracer sees the SIGSTOP first and may swallow it;
+ *  - SIGHUP ignored or blocked: the kernel itself sends SIGHUP + SIGCONT
+ *    when a stopped job's process group is orphaned or its terminal hangs
+ *    up, from contexts (an exiting task, a kworker) where BPF cannot signal
+ *    another task; with SIGHUP armed, that SIGHUP kills the process first;
+ *  - gate_held is full (PW_GATE_HELD_MAX held at once).
+ * Returns the PW_GATE_HOLD_* record value.
+ */
+static __always_inline __u32 hold(struct task_struct *task, __u32 tgid)
+{
+	struct pw_gate_held h = {};
+
+	if (gate_cfg.hold_mode != PW_GATE_HOLD_MODE_HOLD) {
+		bpf_send_signal(SIGKILL_NR);
+		return PW_GATE_HOLD_KILLED | PW_GATE_HOLD_F_NOWATCH;
+	}
+	if (BPF_CORE_READ(task, ptrace)) {
+		bpf_send_signal(SIGKILL_NR);
+		return PW_GATE_HOLD_KILLED | PW_GATE_HOLD_F_TRACED;
+	}
+	if (sighup_disarmed(task)) {
+		bpf_send_signal(SIGKILL_NR);
+		return PW_GATE_HOLD_KILLED | PW_GATE_HOLD_F_SIGHUP;
+	}
+	h.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	h.state = PW_GATE_HELD_WAITING;
+	h.held_ns = bpf_ktime_get_ns();
+	/* The entry first: the watch must know the process before anything can resume it. */
+	if (bpf_map_update_elem(&gate_held, &tgid, &h, BPF_ANY)) {
+		bpf_send_signal(SIGKILL_NR);
+		return PW_GATE_HOLD_KILLED | PW_GATE_HOLD_F_FULL;
+	}
+	if (bpf_send_signal(SIGSTOP_NR)) {
+		bpf_map_delete_elem(&gate_held, &tgid);
+		bpf_send_signal(SIGKILL_NR);
+		return PW_GATE_HOLD_KILLED;
+	}
+	return PW_GATE_HOLD_STOPPED;
+}
+
 /*
  * sched_process_exec runs after the point of no return and before the new
  * image's first instruction, in the exec'ing task: a SIGKILL sent here is
@@ -330,10 +428,11 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct pw_gate_inode key = {};
+	struct pw_gate_ctime *cached_ctime, now;
 	struct pw_gate_ungated *rec;
 	struct pw_gate_mark *mark;
 	struct pw_gate_meta *meta;
-	__u32 old_tid = old_pid, tgid, uid;
+	__u32 old_tid = old_pid, tgid, uid, held = PW_GATE_HOLD_NONE, stale = 0;
 	__u64 bits;
 	bool gated = false, script, cached = false, killed = false;
 
@@ -354,12 +453,22 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	 * An image with a cached allow was judged when its verdict was cached;
 	 * fanotify stays silent about it. Scripts are never cached (user space
 	 * refuses), so for a script bprm->file is an interpreter and says
-	 * nothing about whether the script was judged.
+	 * nothing about whether the script was judged. The allow holds only
+	 * for the file as it was: a write that fanotify does not see (through
+	 * a shared writable mapping) keeps the ignore mark but moves the ctime
+	 * on filesystems that update it on mmap writes; user space caches only
+	 * files nobody but root can write (see cache.c).
 	 */
-	if (!script && bpf_map_lookup_elem(&gate_cached, &key)) {
-		__sync_fetch_and_add(&cache_hits, 1);
-		cached = !gated;
-		gated = true;
+	if (!script && (cached_ctime = bpf_map_lookup_elem(&gate_cached, &key))) {
+		inode_ctime(BPF_CORE_READ(bprm, file, f_inode), &now);
+		if (now.sec == cached_ctime->sec && now.nsec == cached_ctime->nsec) {
+			__sync_fetch_and_add(&cache_hits, 1);
+			cached = !gated;
+			gated = true;
+		} else if (!gated) {
+			__sync_fetch_and_add(&cache_stale, 1);
+			stale = PW_GATE_HOLD_F_STALE;
+		}
 	}
 	if (tgid == gate_cfg.self_pid || (gated && !(cached && gate_cfg.report_cached)))
 		return 0;
@@ -381,11 +490,19 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 		if (gate_cfg.fail_closed) {
 			bpf_send_signal(SIGKILL_NR);
 			killed = true;
+		} else if (gate_cfg.hold_mode != PW_GATE_HOLD_MODE_REPORT || stale) {
+			held = hold(task, tgid) | stale;
+			killed = (held & PW_GATE_HOLD_KIND) == PW_GATE_HOLD_KILLED;
 		}
 	}
 	rec = bpf_ringbuf_reserve(&ungated, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&ungated_lost, 1);
+		/* a held exec nobody will hear of would stay stopped: kill it instead */
+		if ((held & PW_GATE_HOLD_KIND) == PW_GATE_HOLD_STOPPED) {
+			bpf_map_delete_elem(&gate_held, &tgid);
+			bpf_send_signal(SIGKILL_NR);
+		}
 		return 0;
 	}
 	rec->ts_ns = bpf_ktime_get_ns();
@@ -397,7 +514,7 @@ int BPF_PROG(pw_gate_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	rec->uid = uid;
 	rec->killed = killed;
 	rec->cached = cached;
-	rec->__pad = 0;
+	rec->hold = held;
 	if (meta && meta->pid == tgid)
 		__builtin_memcpy(rec->comm, meta->comm, PW_COMM_LEN);
 	else
@@ -423,8 +540,9 @@ int BPF_PROG(pw_gate_fork, struct task_struct *parent, struct task_struct *child
 	parent_tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	pw_current_comm(comm);
 	bits = lookup_bits(&tree, &parent_tgid) | lookup_bits(&tree_name, comm);
-	if (bits)
-		bpf_map_update_elem(&tree, &child_tgid, &bits, BPF_ANY);
+	/* A child that cannot inherit is out of scope: never silently (counted, reported). */
+	if (bits && bpf_map_update_elem(&tree, &child_tgid, &bits, BPF_ANY))
+		__sync_fetch_and_add(&tree_dropped, 1);
 	return 0;
 }
 
@@ -434,9 +552,13 @@ int BPF_PROG(pw_gate_exit, struct task_struct *p)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	__u32 tgid;
 
-	if (!gate_cfg.have_trees || BPF_CORE_READ(task, signal, live.counter) != 0)
+	if ((!gate_cfg.have_trees && gate_cfg.hold_mode != PW_GATE_HOLD_MODE_HOLD) ||
+	    BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	tgid = BPF_CORE_READ(task, tgid);
-	bpf_map_delete_elem(&tree, &tgid);
+	if (gate_cfg.have_trees)
+		bpf_map_delete_elem(&tree, &tgid);
+	if (gate_cfg.hold_mode == PW_GATE_HOLD_MODE_HOLD)
+		bpf_map_delete_elem(&gate_held, &tgid); /* a held process that died (killed) */
 	return 0;
 }

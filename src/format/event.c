@@ -540,6 +540,10 @@ PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *
 	pw_json_kv_str(&w, "filename", filename && *filename ? filename : NULL);
 	pw_puts_lit(&w, ",\"interpreter\":");
 	json_bool(&w, pw_decision_is_interpreter(d));
+	pw_puts_lit(&w, ",\"held\":");
+	json_bool(&w, pw_decision_held(d));
+	pw_puts_lit(&w, ",\"via_loader\":");
+	json_bool(&w, pw_decision_via_loader(d));
 	KV_I(&w, "rule", pw_decision_rule(d));
 	KV_I(&w, "errno", pw_decision_errno(d));
 	KV_U(&w, "latency_ns", pw_decision_latency_ns(d));
@@ -584,6 +588,10 @@ PW_API int pw_gate_decision_format_text(const struct pw_gate_decision *d, char *
 	pw_text_cstr(&w, pw_decision_image(d));
 	if (pw_decision_is_interpreter(d))
 		pw_puts_lit(&w, " (interpreter)");
+	if (pw_decision_via_loader(d))
+		pw_puts_lit(&w, " (via ld.so)");
+	if (pw_decision_held(d))
+		pw_puts_lit(&w, " (held)");
 	argc = pw_decision_argc(d);
 	for (size_t i = 0; i < argc; i++) {
 		pw_puts(&w, i ? " " : " :: ");

@@ -13,6 +13,7 @@
  * (gate_cfg.capture_argv), which costs ~4 us per exec, and says so once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -150,6 +151,39 @@ static bool read_remote(struct pw_exec_request *req, struct pw_gate_argv *out)
 }
 
 /*
+ * A held exec (issue 12) has run its execve already: its old mm, where the
+ * captured pointers point, is gone. The new argv is the stopped process's
+ * command line (it has not run, so it has not rewritten it).
+ */
+static bool read_cmdline(struct pw_exec_request *req, struct pw_gate_argv *out)
+{
+	char path[48];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", req->info.tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, out->args, sizeof(out->args));
+	close(fd);
+	if (n < 0)
+		return false;
+	out->args_len = (uint32_t)n;
+	if (n > 0 && out->args[n - 1]) { /* cut: keep the whole arguments */
+		out->__pad |= PW_GATE_F_ARGS_TRUNCATED;
+		while (n > 0 && out->args[n - 1])
+			n--;
+		out->args_len = (uint32_t)n;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		out->argc += !out->args[i];
+	out->filename[0] = 0; /* execve's filename was in the old mm */
+	out->filename_len = 1;
+	return true;
+}
+
+/*
  * The argv record of this execve: from the kernel's copy where the BPF side
  * made one (checked against the exec id), else from the task's memory. Only
  * valid while the exec'ing thread waits for the verdict (or right after it,
@@ -166,7 +200,9 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 		req->argv_done = true;
 		memset(av, 0, offsetof(struct pw_gate_argv, filename));
 		av->filename[0] = 0;
-		if (!req->info.have_meta)
+		if (req->info.held)
+			ok = read_cmdline(req, av);
+		else if (!req->info.have_meta)
 			ok = false;
 		else if (req->info.meta.flags & PW_GATE_F_ARGS_COPIED)
 			ok = !bpf_map_lookup_elem(g->argv_fd, &req->info.tid, av) &&
@@ -176,7 +212,7 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 		else /* the task may run its new image (or the old one again) by now */
 			ok = false;
 		/* exec_id says whether there is a record (a stale map entry has another) */
-		av->exec_id = ok ? req->info.meta.exec_id : 0;
+		av->exec_id = ok ? (req->info.have_meta ? req->info.meta.exec_id : 1) : 0;
 		av->filename[sizeof(av->filename) - 1] = 0;
 		if (av->args_len > sizeof(av->args))
 			av->args_len = sizeof(av->args);

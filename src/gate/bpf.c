@@ -183,8 +183,12 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	g->marks_fd = bpf_map__fd(skel->maps.gate_marks);
 	g->cached_fd = bpf_map__fd(skel->maps.gate_cached);
 	g->rb = ring_buffer__new(bpf_map__fd(skel->maps.ungated), pw_gate_on_ungated, g, NULL);
-	if (!g->rb)
+	if (!g->rb) {
 		err = -errno;
+		goto out;
+	}
+	pw_gate_loader_init(g);    /* loader.c */
+	err = pw_gate_hold_init(g); /* hold.c: the watch over held execs, shares our maps */
 out:
 	pw_log_libbpf_end();
 	return err;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -128,6 +129,39 @@ static int cache_mark(struct pw_gate *g, int fd)
 	return -errno;
 }
 
+/*
+ * issue 12: a cached allow is a fanotify ignore mark, which a write through
+ * a shared writable mapping does not clear (no modify event), and on
+ * filesystems without page_mkwrite (tmpfs) does not move the ctime either.
+ * So only files whose content nobody but root can change are cached: owned
+ * by root (the owner can always chmod), not writable by group or others
+ * (for a POSIX ACL the group bits are its mask: no named user may write
+ * either), on a filesystem whose content is not changed elsewhere (network
+ * and FUSE filesystems can change under the kernel's feet). Root, who can
+ * rewrite anything, is not what the gate defends against. Held and loader
+ * execs have no fanotify event to mark (NULL: the file may be cached).
+ */
+static const char *cache_file_veto(const struct pw_exec_request *req, const struct stat *st)
+{
+	static const unsigned long remote_fs[] = {
+		0x65735546 /* FUSE */, 0x6969 /* NFS */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */,
+		0x01021997 /* 9P */, 0x00c36400 /* CEPH */, 0x517b /* SMB */,
+	};
+	struct statfs sfs;
+
+	if (req->info.held || req->info.via_loader || req->info.loader_run)
+		return "a held or loader exec: there is no fanotify event to mark";
+	if (st->st_uid != 0)
+		return "not owned by root: its owner could change it unseen (a shared writable mapping)";
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "writable by group or others: they could change it unseen (a shared writable mapping)";
+	if (!fstatfs(req->info.fd, &sfs))
+		for (size_t i = 0; i < sizeof(remote_fs) / sizeof(*remote_fs); i++)
+			if ((unsigned long)sfs.f_type == remote_fs[i])
+				return "on a network or FUSE filesystem: its content can change elsewhere";
+	return NULL;
+}
+
 /* After the answer: keep the verdict for the image, if it may be kept. */
 void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
 			  int err)
@@ -144,6 +178,11 @@ void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum p
 	}
 	if (!st) {
 		cache_refuse(g, req, "the image could not be examined");
+		return;
+	}
+	why = v == PW_EXEC_ALLOW ? cache_file_veto(req, st) : NULL; /* a stale deny only fails closed */
+	if (why) {
+		cache_refuse(g, req, why);
 		return;
 	}
 	/* Under the read lock: a rule change waits for this insert, then flushes it. */
@@ -171,7 +210,8 @@ void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum p
 	}
 	if (v == PW_EXEC_ALLOW) {
 		struct pw_gate_inode key = { .ino = st->st_ino, .dev = kernel_dev(st->st_dev) };
-		uint32_t one = 1;
+		/* the kernel checks the ctime at every exec the ignore mark lets through */
+		struct pw_gate_ctime one = { .sec = st->st_ctim.tv_sec, .nsec = (uint32_t)st->st_ctim.tv_nsec };
 		char magic[2];
 
 		/*
@@ -231,4 +271,16 @@ unlock_refuse:
 refuse:
 	pthread_rwlock_unlock(&g->rules_lock);
 	cache_refuse(g, req, why);
+}
+
+/* issue 12: the kernel found a cached allow stale at exec (its ctime moved): drop it. */
+void pw_gate_cache_forget(struct pw_gate *g, dev_t dev, ino_t ino)
+{
+	struct cache_entry *e;
+
+	pthread_mutex_lock(&g->cache_lock);
+	e = cache_find(g, dev, ino);
+	if (e)
+		cache_drop(g, e);
+	pthread_mutex_unlock(&g->cache_lock);
 }

@@ -86,6 +86,8 @@ void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enu
 		for (uint32_t i = 0; i < len; i++)
 			d.argc += !d.args[i];
 	}
+	d.held = req->info.held; /* issue 12 */
+	d.via_loader = req->info.via_loader;
 	sink_push(g, &d);
 }
 
@@ -138,6 +140,8 @@ int pw_gate_on_ungated(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*u))
 		return 0;
+	if (pw_gate_hold_event(g, u)) /* issue 12: held (stopped) execs are decided, not just reported */
+		return 0;
 	if (u->cached) {
 		/* the audit trail of an exec the kernel allowed by the cache */
 		if (pw_gate_decision_wanted(g, PW_EXEC_ALLOW, PW_GATE_BY_CACHE))
@@ -168,6 +172,8 @@ record:
 	d.image[PW_PATH_MAX - 1] = 0;
 	d.filename[0] = 0;
 	d.argc = d.args_len = 0;
+	d.held = u->hold != PW_GATE_HOLD_NONE; /* issue 12: killed because it could not be held */
+	d.via_loader = false;
 	sink_push(g, &d);
 	return 0;
 }
@@ -189,6 +195,8 @@ PW_API size_t pw_decision_argc(const struct pw_gate_decision *d) { return d->arg
 PW_API int pw_decision_rule(const struct pw_gate_decision *d) { return d->rule; }
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d) { return d->time_ns; }
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d) { return d->latency_ns; }
+PW_API bool pw_decision_held(const struct pw_gate_decision *d) { return d->held; }
+PW_API bool pw_decision_via_loader(const struct pw_gate_decision *d) { return d->via_loader; }
 
 PW_API const char *pw_decision_arg(const struct pw_gate_decision *d, size_t i)
 {

@@ -284,10 +284,9 @@ static bool rules_need_worker(struct pw_gate *g)
 static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata *m,
 			 struct pw_exec_request *req, uint64_t t_arrival, bool may_inline)
 {
-	struct pw_gate_exec_info info = { .fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = t_arrival };
-	enum pw_gate_reason reason;
-	enum route r;
-	int err = EPERM;
+	struct pw_gate_exec_info info = {
+		.fd = m->fd, .tid = (uint32_t)m->pid, .t_arrival = t_arrival, .pidfd = -1, .event_fd = -1,
+	};
 	unsigned int slot = info.tid % TID_SLOTS;
 
 	if (!bpf_map_lookup_elem(g->meta_fd, &info.tid, &info.meta) && info.meta.tid == info.tid) {
@@ -312,6 +311,20 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		g->tids[slot].exec_id = info.meta.exec_id;
 	}
 	pthread_mutex_unlock(&g->tids_lock);
+	pw_gate_submit(g, req, &info, may_inline);
+}
+
+/*
+ * Route one exec: a fanotify event's (above) or a held one (hold.c). req:
+ * its pool entry, already published to the guardian (NULL: the pool is
+ * exhausted, answered at once).
+ */
+void pw_gate_submit(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info,
+		    bool may_inline)
+{
+	enum pw_gate_reason reason;
+	enum route r;
+	int err = EPERM;
 
 	if (!req) {
 		struct pw_exec_request local;
@@ -319,19 +332,27 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		local.pooled = false;
 		local.published = false;
 		pthread_mutex_init(&local.mu, NULL);
-		pw_gate_request_init(g, &local, &info);
-		pw_gate_answer(g, &local, info.self ? PW_EXEC_ALLOW : g->opts.timeout_verdict, EPERM,
-			       info.self ? PW_GATE_BY_SELF : PW_GATE_BY_OVERLOAD, false);
+		pw_gate_request_init(g, &local, info);
+		pw_gate_answer(g, &local, info->self ? PW_EXEC_ALLOW : g->opts.timeout_verdict, EPERM,
+			       info->self ? PW_GATE_BY_SELF : PW_GATE_BY_OVERLOAD, false);
 		pthread_mutex_destroy(&local.mu);
 		return;
 	}
-	pw_gate_request_init(g, req, &info);
+	pw_gate_request_init(g, req, info);
+	/* `ld.so PROGRAM` is decided on PROGRAM (loader.c); before the mark, which it must not get */
+	if (!info->self && !info->interp)
+		pw_gate_loader_apply(g, req);
 	pw_gate_mark_gated(g, req);
-	if (info.self) {
+	info = &req->info;
+	if (info->loader_unresolved) {
+		pw_gate_answer(g, req, PW_EXEC_DENY, EPERM, PW_GATE_BY_DEFAULT, false);
+		return;
+	}
+	if (info->self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
 		return;
 	}
-	if (info.interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
+	if (info->interp && g->opts.interpreters == PW_GATE_INTERP_ALLOW) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_DEFAULT, false);
 		return;
 	}
@@ -473,6 +494,20 @@ static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 	}
 }
 
+/*
+ * The kernel's reports: ungated execs, and held ones (hold.c), which wait
+ * stopped until they are read here. The reader reads them, and the watch
+ * thread while the reader is in a handler; never both at once (libbpf's
+ * ring_buffer is not for concurrent consumers). Nothing consumed here calls
+ * a handler: held execs are queued for the workers.
+ */
+static void consume_ring(struct pw_gate *g)
+{
+	pthread_mutex_lock(&g->ring_lock);
+	ring_buffer__consume(g->rb);
+	pthread_mutex_unlock(&g->ring_lock);
+}
+
 void *pw_gate_reader_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -495,7 +530,7 @@ void *pw_gate_reader_main(void *arg)
 			read_events(g, buf, true);
 		help_with_queue(g);
 		if (pfd[2].revents)
-			ring_buffer__consume(g->rb);
+			consume_ring(g);
 		timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 	}
 	/* Stopping: once the marks are gone, only queued events remain; answer them all. */
@@ -503,7 +538,7 @@ void *pw_gate_reader_main(void *arg)
 		sleep_ns(1000000);
 	read_events(g, buf, false);
 	expire(g, PW_GATE_BY_SHUTDOWN, true);
-	ring_buffer__consume(g->rb);
+	consume_ring(g);
 	free(buf);
 	atomic_store(&g->reader_done, true);
 	return NULL;
@@ -519,9 +554,10 @@ void *pw_gate_watch_main(void *arg)
 		{ .fd = g->watch_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
 	};
-	struct pollfd cover[2] = {
+	struct pollfd cover[3] = {
 		{ .fd = g->fan_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN },
 	};
 
 	if (!buf) {
@@ -542,14 +578,16 @@ void *pw_gate_watch_main(void *arg)
 			watch_arm(g, since); /* a call that began after the timer was set */
 			continue;
 		}
-		/* The reader is in a handler: read for it (to the pool) and keep the deadlines. */
+		/* The reader is in a handler: read for it (to the pool), and the kernel's reports; keep the deadlines. */
 		while (atomic_load(&g->inline_since) && !atomic_load(&g->stopping)) {
 			int timeout = expire(g, PW_GATE_BY_TIMEOUT, false);
 
 			if (timeout < 0 || timeout > 5)
 				timeout = 5; /* and look again whether the reader is back */
-			if (poll(cover, 2, timeout) > 0 && cover[0].revents)
+			if (poll(cover, 3, timeout) > 0 && cover[0].revents)
 				read_events(g, buf, false);
+			if (cover[2].revents) /* held execs wait stopped until read: for the workers */
+				consume_ring(g);
 		}
 	}
 	/* Stopping: until the reader is out of its handler, answer whatever waits (after the flush). */

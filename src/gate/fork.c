@@ -55,6 +55,7 @@ static void after_fork_child(void)
 				if (links[i] && bpf_link__fd(links[i]) >= 0)
 					close(bpf_link__fd(links[i]));
 		}
+		pw_gate_hold_fork_child(g); /* issue 12: the held-exec watch's links too */
 	}
 	pthread_mutex_unlock(&registry_lock);
 }

@@ -17,6 +17,7 @@
 #include "gate/gate.h"
 #include "core/opts.h"
 #include "gate.skel.h"
+#include "hold.skel.h"
 
 #define DEFAULT_TIMEOUT_MS 1000
 #define DEFAULT_WORKERS 4
@@ -76,8 +77,10 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;
 	g->watch_fd = -1;
 	g->guard_pidfd = g->guard_live_fd = g->guard_wake_fd = -1;
+	g->held_fd = -1; /* issue 12 */
 	pthread_rwlock_init(&g->rules_lock, NULL);
 	pthread_mutex_init(&g->cache_lock, NULL);
+	pthread_mutex_init(&g->ring_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
 	pthread_mutex_init(&g->sink_lock, NULL);
@@ -99,6 +102,7 @@ static void rules_changed(struct pw_gate *g)
 		return;
 	atomic_fetch_add(&g->rules_gen, 1);
 	pw_gate_cache_flush(g);
+	pw_gate_hold_update_mode(g); /* issue 12: hold ungated execs only if something could deny */
 }
 
 PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
@@ -257,6 +261,7 @@ static void gate_shutdown(struct pw_gate *g)
 	g->have_sink = false;
 	ring_buffer__free(g->rb);
 	g->rb = NULL;
+	pw_gate_hold_fini(g); /* issue 12: nothing left stopped; the watch goes before its maps */
 	if (g->skel) /* kept for pw_gate_stats() after stop */
 		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
 	gate_bpf__destroy(g->skel);
@@ -293,6 +298,8 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	atomic_store(&g->by_guardian, 0);
 	memset(&g->guard_saved, 0, sizeof(g->guard_saved));
 	memset(&g->c, 0, sizeof(g->c));
+	g->held = g->held_killed = g->held_escaped = g->via_loader = g->loader_unresolved = 0; /* issue 12 */
+	g->fs_marked_held = 0;
 	memset(g->tids, 0, sizeof(g->tids));
 	g->cache_n = 0;
 	g->cache_tick = 0;
@@ -408,6 +415,7 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pw_gate_rules_free(&g->rules);
 	pthread_rwlock_destroy(&g->rules_lock);
 	pthread_mutex_destroy(&g->cache_lock);
+	pthread_mutex_destroy(&g->ring_lock);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
 	pthread_mutex_destroy(&g->sink_lock);
@@ -459,12 +467,25 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 		s.guardian_kernel_helpers = __atomic_load_n(&g->guard->kernel_helpers, __ATOMIC_SEQ_CST);
 		s.guardian_kills = __atomic_load_n(&g->guard->kills, __ATOMIC_SEQ_CST);
 		s.guardian_pid = g->guard_pid;
+		s.guardian_held = __atomic_load_n(&g->guard->held_released, __ATOMIC_SEQ_CST);
 	} else {
 		s.guardian_verdicts = g->guard_saved.verdicts;
 		s.guardian_read = g->guard_saved.read_by_guardian;
 		s.guardian_kernel_helpers = g->guard_saved.kernel_helpers;
 		s.guardian_kills = g->guard_saved.kills;
+		s.guardian_held = g->guard_saved.held_released;
 	}
+	/* issue 12 */
+	s.held = atomic_load(&g->held);
+	s.held_killed = atomic_load(&g->held_killed);
+	s.held_resumed_killed = g->hold_skel ? __atomic_load_n(&g->hold_skel->bss->resumes_killed,
+								 __ATOMIC_RELAXED) : g->kernel_resumes_killed;
+	s.held_escaped = atomic_load(&g->held_escaped);
+	s.via_loader = atomic_load(&g->via_loader);
+	s.loader_unresolved = atomic_load(&g->loader_unresolved);
+	s.cache_stale = g->skel ? __atomic_load_n(&g->skel->bss->cache_stale, __ATOMIC_RELAXED) : 0;
+	s.filesystems_marked_held = atomic_load(&g->fs_marked_held);
+	s.tree_dropped = g->skel ? __atomic_load_n(&g->skel->bss->tree_dropped, __ATOMIC_RELAXED) : 0;
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);
 	stats->sz = sz;

@@ -118,6 +118,14 @@ struct pw_gate_exec_info {
 	bool self;
 	struct pw_gate_meta meta;
 	uint64_t t_arrival;     /* CLOCK_MONOTONIC ns */
+	/* --- evasion (issue 12): held execs and the loader; hold.c, loader.c --- */
+	bool held;              /* not a fanotify event: a held exec (fd: /proc/PID/exe) */
+	bool via_loader;        /* fd is the program ld.so was asked to run */
+	int pidfd;              /* held: the process, to continue or kill it (-1: none) */
+	int event_fd;           /* via_loader: the fanotify event's fd (ld.so), for the response; else -1 */
+	bool loader_run;        /* exec-open of ld.so run as a program: allowed unmarked, decided when held */
+	bool loader_unresolved; /* via_loader, but PROGRAM could not be found: denied */
+	uint64_t held_start_ns; /* held: the process's start (boottime ns), for the guardian's check */
 };
 
 struct pw_exec_request {
@@ -166,6 +174,8 @@ struct pw_gate_decision {
 	char filename[DECISION_FILENAME];
 	uint32_t argc, args_len;
 	char args[DECISION_ARGS];
+	/* --- evasion (issue 12) --- */
+	bool held, via_loader;
 };
 
 struct gate_counters {
@@ -229,6 +239,7 @@ struct pw_gate {
 	atomic_bool reader_done;
 	int watch_fd;                       /* timerfd: TAKEOVER_NS after a handler call began */
 	atomic_bool watch_armed;
+	pthread_mutex_t ring_lock;          /* one consumer of rb at a time: the reader, or the watch thread */
 
 	/* per-TID exec ids (reader, or watch thread while covering): interpreter open or main image */
 	pthread_mutex_t tids_lock;
@@ -262,10 +273,23 @@ struct pw_gate {
 	pid_t guard_pid;
 	int guard_pidfd, guard_live_fd, guard_wake_fd;
 	struct {
-		uint64_t verdicts, read_by_guardian, kernel_helpers, kills;
+		uint64_t verdicts, read_by_guardian, kernel_helpers, kills, held_released;
 	} guard_saved;                  /* its counters, kept when it exits */
 	atomic_int verdicts_running;    /* application verdict calls in progress (stop waits for them) */
 	_Atomic uint64_t by_guardian;   /* requests of ours the guardian answered */
+	/* --- evasion (issue 12): held execs (hold.c), the loader (loader.c) --- */
+	struct hold_bpf *hold_skel;         /* the watch over held execs; NULL: held execs are killed */
+	int held_fd;                        /* BPF map gate_held */
+	_Atomic uint64_t held, held_killed, held_escaped, via_loader, loader_unresolved;
+	_Atomic uint64_t fs_marked_held;    /* filesystems marked through a held exec's image */
+	uint64_t kernel_resumes_killed;     /* hold_skel's count, saved when the gate stopped */
+	struct pw_gate_loader {
+		dev_t dev;
+		ino_t ino;
+		off_t size;
+		uint8_t sha256[32];
+	} loaders[8];                       /* the system's ELF interpreters (PT_INTERP targets) */
+	unsigned int n_loaders;
 };
 
 static inline uint64_t pw_gate_now_ns(void)
@@ -328,5 +352,38 @@ void *pw_gate_mounts_main(void *arg);
 
 /* bpf.c: the kernel programs */
 int pw_gate_load_bpf(struct pw_gate *g);
+
+/* --- evasion (issue 12) --- */
+/* dispatch.c: route one exec (a fanotify event's, or a held one) by rules, cache and handler. */
+void pw_gate_submit(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info,
+		    bool may_inline);
+/* hold.c: held execs */
+int pw_gate_hold_init(struct pw_gate *g);      /* after the gate's programs are attached */
+void pw_gate_hold_update_mode(struct pw_gate *g); /* the rules changed: could anything be denied? */
+void pw_gate_hold_fini(struct pw_gate *g);     /* stopping, requests answered: release what is still held */
+void pw_gate_hold_fork_child(struct pw_gate *g); /* fork.c, in a forked child: close the watch's links */
+/* From the ungated ring: a held exec (or one that escaped the watch); true if consumed. */
+bool pw_gate_hold_event(struct pw_gate *g, const struct pw_gate_ungated *u);
+/* The response for a held request: SIGCONT or SIGKILL. Returns err. */
+int pw_gate_hold_respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err);
+/* rules.c: whether any rule or the handler could deny an exec (rules_lock held or not running). */
+bool pw_gate_rules_could_deny(const struct pw_gate_rules *rs);
+/* loader.c: ld.so PROGRAM */
+void pw_gate_loader_init(struct pw_gate *g);
+/*
+ * PROGRAM in ld.so's argv (args: len bytes, NUL-separated, argv[0] first)
+ * as glibc's rtld reads its options; *libpath: --library-path's value or
+ * NULL. NULL: no PROGRAM (--help, --version, nothing, or malformed).
+ */
+const char *pw_gate_loader_program(const char *args, uint32_t len, const char **libpath);
+/* If req's image is the ELF interpreter run as a program: decide on PROGRAM instead (true). */
+bool pw_gate_loader_apply(struct pw_gate *g, struct pw_exec_request *req);
+/* The fd the fanotify response names. */
+static inline int pw_gate_event_fd(const struct pw_gate_exec_info *info)
+{
+	return info->event_fd >= 0 ? info->event_fd : info->fd;
+}
+/* cache.c: forget the entry of a file whose cached allow was found stale */
+void pw_gate_cache_forget(struct pw_gate *g, dev_t dev, ino_t ino);
 
 #endif

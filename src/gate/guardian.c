@@ -65,8 +65,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "gate/gate.h"
 #include "gate/guardian.h"
+#include "gate.skel.h"
 
 #define GUARD_STALL_NS (100 * 1000000ull) /* with 2x this + GUARD_SLACK_NS: the 250 ms promise */
 #define GUARD_SLACK_NS (40 * 1000000ull)
@@ -153,6 +156,8 @@ static inline __attribute__((always_inline)) long gsys(long n, long a, long b, l
 struct guard_fds {
 	int group, live, wake, app;  /* app: pidfd of the gating process */
 	int marks;                   /* BPF map gate_marks (a map only: no program lives on in here) */
+	int held;                    /* BPF map gate_held: the execs held (stopped) for the gate */
+	int ring;                    /* BPF ring `ungated`: polled only, never consumed here */
 	int event;                   /* the number events are read into: the gating process's group fd */
 	bool killed;
 };
@@ -271,6 +276,173 @@ GUARD_FN static void g_mark(const struct guard_fds *f, int tid)
 	gsys(SYS_bpf, BPF_MAP_UPDATE_ELEM, (long)&attr, sizeof(attr), 0, 0);
 }
 
+/* One bpf(2) map call on the guardian's stack: lookup, update or next key. */
+GUARD_FN static long g_map(int cmd, int map_fd, const void *key, void *value_or_next, uint64_t flags)
+{
+	struct {
+		uint32_t map_fd, pad;
+		uint64_t key, value, flags;
+	} attr;
+
+	attr.map_fd = (uint32_t)map_fd;
+	attr.pad = 0;
+	attr.key = (uint64_t)(uintptr_t)key;
+	attr.value = (uint64_t)(uintptr_t)value_or_next;
+	attr.flags = flags;
+	return gsys(SYS_bpf, cmd, (long)&attr, sizeof(attr), 0, 0);
+}
+
+/* Field 22 of /proc/PID/stat (start time, clock ticks since boot); 0 if unreadable. */
+GUARD_FN static uint64_t g_start_ticks(int pid)
+{
+	char path[32], buf[512];
+	int i = 0, n = 0, fd, digits[12], field = 2;
+	uint64_t ticks = 0;
+	long len;
+
+	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
+	while (pid && n < 12) {
+		digits[n++] = pid % 10;
+		pid /= 10;
+	}
+	while (n)
+		path[i++] = (char)('0' + digits[--n]);
+	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
+	path[i] = 0;
+	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
+	if (fd < 0)
+		return 0;
+	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
+	gsys(SYS_close, fd, 0, 0, 0, 0);
+	if (len <= 0)
+		return 0;
+	/* "pid (comm) S ppid ...": comm may hold anything; field 3 follows the space after the last ')' */
+	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
+		;
+	for (i++; i < len && field < 22; i++)
+		if (buf[i] == ' ')
+			field++;
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
+		ticks = ticks * 10 + (uint64_t)(buf[i] - '0');
+	return field == 22 ? ticks : 0;
+}
+
+/*
+ * Continue (allow) or kill a held process for the gate. The pidfd pins
+ * the process it was opened on; the start time, read after it, says
+ * whether that is still the one held (its pid not reused since). An allow
+ * sets gate_held RELEASED first, as the gate does, so that the watch of a
+ * gate that is alive but stuck lets this SIGCONT through.
+ */
+GUARD_FN static bool g_release(struct pw_guard_shm *s, struct guard_fds *f, uint32_t pid, uint64_t start_ns,
+			       bool allow)
+{
+	struct pw_gate_held h;
+	int pidfd = (int)gsys(SYS_pidfd_open, (long)pid, 0, 0, 0, 0);
+	bool done = false;
+
+	if (pidfd < 0)
+		return false; /* gone */
+	if (g_start_ticks((int)pid) == start_ns / (1000000000ull / s->clk_tck)) {
+		if (allow && !g_map(BPF_MAP_LOOKUP_ELEM, f->held, &pid, &h, 0) && h.start_ns == start_ns) {
+			h.state = PW_GATE_HELD_RELEASED;
+			g_map(BPF_MAP_UPDATE_ELEM, f->held, &pid, &h, BPF_EXIST);
+		}
+		done = gsys(SYS_pidfd_send_signal, pidfd, allow ? SIGCONT : SIGKILL, 0, 0, 0) == 0;
+		if (done)
+			ADD(&s->held_released, 1);
+	}
+	gsys(SYS_close, pidfd, 0, 0, 0, 0);
+	return done;
+}
+
+/*
+ * The gate is gone: no process of it will continue or kill what it held.
+ * Every entry of gate_held is a process stopped for it: the verdict the
+ * gate gave (RELEASED, DENIED: it may have died before its signal), else
+ * timeout_verdict.
+ */
+GUARD_FN static void g_held_all(struct pw_guard_shm *s, struct guard_fds *f)
+{
+	uint32_t key, next;
+	bool first = true;
+
+	for (int i = 0; i < PW_GATE_HELD_MAX; i++) {
+		struct pw_gate_held h;
+
+		if (g_map(BPF_MAP_GET_NEXT_KEY, f->held, first ? 0 : &key, &next, 0))
+			break;
+		first = false;
+		key = next;
+		if (g_map(BPF_MAP_LOOKUP_ELEM, f->held, &key, &h, 0))
+			continue;
+		g_release(s, f, key, h.start_ns,
+			  h.state == PW_GATE_HELD_RELEASED ||
+			  (h.state == PW_GATE_HELD_WAITING && s->timeout_response == FAN_ALLOW));
+	}
+}
+
+/* A held exec the gating process read: its slot answers it (g_slots). */
+GUARD_FN static bool g_held_published(struct pw_guard_shm *s, uint32_t pid)
+{
+	for (uint32_t i = 0; i < s->n_slots; i++) {
+		uint32_t st = PW_GUARD_STATUS(LD(&s->slots[i].state));
+
+		if (st != PW_GUARD_FREE && st != PW_GUARD_ANSWERED && LD(&s->slots[i].held_pid) == pid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Held execs the gating process has not read (the ring stays unread: it
+ * is stopped, or every thread of it is stuck): past timeout_ms plus the
+ * slack from the stop, the guardian gives them timeout_verdict, as for an
+ * exec-open. Returns the next due time (UINT64_MAX: none waits).
+ */
+GUARD_FN static uint64_t g_held_due(struct pw_guard_shm *s, struct guard_fds *f, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	uint32_t key, nkey;
+	bool first = true;
+
+	for (int i = 0; i < PW_GATE_HELD_MAX; i++) {
+		struct pw_gate_held h;
+		uint64_t due;
+		uint32_t in_row;
+
+		if (g_map(BPF_MAP_GET_NEXT_KEY, f->held, first ? 0 : &key, &nkey, 0))
+			break;
+		first = false;
+		key = nkey;
+		if (g_map(BPF_MAP_LOOKUP_ELEM, f->held, &key, &h, 0) || h.state != PW_GATE_HELD_WAITING)
+			continue;
+		due = h.held_ns + s->timeout_ns + s->slack_ns;
+		if (due > now) {
+			if (due < next)
+				next = due;
+			continue;
+		}
+		if (g_held_published(s, key))
+			continue;
+		in_row = g_count(s);
+		g_release(s, f, key, h.start_ns, s->timeout_response == FAN_ALLOW);
+		g_kill_check(s, f, in_row);
+	}
+	return next;
+}
+
+/* Unconsumed data in the ring (a level: readable until the gate reads it). */
+GUARD_FN static bool g_readable(int fd)
+{
+	struct pollfd p;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return gsys(SYS_poll, (long)&p, 1, 0, 0, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* Read the queue one event at a time (into f->event only) and answer each. */
 GUARD_FN static void g_cover(struct pw_guard_shm *s, struct guard_fds *f)
 {
@@ -316,7 +488,8 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 
 		if (PW_GUARD_STATUS(st) == PW_GUARD_APP && all) {
 			/* claimed by a process that is gone: it may not have written; a repeat is refused (ENOENT) */
-			g_respond(f, sl->fd, s->timeout_response);
+			if (!LD(&sl->held_pid)) /* (a held one: g_held_all reads the verdict it left) */
+				g_respond(f, sl->fd, s->timeout_response);
 			continue;
 		}
 		if (PW_GUARD_STATUS(st) != PW_GUARD_PENDING)
@@ -332,7 +505,10 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 						 __ATOMIC_SEQ_CST))
 			continue; /* the gating process answers it */
 		in_row = g_count(s);
-		g_respond(f, sl->fd, s->timeout_response);
+		if (LD(&sl->held_pid))
+			g_release(s, f, LD(&sl->held_pid), LD(&sl->held_start_ns), s->timeout_response == FAN_ALLOW);
+		else
+			g_respond(f, sl->fd, s->timeout_response);
 		ST(&sl->state, PW_GUARD_WITH(st, PW_GUARD_ANSWERED));
 		gsys(SYS_futex, (long)&sl->state, FUTEX_WAKE, 1, 0, 0);
 		g_kill_check(s, f, in_row);
@@ -354,6 +530,7 @@ GUARD_FN __attribute__((noreturn)) static void g_finish(struct pw_guard_shm *s, 
 	gsys(SYS_fanotify_mark, f->group, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, 0);
 	g_slots(s, f, 0, true);
 	g_cover(s, f);
+	g_held_all(s, f);
 	/* exit_group closes the group: the kernel allows anything left (e.g. read, never published) */
 	for (;;)
 		gsys(SYS_exit_group, 0, 0, 0, 0, 0);
@@ -365,28 +542,29 @@ GUARD_FN static int g_dup_to(int from, int to)
 }
 
 /*
- * Descriptors: keep the group, the liveness pipe, the wake eventfd and the
- * gating process's pidfd just above the group's number F, fill 0..F-1 with
+ * Descriptors: keep the group, the liveness pipe, the wake eventfd, the
+ * gating process's pidfd and three BPF maps (gate_marks, gate_held, the
+ * ungated ring) just above the group's number F, fill 0..F-1 with
  * placeholders, close everything else (the gating process's sockets, BPF
  * links, event fds: none may live on in the guardian). The lowest free
  * number is then F, where every event the guardian reads lands.
  */
 GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int app_pidfd)
 {
-	int F = s->group_fd, hi = F + 6;
-	int src[5] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd };
+	int F = s->group_fd, hi = F + 8;
+	int src[7] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd, s->held_fd, s->ring_fd };
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		if (src[i] > hi)
 			hi = src[i];
 	hi += 1; /* above every source and every target */
-	for (int i = 0; i < 5; i++) /* above every source first: a target must not overwrite one */
+	for (int i = 0; i < 7; i++) /* above every source first: a target must not overwrite one */
 		if (g_dup_to(src[i], hi + i) < 0)
 			return -EMFILE;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		if (g_dup_to(hi + i, F + 1 + i) < 0)
 			return -EMFILE;
-	gsys(SYS_close_range, F + 6, ~0u, 0, 0, 0);
+	gsys(SYS_close_range, F + 8, ~0u, 0, 0, 0);
 	for (int i = 0; i < F; i++)
 		if (g_dup_to(F + 1, i) < 0)
 			return -EMFILE;
@@ -396,6 +574,8 @@ GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int
 	f->wake = F + 3;
 	f->app = F + 4;
 	f->marks = F + 5;
+	f->held = F + 6;
+	f->ring = F + 7;
 	f->event = F;
 	return 0;
 }
@@ -412,6 +592,7 @@ GUARD_FN static int g_main(void *arg)
 	struct pw_guard_shm *s = arg;
 	struct guard_fds f;
 	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0;
+	uint64_t ring_seen = 0, held_next = UINT64_MAX;
 	int fd, app_pidfd, err, adj_len = 0;
 
 	f.killed = false;
@@ -437,10 +618,10 @@ GUARD_FN static int g_main(void *arg)
 		gsys(SYS_exit_group, 1, 0, 0, 0, 0);
 
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[5];
 		uint64_t now = g_now(), next;
 		long timeout;
-		bool queued;
+		bool queued, ring;
 		int n;
 
 		next = g_slots(s, &f, now, false);
@@ -471,7 +652,25 @@ GUARD_FN static int g_main(void *arg)
 		} else {
 			first_seen = 0;
 		}
-		if (!queued && next == UINT64_MAX && now >= active_until) {
+		/*
+		 * The ring unread for stall_ns: look for held execs nobody read
+		 * (g_held_due), then again when the first of them is due, and
+		 * after every further stall_ns the ring stays unread.
+		 */
+		ring = g_readable(f.ring);
+		if (ring && !ring_seen)
+			ring_seen = now;
+		if ((ring && now - ring_seen >= s->stall_ns) || now >= held_next) {
+			held_next = g_held_due(s, &f, now);
+			ring_seen = ring ? now : 0;
+		}
+		if (!ring)
+			ring_seen = 0;
+		if (ring && ring_seen + s->stall_ns < next)
+			next = ring_seen + s->stall_ns;
+		if (held_next < next)
+			next = held_next;
+		if (!queued && !ring && next == UINT64_MAX && now >= active_until) {
 			/* Idle: sleep on the group itself; a slot published meanwhile wakes us. */
 			ST(&s->idle, 1);
 			if (g_any_pending(s)) {
@@ -495,6 +694,10 @@ GUARD_FN static int g_main(void *arg)
 		n = 0;
 		if (timeout < 0 || (stalled_read && !queued && LD(&s->last_read_ns) == stalled_read)) {
 			pfd[n].fd = f.group;
+			pfd[n++].events = POLLIN;
+		}
+		if (timeout < 0) { /* idle: a record (a held exec among them) wakes us; awake, it is looked at */
+			pfd[n].fd = f.ring;
 			pfd[n++].events = POLLIN;
 		}
 		pfd[n].fd = f.live;
@@ -529,6 +732,8 @@ GUARD_FN static int g_main(void *arg)
 				first_seen = g_now();
 				active_until = first_seen + s->stall_ns;
 			}
+			if (pfd[i].fd == f.ring)
+				active_until = g_now() + s->stall_ns;
 		}
 	}
 	return 0;
@@ -582,6 +787,10 @@ int pw_guard_start(struct pw_gate *g)
 	s->live_fd = live[0];
 	s->wake_fd = g->guard_wake_fd;
 	s->marks_fd = g->marks_fd;
+	s->held_fd = g->held_fd;
+	s->ring_fd = bpf_map__fd(g->skel->maps.ungated);
+	s->timeout_ns = (uint64_t)g->opts.timeout_ms * 1000000ull;
+	s->clk_tck = (uint32_t)sysconf(_SC_CLK_TCK);
 	s->app_pid = getpid();
 	s->stall_ns = GUARD_STALL_NS;
 	s->slack_ns = GUARD_SLACK_NS;
@@ -673,6 +882,7 @@ void pw_guard_stop(struct pw_gate *g)
 	g->guard_saved.read_by_guardian = __atomic_load_n(&s->read_by_guardian, __ATOMIC_SEQ_CST);
 	g->guard_saved.kernel_helpers = __atomic_load_n(&s->kernel_helpers, __ATOMIC_SEQ_CST);
 	g->guard_saved.kills = __atomic_load_n(&s->kills, __ATOMIC_SEQ_CST);
+	g->guard_saved.held_released = __atomic_load_n(&s->held_released, __ATOMIC_SEQ_CST);
 	munmap(s, shm_size(s->n_slots));
 	g->guard = NULL;
 	if (g->guard_wake_fd >= 0)
@@ -696,6 +906,8 @@ void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req)
 	if (!sl)
 		return;
 	sl->fd = req->info.fd;
+	__atomic_store_n(&sl->held_pid, req->info.held ? req->info.tid : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->held_start_ns, req->info.held ? req->info.held_start_ns : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sl->deadline_ns, atomic_load(&req->deadline_ns), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sl->state, PW_GUARD_WITH(__atomic_load_n(&sl->state, __ATOMIC_RELAXED) + 8u,
 						   PW_GUARD_PENDING), __ATOMIC_SEQ_CST);

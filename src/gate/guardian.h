@@ -36,6 +36,14 @@ struct pw_guard_slot {
 	uint32_t state;          /* PW_GUARD_*, changed by compare-and-swap only */
 	int32_t fd;
 	uint64_t deadline_ns;    /* CLOCK_MONOTONIC; the guardian answers after it plus its slack */
+	/*
+	 * A held exec (hold.c): no fanotify event waits, the process is
+	 * stopped; answered with SIGCONT or SIGKILL to this process, after
+	 * checking it is still the one held (start time). 0: an exec-open.
+	 */
+	uint32_t held_pid;
+	uint32_t __pad;
+	uint64_t held_start_ns;  /* boottime ns, as gate_held and the process key have it */
 };
 
 /* The shared mapping (MAP_SHARED, created before the guardian is cloned). */
@@ -48,12 +56,15 @@ struct pw_guard_shm {
 	int32_t live_fd;             /* pipe read end: hangs up when the gate's process dies or execs */
 	int32_t wake_fd;             /* eventfd: a slot was published while the guardian slept idle */
 	int32_t marks_fd;            /* BPF map gate_marks: what the guardian reads and allows was gated */
-	uint32_t __pad2;
+	int32_t held_fd;             /* BPF map gate_held: execs held (stopped), released when the gate dies */
 	pid_t app_pid;
-	uint32_t __pad;
+	uint32_t clk_tck;            /* sysconf(_SC_CLK_TCK): /proc/PID/stat's start time unit */
 	uint64_t stall_ns;           /* queue not read this long while non-empty: the guardian reads it */
 	uint64_t slack_ns;           /* after a slot's deadline: the gate's own expiry goes first */
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
+	uint64_t timeout_ns;         /* timeout_ms: a held exec nobody read is the guardian's after it */
+	int32_t ring_fd;             /* BPF ring `ungated`: unread while readable (held execs among it) */
+	uint32_t __pad3;
 	/* its strings: here, locked, rather than in the library's .rodata (a file's pages) */
 	char name[16];               /* "pw-guardian" */
 	char oom_path[32];           /* "/proc/self/oom_score_adj" */
@@ -67,6 +78,7 @@ struct pw_guard_shm {
 	uint64_t read_by_guardian;   /* of them: read from the queue by the guardian */
 	uint64_t kernel_helpers;     /* of them: the kernel's usermode helpers, allowed */
 	uint64_t kills;              /* gating process SIGKILLed (kill_after) */
+	uint64_t held_released;      /* held execs the guardian continued or killed (a verdict each) */
 	uint32_t ready;              /* the guardian is set up (its descriptors and locks) */
 	int32_t setup_err;           /* or why it failed (negative errno) */
 	struct pw_guard_slot slots[];

@@ -27,6 +27,12 @@ void pw_gate_request_put(struct pw_exec_request *req)
 	if (req->info.fd >= 0)
 		close(req->info.fd);
 	req->info.fd = -1;
+	if (req->info.event_fd >= 0) /* issue 12: ld.so's event fd when fd is its PROGRAM */
+		close(req->info.event_fd);
+	req->info.event_fd = -1;
+	if (req->info.pidfd >= 0) /* a held exec (answered by the guardian: never released here) */
+		close(req->info.pidfd);
+	req->info.pidfd = -1;
 	if (!req->pooled || req->retired)
 		return;
 	pthread_mutex_lock(&g->lock);
@@ -127,7 +133,11 @@ void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 	 * answered at once as self, but fanotify did see it, so
 	 * sched_process_exec must not report it as ungated.
 	 */
-	if (info->interp || (info->have_meta && !info_in_scope(g, info)))
+	/*
+	 * Not marked: a held exec (it is past sched_process_exec), and ld.so
+	 * run as a program, so that it is held and decided on PROGRAM (loader.c).
+	 */
+	if (info->interp || info->held || info->loader_run || (info->have_meta && !info_in_scope(g, info)))
 		return;
 	st = pw_gate_req_stat(req);
 	if (!st)
@@ -150,8 +160,10 @@ static int given_errno(const struct pw_gate *g, int err)
 static int respond(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
 {
 	const struct pw_gate_exec_info *info = &req->info;
-	struct fanotify_response r = { .fd = info->fd, .response = FAN_ALLOW };
+	struct fanotify_response r = { .fd = pw_gate_event_fd(info), .response = FAN_ALLOW };
 
+	if (info->held) /* issue 12: no fanotify event waits; the process is stopped */
+		return pw_gate_hold_respond(g, req, v, err);
 	if (v == PW_EXEC_DENY) {
 		r.response = err == EPERM ? FAN_DENY : FAN_DENY_ERRNO(err);
 		if (req->marked) /* no exec follows; a later one of this thread must not find it */
@@ -454,6 +466,10 @@ PW_API unsigned int pw_exec_flags(struct pw_exec_request *req)
 	else if (((req->info.have_meta ? req->info.meta.flags : 0) | req->argv.__pad) &
 		 (PW_GATE_F_ARGS_TRUNCATED | PW_GATE_F_FILENAME_TRUNCATED))
 		f |= PW_EXEC_ARGS_TRUNCATED;
+	if (req->info.held)
+		f |= PW_EXEC_HELD;
+	if (req->info.via_loader)
+		f |= PW_EXEC_VIA_LOADER;
 	return f;
 }
 

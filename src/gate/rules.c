@@ -237,6 +237,15 @@ const char *pw_gate_rules_cache_veto(const struct pw_gate_rules *rs, int matched
 	return NULL;
 }
 
+/* issue 12: a held exec is stopped only if something could deny it. */
+bool pw_gate_rules_could_deny(const struct pw_gate_rules *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].action == PW_GATE_DENY)
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------- text form */
 
 static const struct {

@@ -62,3 +62,10 @@ put("fuzz_format", "ascii", b"/usr/bin/bash -c 'echo hi'")
 put("fuzz_format", "controls", b"na\x1b[2Jme\r\nforged\x07\x7f\xc2\x9b31m")
 put("fuzz_format", "invalid-utf8", b"arg\xff\xfe\xc3(\xe2\x82\xf0\x9f\x98")
 put("fuzz_format", "bidi-quote", "a\u202eb\"c\\d\u00e9\U0001f600".encode())
+
+put("fuzz_loader", "program", b"ld.so\0--inhibit-cache\0./prog\0--payload\0x\0")
+put("fuzz_loader", "library-path", b"ld.so\0--library-path\0/a:/b\0prog\0")
+put("fuzz_loader", "help", b"ld.so\0--help\0")
+put("fuzz_loader", "value-missing", b"ld.so\0--argv0\0")
+put("fuzz_loader", "unterminated", b"ld.so\0--preload\0lib\0pro")
+put("fuzz_loader", "library-path-unterminated", b"\0--library-path\0/a:/bry-pa")  # found by fuzzing

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "format/writer.h"
+#include "gate/gate.h"
 #include "monitor/event.h"
 #include "snapshot/process.h"
 
@@ -751,6 +752,37 @@ static void process_json_and_text(void **state)
 	}
 }
 
+/* A held exec decided via ld.so: both flags in JSON (valid, exact keys) and in text. */
+static void decision_held_via_loader(void **state)
+{
+	struct pw_gate_decision d = {
+		.verdict = PW_EXEC_DENY, .reason = PW_GATE_BY_RULE, .err = 1, .pid = 42, .tid = 42,
+		.uid = 65534, .rule = 0, .held = true, .via_loader = true,
+	};
+	char buf[4096];
+	struct jv v;
+	int len;
+
+	(void)state;
+	snprintf(d.name, sizeof(d.name), "ld.so");
+	snprintf(d.image, sizeof(d.image), "/tmp/denied");
+	len = pw_gate_decision_format_json(&d, buf, sizeof(buf), 0);
+	assert_true(len > 0 && (size_t)len < sizeof(buf));
+	assert_true(jparse(buf, (size_t)len, &v));
+	assert_non_null(jget(&v, "held"));
+	assert_int_equal(jget(&v, "held")->t, J_BOOL);
+	assert_int_equal(jget(&v, "via_loader")->t, J_BOOL);
+	assert_non_null(strstr(buf, "\"held\":true,\"via_loader\":true,"));
+	jfree(&v);
+	d.held = d.via_loader = false;
+	len = pw_gate_decision_format_json(&d, buf, sizeof(buf), 0);
+	assert_non_null(strstr(buf, "\"held\":false,\"via_loader\":false,"));
+	d.held = d.via_loader = true;
+	len = pw_gate_decision_format_text(&d, buf, sizeof(buf), PW_FORMAT_NO_NEWLINE);
+	assert_true(len > 0);
+	assert_non_null(strstr(buf, "/tmp/denied (via ld.so) (held)"));
+}
+
 static void bad_arguments(void **state)
 {
 	char buf[16];
@@ -863,6 +895,7 @@ int main(void)
 		cmocka_unit_test(event_json_property),
 		cmocka_unit_test(event_text_property),
 		cmocka_unit_test(process_json_and_text),
+		cmocka_unit_test(decision_held_via_loader),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(output_file_rules, make_tmpdir, remove_tmpdir),
 	};

@@ -79,7 +79,7 @@ static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, voi
 	pthread_mutex_unlock(&cli->lock);
 }
 
-static void print_stats(const struct pw_gate *g, bool audit)
+static void print_stats(const struct pw_gate *g, bool audit, bool holds)
 {
 	struct pw_gate_stats st = { .sz = sizeof(st) };
 
@@ -97,6 +97,12 @@ static void print_stats(const struct pw_gate *g, bool audit)
 		" invalidated",
 		st.cache_hits, st.cache_misses, st.cache_entries, st.cache_evictions, st.cache_flushes,
 		st.cache_refused, st.cache_invalidated);
+	/* execs fanotify never saw: held and decided, or killed where that is impossible */
+	cli_err("held execs: %" PRIu64 " decided, %" PRIu64 " killed at exec (%s), %" PRIu64
+		" killed when resumed by others, %" PRIu64 " via ld.so (%" PRIu64 " unresolved), %" PRIu64
+		" stale cached allows, %" PRIu64 " released by the guardian",
+		st.held, st.held_killed, holds ? "could not be held" : "this kernel cannot hold: 6.13+",
+		st.held_resumed_killed, st.via_loader, st.loader_unresolved, st.cache_stale, st.guardian_held);
 }
 
 int cmd_gate(int argc, char **argv)
@@ -121,7 +127,7 @@ int cmd_gate(int argc, char **argv)
 	const char **rules = NULL;
 	const char *rules_file = NULL;
 	size_t n_rules = 0;
-	bool default_deny = false;
+	bool default_deny = false, holds;
 	struct pw_gate *g = NULL;
 	char errbuf[512];
 	double duration = 0;
@@ -224,11 +230,13 @@ int cmd_gate(int argc, char **argv)
 		ret = cli_start_error("the gate", err);
 		goto out;
 	}
-	cli_err("running%s; SIGINT or SIGTERM stops",
-		opts.audit ? " in audit mode (nothing is denied)" : "");
+	holds = pw_gate_hold_supported(g);
+	cli_err("running%s%s; SIGINT or SIGTERM stops",
+		opts.audit ? " in audit mode (nothing is denied)" : "",
+		holds ? "" : " (this kernel cannot hold execs the gate does not see: they are killed)");
 	cli_run(NULL, duration, &cli.out);
 	pw_gate_stop(g);
-	print_stats(g, opts.audit);
+	print_stats(g, opts.audit, holds);
 out:
 	pw_gate_free(g);
 	if (cli_out_close(&cli.out))

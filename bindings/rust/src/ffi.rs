@@ -225,6 +225,17 @@ pub struct pw_gate_stats {
     pub guardian_kernel_helpers: u64,
     pub guardian_kills: u64,
     pub guardian_pid: i64,
+    // execs fanotify never saw, and the loader (issue 12)
+    pub held: u64,
+    pub held_killed: u64,
+    pub held_resumed_killed: u64,
+    pub held_escaped: u64,
+    pub via_loader: u64,
+    pub loader_unresolved: u64,
+    pub cache_stale: u64,
+    pub tree_dropped: u64,
+    pub guardian_held: u64,
+    pub filesystems_marked_held: u64,
 }
 
 extern "C" {

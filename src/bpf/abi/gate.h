@@ -94,7 +94,7 @@ struct pw_gate_ungated {
 	__u32 killed;         /* SIGKILLed in the kernel (fail-closed) */
 	__u32 image_len;      /* bytes of image used, NUL included */
 	__u32 cached;         /* not ungated: allowed by a cached verdict */
-	__u32 __pad;
+	__u32 hold;           /* PW_GATE_HOLD_*: what the kernel did with an ungated exec */
 	char comm[PW_COMM_LEN];
 	char image[PW_PATH_MAX];
 };
@@ -114,6 +114,51 @@ struct pw_gate_bpf_config {
 	__u64 armed_ns;       /* bpf_ktime_get_ns() once every filesystem was marked */
 	/* A process is gated when its subject_bits contain all bits of one mask. */
 	__u64 scope_masks[PW_GATE_MAX_SCOPES];
+	/* --- held execs (issue 12) --- */
+	__u32 hold_mode;      /* PW_GATE_HOLD_MODE_*: what an ungated exec of a gated process gets */
+	__u32 __pad2;
+};
+
+/*
+ * Held execs (see "Held execs" in procward.h). An exec of a gated process
+ * that fanotify never saw (memfd, a filesystem not marked yet, a cached
+ * allow whose file changed) is stopped at sched_process_exec, before its
+ * first instruction, and decided in user space on /proc/PID/exe.
+ */
+#define PW_GATE_HOLD_MODE_REPORT 0 /* nothing could deny it: report only */
+#define PW_GATE_HOLD_MODE_HOLD 1   /* SIGSTOP, with the kernel's watch against SIGCONT/ptrace */
+#define PW_GATE_HOLD_MODE_KILL 2   /* no watch on this kernel: SIGKILL (fail closed) */
+
+/* pw_gate_ungated.hold */
+#define PW_GATE_HOLD_NONE 0     /* reported only (or killed by fail_closed_ungated) */
+#define PW_GATE_HOLD_STOPPED 1  /* stopped: user space decides, then SIGCONT or SIGKILL */
+#define PW_GATE_HOLD_KILLED 2   /* could not be held safely (traced, SIGHUP ignored, no room): killed */
+#define PW_GATE_HOLD_ESCAPED 3  /* the watch saw a SIGCONT it could not stop in the kernel: kill now */
+#define PW_GATE_HOLD_KIND 0xff  /* the low byte is one of the above; flags why: */
+#define PW_GATE_HOLD_F_STALE (1u << 8)   /* a cached allow whose file changed (ctime) */
+#define PW_GATE_HOLD_F_TRACED (1u << 9)  /* killed: traced (the tracer could swallow the SIGSTOP) */
+#define PW_GATE_HOLD_F_SIGHUP (1u << 10) /* killed: SIGHUP ignored or blocked (see procward.h) */
+#define PW_GATE_HOLD_F_FULL (1u << 11)   /* killed: PW_GATE_HELD_MAX execs held already */
+#define PW_GATE_HOLD_F_NOWATCH (1u << 12) /* killed: this kernel cannot watch a held exec */
+
+#define PW_GATE_HELD_MAX 1024   /* execs held at once; beyond, they are killed */
+
+/* Value of gate_held (key: tgid). */
+struct pw_gate_held {
+	__u64 start_ns;       /* thread-group leader start (boottime ns): the process key */
+	__u32 state;          /* PW_GATE_HELD_* */
+	__u32 __pad;
+	__u64 held_ns;        /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when it was stopped */
+};
+#define PW_GATE_HELD_WAITING 1  /* stopped, no verdict yet: a SIGCONT or tracer kills it */
+#define PW_GATE_HELD_RELEASED 2 /* allowed: user space sends the SIGCONT */
+#define PW_GATE_HELD_DENIED 3   /* denied: user space sends the SIGKILL */
+
+/* Value of gate_cached: the inode's ctime when the allow was cached. */
+struct pw_gate_ctime {
+	__s64 sec;
+	__u32 nsec;
+	__u32 __pad;
 };
 
 #endif /* PW_BPF_GATE_ABI_H */
