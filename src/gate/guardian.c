@@ -235,12 +235,13 @@ GUARD_FN static bool g_kernel_helper(int pid)
 	/* "pid (comm) S ppid ...": comm may hold anything, so start after the last ')' */
 	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
 		;
-	for (; i < len && field < 3; i++)
+	/* ") S ppid": ppid starts after the second space past the ')' */
+	for (; i < len && field < 2; i++)
 		if (buf[i] == ' ')
 			field++;
 	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
 		ppid = ppid * 10 + (buf[i] - '0');
-	return field == 3 && ppid == 2;
+	return field == 2 && ppid == 2;
 }
 
 /*
