@@ -166,6 +166,7 @@ struct pw_gate_decision {
 	char filename[DECISION_FILENAME];
 	uint32_t argc, args_len;
 	char args[DECISION_ARGS];
+	bool redacted;      /* args had secrets replaced (opts.redact) */
 };
 
 struct gate_counters {
