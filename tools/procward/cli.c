@@ -314,10 +314,9 @@ static int close_sink(struct cli_out *o)
 
 	pw_sink_flush(o->sink, 2000);
 	pw_sink_stats(o->sink, &st);
-	if (st.dropped || st.write_errors || st.queued || st.rotations || st.reopens)
-		cli_err("output: %" PRIu64 " records written, %" PRIu64 " dropped (queue full), %" PRIu64
-			" write errors, %" PRIu64 " still queued, %" PRIu64 " rotations, %" PRIu64 " reopens",
-			st.written, st.dropped, st.write_errors, st.queued, st.rotations, st.reopens);
+	cli_err("output: %" PRIu64 " records, %" PRIu64 " written, %" PRIu64 " dropped, %" PRIu64
+		" write errors, %" PRIu64 " still queued, %" PRIu64 " rotations, %" PRIu64 " reopens",
+		st.pushed, st.written, st.dropped, st.write_errors, st.queued, st.rotations, st.reopens);
 	if (st.write_errors)
 		ret = EXIT_RUNTIME;
 	pw_sink_free(o->sink); /* what is still queued gets the drain time, then counts as dropped */
