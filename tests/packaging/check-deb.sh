@@ -46,7 +46,7 @@ done
 # The tracked files as they are in the work tree: what a clean clone holds.
 tree() {
 	mkdir -p "$1"
-	git -C "$src_root" ls-files -z | tar --null -T - -C "$src_root" -cf - | tar -xf - -C "$1"
+	git -C "$src_root" ls-files -z | tar -C "$src_root" --null -T - -cf - | tar -xf - -C "$1"
 }
 
 echo "=== dpkg-buildpackage -us -uc -b (version 1)"

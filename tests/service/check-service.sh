@@ -302,8 +302,8 @@ expect "... with FILE:LINE" "$(cat "$tmp/bad.err")" "procward: $tmp/bad.conf:3: 
 printf '[watch]\nrotate-size = lots\n' >"$tmp/bad.conf"
 "$PW" watch --config "$tmp/bad.conf" 2>"$tmp/bad.err"
 expect "a bad value: exit 2" "$?" 2
-expect "... and the rule" "$(head -1 "$tmp/bad.err")" \
-	"procward: bad --rotate-size 'lots' (bytes, K, M or G suffix; at least 4096, 0: never)"
+expect "... FILE:LINE and the rule" "$(head -1 "$tmp/bad.err")" \
+	"procward: $tmp/bad.conf:2: bad --rotate-size 'lots' (bytes, K, M or G suffix; at least 4096, 0: never)"
 ln -s "$tmp/elsewhere" "$tmp/link.jsonl"
 "$PW" watch --output "$tmp/link.jsonl" -d 1 2>"$tmp/link.err"
 expect "--output through a symlink: refused, exit 2" "$?" 2

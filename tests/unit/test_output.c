@@ -589,6 +589,125 @@ static void syslog_datagrams(void **state)
 	pw_sink_free(o);
 }
 
+/* The sized-struct rule: a tail this library does not know must be zero. */
+static void opts_unknown_tail_refused(void **state)
+{
+	struct {
+		struct pw_sink_opts o;
+		uint64_t newer_field;
+	} big = { .o = { .sz = sizeof(big) } };
+	struct {
+		struct pw_redact_opts o;
+		uint64_t newer_field;
+	} rbig = { .o = { .sz = sizeof(rbig) } };
+	struct pw_sink *o = NULL;
+	struct pw_redactor *r = NULL;
+
+	(void)state;
+	big.newer_field = 1;
+	assert_int_equal(pw_sink_new(&big.o, &o), -EINVAL);
+	big.newer_field = 0;
+	assert_int_equal(pw_sink_new(&big.o, &o), 0); /* a zero tail: asks for nothing unknown */
+	{
+		struct {
+			struct pw_sink_file_opts f;
+			uint64_t newer_field;
+		} fbig = { .f = { .sz = sizeof(fbig), .path = "/nonexistent/x" }, .newer_field = 7 };
+
+		assert_int_equal(pw_sink_add_file(o, &fbig.f), -EINVAL);
+	}
+	pw_sink_free(o);
+	rbig.newer_field = 1;
+	assert_int_equal(pw_redact_new(&rbig.o, &r), -EINVAL);
+	assert_null(r);
+}
+
+/* --output-mode and --truncate reach the file target (pw_output_open); a reopen appends. */
+static void file_mode_and_truncate(void **state)
+{
+	char path[128], buf[64];
+	struct pw_sink *o;
+	struct stat sb;
+	mode_t old = umask(0);
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mode.log", tmpdir);
+	{
+		PW_OPTS(pw_sink_file_opts, fo, .path = path, .mode = 0640);
+
+		assert_int_equal(pw_sink_new(NULL, &o), 0);
+		assert_int_equal(pw_sink_add_file(o, &fo), 0);
+		assert_int_equal(pw_sink_start(o), 0);
+		assert_int_equal(pw_sink_push(o, NULL, "old\n", 4), 0);
+		assert_int_equal(pw_sink_flush(o, 5000), 0);
+		pw_sink_free(o);
+	}
+	umask(old);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0640);
+	{
+		PW_OPTS(pw_sink_file_opts, fo, .path = path, .flags = PW_OUTPUT_TRUNCATE);
+
+		assert_int_equal(pw_sink_new(NULL, &o), 0);
+		assert_int_equal(pw_sink_add_file(o, &fo), 0);
+		assert_int_equal(pw_sink_start(o), 0);
+		assert_int_equal(pw_sink_push(o, NULL, "new", 3), 0);
+		assert_int_equal(pw_sink_flush(o, 5000), 0);
+		pw_sink_reopen(o); /* not truncated again */
+		assert_int_equal(pw_sink_push(o, NULL, "after-reopen", 12), 0);
+		assert_int_equal(pw_sink_flush(o, 5000), 0);
+		pw_sink_free(o);
+	}
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(buf, 1, sizeof(buf), f), 17);
+	fclose(f);
+	assert_memory_equal(buf, "new\nafter-reopen\n", 17);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0640); /* an existing file keeps its mode */
+}
+
+/* journald's native protocol, end to end on a socket standing in for journald's. */
+static void journal_datagrams(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pw_sink *o;
+	PW_OPTS(pw_sink_journal_opts, jo, .socket_path = sa.sun_path);
+	static const char line[] = "{\"type\":\"exec\",\"pid\":7,\"name\":\"a\\nb\"}";
+	struct pw_jbuf b = { 0 };
+	char buf[4096], v[64];
+	ssize_t n;
+	int fd;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/journal.sock", tmpdir);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(pw_sink_new(NULL, &o), 0);
+	assert_int_equal(pw_sink_add_journal(o, &jo), 0);
+	assert_int_equal(pw_sink_start(o), 0);
+	assert_int_equal(pw_sink_push(o, "exec", line, sizeof(line) - 1), 0);
+	assert_int_equal(pw_sink_flush(o, 5000), 0);
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n > 0);
+	b.p = buf;
+	b.len = (size_t)n;
+	assert_int_equal(jfield(&b, "MESSAGE", v, sizeof(v)), 0);
+	assert_string_equal(v, line);
+	assert_int_equal(jfield(&b, "SYSLOG_IDENTIFIER", v, sizeof(v)), 0);
+	assert_string_equal(v, "procward");
+	assert_int_equal(jfield(&b, "PROCWARD_EVENT", v, sizeof(v)), 0);
+	assert_string_equal(v, "exec");
+	assert_int_equal(jfield(&b, "PROCWARD_PID", v, sizeof(v)), 0);
+	assert_string_equal(v, "7");
+	assert_int_equal(jfield(&b, "PROCWARD_NAME", v, sizeof(v)), 0);
+	assert_string_equal(v, "a\nb");
+	pw_sink_free(o);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +724,9 @@ int main(void)
 		cmocka_unit_test(safe_open_refuses),
 		cmocka_unit_test(blocked_pipe_costs_nothing),
 		cmocka_unit_test(syslog_datagrams),
+		cmocka_unit_test(opts_unknown_tail_refused),
+		cmocka_unit_test(file_mode_and_truncate),
+		cmocka_unit_test(journal_datagrams),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -65,11 +65,16 @@ void cli_err(const char *fmt, ...)
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], where[600];
+	size_t off = 0;
 	va_list ap;
 
+	if (cli_config_where(where, sizeof(where))) /* an option from --config FILE: FILE:LINE first */
+		off = (size_t)snprintf(msg, sizeof(msg), "%s", where);
+	if (off >= sizeof(msg))
+		off = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
 	va_end(ap);
 	emit(cli_prefix, msg);
 	fprintf(stderr, "Try 'procward %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");

@@ -231,6 +231,7 @@ int cmd_gate(int argc, char **argv)
 			goto out;
 		}
 	}
+	cli_config_done();
 	if (optind < argc) {
 		ret = cli_usage("gate", "unexpected argument '%s'", argv[optind]);
 		goto out;
@@ -289,6 +290,7 @@ int cmd_gate(int argc, char **argv)
 	pw_gate_stop(g);
 	print_stats(g, opts.audit);
 out:
+	cli_config_done(); /* no-op when parsing ended normally */
 	pw_gate_free(g);
 	if (cli_out_close(&cli.out))
 		ret = EXIT_RUNTIME;

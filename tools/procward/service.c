@@ -147,6 +147,32 @@ int cli_redactor(const struct cli_service_opts *s, struct pw_redactor **out)
 
 /* ------------------------------------------------------------ --config */
 
+/* Where each argument of the expanded argv came from: a line of the file, or 0 (the command line). */
+static struct {
+	char *path;
+	unsigned int *line;
+	int n;
+	bool parsing;
+} origin;
+
+bool cli_config_where(char *buf, size_t len)
+{
+	int i = optind - 1; /* getopt_long has just taken "--key=value" */
+
+	if (!origin.parsing || i < 0 || i >= origin.n || !origin.line[i])
+		return false;
+	snprintf(buf, len, "%s:%u: ", origin.path, origin.line[i]);
+	return true;
+}
+
+void cli_config_done(void)
+{
+	origin.parsing = false;
+	free(origin.path);
+	free(origin.line);
+	memset(&origin, 0, sizeof(origin));
+}
+
 static const struct option *find_option(const struct option *longopts, const char *name)
 {
 	for (; longopts->name; longopts++)
@@ -169,6 +195,22 @@ static bool push_arg(char ***v, size_t *n, char *s)
 	grown[(*n)++] = s;
 	grown[*n] = NULL;
 	*v = grown;
+	return true;
+}
+
+static bool note_line(size_t argi, unsigned int line)
+{
+	unsigned int *grown;
+
+	if ((int)argi >= origin.n) {
+		grown = realloc(origin.line, (argi + 1) * sizeof(*grown));
+		if (!grown)
+			return false;
+		memset(grown + origin.n, 0, (argi + 1 - (size_t)origin.n) * sizeof(*grown));
+		origin.line = grown;
+		origin.n = (int)argi + 1;
+	}
+	origin.line[argi] = line;
 	return true;
 }
 
@@ -222,23 +264,31 @@ int cli_config_expand(const char *section, const struct option *longopts, int *a
 		}
 		if (!push_arg(&nv, &nn, arg))
 			goto oom;
+		if (!note_line(nn - 1, e->line))
+			goto oom;
 	}
 	/* The command line after the file: its options win. */
 	for (int i = 1; i < argc; i++)
 		if (!push_arg(&nv, &nn, strdup(argv[i])))
 			goto oom;
+	origin.path = strdup(path);
+	if (!origin.path || !note_line(nn - 1, 0))
+		goto oom;
+	origin.parsing = true;
 	config_free(&c);
 	*argcp = (int)nn;
 	*argvp = nv; /* lives as long as the command */
 	return 0;
 oom:
 	cli_err("out of memory");
+	cli_config_done();
 	config_free(&c);
 	for (size_t i = 0; i < nn; i++)
 		free(nv[i]);
 	free(nv);
 	return EXIT_RUNTIME;
 usage:
+	cli_config_done();
 	config_free(&c);
 	for (size_t i = 0; i < nn; i++)
 		free(nv[i]);

@@ -69,6 +69,13 @@ int cli_service_option(struct cli_service_opts *s, int opt, const char *arg);
  * exit status after a message.
  */
 int cli_config_expand(const char *section, const struct option *longopts, int *argc, char ***argv);
+/*
+ * While the command parses the expanded argv: "FILE:LINE: " in buf if the
+ * option getopt_long() just returned came from the file (cli_usage() puts
+ * it before its message). cli_config_done() when the parsing is over.
+ */
+bool cli_config_where(char *buf, size_t len);
+void cli_config_done(void);
 
 /* The redactor the options ask for (built-in patterns unless --no-redact...); NULL for none. */
 int cli_redactor(const struct cli_service_opts *s, struct pw_redactor **out);

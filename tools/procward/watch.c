@@ -284,6 +284,7 @@ int cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
+	cli_config_done();
 	if (optind < argc) {
 		ret = cli_usage("watch", "unexpected argument '%s'", argv[optind]);
 		goto out;
@@ -348,6 +349,7 @@ int cmd_watch(int argc, char **argv)
 		stats.events_delivered, stats.events_lost, stats.events_filtered,
 		stats.processes_tracked);
 out:
+	cli_config_done(); /* no-op when parsing ended normally */
 	pw_monitor_free(m);
 	if (cli_out_close(&st.out))
 		ret = EXIT_RUNTIME;
