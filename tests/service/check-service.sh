@@ -87,7 +87,11 @@ start() {
 	shift
 	start_listener "$name" || { fail "$name: notify listener"; return 1; }
 	NOTIFY_SOCKET=$tmp/$name.sock timeout -s KILL 120 "$PW" "$@" >"${OUT:-$tmp/$name.out}" 2>"$tmp/$name.err" &
-	pid=$!
+	tpid=$!
+	pids+=($tpid)
+	# Signals go to procward itself, not to timeout(1): timeout forwards only the first SIGHUP.
+	pid=
+	wait_for 10 child_of "$tpid" || { fail "$name: procward did not start"; return 1; }
 	pids+=($pid)
 	if ! wait_for 30 grep -qx READY=1 "$tmp/$name.notify"; then
 		fail "$name: no READY=1 from procward $1"
@@ -95,10 +99,17 @@ start() {
 		return 1
 	fi
 }
-# stop PID SIGNAL: signal it and wait for its exit (the watchdog bounds the wait); $rc.
+# child_of TPID: sets $pid to the (only) child of the timeout(1) watchdog TPID.
+child_of() {
+	local c
+	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null || return 1
+	[ -n "$c" ] && pid=$c
+}
+# stop PID SIGNAL: signal procward and wait for its watchdog to exit (timeout(1) exits
+# with procward's status; it bounds the wait); $rc.
 stop() {
 	kill -"${2:-INT}" "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	wait "$tpid" 2>/dev/null
 	rc=$?
 }
 # A program of our own, under a name (comm) nothing else on the machine runs.
