@@ -5,14 +5,17 @@
  * monitor callback, a gate's decision thread) ever waits on a target.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -111,7 +114,7 @@ static struct out_target *new_sink(struct pw_sink *o, enum target_kind kind, int
 
 static void sink_close(struct out_target *s)
 {
-	if (s->fd >= 0 && s->kind != TARGET_FD)
+	if (s->fd >= 0 && (s->kind != TARGET_FD || s->own_fd))
 		close(s->fd);
 	s->fd = -1;
 	free(s->path);
@@ -149,16 +152,38 @@ PW_API int pw_sink_add_file(struct pw_sink *o, const struct pw_sink_file_opts *o
 	return 0;
 }
 
+/*
+ * The writer must be able to give up on a target that stops reading (the
+ * drain time at pw_sink_free): a pipe, FIFO or terminal is written through
+ * a descriptor of its own opened O_NONBLOCK from /proc/self/fd (its own
+ * file description: the application's fd keeps its flags); a socket with
+ * MSG_DONTWAIT. Regular files do not block for long. Where the reopen is
+ * refused (a FIFO that lost its reader), the fd is written as it is.
+ */
 PW_API int pw_sink_add_fd(struct pw_sink *o, int fd)
 {
 	int err;
 	struct out_target *s = new_sink(o, TARGET_FD, &err);
+	struct stat st;
 
 	if (!s)
 		return err;
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st))
 		return -EBADF;
 	s->fd = fd;
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		char path[64];
+		int own;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (own >= 0) {
+			s->fd = own;
+			s->own_fd = true;
+		}
+	} else if (S_ISSOCK(st.st_mode)) {
+		s->is_socket = true;
+	}
 	o->n_sinks++;
 	return 0;
 }
@@ -284,7 +309,8 @@ int pw_dgram_send(struct out_target *s, const struct target_env *env, const stru
 	}
 }
 
-int pw_fd_write_all(int fd, const struct target_env *env, const struct iovec *iov_in, int iovcnt)
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, const struct iovec *iov_in,
+		    int iovcnt)
 {
 	struct iovec iov[4];
 	int i = 0;
@@ -293,7 +319,8 @@ int pw_fd_write_all(int fd, const struct target_env *env, const struct iovec *io
 		return -EINVAL;
 	memcpy(iov, iov_in, sizeof(*iov) * (size_t)iovcnt);
 	while (i < iovcnt) {
-		ssize_t n = writev(fd, &iov[i], iovcnt - i);
+		struct msghdr mh = { .msg_iov = &iov[i], .msg_iovlen = (size_t)(iovcnt - i) };
+		ssize_t n = sock ? sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(fd, &iov[i], iovcnt - i);
 
 		if (n < 0) {
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -324,7 +351,7 @@ static int sink_write(struct pw_sink *o, struct out_target *s, const struct line
 
 	switch (s->kind) {
 	case TARGET_FILE: return pw_file_target_write(s, &env, l->data, l->len);
-	case TARGET_FD: return pw_fd_write_all(s->fd, &env, iov, 2);
+	case TARGET_FD: return pw_fd_write_all(s->fd, s->is_socket, &env, iov, 2);
 	case TARGET_SYSLOG: return pw_syslog_target_write(s, &env, l->type, l->data, l->len);
 	case TARGET_JOURNAL: return pw_journal_target_write(s, &env, l->type, l->data, l->len);
 	}

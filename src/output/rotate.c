@@ -155,7 +155,7 @@ int pw_file_target_write(struct out_target *s, const struct target_env *env, con
 			return err;
 	}
 	/* One writev per record: with O_APPEND, a line is never interleaved. */
-	err = pw_fd_write_all(s->fd, env, iov, 2);
+	err = pw_fd_write_all(s->fd, false, env, iov, 2);
 	if (!err)
 		s->size += len + 1;
 	return err;

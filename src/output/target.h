@@ -27,6 +27,8 @@ struct out_target {
 	enum target_kind kind;
 	char *path;            /* file: the log; syslog/journal: the socket */
 	int fd;                /* -1 while closed */
+	bool own_fd;           /* fd target: our non-blocking reopen of the application's fd */
+	bool is_socket;        /* fd target: written with MSG_DONTWAIT */
 	/* file */
 	unsigned int open_flags, mode; /* pw_output_opts: PW_OUTPUT_TRUNCATE at the first open only */
 	uint64_t size, rotate_size;
@@ -46,7 +48,7 @@ int pw_file_target_write(struct out_target *s, const struct target_env *env, con
 int pw_file_target_reopen(struct out_target *s);
 
 /* A whole buffer to a possibly non-blocking fd, waiting in slices while env allows. */
-int pw_fd_write_all(int fd, const struct target_env *env, const struct iovec *iov, int iovcnt);
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, const struct iovec *iov, int iovcnt);
 
 /* syslog (syslog.c) */
 int pw_syslog_target_write(struct out_target *s, const struct target_env *env, const char *type,

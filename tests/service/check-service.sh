@@ -101,8 +101,8 @@ start() {
 }
 # child_of TPID: sets $pid to the (only) child of the timeout(1) watchdog TPID.
 child_of() {
-	local c
-	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null || return 1
+	local c=
+	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null # no newline at its end: read says EOF
 	[ -n "$c" ] && pid=$c
 }
 # stop PID SIGNAL: signal procward and wait for its watchdog to exit (timeout(1) exits

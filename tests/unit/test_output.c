@@ -708,6 +708,36 @@ static void journal_datagrams(void **state)
 	close(fd);
 }
 
+/*
+ * A blocking pipe (as a shell hands over `> fifo`) that nobody reads: the
+ * writer writes through its own non-blocking descriptor, so pw_sink_free
+ * still returns after the drain time, and the application's fd keeps its flags.
+ */
+static void blocking_pipe_does_not_hang_free(void **state)
+{
+	PW_OPTS(pw_sink_opts, oo, .queue_lines = 16, .drain_ms = 200);
+	struct pw_sink *o;
+	char line[4096];
+	uint64_t t0;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	memset(line, 'y', sizeof(line));
+	assert_int_equal(pw_sink_new(&oo, &o), 0);
+	assert_int_equal(pw_sink_add_fd(o, p[1]), 0);
+	assert_int_equal(pw_sink_start(o), 0);
+	for (int i = 0; i < 100; i++)
+		pw_sink_push(o, "exec", line, sizeof(line)); /* 400 KiB: far past the 64 KiB pipe */
+	t0 = now_ns();
+	pw_sink_free(o);
+	assert_true(now_ns() - t0 < 2000 * 1000 * 1000ull);
+	assert_int_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+	assert_true(fcntl(p[1], F_GETFD) >= 0); /* not closed: the application's */
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +757,7 @@ int main(void)
 		cmocka_unit_test(opts_unknown_tail_refused),
 		cmocka_unit_test(file_mode_and_truncate),
 		cmocka_unit_test(journal_datagrams),
+		cmocka_unit_test(blocking_pipe_does_not_hang_free),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
