@@ -28,7 +28,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_H
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
 
 .PHONY: unit integ check check-fast asan-check vm-check install-check python-check tests-build
-.PHONY: check-deb check-service
+.PHONY: check-deb check-service check-system
 .PHONY: fuzz fuzz-check fuzz-build
 tests-build: all $(UNIT_BINS) $(INTEG_BINS)
 
@@ -60,6 +60,11 @@ check-deb:
 # reload, blocked sinks, the config file, procward -> rsyslog -> PostgreSQL.
 check-service: all
 	tests/service/check-service.sh
+
+# Debian with systemd in QEMU (TCG): the packages installed, both units enabled; deny,
+# audit file and journal, reload, stop leaves nothing attached (tests/system/run-system.sh).
+check-system:
+	tests/system/run-system.sh
 
 check-fast: unit integ
 
