@@ -306,6 +306,10 @@ if start conf watch --config "$tmp/procward.conf"; then
 	check "watch --config: events to the file, redacted by the file's pattern" \
 		grep -q 'pwconf","ticket=\*\*\*"' "$tmp/conf.jsonl"
 fi
+chmod 0666 "$tmp/procward.conf"
+"$PW" watch --config "$tmp/procward.conf" 2>"$tmp/bad.err"
+expect "a world-writable config file: refused, exit 2" "$?" 2
+check "... saying why" grep -q 'refused: writable by others' "$tmp/bad.err"
 printf '[watch]\nevents = exec\nbogus-key = 1\n' >"$tmp/bad.conf"
 "$PW" watch --config "$tmp/bad.conf" 2>"$tmp/bad.err"
 expect "an unknown key: exit 2" "$?" 2

@@ -98,7 +98,7 @@ timeout -s KILL "$timeout_s" qemu-system-x86_64 -accel "$accel" -m 1024 -smp 1 -
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-append "root=/dev/vda rw console=ttyS0 panic=-1 systemd.show_status=0 quiet" \
 	-drive file="$tmp/disk.img",if=virtio,format=raw -nic none </dev/null 2>&1 |
-	tr -d '\r' | tee "$tmp/console.log" | grep --line-buffered '^PW-SYSTEM'
+	stdbuf -o0 tr -d '\r' | tee "$tmp/console.log" | grep --line-buffered '^PW-SYSTEM'
 summary=$(sed -n 's/^PW-SYSTEM \(system: [0-9]* passed, [0-9]* failed\)$/\1/p' "$tmp/console.log" | tail -1)
 if [ -z "$summary" ] || ! grep -q '^PW-SYSTEM DONE' "$tmp/console.log"; then
 	echo "run-system: the guest did not finish; console tail:"

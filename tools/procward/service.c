@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -220,6 +221,7 @@ int cli_config_expand(const char *section, const struct option *longopts, int *a
 	char **argv = *argvp, **nv = NULL, err[600];
 	const char *path = NULL;
 	struct config c = { 0 };
+	struct stat st;
 	size_t nn = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -232,6 +234,15 @@ int cli_config_expand(const char *section, const struct option *longopts, int *a
 	}
 	if (!path)
 		return 0;
+	/*
+	 * The file says what a root service watches and denies: one that
+	 * another user may write (or replace) would hand them the gate.
+	 */
+	if (!stat(path, &st) && ((st.st_mode & S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
+		cli_err("%s: refused: writable by others or owned by another user (uid %u)", path,
+			(unsigned int)st.st_uid);
+		return EXIT_USAGE;
+	}
 	if (config_parse(path, section, &c, err, sizeof(err))) {
 		cli_err("%s", err);
 		return EXIT_USAGE;
