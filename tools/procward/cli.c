@@ -250,6 +250,10 @@ int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts)
 	if (opts && opts->service && (opts->path || opts->service->syslog || opts->service->journal)) {
 		int ret = open_sink(o, opts);
 
+		if (ret) { /* nothing was queued: no summary to give at close */
+			pw_sink_free(o->sink);
+			o->sink = NULL;
+		}
 		o->is_tty = (!opts->path || !strcmp(opts->path, "-")) && isatty(STDOUT_FILENO);
 		o->fd = -1;
 		o->cap = OUT_CAP;
