@@ -112,6 +112,18 @@ stop() {
 	wait "$tpid" 2>/dev/null
 	rc=$?
 }
+# best_of_3 PROG: the shortest of 3 storms of 100 execs, in ms (the least disturbed by the
+# other load of a shared machine).
+best_of_3() {
+	local best= t0 t r
+	for r in 1 2 3; do
+		t0=$(date +%s%N)
+		storm "$1" "q$r" 100 1
+		t=$(( ($(date +%s%N) - t0) / 1000000 ))
+		if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+	done
+	echo "$best"
+}
 # A program of our own, under a name (comm) nothing else on the machine runs.
 mkprog() { cp /bin/true "$tmp/$1"; }
 # storm PROG TAG N PARALLEL: N execs of PROG with argv[1] TAG-i, from PARALLEL shells.
@@ -255,7 +267,7 @@ if command -v rsyslogd >/dev/null; then
 	mkprog pwdenyme
 	# the baseline: the same gate writing to a file nobody blocks
 	if start free gate --rule "deny path $tmp/pwdenyme" --output "$tmp/free.jsonl"; then
-		t0=$(date +%s%N); storm pwquick q 300 1; t_free=$(( ($(date +%s%N) - t0) / 1000000 ))
+		t_free=$(best_of_3 pwquick)
 		stop "$pid" TERM
 	fi
 	mkfifo "$tmp/full"
@@ -263,12 +275,12 @@ if command -v rsyslogd >/dev/null; then
 	kill -STOP "$rspid"
 	if OUT=$tmp/full start blocked2 gate --log all --rule "deny path $tmp/pwdenyme" --output - \
 		--syslog-socket "$tmp/rs/log.sock" --queue-lines 64; then
-		t0=$(date +%s%N); storm pwquick q 300 1; t_blocked=$(( ($(date +%s%N) - t0) / 1000000 ))
+		t_blocked=$(best_of_3 pwquick)
 		"$tmp/pwdenyme" 2>/dev/null
 		expect "with both sinks blocked, a deny rule still denies" "$?" 126
-		echo "        300 execs: ${t_free} ms with a free sink, ${t_blocked} ms with both sinks blocked"
-		check "300 execs take no longer with the sinks blocked (< 1.5x + 300 ms)" \
-			test "$t_blocked" -lt $((t_free * 3 / 2 + 300))
+		echo "        100 execs, best of 3: ${t_free} ms with a free sink, ${t_blocked} ms with both sinks blocked"
+		check "100 execs take no longer with the sinks blocked (best of 3 < 1.5x + 100 ms)" \
+			test "$t_blocked" -lt $((t_free * 3 / 2 + 100))
 		stop "$pid" TERM
 		sum=$(grep 'procward gate: output:' "$tmp/blocked2.err")
 		dec=$(sed -n 's/^procward gate: \([0-9]*\) decisions.*/\1/p' "$tmp/blocked2.err")
