@@ -88,7 +88,7 @@ $(foreach s,$(LIB_SRCS),$(eval $(call lib_obj_rule,$(s))))
 
 $(SHLIB): $(LIB_OBJS) src/libprocward.map
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN) -shared -Wl,-soname,libprocward.so.$(SOVERSION) \
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libprocward.so.$(SOVERSION) \
 		-Wl,--version-script=src/libprocward.map -Wl,--no-undefined \
 		-o $@ $(LIB_OBJS) $(LIBS)
 	$(Q)ln -sf libprocward.so.$(VERSION) $(BUILD)/libprocward.so.$(SOVERSION)
@@ -100,7 +100,7 @@ $(STLIB): $(LIB_OBJS)
 
 $(CLI): $(CLI_SRCS) $(wildcard tools/procward/*.h) $(STLIB)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
 
 $(BUILD)/procward.pc: procward.pc.in Makefile
 	@mkdir -p $(BUILD)

@@ -235,6 +235,7 @@ enum pw_event_flag {
 	PW_EVF_PATH_TRUNCATED = 1u << 1,  /* image or cwd path longer than the limit */
 	PW_EVF_FROM_TABLE = 1u << 2,      /* image/argv came from the process table, not this event */
 	PW_EVF_GROUP_EXIT = 1u << 3,      /* exit caused by exit_group/fatal signal of the whole process */
+	PW_EVF_REDACTED = 1u << 4,        /* secrets in argv were replaced (pw_monitor_opts.redact) */
 };
 PW_API unsigned int pw_event_flags(const struct pw_event *ev);
 
@@ -457,6 +458,138 @@ struct pw_output_opts {
 
 PW_API int pw_output_open(const char *path, const struct pw_output_opts *opts);
 
+/*
+ * Sinks for records the application has already formatted (JSON Lines,
+ * text): a bounded queue and one writer thread per struct pw_sink, so that
+ * a producer (a monitor callback, a gate's on_decision) never waits on a
+ * target. A full queue drops the record and counts it (pw_sink_stats).
+ *
+ * Threads: pw_sink_new, the pw_sink_add_* calls, pw_sink_start and
+ * pw_sink_free by the owner; pw_sink_push, pw_sink_flush and pw_sink_stats
+ * from any thread; pw_sink_reopen from any thread or a signal handler
+ * (async-signal-safe). Targets are added before start.
+ */
+struct pw_sink;
+
+struct pw_sink_opts {
+	size_t sz;
+	unsigned int queue_lines;  /* records buffered at most; 0: 8192 */
+	size_t queue_bytes;        /* bytes buffered at most; 0: 16 MiB */
+	unsigned int drain_ms;     /* pw_sink_free keeps writing the queue this long; 0: 2000 */
+	pw_log_fn log;             /* rotation and reopen failures; called on the writer thread */
+	void *log_userdata;
+};
+PW_API int pw_sink_new(const struct pw_sink_opts *opts, struct pw_sink **out);
+/* Writes what is queued (for at most drain_ms; the rest is counted dropped), stops, frees. NULL ok. */
+PW_API void pw_sink_free(struct pw_sink *o);
+
+/*
+ * A log file, opened with pw_output_open() (never through a symlink, only
+ * a regular file, `mode` for a new file: 0 is 0600). With rotate_size, a
+ * record that would take the file past it first renames PATH to PATH.1
+ * (PATH.1 to PATH.2, ..., PATH.KEEP falls off: at most rotate_keep old
+ * files besides PATH), gzip'd to PATH.N.gz with rotate_compress.
+ * pw_sink_reopen() reopens PATH (after an external rotation such as
+ * logrotate's create mode). flags: enum pw_output_flag, at the first open.
+ */
+struct pw_sink_file_opts {
+	size_t sz;
+	const char *path;
+	unsigned int flags;        /* PW_OUTPUT_TRUNCATE */
+	unsigned int mode;         /* permission bits of a new file; 0: 0600 */
+	uint64_t rotate_size;      /* bytes; 0: never rotate */
+	unsigned int rotate_keep;  /* old files kept (at most 1000) */
+	unsigned int rotate_compress; /* nonzero: gzip rotated files (not a bool: a field appended later stays detectable) */
+};
+PW_API int pw_sink_add_file(struct pw_sink *o, const struct pw_sink_file_opts *opts);
+/* An fd the application keeps open (stdout, a pipe); a full pipe waits on the writer thread only. */
+PW_API int pw_sink_add_fd(struct pw_sink *o, int fd);
+
+/*
+ * RFC 5424 records on a local datagram socket: "<PRI>1 TIME HOST APP PID
+ * MSGID - RECORD", msgid = the type given to pw_sink_push(). A receiver
+ * that restarted is reconnected at the next record.
+ */
+struct pw_sink_syslog_opts {
+	size_t sz;
+	const char *socket_path;   /* NULL: /dev/log */
+	const char *app_name;      /* NULL: "procward" */
+	int facility;              /* LOG_DAEMON, LOG_AUTHPRIV, ... (<syslog.h>); 0: LOG_DAEMON */
+};
+PW_API int pw_sink_add_syslog(struct pw_sink *o, const struct pw_sink_syslog_opts *opts);
+
+/*
+ * journald's native protocol (a datagram of fields; libsystemd is not
+ * needed): MESSAGE = the record, PROCWARD_EVENT = the type, and for a
+ * JSON object record each top-level scalar as PROCWARD_<KEY> (upper
+ * case: PROCWARD_PID, PROCWARD_IMAGE, ...).
+ */
+struct pw_sink_journal_opts {
+	size_t sz;
+	const char *socket_path;   /* NULL: /run/systemd/journal/socket */
+	const char *identifier;    /* SYSLOG_IDENTIFIER; NULL: "procward" */
+};
+PW_API int pw_sink_add_journal(struct pw_sink *o, const struct pw_sink_journal_opts *opts);
+
+PW_API int pw_sink_start(struct pw_sink *o);
+/*
+ * Queue one record (a trailing newline is dropped; each target adds its
+ * own separator) with its type (syslog msgid, journal PROCWARD_EVENT; may
+ * be NULL). Never blocks on a target: -ENOBUFS when the queue is full
+ * (counted in dropped).
+ */
+PW_API int pw_sink_push(struct pw_sink *o, const char *type, const char *line, size_t len);
+/* Reopen files and sockets before the writer's next record. Async-signal-safe. */
+PW_API void pw_sink_reopen(struct pw_sink *o);
+/* Wait until everything pushed so far was handed to the targets: 0, -ETIMEDOUT (-1: forever). */
+PW_API int pw_sink_flush(struct pw_sink *o, int timeout_ms);
+
+struct pw_sink_stats {
+	size_t sz;
+	uint64_t pushed;       /* pw_sink_push calls */
+	uint64_t written;      /* records every target took */
+	uint64_t dropped;      /* records lost: queue full, or still queued when the drain time ended */
+	uint64_t write_errors; /* target writes that failed (one record may count once per target) */
+	uint64_t rotations;
+	uint64_t reopens;
+	uint64_t queued;       /* records waiting now */
+};
+PW_API int pw_sink_stats(const struct pw_sink *o, struct pw_sink_stats *stats);
+
+/* ------------------------------------------------------------- redaction */
+/*
+ * Secrets in command lines, replaced by "***" in copies made for output:
+ *  - NAME=VALUE where NAME ends in password, passwd, secret, token, apikey,
+ *    api_key, api-key, credential(s), access_key, passphrase, or is the word
+ *    pass, pwd, pw, auth or pin (--password=X, PGPASSWORD=X, ?token=X&);
+ *  - the argument after --password, --token, ... (same names, no '=');
+ *  - -pSECRET of the MySQL/MariaDB clients, and -p SECRET of sshpass;
+ *  - Authorization: (the scheme stays: "Bearer ***"), X-Api-Key:,
+ *    X-Auth-Token: and Cookie: header values;
+ *  - user:SECRET@ in URLs.
+ * User patterns are POSIX extended regexes matched against each argument:
+ * every capture group's bytes are replaced, or the whole match if the
+ * regex has no group (Tetragon's redaction filters). A redactor is
+ * read-only once set up: any thread may use it then.
+ */
+struct pw_redactor;
+
+struct pw_redact_opts {
+	size_t sz;
+	unsigned int no_builtin;   /* nonzero: only the user's patterns (not a bool, as above) */
+};
+PW_API int pw_redact_new(const struct pw_redact_opts *opts, struct pw_redactor **out);
+PW_API void pw_redact_free(struct pw_redactor *r);
+/* -PW_ERR_RULE_SYNTAX with regerror()'s message in errbuf; -PW_ERR_RULE_LIMIT past 64. */
+PW_API int pw_redact_add_regex(struct pw_redactor *r, const char *regex, char *errbuf, size_t errlen);
+/*
+ * Redact a NUL-separated argv of len bytes. 1: something was replaced, and
+ * *out (malloc'd, free() it) holds the new argv, NUL-separated, same count,
+ * *out_len bytes; 0: nothing to hide (*out NULL); or -errno.
+ */
+PW_API int pw_redact_args(const struct pw_redactor *r, const char *args, size_t len, char **out,
+			  size_t *out_len);
+
 /* --------------------------------------------------------------- monitor */
 
 struct pw_monitor;
@@ -490,6 +623,12 @@ struct pw_monitor_opts {
 	 * measured); -1: no delay (lowest latency, highest cost).
 	 */
 	int batch_delay_us;
+	/*
+	 * Secrets in argv replaced before the callback sees them (EXEC argv
+	 * and argv from the process table alike), the event flagged
+	 * PW_EVF_REDACTED. Borrowed: must outlive the monitor. NULL: none.
+	 */
+	const struct pw_redactor *redact;
 };
 
 /* Validates options; loads nothing yet. */
@@ -1192,6 +1331,12 @@ struct pw_gate_opts {
 	 * count.
 	 */
 	unsigned int kill_on_missed_deadline;
+	/*
+	 * Redact the argv of decision records (on the decision thread, before
+	 * on_decision): rules and the handler always see the real argv.
+	 * Borrowed: must outlive the gate. NULL: none.
+	 */
+	const struct pw_redactor *redact;
 };
 
 #define PW_GATE_RECORD_DENIED (1u << 0)
@@ -1275,6 +1420,17 @@ PW_API int pw_gate_remove_rule(struct pw_gate *g, unsigned int index);
  */
 PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *errbuf,
 				   size_t errlen);
+/*
+ * Replace every rule by those of a rules file, atomically: each exec-open
+ * is decided by the old set or by the new one, and cached verdicts are
+ * dropped. On any error (errbuf: "PATH:LINE: message") the rules in force
+ * stay. While running, rules with uid, by-name or by-pid must be the same
+ * as the running ones, in the same order (they are in the kernel since
+ * start), else -EBUSY. Returns the number of rules, or negative. By the
+ * thread that owns the gate, before or after pw_gate_start().
+ */
+PW_API int pw_gate_replace_rules_file(struct pw_gate *g, const char *path, char *errbuf,
+				      size_t errlen);
 
 /*
  * Load the BPF programs, start the guardian (see "Crash safety"), mark
@@ -1430,6 +1586,8 @@ PW_API const char *pw_gate_reason_name(enum pw_gate_reason reason);
 PW_API bool pw_decision_held(const struct pw_gate_decision *d);
 /* issue 12: `ld.so PROGRAM`: the record is about PROGRAM (image), decided in ld.so's stead */
 PW_API bool pw_decision_via_loader(const struct pw_gate_decision *d);
+/* The record's argv had secrets replaced (pw_gate_opts.redact). */
+PW_API bool pw_decision_redacted(const struct pw_gate_decision *d);
 
 /* -- output: see "output" above; the schema is in README "JSON Lines schema" */
 PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *buf, size_t len,

@@ -10,14 +10,19 @@
 #   g++                         the C++ binding (header-only) and its tests
 #   --bindings: golang-go rustc cargo
 #                               the Go and Rust bindings (Debian's Go 1.19 and Rust 1.63: the floors)
+#   --service: debhelper dh-python python3-all lintian fakeroot dpkg-dev debootstrap
+#                               the Debian packages (make check-deb) and their chroot
+#              rsyslog rsyslog-pgsql postgresql logrotate libsystemd-dev
+#                               the fleet pipeline test (make check-service), logrotate's create mode
 #
 # Idempotent: packages already installed are left alone, and apt is not touched
 # at all when nothing is missing (`apt-get update` runs only then).
-# Usage: scripts/install-deps.sh [--vm] [--bench] [--bindings] [--all] [--dry-run]
+# Usage: scripts/install-deps.sh [--vm] [--bench] [--bindings] [--service] [--all] [--dry-run]
 #   --vm       also install what the VM kernel matrix needs (scripts/install-vm-deps.sh)
 #   --bench    also install the peer tools the benchmarks compare against (scripts/install-bench-deps.sh)
 #   --bindings also install the Go and Rust toolchains (make bindings; nothing is downloaded at build time)
-#   --all      --vm, --bench and --bindings: everything `make check` uses
+#   --service  also install the packaging and service pipeline tools (make check-deb, check-service)
+#   --all      --vm, --bench, --bindings and --service: everything `make check` uses
 #   --dry-run  only report what is missing (exit 1 if anything is)
 set -euo pipefail
 
@@ -41,19 +46,35 @@ BINDINGS_PKGS=(
     rustc
     cargo
 )
+SERVICE_PKGS=(
+    debhelper
+    dh-python
+    python3-all
+    lintian
+    fakeroot
+    dpkg-dev
+    debootstrap
+    rsyslog
+    rsyslog-pgsql
+    postgresql
+    logrotate
+    libsystemd-dev
+)
 
 VM=0
 BENCH=0
 BINDINGS=0
+SERVICE=0
 DRY_RUN=0
 for arg in "$@"; do
     case "$arg" in
         --vm) VM=1 ;;
         --bench) BENCH=1 ;;
         --bindings) BINDINGS=1 ;;
-        --all) VM=1; BENCH=1; BINDINGS=1 ;;
+        --service) SERVICE=1 ;;
+        --all) VM=1; BENCH=1; BINDINGS=1; SERVICE=1 ;;
         --dry-run) DRY_RUN=1 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install-deps: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,6 +92,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 fi
 
 [ "$BINDINGS" -eq 1 ] && PKGS+=("${BINDINGS_PKGS[@]}")
+[ "$SERVICE" -eq 1 ] && PKGS+=("${SERVICE_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
     if installed "$p"; then

@@ -28,6 +28,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_H
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(INTEG_COMMON) $(STLIB) $(LIBS) -lcmocka
 
 .PHONY: unit integ check check-fast asan-check vm-check install-check python-check tests-build
+.PHONY: check-deb check-service check-system
 .PHONY: fuzz fuzz-check fuzz-build
 tests-build: all $(UNIT_BINS) $(INTEG_BINS)
 
@@ -49,6 +50,21 @@ vm-check: all
 
 python-check: all
 	python3 tests/python/run_counted.py
+
+# The Debian packages: build from the tracked files (outside the tree), lintian,
+# contents, install/upgrade/purge in a debootstrap chroot (tests/packaging/check-deb.sh).
+check-deb:
+	tests/packaging/check-deb.sh
+
+# procward as a service against real engines (root): rotation, logrotate, redaction,
+# reload, blocked sinks, the config file, procward -> rsyslog -> PostgreSQL.
+check-service: all
+	tests/service/check-service.sh
+
+# Debian with systemd in QEMU (TCG): the packages installed, both units enabled; deny,
+# audit file and journal, reload, stop leaves nothing attached (tests/system/run-system.sh).
+check-system:
+	tests/system/run-system.sh
 
 check-fast: unit integ
 

@@ -26,14 +26,19 @@
  * whenever the struct grew by at least its alignment.
  */
 #define pw_snapshot_opts__last_field proc_root
-#define pw_monitor_opts__last_field batch_delay_us
+#define pw_monitor_opts__last_field redact
 #define pw_rule__last_field id
 #define pw_access_target__last_field access
 #define pw_protect_rule__last_field except_pid
-#define pw_gate_opts__last_field kill_on_missed_deadline
+#define pw_gate_opts__last_field redact
 #define pw_gate_rule__last_field cache
 #define pw_output_opts__last_field mode
 #define pw_sampler_opts__last_field max_processes
+#define pw_sink_opts__last_field log_userdata
+#define pw_sink_file_opts__last_field rotate_compress
+#define pw_sink_syslog_opts__last_field facility
+#define pw_sink_journal_opts__last_field identifier
+#define pw_redact_opts__last_field no_builtin
 
 #define PW_OPTS_KNOWN_SZ(TYPE) pw_offsetofend(struct TYPE, TYPE##__last_field)
 #define PW_OPTS_LAST_FIELD_IS_LAST(TYPE)                                       \
@@ -46,6 +51,11 @@ PW_OPTS_LAST_FIELD_IS_LAST(pw_access_target);
 PW_OPTS_LAST_FIELD_IS_LAST(pw_protect_rule);
 PW_OPTS_LAST_FIELD_IS_LAST(pw_gate_opts);
 PW_OPTS_LAST_FIELD_IS_LAST(pw_gate_rule);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_sink_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_sink_file_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_sink_syslog_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_sink_journal_opts);
+PW_OPTS_LAST_FIELD_IS_LAST(pw_redact_opts);
 
 /* sz covers at least `sz` itself, and nothing past `known` is set. */
 static inline bool pw_opts_validate(const void *opts, size_t known, size_t user_sz)

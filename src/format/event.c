@@ -245,6 +245,8 @@ PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len
 	json_bool(&w, evflags & PW_EVF_PATH_TRUNCATED);
 	pw_puts_lit(&w, ",\"from_table\":");
 	json_bool(&w, evflags & PW_EVF_FROM_TABLE);
+	if (evflags & PW_EVF_REDACTED)
+		pw_puts_lit(&w, ",\"redacted\":true");
 	if (pw_event_token(ev))
 		json_token(&w, ev);
 	pw_putc(&w, '}');
@@ -286,6 +288,8 @@ static void text_args(struct pw_writer *w, const struct pw_event *ev)
 	}
 	if (pw_event_flags(ev) & PW_EVF_ARGS_TRUNCATED)
 		pw_puts_lit(w, " [args truncated]");
+	if (pw_event_flags(ev) & PW_EVF_REDACTED)
+		pw_puts_lit(w, " [redacted]");
 }
 
 PW_API const char *pw_event_text_header(void)
@@ -548,6 +552,8 @@ PW_API int pw_gate_decision_format_json(const struct pw_gate_decision *d, char *
 	KV_I(&w, "errno", pw_decision_errno(d));
 	KV_U(&w, "latency_ns", pw_decision_latency_ns(d));
 	json_args(&w, "argv", pw_decision_argc(d), decision_arg, &da);
+	if (pw_decision_redacted(d))
+		pw_puts_lit(&w, ",\"redacted\":true");
 	pw_putc(&w, '}');
 	return finish(&w, flags);
 }

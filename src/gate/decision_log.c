@@ -91,6 +91,29 @@ void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req, enu
 	sink_push(g, &d);
 }
 
+/*
+ * On the decision thread, after the verdict: the record's copy of argv loses
+ * its secrets, the request's (what rules and the handler saw) never did.
+ * A redaction that fails or does not fit leaves no argv in the record.
+ */
+static void redact_record(struct pw_gate *g, struct pw_gate_decision *d)
+{
+	char *out = NULL;
+	size_t len = 0;
+	int ret = pw_redact_args(g->opts.redact, d->args, d->args_len, &out, &len);
+
+	if (ret == 0)
+		return;
+	d->redacted = true;
+	if (ret < 0 || len > sizeof(d->args)) {
+		d->argc = d->args_len = 0;
+	} else {
+		memcpy(d->args, out, len);
+		d->args_len = (uint32_t)len;
+	}
+	free(out);
+}
+
 void *pw_gate_sink_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -108,6 +131,9 @@ void *pw_gate_sink_main(void *arg)
 		g->ring_head = (g->ring_head + 1) % g->ring_cap;
 		g->ring_len--;
 		pthread_mutex_unlock(&g->sink_lock);
+		d->redacted = false;
+		if (g->opts.redact && d->args_len)
+			redact_record(g, d);
 		g->opts.on_decision(g, d, g->opts.decision_userdata);
 		pthread_mutex_lock(&g->sink_lock);
 		/*
@@ -193,6 +219,7 @@ PW_API const char *pw_decision_image(const struct pw_gate_decision *d) { return 
 PW_API const char *pw_decision_filename(const struct pw_gate_decision *d) { return d->filename; }
 PW_API size_t pw_decision_argc(const struct pw_gate_decision *d) { return d->argc; }
 PW_API int pw_decision_rule(const struct pw_gate_decision *d) { return d->rule; }
+PW_API bool pw_decision_redacted(const struct pw_gate_decision *d) { return d->redacted; }
 PW_API uint64_t pw_decision_time_ns(const struct pw_gate_decision *d) { return d->time_ns; }
 PW_API uint64_t pw_decision_latency_ns(const struct pw_gate_decision *d) { return d->latency_ns; }
 PW_API bool pw_decision_held(const struct pw_gate_decision *d) { return d->held; }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -490,4 +491,71 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	memcpy(stats, &s, sz);
 	stats->sz = sz;
 	return 0;
+}
+
+/* ------------------------------------------------------ whole-set replacement */
+
+/* Same subject conditions (what the kernel's maps were loaded with at start). */
+static bool same_subject(const struct pw_gate_rule_entry *a, const struct pw_gate_rule_entry *b)
+{
+	return a->action == b->action && a->has_uid == b->has_uid && a->uid == b->uid &&
+	       !strcmp(a->subject_name, b->subject_name) && a->subject_pid == b->subject_pid &&
+	       a->children == b->children;
+}
+
+/*
+ * Parse a whole rules file and swap it in for every rule at once, under the
+ * write lock: an exec-open sees either the old set or the new one, never a
+ * mix. While running, rules with a subject (uid, by-name, by-pid) live in
+ * the kernel's maps since start: the new file must have the same ones, in
+ * the same order, or it is refused (-EBUSY) and the old rules stay.
+ */
+PW_API int pw_gate_replace_rules_file(struct pw_gate *g, const char *path, char *errbuf,
+				      size_t errlen)
+{
+	struct pw_gate_rules fresh = { 0 }, old;
+	size_t ia = 0, ib = 0;
+	int n;
+
+	if (!g || !path)
+		return -EINVAL;
+	n = pw_gate_rules_parse_file(path, &fresh, errbuf, errlen);
+	if (n < 0) {
+		pw_gate_rules_free(&fresh);
+		return n;
+	}
+	pthread_rwlock_wrlock(&g->rules_lock);
+	if (g->started) {
+		/* walk both sets' subject rules side by side; they must match one for one */
+		for (;;) {
+			while (ia < g->rules.n && !g->rules.v[ia].subject_mask)
+				ia++;
+			while (ib < fresh.n && !fresh.v[ib].subject_mask)
+				ib++;
+			if (ia == g->rules.n || ib == fresh.n)
+				break;
+			if (!same_subject(&g->rules.v[ia], &fresh.v[ib]))
+				break;
+			/* keep the bits the kernel knows this rule by */
+			fresh.v[ib].subject_mask = g->rules.v[ia].subject_mask;
+			ia++;
+			ib++;
+		}
+		if (ia != g->rules.n || ib != fresh.n) {
+			pthread_rwlock_unlock(&g->rules_lock);
+			pw_gate_rules_free(&fresh);
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen,
+					 "%s: rules with uid, by-name or by-pid differ from the running ones "
+					 "(loaded into the kernel at start): restart to change them", path);
+			return -EBUSY;
+		}
+		fresh.n_subject_bits = g->rules.n_subject_bits;
+	}
+	old = g->rules;
+	g->rules = fresh;
+	rules_changed(g);
+	pthread_rwlock_unlock(&g->rules_lock);
+	pw_gate_rules_free(&old);
+	return n;
 }

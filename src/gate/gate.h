@@ -174,8 +174,8 @@ struct pw_gate_decision {
 	char filename[DECISION_FILENAME];
 	uint32_t argc, args_len;
 	char args[DECISION_ARGS];
-	/* --- evasion (issue 12) --- */
-	bool held, via_loader;
+	bool held, via_loader; /* issue 12: held at exec; decided on ld.so's PROGRAM */
+	bool redacted;         /* args had secrets replaced (opts.redact) */
 };
 
 struct gate_counters {

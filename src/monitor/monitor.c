@@ -210,12 +210,58 @@ static void track(struct pw_monitor *m, struct pw_event *ev)
 	}
 }
 
+/*
+ * Secrets out of argv before the application sees it, whatever the event's
+ * argv came from (its own record or the process table). A failed redaction
+ * delivers no argv rather than the secret.
+ */
+static void redact_event(struct pw_monitor *m, struct pw_event *ev)
+{
+	size_t len = 0, argc = 0;
+	char *out = NULL, *flat, *p;
+	int ret;
+
+	for (size_t i = 0; i < ev->argc; i++)
+		len += strlen(ev->argv[i]) + 1;
+	free(m->redacted);
+	m->redacted = NULL;
+	flat = malloc(len ? len : 1);
+	if (!flat) {
+		ret = -ENOMEM;
+	} else {
+		p = flat;
+		for (size_t i = 0; i < ev->argc; i++)
+			p = stpcpy(p, ev->argv[i]) + 1;
+		ret = pw_redact_args(m->opts.redact, flat, len, &out, &len);
+		free(flat);
+	}
+	if (ret == 0)
+		return;
+	if (ret < 0 || pw_split_args(out, len, &m->redact_buf, &argc)) {
+		free(out);
+		ev->argc = 0;
+		ev->argv = NULL;
+		ev->args = NULL;
+		ev->args_len = 0;
+		ev->flags |= PW_EVF_REDACTED | PW_EVF_ARGS_TRUNCATED;
+		return;
+	}
+	m->redacted = out;
+	ev->argv = m->redact_buf.argv;
+	ev->argc = argc;
+	ev->args = out;
+	ev->args_len = len;
+	ev->flags |= PW_EVF_REDACTED;
+}
+
 static int deliver(struct pw_monitor *m, struct pw_event *ev)
 {
 	int ret;
 
 	if (!(m->opts.events & PW_EVMASK(ev->type)) && ev->type != PW_EVENT_LOST)
 		return 0;
+	if (m->opts.redact && ev->argc)
+		redact_event(m, ev);
 	ret = m->opts.on_event(m, ev, m->opts.userdata);
 	if (ev->type != PW_EVENT_LOST)
 		m->delivered++;
@@ -579,6 +625,8 @@ PW_API void pw_monitor_free(struct pw_monitor *m)
 	pw_access_free(m); /* access.c */
 	pw_rules_free(&m->rules);
 	pw_decode_buf_free(&m->dbuf);
+	pw_decode_buf_free(&m->redact_buf);
+	free(m->redacted);
 	free(m->previous_image);
 	free(m);
 }

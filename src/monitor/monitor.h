@@ -41,6 +41,8 @@ struct pw_monitor {
 	struct pw_proc_key recent_exits[PW_RECENT_EXITS]; /* duplicate exit reports */
 	size_t recent_exit_next;
 	struct pw_access_state *access; /* access operations (access.c); NULL until used */
+	struct pw_decode_buf redact_buf; /* argv of the event being delivered, redacted (opts.redact) */
+	char *redacted;
 };
 
 #endif

@@ -526,6 +526,51 @@ static void rules_file_public_api(void **state)
 	pw_gate_free(g);
 }
 
+/*
+ * pw_gate_replace_rules_file: all or nothing; once running (the subject
+ * rules are in the kernel's maps since start) only a file with the same
+ * subject rules in the same order is taken.
+ */
+static void rules_file_replace(void **state)
+{
+	char path[64], err[256];
+	PW_OPTS(pw_gate_opts, o);
+	struct pw_gate *g = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/pw-gate-rules-replace-%d", getpid());
+	assert_int_equal(pw_gate_new(&o, &g), 0);
+	assert_int_equal(pw_gate_add_rule_text(g, "deny name from-text"), 0);
+	write_text(path, "deny path /nonexistent/a\ndeny name curl uid 1000\n");
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), 2);
+	assert_int_equal(g->rules.n, 2); /* the earlier rule is gone: a replacement, not an addition */
+	assert_string_equal(g->rules.v[0].path, "/nonexistent/a");
+	write_text(path, "deny path /nonexistent/b\ndeny bogus\n");
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), -PW_ERR_RULE_SYNTAX);
+	assert_non_null(strstr(err, ":2: "));
+	assert_int_equal(g->rules.n, 2);
+	assert_string_equal(g->rules.v[0].path, "/nonexistent/a"); /* the rules in force stay */
+
+	/* as if started (no kernel side here: the cache flush has nothing to flush) */
+	g->started = true;
+	write_text(path, "deny path /nonexistent/c\ndeny name curl uid 1000\nallow name ok\n");
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), 3);
+	assert_string_equal(g->rules.v[0].path, "/nonexistent/c");
+	assert_int_equal(g->rules.v[1].subject_mask, 0x1); /* the bit the kernel knows it by */
+	write_text(path, "deny path /nonexistent/d\ndeny name curl uid 1001\n");
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "restart to change them"));
+	write_text(path, "deny path /nonexistent/d\n");
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), -EBUSY);
+	assert_int_equal(g->rules.n, 3);
+	assert_string_equal(g->rules.v[0].path, "/nonexistent/c");
+	g->started = false;
+	unlink(path);
+	assert_int_equal(pw_gate_replace_rules_file(g, path, err, sizeof(err)), -ENOENT);
+	assert_int_equal(g->rules.n, 3);
+	pw_gate_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +587,7 @@ int main(void)
 		cmocka_unit_test(cache_veto_table),
 		cmocka_unit_test(rules_file_all_or_nothing),
 		cmocka_unit_test(rules_file_public_api),
+		cmocka_unit_test(rules_file_replace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "service.h"
 
 /* ------------------------------------------------------------ messages */
 
@@ -69,11 +71,18 @@ void cli_err(const char *fmt, ...)
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+	char msg[2048], where[600];
+	size_t off = 0;
 	va_list ap;
 
+	if (cli_config_where(where, sizeof(where))) /* an option from --config FILE: FILE:LINE first */
+		off = (size_t)snprintf(msg, sizeof(msg), "%s", where);
+	if (off >= sizeof(msg))
+		off = 0;
 	va_start(ap, fmt);
-	vemit(fmt, ap);
+	vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
 	va_end(ap);
+	emit(cli_prefix, msg);
 	fprintf(stderr, "Try 'procward %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
 }
@@ -181,10 +190,95 @@ int cli_other_option(struct cli_output_opts *o, const char *cmd, int opt, const 
 #define OUT_CAP (256 * 1024)
 #define OUT_FLUSH_AT (OUT_CAP - 32 * 1024) /* a batch that large goes out early */
 
+static void sink_log(enum pw_log_level level, const char *msg, void *userdata)
+{
+	(void)level;
+	(void)userdata;
+	emit(cli_prefix, msg);
+}
+
+/* The writer thread and its targets; 0, or the exit status after a message. */
+static int open_sink(struct cli_out *o, const struct cli_output_opts *opts)
+{
+	const struct cli_service_opts *svc = opts->service;
+	PW_OPTS(pw_sink_opts, so, .queue_lines = svc->queue_lines, .log = sink_log);
+	int err;
+
+	err = pw_sink_new(&so, &o->sink);
+	if (err)
+		goto fail;
+	if (!opts->path || !strcmp(opts->path, "-")) {
+		if (opts->path || (!svc->syslog && !svc->journal))
+			err = pw_sink_add_fd(o->sink, STDOUT_FILENO);
+	} else {
+		PW_OPTS(pw_sink_file_opts, fo, .path = opts->path, .mode = opts->mode,
+			.flags = opts->truncate ? PW_OUTPUT_TRUNCATE : 0, .rotate_size = svc->rotate_size,
+			.rotate_keep = svc->rotate_keep, .rotate_compress = svc->rotate_compress);
+
+		err = pw_sink_add_file(o->sink, &fo);
+		if (err == -EINVAL || err == -EISDIR || err == -ELOOP) {
+			cli_err("refusing to write to %s: %s", opts->path,
+				err == -ELOOP ? "it is a symbolic link (not followed)"
+					      : "not a regular file (use shell redirection for pipes and devices)");
+			return EXIT_USAGE;
+		}
+		if (err) {
+			cli_err("cannot open %s: %s", opts->path, pw_strerror(err));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (!err && svc->syslog) {
+		PW_OPTS(pw_sink_syslog_opts, sy, .socket_path = svc->syslog_socket,
+			.facility = svc->syslog_facility);
+
+		err = pw_sink_add_syslog(o->sink, &sy);
+		if (err) {
+			cli_err("syslog socket %s: %s", svc->syslog_socket ? svc->syslog_socket : "/dev/log",
+				pw_strerror(err));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (!err && svc->journal) {
+		PW_OPTS(pw_sink_journal_opts, jo, .socket_path = svc->journal_socket);
+
+		err = pw_sink_add_journal(o->sink, &jo);
+		if (err) {
+			cli_err("journal socket %s: %s",
+				svc->journal_socket ? svc->journal_socket : "/run/systemd/journal/socket",
+				pw_strerror(err));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (!err)
+		err = pw_sink_start(o->sink);
+	if (!err)
+		return 0;
+fail:
+	cli_err("cannot start the output: %s", pw_strerror(err));
+	return EXIT_RUNTIME;
+}
+
 int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = STDOUT_FILENO;
+	if (opts && opts->service && (opts->path || opts->service->syslog || opts->service->journal)) {
+		int ret = open_sink(o, opts);
+
+		if (ret) { /* nothing was queued: no summary to give at close */
+			pw_sink_free(o->sink);
+			o->sink = NULL;
+		}
+		o->is_tty = (!opts->path || !strcmp(opts->path, "-")) && isatty(STDOUT_FILENO);
+		o->fd = -1;
+		o->cap = OUT_CAP;
+		o->buf = malloc(o->cap);
+		if (!ret && !o->buf) {
+			cli_err("out of memory");
+			ret = EXIT_RUNTIME;
+		}
+		return ret;
+	}
 	if (opts && opts->path) {
 		PW_OPTS(pw_output_opts, oo, .mode = opts->mode,
 			.flags = opts->truncate ? PW_OUTPUT_TRUNCATE : 0);
@@ -216,6 +310,10 @@ int cli_out_flush(struct cli_out *o)
 {
 	size_t off = 0;
 
+	if (o->sink) {
+		o->len = 0; /* cli_out_record() queued every record already */
+		return 0;
+	}
 	while (off < o->len && !o->err) {
 		ssize_t w = write(o->fd, o->buf + off, o->len - off);
 
@@ -232,10 +330,32 @@ int cli_out_flush(struct cli_out *o)
 	return o->err;
 }
 
+/* Whatever is queued goes out (bounded by the sink's drain time); what was lost is said. */
+static int close_sink(struct cli_out *o)
+{
+	struct pw_sink_stats st = { .sz = sizeof(st) };
+	int ret = 0;
+
+	pw_sink_flush(o->sink, 2000);
+	pw_sink_stats(o->sink, &st);
+	cli_err("output: %" PRIu64 " records, %" PRIu64 " written, %" PRIu64 " dropped, %" PRIu64
+		" write errors, %" PRIu64 " still queued, %" PRIu64 " rotations, %" PRIu64 " reopens",
+		st.pushed, st.written, st.dropped, st.write_errors, st.queued, st.rotations, st.reopens);
+	if (st.write_errors)
+		ret = EXIT_RUNTIME;
+	pw_sink_free(o->sink); /* what is still queued gets the drain time, then counts as dropped */
+	o->sink = NULL;
+	free(o->buf);
+	o->buf = NULL;
+	return ret;
+}
+
 int cli_out_close(struct cli_out *o)
 {
 	int ret = 0;
 
+	if (o->sink)
+		return close_sink(o);
 	if (!o->buf && o->fd < 0)
 		return 0;
 	cli_out_flush(o);
@@ -272,6 +392,10 @@ void cli_out_str(struct cli_out *o, const char *s)
 {
 	size_t n = strlen(s);
 
+	if (o->sink) {
+		pw_sink_push(o->sink, NULL, s, n);
+		return;
+	}
 	if (!reserve(o, n))
 		return;
 	memcpy(o->buf + o->len, s, n);
@@ -293,6 +417,11 @@ void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void 
 		if (n < 0 || (size_t)n >= o->cap - o->len)
 			return;
 	}
+	if (o->sink) {
+		/* full queue: -ENOBUFS, counted in the sink's dropped; the producer never waits */
+		pw_sink_push(o->sink, o->type, o->buf + o->len, (size_t)n);
+		return;
+	}
 	o->len += (size_t)n;
 	if (o->len >= OUT_FLUSH_AT)
 		cli_out_flush(o);
@@ -311,8 +440,11 @@ int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg)
 
 /* ------------------------------------------------------------ running */
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, hup_flag;
 static struct pw_monitor *volatile running_monitor;
+static struct pw_sink *volatile hup_sink;
+static void (*hup_fn)(void *userdata);
+static void *hup_userdata;
 
 static void on_stop_signal(int sig)
 {
@@ -320,6 +452,30 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 	if (running_monitor)
 		pw_monitor_stop(running_monitor); /* async-signal-safe */
+}
+
+static void on_hup_signal(int sig)
+{
+	(void)sig;
+	hup_flag = 1;
+	if (hup_sink)
+		pw_sink_reopen(hup_sink); /* async-signal-safe */
+}
+
+void cli_on_hup(struct pw_sink *sink, void (*fn)(void *userdata), void *userdata)
+{
+	hup_sink = sink;
+	hup_fn = fn;
+	hup_userdata = userdata;
+}
+
+static void handle_hup(void)
+{
+	if (!hup_flag)
+		return;
+	hup_flag = 0;
+	if (hup_fn)
+		hup_fn(hup_userdata);
 }
 
 void cli_stop(void)
@@ -336,6 +492,7 @@ void cli_block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -359,6 +516,8 @@ static int wait_blocked(double duration, struct cli_out *out)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (hup_sink || hup_fn)
+		sigaddset(&set, SIGHUP);
 	while (!stop_flag) {
 		uint64_t wait_ns = CLI_FLUSH_MS * 1000000ull;
 		struct timespec ts;
@@ -382,6 +541,10 @@ static int wait_blocked(double duration, struct cli_out *out)
 		}
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (sig == SIGHUP) {
+			on_hup_signal(sig); /* here on this thread: the signal was waited for, not caught */
+			handle_hup();
+		}
 	}
 	return 0;
 }
@@ -398,6 +561,12 @@ int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	if (hup_sink || hup_fn) {
+		struct sigaction hup = { .sa_handler = on_hup_signal };
+
+		sigemptyset(&hup.sa_mask);
+		sigaction(SIGHUP, &hup, NULL);
+	}
 	if (duration > 0) {
 		struct itimerval it = { .it_value = {
 			.tv_sec = (time_t)duration,
@@ -411,6 +580,7 @@ int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
 		err = pw_monitor_dispatch(m, -1);
 		if (out)
 			cli_out_flush(out);
+		handle_hup();
 		if (err == -EINTR) { /* our stop, or another signal: look at the flag */
 			err = 0;
 			continue;

@@ -46,11 +46,19 @@ bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Seconds, fractions allowed, >= 0. */
 bool cli_parse_seconds(const char *s, double *out);
 
+struct cli_service_opts;
+
 /* --output FILE, --output-mode MODE, --truncate: the same on every command. */
 struct cli_output_opts {
-	const char *path;  /* NULL: stdout */
+	const char *path;  /* NULL: stdout; "-" with a writer thread: stdout through it */
 	unsigned int mode; /* 0: 0600 */
 	bool truncate;
+	/*
+	 * watch and gate: records go to libprocward's writer thread (struct
+	 * pw_sink: a bounded queue, drops counted), which feeds the file, and
+	 * syslog and journald as `service` asks. NULL: written here.
+	 */
+	const struct cli_service_opts *service;
 };
 #define CLI_OUTPUT_LONGOPTS                                                   \
 	{ "output", required_argument, NULL, 'o' },                          \
@@ -75,6 +83,8 @@ struct cli_out {
 	size_t len, cap;
 	int err;  /* first write error (negative errno), reported at the end */
 	pthread_mutex_t *lock; /* set when another thread writes records (the gate's decision thread) */
+	struct pw_sink *sink;  /* the writer thread: each record is queued to it, never written here */
+	const char *type;      /* the next record's type (syslog msgid) for the sink */
 };
 
 /* Open the output (stdout when path is NULL); 0, or the exit status after a message. */
@@ -107,8 +117,15 @@ int cli_run(struct pw_monitor *m, double duration, struct cli_out *out);
 #define CLI_FLUSH_MS 100
 /* Make cli_run() return (from a callback: after the current batch). */
 void cli_stop(void);
-/* Block SIGINT/SIGTERM in this thread and the threads it starts later. */
+/* Block SIGINT/SIGTERM/SIGHUP in this thread and the threads it starts later. */
 void cli_block_signals(void);
+/*
+ * SIGHUP while cli_run() runs: `sink`'s files and sockets are reopened at
+ * once (from the handler: async-signal-safe), then fn(userdata) is called
+ * on cli_run's thread (the gate reloads its rules there). Without a call
+ * to this, SIGHUP keeps its default action.
+ */
+void cli_on_hup(struct pw_sink *sink, void (*fn)(void *userdata), void *userdata);
 
 /* CLOCK_MONOTONIC now, ns: the time base of text output. */
 uint64_t cli_now_ns(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "service.h"
 
 static const char gate_usage[] =
 	"Usage: procward gate [OPTIONS]\n"
@@ -31,6 +32,11 @@ static const char gate_usage[] =
 	"  -v, --verbose            library messages on stderr\n"
 	"  -h, --help               this text\n"
 	"\n"
+	"Service outputs (decision records go through a writer thread with a bounded queue):\n"
+	"  -o -                     stdout through the writer thread\n"
+	CLI_SERVICE_USAGE "; with --rules-file, it also replaces\n"
+	"  every rule by the file's, atomically (a bad file keeps the rules in force and says why)\n"
+	"\n"
 	"Rule conditions: path P, name N, sha256 HEX, uid U, by-name COMM, by-pid PID, children,\n"
 	"arg A, errno E (deny). Actions: allow, deny. 'cache' on an allow/deny rule without uid,\n"
 	"by-name, by-pid or arg keeps its verdict for the file until the file changes (a cached\n"
@@ -40,6 +46,10 @@ struct gate_cli {
 	struct cli_out out;
 	pthread_mutex_t lock; /* out: the decision thread writes, the main thread flushes */
 	bool json;
+	struct pw_gate *g;
+	const char *rules_file; /* SIGHUP replaces the rules by this file's */
+	size_t n_rules;         /* -r rules: a reload would lose them */
+	bool default_deny;
 };
 
 static int fmt_decision_json(const void *d, char *buf, size_t len, void *arg)
@@ -73,6 +83,7 @@ static void on_decision(struct pw_gate *g, const struct pw_gate_decision *d, voi
 
 	(void)g;
 	pthread_mutex_lock(&cli->lock);
+	cli->out.type = pw_decision_verdict(d) == PW_EXEC_DENY ? "deny" : "allow";
 	cli_out_record(&cli->out, cli->json ? fmt_decision_json : fmt_decision_text, d, NULL);
 	if (!routine(d))
 		cli_out_flush(&cli->out);
@@ -105,6 +116,33 @@ static void print_stats(const struct pw_gate *g, bool audit, bool holds)
 		st.held_resumed_killed, st.via_loader, st.loader_unresolved, st.cache_stale, st.guardian_held);
 }
 
+/*
+ * SIGHUP (systemctl reload), on the main thread: the rules file replaces
+ * every rule at once; a file with an error leaves the rules in force and
+ * says why. The output files were reopened already (cli_on_hup).
+ */
+static void gate_reload(void *userdata)
+{
+	struct gate_cli *cli = userdata;
+	char errbuf[512];
+	int n;
+
+	cli_notify("RELOADING=1");
+	if (!cli->rules_file) {
+		cli_err("SIGHUP: outputs reopened (no --rules-file to reload)");
+	} else if (cli->n_rules) {
+		cli_err("SIGHUP: outputs reopened; rules not reloaded: -r rules and --rules-file are "
+			"combined, and only a --rules-file alone can be replaced");
+	} else if ((n = pw_gate_replace_rules_file(cli->g, cli->rules_file, errbuf, sizeof(errbuf))) < 0) {
+		cli_err("reload refused, the rules in force stay: %s", errbuf[0] ? errbuf : pw_strerror(n));
+	} else if (cli->default_deny && (n = pw_gate_add_rule_text(cli->g, "deny")) < 0) {
+		cli_err("reload: --default deny: %s", pw_strerror(n));
+	} else {
+		cli_err("reloaded %d rules from %s", n, cli->rules_file);
+	}
+	cli_notify("READY=1");
+}
+
 int cmd_gate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -120,9 +158,12 @@ int cmd_gate(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_SERVICE_LONGOPTS,
 		{ 0 },
 	};
 	struct gate_cli cli = { .out = { .fd = -1 }, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct cli_service_opts svc = { .rotate_keep = 5 };
+	struct pw_redactor *redactor = NULL;
 	struct cli_output_opts output = { 0 };
 	const char **rules = NULL;
 	const char *rules_file = NULL;
@@ -137,6 +178,10 @@ int cmd_gate(int argc, char **argv)
 		.log = cli_log, .log_userdata = &verbose, .decision_filter = PW_GATE_RECORD_NOTABLE);
 
 	cli_prefix = "procward gate: ";
+	ret = cli_config_expand("gate", longopts, &argc, &argv);
+	if (ret)
+		return ret;
+	output.service = &svc;
 	rules = calloc((size_t)argc + 1, sizeof(*rules));
 	if (!rules) {
 		cli_err("out of memory");
@@ -184,17 +229,24 @@ int cmd_gate(int argc, char **argv)
 		case 'h': fputs(gate_usage, stdout); goto out;
 		default:
 			r = cli_output_option(&output, c, optarg);
+			if (!r)
+				r = cli_service_option(&svc, c, optarg);
 			if (r > 0)
 				break;
 			ret = r < 0 ? EXIT_USAGE : cli_usage("gate", "bad option");
 			goto out;
 		}
 	}
+	cli_config_done();
 	if (optind < argc) {
 		ret = cli_usage("gate", "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	opts.timeout_verdict = default_deny ? PW_EXEC_DENY : PW_EXEC_ALLOW;
+	ret = cli_redactor(&svc, &redactor);
+	if (ret)
+		goto out;
+	opts.redact = redactor;
 	err = pw_gate_new(&opts, &g);
 	if (err) {
 		cli_err("%s", pw_strerror(err));
@@ -234,13 +286,24 @@ int cmd_gate(int argc, char **argv)
 	cli_err("running%s%s; SIGINT or SIGTERM stops",
 		opts.audit ? " in audit mode (nothing is denied)" : "",
 		holds ? "" : " (this kernel cannot hold execs the gate does not see: they are killed)");
+	cli.g = g;
+	cli.rules_file = rules_file;
+	cli.n_rules = n_rules;
+	cli.default_deny = default_deny;
+	cli_on_hup(cli.out.sink, gate_reload, &cli);
+	cli_notify("READY=1");
 	cli_run(NULL, duration, &cli.out);
+	cli_notify("STOPPING=1");
+	cli_on_hup(NULL, NULL, NULL);
 	pw_gate_stop(g);
 	print_stats(g, opts.audit, holds);
 out:
+	cli_config_done(); /* no-op when parsing ended normally */
 	pw_gate_free(g);
 	if (cli_out_close(&cli.out))
 		ret = EXIT_RUNTIME;
+	pw_redact_free(redactor); /* after the gate: it borrowed it */
+	free(svc.redact);
 	free(rules);
 	return ret;
 }

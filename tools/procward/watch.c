@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "service.h"
 
 static const char watch_usage[] =
 	"Usage: procward watch [OPTIONS]\n"
@@ -37,7 +38,12 @@ static const char watch_usage[] =
 	"      --batch-delay US     in busy periods, read the ring every US microseconds\n"
 	"                           (default 4000; 0: at every event, lowest latency, highest cost)\n"
 	"  -v, --verbose            library messages on stderr (twice: debug)\n"
-	"  -h, --help               this text\n";
+	"  -h, --help               this text\n"
+	"\n"
+	"Service outputs (records go through a writer thread with a bounded queue: a stalled\n"
+	"output drops records and counts them, never slows the monitor):\n"
+	"  -o -                     stdout through the writer thread\n"
+	CLI_SERVICE_USAGE "\n";
 
 struct watch_state {
 	struct cli_out out;
@@ -59,6 +65,7 @@ static int on_event(struct pw_monitor *m, const struct pw_event *ev, void *userd
 		if (++st->seen == st->max_events)
 			cli_stop();
 	}
+	st->out.type = pw_event_type_name(pw_event_type(ev));
 	if (st->json)
 		cli_out_record(&st->out, cli_fmt_event_json, ev, NULL);
 	else
@@ -188,9 +195,12 @@ int cmd_watch(int argc, char **argv)
 		{ "batch-delay", required_argument, NULL, 3 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_SERVICE_LONGOPTS,
 		{ 0 },
 	};
 	struct watch_state st = { .out = { .fd = -1 } };
+	struct cli_service_opts svc = { .rotate_keep = 5 };
+	struct pw_redactor *redactor = NULL;
 	struct rule_list rules = { 0 };
 	struct rule_list access_targets = { 0 }; /* -p/-n values: the targets of access events */
 	struct cli_output_opts output = { 0 };
@@ -202,6 +212,10 @@ int cmd_watch(int argc, char **argv)
 	PW_OPTS(pw_monitor_opts, opts, .on_event = on_event, .userdata = &st, .log = cli_log,
 		.log_userdata = &verbose);
 
+	ret = cli_config_expand("watch", longopts, &argc, &argv);
+	if (ret)
+		return ret;
+	output.service = &svc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "e:n:N:p:P:u:U:r:cjto:d:m:vh", longopts, NULL)) != -1) {
 		bool ok = true;
@@ -257,6 +271,8 @@ int cmd_watch(int argc, char **argv)
 		case 'h': fputs(watch_usage, stdout); goto out;
 		default:
 			r = cli_output_option(&output, opt, optarg);
+			if (!r)
+				r = cli_service_option(&svc, opt, optarg);
 			if (r > 0)
 				break;
 			ret = r < 0 ? EXIT_USAGE : cli_usage("watch", "bad option");
@@ -268,11 +284,16 @@ int cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
+	cli_config_done();
 	if (optind < argc) {
 		ret = cli_usage("watch", "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 
+	ret = cli_redactor(&svc, &redactor);
+	if (ret)
+		goto out;
+	opts.redact = redactor;
 	err = pw_monitor_new(&opts, &m);
 	if (err) {
 		cli_err("bad options: %s", pw_strerror(err));
@@ -310,10 +331,14 @@ int cmd_watch(int argc, char **argv)
 	st.t0_ns = cli_now_ns();
 	if (verbose)
 		cli_err("watching (Ctrl-C to stop)");
-	if (!st.json && !output.path)
+	if (!st.json && (!output.path || !strcmp(output.path, "-")))
 		cli_out_str(&st.out, pw_event_text_header());
 	cli_out_flush(&st.out);
+	cli_on_hup(st.out.sink, NULL, NULL); /* SIGHUP: reopen the output files (logrotate) */
+	cli_notify("READY=1");
 	err = cli_run(m, duration, &st.out);
+	cli_notify("STOPPING=1");
+	cli_on_hup(NULL, NULL, NULL);
 	if (err) {
 		cli_err("%s", pw_strerror(err));
 		ret = EXIT_RUNTIME;
@@ -324,9 +349,12 @@ int cmd_watch(int argc, char **argv)
 		stats.events_delivered, stats.events_lost, stats.events_filtered,
 		stats.processes_tracked);
 out:
+	cli_config_done(); /* no-op when parsing ended normally */
 	pw_monitor_free(m);
 	if (cli_out_close(&st.out))
 		ret = EXIT_RUNTIME;
+	pw_redact_free(redactor); /* after the monitor: it borrowed it */
+	free(svc.redact);
 	free_rules(&rules);
 	free_rules(&access_targets);
 	return ret;

@@ -106,6 +106,7 @@ pub struct pw_monitor_opts {
     pub max_processes: usize,
     pub max_args_bytes: c_uint,
     pub batch_delay_us: c_int,
+    pub redact: *const c_void, // const struct pw_redactor *: not exposed yet
 }
 
 #[repr(C)]
@@ -171,6 +172,7 @@ pub struct pw_gate_opts {
     pub argv_in_kernel: bool,
     pub decision_filter: c_uint,
     pub kill_on_missed_deadline: c_uint,
+    pub redact: *const c_void, // const struct pw_redactor *: not exposed yet
 }
 
 #[repr(C)]

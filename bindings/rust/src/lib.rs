@@ -785,6 +785,7 @@ impl<'h> Monitor<'h> {
             max_processes: opts.max_processes,
             max_args_bytes: opts.max_args_bytes,
             batch_delay_us: opts.batch_delay_us,
+            redact: ptr::null(),
         };
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_monitor_new(&copts, &mut raw) }, "monitor")?;
@@ -1123,6 +1124,7 @@ impl Gate {
             argv_in_kernel: opts.argv_in_kernel,
             decision_filter: 0, // every decision makes a record
             kill_on_missed_deadline: 0, // off: the guardian answers, never kills
+            redact: ptr::null(),
         };
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_gate_new(&c, &mut raw) }, "gate")?;

@@ -176,8 +176,8 @@ fn struct_layouts_match_the_header() {
 #define S(T, LAST) printf("%s %zu %zu\n", #T, sizeof(struct T), offsetof(struct T, LAST));
 int main(void) {
 S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
-S(pw_monitor_opts, batch_delay_us) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
-S(pw_protect_rule, except_pid) S(pw_gate_opts, argv_in_kernel) S(pw_gate_rule, cache)
+S(pw_monitor_opts, redact) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
+S(pw_protect_rule, except_pid) S(pw_gate_opts, redact) S(pw_gate_rule, cache)
 S(pw_gate_stats, cache_invalidated)
 return 0; }"#,
     )
@@ -198,11 +198,11 @@ return 0; }"#,
         ("pw_token", std::mem::size_of::<ffi::pw_token>(), last_off!(ffi::pw_token, cgroup_id)),
         ("pw_rule", std::mem::size_of::<ffi::pw_rule>(), last_off!(ffi::pw_rule, id)),
         ("pw_snapshot_opts", std::mem::size_of::<ffi::pw_snapshot_opts>(), last_off!(ffi::pw_snapshot_opts, proc_root)),
-        ("pw_monitor_opts", std::mem::size_of::<ffi::pw_monitor_opts>(), last_off!(ffi::pw_monitor_opts, batch_delay_us)),
+        ("pw_monitor_opts", std::mem::size_of::<ffi::pw_monitor_opts>(), last_off!(ffi::pw_monitor_opts, redact)),
         ("pw_monitor_stats", std::mem::size_of::<ffi::pw_monitor_stats>(), last_off!(ffi::pw_monitor_stats, table_evictions)),
         ("pw_access_target", std::mem::size_of::<ffi::pw_access_target>(), last_off!(ffi::pw_access_target, access)),
         ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
-        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, argv_in_kernel)),
+        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, redact)),
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
         ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, cache_invalidated)),
     ];

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * output/rotate.c - the file sink: append-only log created 0600, size-based
+ * rotation (PATH.1 .. PATH.KEEP, optionally gzip'd) and reopen after an
+ * external rotation (logrotate's create mode renames the file, then HUPs us).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "output/target.h"
+
+int pw_file_target_open(struct out_target *s)
+{
+	PW_OPTS(pw_output_opts, oo, .flags = s->open_flags, .mode = s->mode);
+	struct stat st;
+	int fd = pw_output_open(s->path, &oo); /* file.c: O_NOFOLLOW, regular files only */
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = fd;
+	s->open_flags = 0; /* a reopen or a rotation appends */
+	s->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int pw_file_target_reopen(struct out_target *s)
+{
+	return pw_file_target_open(s);
+}
+
+static int rotated_name(char *buf, size_t cap, const char *path, unsigned int i, bool gz)
+{
+	int n = snprintf(buf, cap, "%s.%u%s", path, i, gz ? ".gz" : "");
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* PATH.1 -> PATH.1.gz (through a temporary, so a crash leaves no half file under the final name). */
+static int compress_file(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX], buf[65536];
+	int in, out, err = 0;
+	gzFile gz;
+	ssize_t n;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	unlink(tmp);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	gz = gzdopen(out, "wb6");
+	if (!gz) {
+		close(out);
+		close(in);
+		unlink(tmp);
+		return -ENOMEM;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (gzwrite(gz, buf, (unsigned int)n) != (int)n) {
+			err = -EIO;
+			break;
+		}
+	if (n < 0)
+		err = -errno;
+	if (gzclose(gz) != Z_OK && !err)
+		err = -EIO;
+	close(in);
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	else
+		unlink(src);
+	return err;
+}
+
+/*
+ * PATH.(KEEP-1) -> PATH.KEEP, ..., PATH -> PATH.1, then a new PATH: the
+ * oldest file falls off by being renamed over. KEEP = 0: no old file is kept.
+ */
+static int rotate(struct out_target *s, const struct target_env *env)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int err;
+
+	if (s->rotate_keep == 0) {
+		if (unlink(s->path) && errno != ENOENT)
+			return -errno;
+	} else {
+		for (unsigned int i = s->rotate_keep; i > 1; i--) {
+			if ((err = rotated_name(from, sizeof(from), s->path, i - 1, s->compress)) ||
+			    (err = rotated_name(to, sizeof(to), s->path, i, s->compress)))
+				return err;
+			if (rename(from, to) && errno != ENOENT)
+				return -errno;
+		}
+		if ((err = rotated_name(to, sizeof(to), s->path, 1, false)))
+			return err;
+		if (rename(s->path, to) && errno != ENOENT)
+			return -errno;
+	}
+	err = pw_file_target_open(s);
+	if (err)
+		return err;
+	atomic_fetch_add(env->rotations, 1);
+	if (s->compress && s->rotate_keep) {
+		if ((err = rotated_name(from, sizeof(from), s->path, 1, false)) ||
+		    (err = rotated_name(to, sizeof(to), s->path, 1, true)))
+			return err;
+		/* On the writer thread: the producers never wait for it, the queue absorbs the time. */
+		err = compress_file(from, to);
+		if (err)
+			pw_log(env->log, PW_LOG_WARN, "output: cannot compress %s: %s (kept uncompressed)", from,
+			       pw_strerror(err));
+	}
+	return 0;
+}
+
+int pw_file_target_write(struct out_target *s, const struct target_env *env, const char *line, size_t len)
+{
+	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
+	int err;
+
+	if (s->rotate_size && s->size && s->size + len + 1 > s->rotate_size) {
+		err = rotate(s, env);
+		if (err)
+			pw_log(env->log, PW_LOG_WARN, "output: cannot rotate %s: %s", s->path, pw_strerror(err));
+	}
+	if (s->fd < 0) {
+		err = pw_file_target_open(s);
+		if (err)
+			return err;
+	}
+	/* One writev per record: with O_APPEND, a line is never interleaved. */
+	err = pw_fd_write_all(s->fd, false, env, iov, 2);
+	if (!err)
+		s->size += len + 1;
+	return err;
+}
