@@ -63,6 +63,10 @@ run bindings-go tests/bindings/run.sh go
 run bindings-rust tests/bindings/run.sh rust
 [ -x tests/install/check-install.sh ] && run install $MAKE --no-print-directory install-check
 run asan $MAKE --no-print-directory asan-check
+# The service: outputs, reload, the rsyslog -> PostgreSQL pipeline (~1 min);
+# the Debian packages: build, lintian, install/upgrade/purge in a chroot (~2 min).
+run service $MAKE --no-print-directory check-service
+run packaging $MAKE --no-print-directory check-deb
 # Benchmarks are not tests: CI builds them and proves every piece runs (no timing).
 bench_smoke() {
 	$MAKE -s -C bench smoke extra-smoke && echo "bench-smoke: 1 passed, 0 failed"
