@@ -41,6 +41,13 @@
 #define BATCH_EVENTS 256
 #define READ_BATCH (BATCH_EVENTS * FAN_EVENT_METADATA_LEN)
 #define TAKEOVER_NS (2 * 1000000ull)    /* reader in a handler this long: the watch thread reads */
+/*
+ * A request's deadline is timeout_ms from its read, but at most
+ * timeout_ms + READ_LATE_NS from its execve's entry: an exec the gate read
+ * late (a loaded machine, a gate that was stopped for a while) still gets
+ * its verdict within the promise (guardian.c).
+ */
+#define READ_LATE_NS (100 * 1000000ull)
 
 /* ------------------------------------------------------------ decisions */
 
@@ -326,7 +333,15 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		return;
 	}
 	pw_gate_request_init(g, req, &info);
+	if (info.have_meta && !info.interp && info.meta.exec_id < t_arrival &&
+	    t_arrival - info.meta.exec_id > READ_LATE_NS) {
+		uint64_t dl = info.meta.exec_id + READ_LATE_NS + (uint64_t)g->opts.timeout_ms * 1000000ull;
+
+		atomic_store(&req->deadline_ns, dl);
+		pw_guard_extend(g, req, dl);
+	}
 	pw_gate_mark_gated(g, req);
+	info.interp = req->info.interp; /* the guardian may have read its main image */
 	if (info.self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
 		return;

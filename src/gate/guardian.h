@@ -53,6 +53,7 @@ struct pw_guard_shm {
 	uint32_t __pad;
 	uint64_t stall_ns;           /* queue not read this long while non-empty: the guardian reads it */
 	uint64_t slack_ns;           /* after a slot's deadline: the gate's own expiry goes first */
+	uint64_t look_ns;            /* awake, the guardian looks at the queue this often */
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
 	/* its strings: here, locked, rather than in the library's .rodata (a file's pages) */
 	char name[16];               /* "pw-guardian" */
@@ -81,7 +82,7 @@ int pw_guard_start(struct pw_gate *g);
 void pw_guard_stop(struct pw_gate *g);
 /* Publish a read exec-open (fd, deadline) for the request's slot. */
 void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req);
-/* A new deadline for a published request. */
+/* A new deadline for a published request (an earlier one wakes the guardian). */
 void pw_guard_extend(struct pw_gate *g, struct pw_exec_request *req, uint64_t deadline_ns);
 /*
  * Before the gating process answers: true if it may (the slot is its own

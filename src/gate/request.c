@@ -134,7 +134,19 @@ void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 		return;
 	mark.ino = st->st_ino;
 	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
-	req->marked = !bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
+	/*
+	 * The BPF side drops a thread's mark at its execve's entry, so a mark
+	 * here is this execve's: the guardian read and allowed its main image
+	 * while this process did not read, and this open is its interpreter.
+	 * Overwritten, the mark would name the interpreter, and the exec would
+	 * be reported ungated.
+	 */
+	if (!bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_NOEXIST)) {
+		req->marked = true;
+	} else if (errno == EEXIST) {
+		req->info.interp = true;
+		PW_GATE_COUNT(g, interp);
+	}
 }
 
 /* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
