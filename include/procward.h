@@ -942,7 +942,9 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *  - requests the gate read and did not answer by their deadline get
  *    timeout_verdict from the guardian 40 ms after it. A request's deadline
  *    is timeout_ms after the gate read it, but at most timeout_ms + 100 ms
- *    after its execve began (an exec the gate read late is not given more);
+ *    after its execve began (an exec the gate read late is not given more).
+ *    Until the gate then reads or answers again, the guardian takes every
+ *    exec-open at once (the interpreter of the exec it just allowed);
  *  - execs the gate does not read while it begins no read for timeout_ms
  *    (at least 100 ms) are read and answered by the guardian
  *    (timeout_verdict; kernel usermode helpers such as a core dump's pipe

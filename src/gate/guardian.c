@@ -359,6 +359,19 @@ GUARD_FN static bool g_any_pending(struct pw_guard_shm *s)
 	return false;
 }
 
+/*
+ * The gating process does not run: it began no read since the guardian last
+ * read for it (stalled_read), or since it missed a deadline, and gave no
+ * verdict since (missed_read, missed_in_row).
+ */
+GUARD_FN static bool g_stalled(struct pw_guard_shm *s, uint64_t stalled_read, uint64_t missed_read)
+{
+	uint64_t last_read = LD(&s->last_read_ns);
+
+	return (stalled_read && last_read == stalled_read) ||
+	       (missed_read && last_read == missed_read && LD(&s->missed_in_row));
+}
+
 /* The gating process is gone (or exec'd): no new events, answer everything, exit. */
 GUARD_FN __attribute__((noreturn)) static void g_finish(struct pw_guard_shm *s, struct guard_fds *f)
 {
@@ -422,7 +435,7 @@ GUARD_FN static int g_main(void *arg)
 {
 	struct pw_guard_shm *s = arg;
 	struct guard_fds f;
-	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0;
+	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0, missed_read = 0;
 	int fd, app_pidfd, err, adj_len = 0;
 
 	f.killed = false;
@@ -449,12 +462,19 @@ GUARD_FN static int g_main(void *arg)
 
 	for (;;) {
 		struct pollfd pfd[4];
-		uint64_t now = g_now(), next;
+		uint64_t now = g_now(), next, answered = LD(&s->verdicts);
 		long timeout;
 		bool queued;
 		int n;
 
 		next = g_slots(s, &f, now, false);
+		/*
+		 * The gate missed a deadline (by the slack): until it reads or
+		 * answers again, it is not running, and what it has not read
+		 * (the interpreter of the exec just allowed) is ours at once.
+		 */
+		if (LD(&s->verdicts) != answered)
+			missed_read = LD(&s->last_read_ns);
 		pfd[0].fd = f.group;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
@@ -477,7 +497,7 @@ GUARD_FN static int g_main(void *arg)
 			 * read since the last time that happened: the gating
 			 * process still does not read, no need to wait again.
 			 */
-			if (now - first_seen >= s->stall_ns || (stalled_read && last_read == stalled_read)) {
+			if (now - first_seen >= s->stall_ns || g_stalled(s, stalled_read, missed_read)) {
 				stalled_read = last_read;
 				g_cover(s, &f);
 				first_seen = 0;
@@ -513,7 +533,7 @@ GUARD_FN static int g_main(void *arg)
 		 * we last read for it: then each exec is ours at once.
 		 */
 		n = 0;
-		if (timeout < 0 || (stalled_read && !queued && LD(&s->last_read_ns) == stalled_read)) {
+		if (timeout < 0 || (!queued && g_stalled(s, stalled_read, missed_read))) {
 			pfd[n].fd = f.group;
 			pfd[n++].events = POLLIN;
 		}

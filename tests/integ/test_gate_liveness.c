@@ -969,6 +969,59 @@ static void test_slow_gate_not_overruled(void **state)
 	watchdog_disarm();
 }
 
+/*
+ * An exec the gate reads late (stopped 500 ms, less than its timeout_ms of
+ * 1000) and then cannot answer (stopped again): its deadline counts from
+ * its execve, not from the late read, so it still ends within timeout_ms +
+ * 250 ms (+ 200 ms for its interpreter, +exec time) of being started.
+ * Counted from the read it would take 1540 ms.
+ */
+static void test_late_read_keeps_promise(void **state)
+{
+	struct gating_opts go = { .sc = SC_DEFER, .workers = 2, .timeout_verdict = PW_EXEC_ALLOW,
+				  .timeout_ms = 1000 };
+	struct gating gt;
+	struct msg m, st;
+	char marker[128], state_gate = 0;
+	long long t0, ms;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	marker_path(marker, sizeof(marker), "late-read");
+	watchdog_arm(60000);
+	start_gating(&gt, &go);
+	kill_gating(&gt, SIGSTOP);
+	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
+		state_of(gt.pid, &state_gate);
+		if (state_gate != 'T')
+			poll(NULL, 0, 2);
+	}
+	assert_int_equal(state_gate, 'T');
+	t0 = ms_now();
+	pid = start_exec("pwl-subj", p_hold, marker);
+	assert_int_equal(wait_exit(pid, 500, &status), -1); /* unread, and not taken by the guardian */
+	kill_gating(&gt, SIGCONT);
+	assert_true(read_msg(&gt, &m, 5000));
+	assert_int_equal(m.type, 'H');
+	kill_gating(&gt, SIGSTOP); /* read late, deferred, and now nobody answers but the guardian */
+	assert_int_equal(wait_exit(pid, 5000, &status), 0);
+	ms = ms_now() - t0;
+	fprintf(stderr, "  exec read after a 500 ms stop: done %lld ms after it started (bound 1000 + 250 + 200 + %lld)\n",
+		ms, exec_overhead_ms);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(exists(marker));
+	assert_true(ms <= 1000 + 250 + 200 + exec_overhead_ms);
+	kill_gating(&gt, SIGCONT);
+	stop_gating(&gt, &st);
+	assert_int_equal(st.a, 1); /* the guardian answered it, the gate recorded so */
+	assert_int_equal(st.ungated_holds, 0);
+	check_nothing_left(&gt);
+	watchdog_disarm();
+}
+
 static void test_kill_on_missed_deadline(void **state)
 {
 	struct gating_opts go = { .sc = SC_DEFER, .workers = 2, .kill_after = 2,
@@ -1198,6 +1251,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_stuck_handlers, kill_leftovers),
 		cmocka_unit_test_teardown(test_stop_process_group, kill_leftovers),
 		cmocka_unit_test_teardown(test_slow_gate_not_overruled, kill_leftovers),
+		cmocka_unit_test_teardown(test_late_read_keeps_promise, kill_leftovers),
 		cmocka_unit_test_teardown(test_kill_on_missed_deadline, kill_leftovers),
 		cmocka_unit_test_teardown(test_exec_self_while_gating, kill_leftovers),
 		cmocka_unit_test_teardown(test_idle_guardian_costs_nothing, kill_leftovers),
