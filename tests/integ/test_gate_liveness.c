@@ -4,7 +4,8 @@
  * crashed, dumping core or stuck past timeout_ms + 250 ms (the guardian).
  *
  * The gating process is a child this test forks (so the test can stop and
- * kill it); it gates only processes named pwl-subj and its own descendants,
+ * kill it); it gates only processes named pwl-sPID (this run's own name:
+ * another run of the suite may gate at the same time) and its own descendants,
  * and holds only images of this test's temporary directory. The programs
  * exec'd are copies of this binary (it acts as pwl-true, pwl-hold...
  * by argv[0]), so the test needs nothing from the host but /bin/sh. Every
@@ -47,6 +48,7 @@ extern char **environ;
 
 static char dir[64];
 static char p_true[128], p_hold[128], p_spawned[128], p_sys[128], p_core[128], p_wait[128];
+static char subj[16] = "pwl-subj"; /* the comm of the processes gated: pwl-sPID, this run's own */
 static char saved_core_pattern[512];
 static long long exec_overhead_ms; /* an exec with no gate: what the promise does not cover (slow in a VM) */
 static atomic_bool core_pattern_changed;
@@ -367,7 +369,8 @@ static __attribute__((noreturn)) void gating_child(int to_parent, int from_paren
 	setrlimit(RLIMIT_CORE, &core);
 	prctl(PR_SET_NAME, "pwl-gate");
 	g_to_parent = to_parent;
-	if (pipe(never_fd) || pw_gate_new(&o, &g) || pw_gate_add_rule_text(g, "gate by-name pwl-subj"))
+	snprintf(rule, sizeof(rule), "gate by-name %s", subj);
+	if (pipe(never_fd) || pw_gate_new(&o, &g) || pw_gate_add_rule_text(g, rule))
 		_exit(2);
 	snprintf(rule, sizeof(rule), "gate by-pid %d children", (int)getpid());
 	if (pw_gate_add_rule_text(g, rule) || pw_gate_start(g))
@@ -622,7 +625,7 @@ static void kill_gating(struct gating *gt, int sig)
 /* A pending exec: the handler has it (its H message). */
 static pid_t start_pending(struct gating *gt, const char *marker)
 {
-	pid_t pid = start_exec("pwl-subj", p_hold, marker);
+	pid_t pid = start_exec(subj, p_hold, marker);
 	struct msg m;
 
 	assert_true(read_msg(gt, &m, 5000));
@@ -875,7 +878,7 @@ static void test_stuck_handlers(void **state)
 		pending[i] = start_pending(&gt, marker[i]);
 	}
 	marker_path(marker[2], sizeof(marker[2]), "stuck-queued");
-	pending[2] = start_exec("pwl-subj", p_hold, marker[2]);
+	pending[2] = start_exec(subj, p_hold, marker[2]);
 	unrelated_exec();
 	for (int i = 0; i < 3; i++)
 		pending_gets_timeout_verdict(pending[i], marker[i], t0, PW_EXEC_ALLOW);
@@ -948,7 +951,7 @@ static void test_slow_gate_not_overruled(void **state)
 			poll(NULL, 0, 2);
 	}
 	assert_int_equal(state_gate, 'T');
-	pid = start_exec("pwl-subj", p_true, NULL);
+	pid = start_exec(subj, p_true, NULL);
 	/* 600 ms unread: well past the guardian's old 100 ms stall window, well within timeout_ms */
 	assert_int_equal(wait_exit(pid, 600, &status), -1);
 	kill_gating(&gt, SIGCONT);
@@ -1000,7 +1003,7 @@ static void test_late_read_keeps_promise(void **state)
 	}
 	assert_int_equal(state_gate, 'T');
 	t0 = ms_now();
-	pid = start_exec("pwl-subj", p_hold, marker);
+	pid = start_exec(subj, p_hold, marker);
 	assert_int_equal(wait_exit(pid, 500, &status), -1); /* unread, and not taken by the guardian */
 	kill_gating(&gt, SIGCONT);
 	assert_true(read_msg(&gt, &m, 5000));
@@ -1184,6 +1187,7 @@ static int setup(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		return 0;
+	snprintf(subj, sizeof(subj), "pwl-s%d", (int)(getpid() % 1000000));
 	snprintf(dir, sizeof(dir), "/tmp/pw-gate-live-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(p_true, sizeof(p_true), "%s/pwl-true", dir);
