@@ -371,8 +371,23 @@ static void on_exec_open(struct pw_gate *g, const struct fanotify_event_metadata
 		atomic_store(&req->deadline_ns, dl);
 		pw_guard_extend(g, req, dl);
 	}
-	pw_gate_mark_gated(g, req);
-	info.interp = req->info.interp; /* the guardian may have read its main image */
+	/*
+	 * The BPF side drops a thread's mark at its execve's entry, so a mark
+	 * with this execve's meta is this execve's: the guardian read and
+	 * allowed its main image while this process did not read, and this
+	 * open is its interpreter. (Overwritten, the mark would name the
+	 * interpreter, and the exec would be reported ungated.) Without such
+	 * meta (a kernel helper's exec, under a reused tid) it is an earlier
+	 * thread's, left by an exec that failed: replaced.
+	 */
+	if (pw_gate_mark_gated(g, req, false) == -EEXIST) {
+		if (info.have_meta && meta_is_this_execs(&info)) {
+			req->info.interp = info.interp = true;
+			PW_GATE_COUNT(g, interp);
+		} else {
+			pw_gate_mark_gated(g, req, true);
+		}
+	}
 	if (info.self) {
 		pw_gate_answer(g, req, PW_EXEC_ALLOW, 0, PW_GATE_BY_SELF, false);
 		return;

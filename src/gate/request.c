@@ -116,7 +116,7 @@ static bool info_in_scope(const struct pw_gate *g, const struct pw_gate_exec_inf
  * answers it then (this process, or the guardian for it) answers a gated
  * exec. A deny takes the mark back.
  */
-void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
+int pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req, bool replace)
 {
 	const struct pw_gate_exec_info *info = &req->info;
 	struct pw_gate_mark mark = { 0 };
@@ -128,25 +128,16 @@ void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 	 * sched_process_exec must not report it as ungated.
 	 */
 	if (info->interp || (info->have_meta && !info_in_scope(g, info)))
-		return;
+		return 0;
 	st = pw_gate_req_stat(req);
 	if (!st)
-		return;
+		return 0;
 	mark.ino = st->st_ino;
 	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
-	/*
-	 * The BPF side drops a thread's mark at its execve's entry, so a mark
-	 * here is this execve's: the guardian read and allowed its main image
-	 * while this process did not read, and this open is its interpreter.
-	 * Overwritten, the mark would name the interpreter, and the exec would
-	 * be reported ungated.
-	 */
-	if (!bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_NOEXIST)) {
-		req->marked = true;
-	} else if (errno == EEXIST) {
-		req->info.interp = true;
-		PW_GATE_COUNT(g, interp);
-	}
+	if (bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, replace ? BPF_ANY : BPF_NOEXIST))
+		return -errno;
+	req->marked = true;
+	return 0;
 }
 
 /* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
