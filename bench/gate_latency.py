@@ -43,6 +43,10 @@ CONFIGS = [
     ("procward-gate", [GATE, "--latency", "--latency-out", "{lat}"]),
     ("procward-gate-cache", [GATE, "--cache", "--latency", "--latency-out", "{lat}"]),
 ]
+# Another build of pw-bench-gate (e.g. from the commit before the guardian), in the same run.
+if os.environ.get("PW_BENCH_GATE_OTHER"):
+    CONFIGS.append(("procward-gate-other",
+                    [os.environ["PW_BENCH_GATE_OTHER"], "--latency", "--latency-out", "{lat}"]))
 CURRENT = {}
 
 

@@ -13,8 +13,10 @@
  *               put "lat_n", "lat_p50_us", "lat_p99_us", "lat_max_us" first in the JSON;
  *               --latency-out FILE also writes each latency (ns), one per line
  *
- * Prints "ready" on stdout once every filesystem is marked; on SIGTERM or
- * SIGINT stops the gate and prints its counters as one JSON line on stdout. */
+ * Prints "ready" on stdout once every filesystem is marked; on SIGUSR1
+ * prints the running gate's counters (decisions, guardian_verdicts,
+ * guardian_pid) as one JSON line; on SIGTERM or SIGINT stops the gate and
+ * prints its counters as one JSON line on stdout. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	err = pw_gate_new(&opts, &g);
 	if (!err)
@@ -114,7 +117,13 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	sigwait(&set, &sig);
+	while (!sigwait(&set, &sig) && sig == SIGUSR1) {
+		pw_gate_stats(g, &st);
+		printf("{\"running\":true,\"decisions\":%" PRIu64 ",\"guardian_verdicts\":%" PRIu64
+		       ",\"guardian_read\":%" PRIu64 ",\"guardian_pid\":%" PRId64 "}\n", st.decisions,
+		       st.guardian_verdicts, st.guardian_read, st.guardian_pid);
+		fflush(stdout);
+	}
 	pw_gate_stats(g, &st);
 	entries = st.cache_entries; /* the cache is emptied by stop */
 	pw_gate_stop(g);
@@ -139,10 +148,11 @@ int main(int argc, char **argv)
 	       ",\"by_handler\":%" PRIu64 ",\"interpreter_opens\":%" PRIu64 ",\"no_args\":%" PRIu64
 	       ",\"ungated\":%" PRIu64 ",\"overloaded\":%" PRIu64 ",\"cache_hits\":%" PRIu64
 	       ",\"cache_misses\":%" PRIu64 ",\"cache_entries\":%" PRIu64 ",\"cache_evictions\":%" PRIu64
-	       ",\"cache_flushes\":%" PRIu64 ",\"cache_refused\":%" PRIu64 "}\n",
+	       ",\"cache_flushes\":%" PRIu64 ",\"cache_refused\":%" PRIu64 ",\"guardian_verdicts\":%" PRIu64
+	       ",\"guardian_read\":%" PRIu64 "}\n",
 	       st.decisions, st.allowed, st.denied, st.by_handler, st.interpreter_opens, st.no_args,
 	       st.ungated, st.overloaded, st.cache_hits, st.cache_misses, st.cache_entries,
-	       st.cache_evictions, st.cache_flushes, st.cache_refused);
+	       st.cache_evictions, st.cache_flushes, st.cache_refused, st.guardian_verdicts, st.guardian_read);
 	pw_gate_free(g);
 	return 0;
 }

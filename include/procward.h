@@ -1070,8 +1070,7 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * pw-guardian, pw_gate_stats.guardian_pid) that holds its own reference to
  * the fanotify group and answers for the gating process when it cannot.
  * The promise: every exec-open gets a verdict within timeout_ms + 250 ms
- * of being queued (timeout_ms from when the gate read it, if it read it
- * at once), whatever happens to the gating process:
+ * of being queued, whatever happens to the gating process:
  *  - stopped (SIGSTOP, a debugger, a frozen cgroup, `kill -STOP -PGID`:
  *    the guardian has its own session and process group), blocked (every
  *    handler stuck, threads in page faults on a hung filesystem: the
@@ -1080,11 +1079,20 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *    timeout_verdict denies: the application's core is not lost), killed (OOM,
  *    SIGKILL), exec'ing itself, or exiting without pw_gate_stop();
  *  - requests the gate read and did not answer by their deadline get
- *    timeout_verdict from the guardian 40 ms after it; execs the gate does
- *    not read for 100 ms while they wait are read and answered by the
- *    guardian (timeout_verdict; kernel usermode helpers such as a core
- *    dump's pipe helper: allow); when the gating process dies or execs, the
- *    guardian removes the marks, answers everything and exits.
+ *    timeout_verdict from the guardian 40 ms after it. A request's deadline
+ *    is timeout_ms after the gate read it, but at most timeout_ms + 100 ms
+ *    after its execve began (an exec the gate read late is not given more).
+ *    Until the gate then reads or answers again, the guardian takes every
+ *    exec-open at once (the interpreter of the exec it just allowed);
+ *  - execs the gate does not read while it begins no read for timeout_ms
+ *    (at least 100 ms) are read and answered by the guardian
+ *    (timeout_verdict; kernel usermode helpers such as a core dump's pipe
+ *    helper: allow), and then every further exec at once until the gate
+ *    reads again. A gate that is only slow to read (a loaded machine, a
+ *    sanitizer) is not overruled: an exec it had read at once could not
+ *    have timed out by then either;
+ *  - when the gating process dies or execs, the guardian removes the
+ *    marks, answers everything and exits.
  * Such verdicts are counted (guardian_verdicts, guardian_read) and, for
  * requests the gate had read, reported to on_decision as
  * PW_GATE_BY_GUARDIAN once the gate runs again (a late verdict call
@@ -1094,6 +1102,8 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * Costs: the guardian sleeps in poll() while nothing waits; under load it
  * wakes a few times per 100 ms window, not per exec; the gate writes each
  * request's slot (a few stores) and, after an idle spell, one eventfd.
+ * An exec whose main image the guardian allowed is gated (not reported
+ * ungated); its interpreter, read by the gate, is taken for one.
  * Limits, exactly:
  *  - the guardian itself stopped (SIGSTOP to its pid, a debugger attached
  *    to it) or killed together with the gating process: the guardian's
@@ -1107,7 +1117,9 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *    machine: it knows no rules. With timeout_verdict DENY, a stopped gate
  *    denies every exec that is not a kernel helper.
  *  - timeout_ms + 250 ms assumes the machine schedules the guardian (it
- *    has no real-time priority) and the gate read the exec within 100 ms.
+ *    has no real-time priority). An interpreter's deadline counts from
+ *    when the gate read it (its execve began before the main image was
+ *    decided).
  * Children: a child forked (fork()) by the gating process closes its copy
  * of the group at once (pthread_atfork), and must not use or free the
  * parent's pw_gate. Children sharing its memory are answered at once (see

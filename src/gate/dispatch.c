@@ -21,6 +21,7 @@
  * lone call (a build: 87 ms of gate CPU against 59), off the exec's path.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,19 @@
 #include <bpf/libbpf.h>
 
 #include "gate/gate.h"
+#include "snapshot/procfs.h"
 
 /* Events per read: their pool entries are taken and published together. */
 #define BATCH_EVENTS 256
 #define READ_BATCH (BATCH_EVENTS * FAN_EVENT_METADATA_LEN)
 #define TAKEOVER_NS (2 * 1000000ull)    /* reader in a handler this long: the watch thread reads */
+/*
+ * A request's deadline is timeout_ms from its read, but at most
+ * timeout_ms + READ_LATE_NS from its execve's entry: an exec the gate read
+ * late (a loaded machine, a gate that was stopped for a while) still gets
+ * its verdict within the promise (guardian.c).
+ */
+#define READ_LATE_NS (100 * 1000000ull)
 
 /* ------------------------------------------------------------ decisions */
 
@@ -265,6 +274,35 @@ static bool shares_our_mm(const struct pw_gate *g, uint32_t pid)
 	return syscall(SYS_kcmp, (pid_t)g->self_pid, (pid_t)pid, KCMP_VM, 0, 0) == 0;
 }
 
+/*
+ * Whether info->meta was captured at the entry of the execve that waits now,
+ * not left in the (LRU) map by an earlier thread with the same tid: a
+ * kernel usermode helper's exec has no execve entry. Then the thread is
+ * one of meta's process, which started when meta says. Asked only for an
+ * exec read late (rare): two /proc lookups.
+ */
+static bool meta_is_this_execs(const struct pw_gate_exec_info *info)
+{
+	char path[64], buf[1024];
+	struct pw_stat_fields f;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", info->meta.pid, info->tid);
+	if (hz <= 0 || access(path, F_OK))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/stat", info->meta.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	/* /proc's start time is start_boottime in clock ticks, as meta's is in ns */
+	return n > 0 && !pw_procfs_parse_stat(buf, (size_t)n, &f) &&
+	       f.starttime_ticks == info->meta.start_ns / (1000000000ull / (uint64_t)hz);
+}
+
 /* Static rules need a hash: they are evaluated on a worker. One look, under the lock. */
 static bool rules_need_worker(struct pw_gate *g)
 {
@@ -339,11 +377,34 @@ void pw_gate_submit(struct pw_gate *g, struct pw_exec_request *req, const struct
 		return;
 	}
 	pw_gate_request_init(g, req, info);
+	info = &req->info;
 	/* `ld.so PROGRAM` is decided on PROGRAM (loader.c); before the mark, which it must not get */
 	if (!info->self && !info->interp)
 		pw_gate_loader_apply(g, req);
-	pw_gate_mark_gated(g, req);
-	info = &req->info;
+	if (info->have_meta && !info->interp && info->meta.exec_id < info->t_arrival &&
+	    info->t_arrival - info->meta.exec_id > READ_LATE_NS && meta_is_this_execs(info)) {
+		uint64_t dl = info->meta.exec_id + READ_LATE_NS + (uint64_t)g->opts.timeout_ms * 1000000ull;
+
+		atomic_store(&req->deadline_ns, dl);
+		pw_guard_extend(g, req, dl);
+	}
+	/*
+	 * The BPF side drops a thread's mark at its execve's entry, so a mark
+	 * with this execve's meta is this execve's: the guardian read and
+	 * allowed its main image while this process did not read, and this
+	 * open is its interpreter. (Overwritten, the mark would name the
+	 * interpreter, and the exec would be reported ungated.) Without such
+	 * meta (a kernel helper's exec, under a reused tid) it is an earlier
+	 * thread's, left by an exec that failed: replaced.
+	 */
+	if (pw_gate_mark_gated(g, req, false) == -EEXIST) {
+		if (info->have_meta && meta_is_this_execs(info)) {
+			req->info.interp = true;
+			PW_GATE_COUNT(g, interp);
+		} else {
+			pw_gate_mark_gated(g, req, true);
+		}
+	}
 	if (info->loader_unresolved) {
 		pw_gate_answer(g, req, PW_EXEC_DENY, EPERM, PW_GATE_BY_DEFAULT, false);
 		return;

@@ -308,8 +308,13 @@ void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const 
 /* fstat of the image, once per request. */
 const struct stat *pw_gate_req_stat(struct pw_exec_request *req);
 const char *pw_gate_req_image(struct pw_exec_request *req);
-/* Mark an in-scope main image as seen (gate_marks) before it is decided. */
-void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req);
+/*
+ * Mark an in-scope main image as seen (gate_marks) before it is decided.
+ * replace: overwrite a mark the thread has; else -EEXIST for one (the
+ * guardian's, for this execve's main image: this open is its interpreter).
+ * 0 or -errno (also 0 for opens that need no mark).
+ */
+int pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req, bool replace);
 /* argv.c */
 const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
 void pw_gate_argv_init(struct pw_gate *g);

@@ -33,17 +33,27 @@
  *    deadline plus a slack, after a compare-and-swap that tells the gating
  *    process not to answer (and not to close the fd until the guardian is
  *    done);
- *  - the queue: an exec not read within GUARD_STALL_NS of the gating
- *    process's last read() while the queue was not empty (a stopped or
- *    dying process: a core dump's pipe helper waits here) is read and
- *    answered by the guardian;
+ *  - the queue: an exec not read while the gating process began no read()
+ *    for its stall window, the queue being non-empty (a stopped or dying
+ *    process: a core dump's pipe helper waits here), is read and answered
+ *    by the guardian. The window is timeout_ms (at least
+ *    GUARD_STALL_MIN_NS): by then the gate's own deadline for an exec it
+ *    had read at once would have passed too, so the guardian never takes
+ *    an exec the gate could still decide in time (a gate that is slow to
+ *    read, under a sanitizer or on a loaded machine, is not a dead one);
  *  - the gating process: its pidfd (death) and a pipe only it holds the
  *    write end of, close-on-exec (death or exec). Then it removes the
  *    marks, answers everything it knows and everything queued, and exits.
  * Idle, it sleeps in poll() on the group and those descriptors; the first
- * event wakes it, and it then looks again once per GUARD_STALL_NS while
+ * event wakes it, and it then looks again once per GUARD_LOOK_NS while
  * anything is queued or pending: a few wake-ups a second under load, none
  * per exec.
+ *
+ * The promise, timeout_ms + 250 ms from the exec-open: an exec nobody
+ * reads is seen queued within GUARD_LOOK_NS and taken a stall window
+ * (timeout_ms) later; one the gate read is answered GUARD_SLACK_NS after
+ * its deadline, which the gate sets at most timeout_ms + 100 ms after the
+ * execve began (dispatch.c, READ_LATE_NS).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +81,8 @@
 #include "gate/guardian.h"
 #include "gate.skel.h"
 
-#define GUARD_STALL_NS (100 * 1000000ull) /* with 2x this + GUARD_SLACK_NS: the 250 ms promise */
+#define GUARD_STALL_MIN_NS (100 * 1000000ull) /* the stall window: timeout_ms, at least this */
+#define GUARD_LOOK_NS (100 * 1000000ull)      /* awake: the queue is looked at this often */
 #define GUARD_SLACK_NS (40 * 1000000ull)
 #define GUARD_STACK (64 * 1024)
 #define GUARD_COVER_MAX 4096              /* events read per look, then liveness is checked again */
@@ -525,6 +536,19 @@ GUARD_FN static bool g_any_pending(struct pw_guard_shm *s)
 	return false;
 }
 
+/*
+ * The gating process does not run: it began no read since the guardian last
+ * read for it (stalled_read), or since it missed a deadline, and gave no
+ * verdict since (missed_read, missed_in_row).
+ */
+GUARD_FN static bool g_stalled(struct pw_guard_shm *s, uint64_t stalled_read, uint64_t missed_read)
+{
+	uint64_t last_read = LD(&s->last_read_ns);
+
+	return (stalled_read && last_read == stalled_read) ||
+	       (missed_read && last_read == missed_read && LD(&s->missed_in_row));
+}
+
 /* The gating process is gone (or exec'd): no new events, answer everything, exit. */
 GUARD_FN __attribute__((noreturn)) static void g_finish(struct pw_guard_shm *s, struct guard_fds *f)
 {
@@ -592,7 +616,7 @@ GUARD_FN static int g_main(void *arg)
 {
 	struct pw_guard_shm *s = arg;
 	struct guard_fds f;
-	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0;
+	uint64_t all_signals = ~0ull, first_seen = 0, active_until = 0, stalled_read = 0, missed_read = 0;
 	uint64_t ring_seen = 0, held_next = UINT64_MAX;
 	int fd, app_pidfd, err, adj_len = 0;
 
@@ -620,36 +644,52 @@ GUARD_FN static int g_main(void *arg)
 
 	for (;;) {
 		struct pollfd pfd[5];
-		uint64_t now = g_now(), next;
+		uint64_t now = g_now(), next, answered = LD(&s->verdicts);
 		long timeout;
 		bool queued, ring;
 		int n;
 
 		next = g_slots(s, &f, now, false);
+		/*
+		 * The gate missed a deadline (by the slack): until it reads or
+		 * answers again, it is not running, and what it has not read
+		 * (the interpreter of the exec just allowed) is ours at once.
+		 */
+		if (LD(&s->verdicts) != answered)
+			missed_read = LD(&s->last_read_ns);
 		pfd[0].fd = f.group;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
 		queued = gsys(SYS_poll, (long)pfd, 1, 0, 0, 0) > 0 && (pfd[0].revents & POLLIN);
 		if (queued) {
-			uint64_t base = LD(&s->last_read_ns);
+			uint64_t last_read = LD(&s->last_read_ns);
 
-			if (!first_seen)
+			/*
+			 * The window opens at a look that finds execs queued, and
+			 * opens again whenever the gating process began a read
+			 * since: what was queued then may be gone, and what is
+			 * queued now may have come just now. An exec still queued
+			 * at the end of a window waited all of it unread (nobody
+			 * else reads), however long the gate was idle before.
+			 */
+			if (!first_seen || last_read > first_seen)
 				first_seen = now;
-			if (first_seen > base)
-				base = first_seen;
 			/*
 			 * Nobody read for stall_ns while an exec waited; or nobody
 			 * read since the last time that happened: the gating
 			 * process still does not read, no need to wait again.
 			 */
-			if (now - base >= s->stall_ns || (stalled_read && LD(&s->last_read_ns) == stalled_read)) {
-				stalled_read = LD(&s->last_read_ns);
+			if (now - first_seen >= s->stall_ns || g_stalled(s, stalled_read, missed_read)) {
+				stalled_read = last_read;
 				g_cover(s, &f);
 				first_seen = 0;
 				continue;
 			}
-			if (base + s->stall_ns < next)
-				next = base + s->stall_ns;
+			if (first_seen + s->stall_ns < next)
+				next = first_seen + s->stall_ns;
+			/* and look again meanwhile: the window may open again later */
+			if (now + s->look_ns < next)
+				next = now + s->look_ns;
 		} else {
 			first_seen = 0;
 		}
@@ -682,9 +722,9 @@ GUARD_FN static int g_main(void *arg)
 		} else {
 			if (!queued && active_until > now && active_until < next)
 				next = active_until;
-			/* an exec queued meanwhile is looked at within stall_ns, answered within 2x */
-			if (!queued && now + s->stall_ns < next)
-				next = now + s->stall_ns;
+			/* an exec queued meanwhile is seen within look_ns, answered stall_ns after that */
+			if (now + s->look_ns < next)
+				next = now + s->look_ns;
 			timeout = next <= now ? 0 : (long)((next - now + 999999) / 1000000);
 		}
 		/*
@@ -693,7 +733,7 @@ GUARD_FN static int g_main(void *arg)
 		 * we last read for it: then each exec is ours at once.
 		 */
 		n = 0;
-		if (timeout < 0 || (stalled_read && !queued && LD(&s->last_read_ns) == stalled_read)) {
+		if (timeout < 0 || (!queued && g_stalled(s, stalled_read, missed_read))) {
 			pfd[n].fd = f.group;
 			pfd[n++].events = POLLIN;
 		}
@@ -719,7 +759,7 @@ GUARD_FN static int g_main(void *arg)
 				g_finish(s, &f);
 			/*
 			 * Either means execs are coming: stay awake (not idle) for
-			 * stall_ns, so the gate's publishes in that window need no
+			 * look_ns, so the gate's publishes in that window need no
 			 * wake-up. (The gate often reads the event before we run, and
 			 * only the eventfd is left readable.)
 			 */
@@ -727,11 +767,11 @@ GUARD_FN static int g_main(void *arg)
 				uint64_t v;
 
 				gsys(SYS_read, f.wake, (long)&v, sizeof(v), 0, 0);
-				active_until = g_now() + s->stall_ns;
+				active_until = g_now() + s->look_ns;
 			}
 			if (pfd[i].fd == f.group) {
 				first_seen = g_now();
-				active_until = first_seen + s->stall_ns;
+				active_until = first_seen + s->look_ns;
 			}
 			if (pfd[i].fd == f.ring)
 				active_until = g_now() + s->stall_ns;
@@ -793,8 +833,11 @@ int pw_guard_start(struct pw_gate *g)
 	s->timeout_ns = (uint64_t)g->opts.timeout_ms * 1000000ull;
 	s->clk_tck = (uint32_t)sysconf(_SC_CLK_TCK);
 	s->app_pid = getpid();
-	s->stall_ns = GUARD_STALL_NS;
+	s->stall_ns = (uint64_t)g->opts.timeout_ms * 1000000ull;
+	if (s->stall_ns < GUARD_STALL_MIN_NS)
+		s->stall_ns = GUARD_STALL_MIN_NS;
 	s->slack_ns = GUARD_SLACK_NS;
+	s->look_ns = GUARD_LOOK_NS;
 	s->last_read_ns = pw_gate_now_ns();
 	s->stack_lo = (uint64_t)(uintptr_t)stack;
 	snprintf(s->name, sizeof(s->name), "pw-guardian");
@@ -921,9 +964,13 @@ void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req)
 void pw_guard_extend(struct pw_gate *g, struct pw_exec_request *req, uint64_t deadline_ns)
 {
 	struct pw_guard_slot *sl = req->published ? slot_of(g, req) : NULL;
+	uint64_t one = 1;
 
-	if (sl)
-		__atomic_store_n(&sl->deadline_ns, deadline_ns, __ATOMIC_SEQ_CST);
+	if (!sl)
+		return;
+	/* An earlier deadline: the guardian may sleep until the old one, awake or not. */
+	if (__atomic_exchange_n(&sl->deadline_ns, deadline_ns, __ATOMIC_SEQ_CST) > deadline_ns)
+		(void)!write(g->guard_wake_fd, &one, sizeof(one));
 }
 
 bool pw_guard_claim(struct pw_gate *g, struct pw_exec_request *req)

@@ -61,6 +61,7 @@ struct pw_guard_shm {
 	uint32_t clk_tck;            /* sysconf(_SC_CLK_TCK): /proc/PID/stat's start time unit */
 	uint64_t stall_ns;           /* queue not read this long while non-empty: the guardian reads it */
 	uint64_t slack_ns;           /* after a slot's deadline: the gate's own expiry goes first */
+	uint64_t look_ns;            /* awake, the guardian looks at the queue this often */
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
 	uint64_t timeout_ns;         /* timeout_ms: a held exec nobody read is the guardian's after it */
 	int32_t ring_fd;             /* BPF ring `ungated`: unread while readable (held execs among it) */
@@ -93,7 +94,7 @@ int pw_guard_start(struct pw_gate *g);
 void pw_guard_stop(struct pw_gate *g);
 /* Publish a read exec-open (fd, deadline) for the request's slot. */
 void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req);
-/* A new deadline for a published request. */
+/* A new deadline for a published request (an earlier one wakes the guardian). */
 void pw_guard_extend(struct pw_gate *g, struct pw_exec_request *req, uint64_t deadline_ns);
 /*
  * Before the gating process answers: true if it may (the slot is its own

@@ -122,7 +122,7 @@ static bool info_in_scope(const struct pw_gate *g, const struct pw_gate_exec_inf
  * answers it then (this process, or the guardian for it) answers a gated
  * exec. A deny takes the mark back.
  */
-void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
+int pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req, bool replace)
 {
 	const struct pw_gate_exec_info *info = &req->info;
 	struct pw_gate_mark mark = { 0 };
@@ -138,13 +138,16 @@ void pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req)
 	 * run as a program, so that it is held and decided on PROGRAM (loader.c).
 	 */
 	if (info->interp || info->held || info->loader_run || (info->have_meta && !info_in_scope(g, info)))
-		return;
+		return 0;
 	st = pw_gate_req_stat(req);
 	if (!st)
-		return;
+		return 0;
 	mark.ino = st->st_ino;
 	mark.dev = major(st->st_dev) << 20 | minor(st->st_dev);
-	req->marked = !bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, BPF_ANY);
+	if (bpf_map_update_elem(g->marks_fd, &req->info.tid, &mark, replace ? BPF_ANY : BPF_NOEXIST))
+		return -errno;
+	req->marked = true;
+	return 0;
 }
 
 /* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
