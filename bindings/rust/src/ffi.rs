@@ -73,6 +73,30 @@ pub struct pw_token {
     pub cgroup_id: u64,
 }
 
+/// Resource use of an exit (`struct pw_rusage`): plain data, borrowed like the event.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct pw_rusage {
+    pub sz: usize,
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub cpu_ns: u64,
+    pub max_rss_bytes: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_chars: u64,
+    pub write_chars: u64,
+    pub lifetime_ns: u64,
+    pub children_user_ns: u64,
+    pub children_system_ns: u64,
+    pub threads: u32,
+    pub flags: c_uint,
+}
+
 #[repr(C)]
 pub struct pw_rule {
     pub sz: usize,
@@ -257,6 +281,7 @@ extern "C" {
     pub fn pw_event_flags(ev: *const pw_event) -> c_uint;
     pub fn pw_event_exit_status(ev: *const pw_event) -> c_int;
     pub fn pw_event_lost_count(ev: *const pw_event) -> u64;
+    pub fn pw_event_rusage(ev: *const pw_event) -> *const pw_rusage;
     pub fn pw_event_token(ev: *const pw_event) -> *const pw_token;
     pub fn pw_event_user_name(ev: *const pw_event) -> *const c_char;
     pub fn pw_event_group_name(ev: *const pw_event) -> *const c_char;

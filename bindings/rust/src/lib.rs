@@ -62,6 +62,19 @@ use std::sync::{Arc, Mutex};
 
 pub use ffi::pw_proc_key as ProcKey;
 pub use ffi::pw_token as Token;
+pub use ffi::pw_rusage as Rusage;
+
+/// `Rusage::flags` bits (`enum pw_rusage_flag`).
+pub mod rusage {
+    /// read_bytes/write_bytes are valid (CONFIG_TASK_IO_ACCOUNTING)
+    pub const IO: u32 = 1 << 0;
+    /// read_chars/write_chars are valid (CONFIG_TASK_XACCT)
+    pub const CHARS: u32 = 1 << 1;
+    /// other live threads could not be summed (kernel < 6.7): values are low
+    pub const PARTIAL: u32 = 1 << 2;
+    /// one thread's use (ThreadExit)
+    pub const THREAD: u32 = 1 << 3;
+}
 
 // ------------------------------------------------------------------ errors
 
@@ -235,10 +248,12 @@ pub mod access {
     pub const SIGNAL: u32 = 1 << 6;
     /// pidfd_open
     pub const OPEN_HANDLE: u32 = 1 << 7;
-    /// pidfd_getfd
+    /// pidfd_getfd, reopening /proc/PID/fd/N
     pub const DUP_HANDLE: u32 = 1 << 8;
-    /// every right
-    pub const ALL: u32 = 0x1ff;
+    /// prlimit on the target (enforced together with TERMINATE)
+    pub const SET_LIMITS: u32 = 1 << 9;
+    /// every right (`PW_ACCESS_ALL`)
+    pub const ALL: u32 = 0x3ff;
 }
 
 /// "terminate,debug" into access bits; `EINVAL` for an unknown name.
@@ -415,6 +430,11 @@ impl<'a> Event<'a> {
     /// Access: "kill", "ptrace", ...
     pub fn access_op_name(&self) -> Option<&'static str> {
         cstr(unsafe { ffi::pw_access_op_name(self.access_op()) }).and_then(|c| c.to_str().ok())
+    }
+    /// Exits (process and thread): the resource use, read in the kernel as
+    /// the (last) thread exited; None for other events. Borrowed like the event.
+    pub fn rusage(&self) -> Option<&'a Rusage> {
+        unsafe { ffi::pw_event_rusage(self.raw).as_ref() }
     }
     /// Process name (comm); empty if unknown.
     pub fn name(&self) -> &'a OsStr {

@@ -177,8 +177,8 @@ fn struct_layouts_match_the_header() {
 int main(void) {
 S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
 S(pw_monitor_opts, batch_delay_us) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
-S(pw_protect_rule, except_pid) S(pw_gate_opts, argv_in_kernel) S(pw_gate_rule, cache)
-S(pw_gate_stats, cache_invalidated)
+S(pw_protect_rule, except_pid) S(pw_gate_opts, kill_on_missed_deadline) S(pw_gate_rule, cache)
+S(pw_gate_stats, guardian_pid) S(pw_rusage, flags)
 return 0; }"#,
     )
     .unwrap();
@@ -202,9 +202,10 @@ return 0; }"#,
         ("pw_monitor_stats", std::mem::size_of::<ffi::pw_monitor_stats>(), last_off!(ffi::pw_monitor_stats, table_evictions)),
         ("pw_access_target", std::mem::size_of::<ffi::pw_access_target>(), last_off!(ffi::pw_access_target, access)),
         ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
-        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, argv_in_kernel)),
+        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, kill_on_missed_deadline)),
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
-        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, cache_invalidated)),
+        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, guardian_pid)),
+        ("pw_rusage", std::mem::size_of::<ffi::pw_rusage>(), last_off!(ffi::pw_rusage, flags)),
     ];
     let c: Vec<String> = out.lines().map(|l| l.to_owned()).collect();
     let r: Vec<String> = rust.iter().map(|(n, s, o)| format!("{} {} {}", n, s, o)).collect();
@@ -225,6 +226,10 @@ fn errors_and_parsing() {
     assert_eq!(err.kind(), ErrorKind::RuleSyntax);
     assert_eq!(err.raw_os_error(), None);
     assert_eq!(parse_access("terminate,debug").unwrap(), access::TERMINATE | access::DEBUG);
+    // every right the library names, bit for bit
+    assert_eq!(parse_access("set-limits").unwrap(), access::SET_LIMITS);
+    assert_eq!(parse_access("all").unwrap(), access::ALL);
+    assert_eq!(access::ALL, (access::SET_LIMITS << 1) - 1);
     assert_eq!(parse_access("nonsense").unwrap_err().kind(), ErrorKind::Os(22));
     let bad = MonitorOptions { ringbuf_bytes: 1000, ..Default::default() };
     assert_eq!(Monitor::new(&bad, |_| {}).err().map(|e| e.kind()), Some(ErrorKind::Os(22)));
@@ -571,4 +576,120 @@ fn gate_defer_cache_and_failures() {
     drop(g); // stop: timeout_verdict (deny) for what is pending
     assert_eq!(runner.join().unwrap(), EPERM);
     assert_eq!(kept.allow(), Ok(false)); // the gate is gone: nothing touched
+}
+
+/// What the kernel says a process is, for checking every token field: the
+/// child prints its own /proc/PID/status lines; the rest it inherits.
+const SELF_REPORT: &str = "while read -r k a b c d; do case $k in Uid:|Gid:) echo \"$k $a $b $c $d\";; \
+CapPrm:|CapEff:) echo \"$k $a\";; esac; done < /proc/$$/status; \
+i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done";
+
+#[repr(C)]
+#[derive(Default)]
+struct RUsage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    maxrss: i64,
+    ixrss: i64,
+    idrss: i64,
+    isrss: i64,
+    minflt: i64,
+    majflt: i64,
+    nswap: i64,
+    inblock: i64,
+    oublock: i64,
+    msgsnd: i64,
+    msgrcv: i64,
+    nsignals: i64,
+    nvcsw: i64,
+    nivcsw: i64,
+}
+
+extern "C" {
+    fn wait4(pid: i32, status: *mut c_int, options: c_int, ru: *mut RUsage) -> i32;
+}
+
+fn ino(path: &str) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+}
+
+/// The inode of this process's cgroup v2 directory (its cgroup id), if cgroup2 is mounted.
+fn cgroup_id() -> Option<u64> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mnt = mi.lines().find(|l| l.contains(" - cgroup2 "))?.split(' ').nth(4)?.to_owned();
+    let cg = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let path = cg.lines().find_map(|l| l.strip_prefix("0::"))?.to_owned();
+    Some(ino(&format!("{}{}", mnt, path)))
+}
+
+fn num(path: &str) -> u32 {
+    fs::read_to_string(path).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn exit_carries_whole_token_and_rusage() {
+    require_root!();
+    let got = std::cell::RefCell::new(Vec::<(EventType, i32, Option<Token>, Option<Rusage>)>::new());
+    let m = Monitor::new(&MonitorOptions { events: EVENTS_ALL, ..Default::default() }, |ev| {
+        if ev.parent_pid() == me() {
+            got.borrow_mut().push((ev.event_type(), ev.pid(), ev.token().copied(), ev.rusage().copied()));
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    // distinct real and effective ids: setpriv sets them, then execs sh
+    let child = Command::new("/usr/bin/setpriv")
+        .args(["--ruid", "2001", "--euid", "2002", "--rgid", "1001", "--egid", "1002", "--clear-groups"])
+        .args(["/bin/sh", "-c", SELF_REPORT])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let report = {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.unwrap(), &mut s).unwrap();
+        s
+    };
+    let mut status: c_int = 0;
+    let mut ru = RUsage::default();
+    assert_eq!(unsafe { wait4(pid, &mut status, 0, &mut ru) }, pid);
+    assert_eq!(status, 0);
+    let exit = || got.borrow().iter().find(|r| r.0 == EventType::ProcessExit && r.1 == pid).cloned();
+    pump(&mut m, || exit().is_some());
+    let (_, _, token, rusage) = exit().expect("process_exit");
+    // the token: every field against what the kernel showed the process itself
+    let t = token.expect("exit token");
+    let field = |k: &str| -> Vec<String> {
+        report.lines().find(|l| l.starts_with(k)).unwrap_or_else(|| panic!("{} in {:?}", k, report)).split(' ').skip(1).map(|s| s.to_owned()).collect()
+    };
+    let ids = |k: &str| -> Vec<u32> { field(k).iter().map(|v| v.parse().unwrap()).collect() };
+    assert_eq!(vec![t.uid, t.euid, t.suid, t.fsuid], ids("Uid:"));
+    assert_eq!(vec![t.gid, t.egid, t.sgid, t.fsgid], ids("Gid:"));
+    assert_ne!(t.uid, t.suid, "setpriv gave distinct ids: {:?}", report);
+    assert_eq!(t.cap_permitted, u64::from_str_radix(&field("CapPrm:")[0], 16).unwrap());
+    assert_eq!(t.cap_effective, u64::from_str_radix(&field("CapEff:")[0], 16).unwrap());
+    assert_eq!(t.loginuid, num("/proc/self/loginuid"));
+    assert_eq!(t.sessionid, num("/proc/self/sessionid"));
+    assert_eq!(t.pidns_ino as u64, ino("/proc/self/ns/pid"));
+    assert_eq!(t.mntns_ino as u64, ino("/proc/self/ns/mnt"));
+    if let Some(id) = cgroup_id() {
+        assert_eq!(t.cgroup_id, id);
+    }
+    // the resource use, against wait4's for the same process (it has no children)
+    let r = rusage.expect("exit rusage");
+    assert!(r.sz >= std::mem::size_of::<Rusage>());
+    assert_eq!(r.cpu_ns, r.user_ns + r.system_ns);
+    let wait_ns = ((ru.utime[0] + ru.stime[0]) * 1_000_000_000 + (ru.utime[1] + ru.stime[1]) * 1000) as u64;
+    assert!(r.cpu_ns > 0 && r.cpu_ns <= wait_ns + 1_000_000 && r.cpu_ns + 5_000_000 >= wait_ns, "{:?} vs wait4 {} ns", r, wait_ns);
+    assert!(r.lifetime_ns >= r.cpu_ns, "{:?}", r);
+    assert!(r.max_rss_bytes > 0 && r.max_rss_bytes <= ru.maxrss as u64 * 1024, "{:?} vs {}", r, ru.maxrss);
+    assert!(r.minor_faults > 0 && r.minor_faults <= ru.minflt as u64, "{:?} vs {}", r, ru.minflt);
+    assert_eq!(r.threads, 1);
+    assert_eq!(r.flags & rusage::THREAD, 0);
+    assert_eq!((r.children_user_ns, r.children_system_ns), (0, 0));
+    // only exits carry one
+    assert!(got.borrow().iter().filter(|e| e.1 == pid && e.0 != EventType::ProcessExit && e.0 != EventType::ThreadExit).all(|e| e.3.is_none()));
 }
