@@ -24,6 +24,32 @@
 //! let _m = Monitor::new(&MonitorOptions::default(), |ev| kept.push(ev));
 //! ```
 //!
+//! The same holds for the gate: a handler is `'static`, so nothing borrowed
+//! from an exec request can be stored where it outlives the call:
+//!
+//! ```compile_fail,E0521
+//! use procward::{Gate, GateOptions};
+//! use std::sync::{Arc, Mutex};
+//! let kept: Arc<Mutex<Vec<&std::ffi::OsStr>>> = Arc::new(Mutex::new(Vec::new()));
+//! let k = kept.clone();
+//! let _g = Gate::new(GateOptions::default(), move |req| {
+//!     k.lock().unwrap().push(req.name()); // error: borrowed data escapes the closure
+//! });
+//! ```
+//!
+//! nor from a decision record:
+//!
+//! ```compile_fail,E0521
+//! use procward::{Decision, GateOptions};
+//! use std::sync::{Arc, Mutex};
+//! let kept: Arc<Mutex<Vec<&std::ffi::OsStr>>> = Arc::new(Mutex::new(Vec::new()));
+//! let k = kept.clone();
+//! let _o = GateOptions {
+//!     on_decision: Some(Box::new(move |d: &Decision<'_>| k.lock().unwrap().push(d.name()))),
+//!     ..Default::default()
+//! };
+//! ```
+//!
 //! Copying out is what compiles:
 //!
 //! ```no_run
@@ -48,6 +74,11 @@
 #![deny(missing_docs)]
 
 pub mod ffi;
+
+// README.md's example is a doc test: it must compile (it is not run).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
 
 use std::any::Any;
 use std::ffi::{CStr, CString, OsStr};
