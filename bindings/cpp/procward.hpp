@@ -141,6 +141,7 @@ inline void log_trampoline(enum pw_log_level level, const char *msg, void *userd
 
 using ProcKey = pw_proc_key;
 using Token = pw_token; // plain data: uid, euid, ..., cap_effective, cgroup_id
+using Rusage = pw_rusage; // plain data: user_ns, system_ns, cpu_ns, max_rss_bytes, ... flags (PW_RUSAGE_*)
 
 // -------------------------------------------------------------------- views
 
@@ -220,6 +221,9 @@ public:
 	unsigned int flags() const { return pw_event_flags(ev_); } // PW_EVF_*
 	int exit_status() const { return pw_event_exit_status(ev_); } // as from waitpid()
 	uint64_t lost_count() const { return pw_event_lost_count(ev_); }
+	// Exits (process and thread): the resource use, read in the kernel as the
+	// (last) thread exited; nullptr for other events. Borrowed like the event.
+	const Rusage *rusage() const { return pw_event_rusage(ev_); }
 	// The originator's credentials; nullptr for a LOST notification.
 	const Token *token() const { return pw_event_token(ev_); }
 	std::string_view user_name() const { return detail::sv(pw_event_user_name(ev_)); }
@@ -709,6 +713,12 @@ struct GateOptions {
 	unsigned int decision_queue = 0;
 	unsigned int cache_entries = 0;
 	bool argv_in_kernel = false;
+	// Which decisions make records for on_decision (PW_GATE_RECORD_DENIED,
+	// PW_GATE_RECORD_REASON(r), PW_GATE_RECORD_NOTABLE); 0: every one.
+	unsigned int decision_filter = 0;
+	// After this many deadlines in a row the guardian had to answer, it
+	// SIGKILLs the gating process (0: never). See "Crash safety" in procward.h.
+	unsigned int kill_on_missed_deadline = 0;
 	std::vector<std::string> rules; // text form: "deny path /usr/bin/nc", "gate by-pid 42 children"
 	// On the decision thread, for every exec decided.
 	std::function<void(const Decision &)> on_decision;
@@ -718,6 +728,7 @@ struct GateOptions {
 	LogFn log;
 };
 
+// Every counter of struct pw_gate_stats, the guardian's (guardian_pid...) included.
 struct GateStats : ::pw_gate_stats {};
 
 class Gate {
@@ -753,6 +764,8 @@ public:
 		c.log_userdata = o.log ? &st_->opts.log : nullptr;
 		c.cache_entries = o.cache_entries;
 		c.argv_in_kernel = o.argv_in_kernel;
+		c.decision_filter = o.decision_filter;
+		c.kill_on_missed_deadline = o.kill_on_missed_deadline;
 		detail::check(pw_gate_new(&c, &st_->g), "gate");
 		for (const std::string &r : o.rules)
 			add_rule(r);

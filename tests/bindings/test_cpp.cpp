@@ -2,7 +2,8 @@
 /*
  * test_cpp.cpp - tests of the C++ binding (bindings/cpp/procward.hpp) against
  * real processes and the real kernel: snapshot, monitor (every lifecycle
- * type, token, rules, lost events, handler exceptions), access watch and
+ * type, the whole token and rusage of an exit, rules, lost events, handler
+ * exceptions), access watch and
  * protect, and the exec gate (handler, verdicts, defer, cache, errors,
  * decision records). Prints "cpp: N passed, N failed[, N skipped]".
  *
@@ -28,6 +29,7 @@
 #include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -317,6 +319,144 @@ static void test_lifecycle()
 	CHECK_EQ(st.events_lost, uint64_t(0));
 }
 
+// The child prints what the kernel shows it of itself (/proc/$$/status), then
+// burns a little CPU: every token field is checked against that or against
+// what it inherited from this process.
+static const char self_report[] =
+	"while read -r k a b c d; do case $k in Uid:|Gid:) echo \"$k $a $b $c $d\";; "
+	"CapPrm:|CapEff:) echo \"$k $a\";; esac; done < /proc/$$/status; "
+	"i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done";
+
+static uint64_t ino_of(const std::string &path)
+{
+	struct stat st;
+	return stat(path.c_str(), &st) ? 0 : st.st_ino;
+}
+
+static uint32_t read_u32(const char *path)
+{
+	std::ifstream f(path);
+	uint64_t v = 0;
+	f >> v;
+	return uint32_t(v);
+}
+
+// Inode of this process's cgroup v2 directory (its cgroup id); 0 without cgroup2.
+static uint64_t cgroup_id()
+{
+	std::ifstream mi("/proc/self/mountinfo"), cg("/proc/self/cgroup");
+	std::string line, mnt, path;
+	while (std::getline(mi, line))
+		if (line.find(" - cgroup2 ") != std::string::npos) {
+			std::istringstream ss(line);
+			std::string f;
+			for (int i = 0; i < 5 && ss >> f; i++)
+				mnt = f;
+			break;
+		}
+	while (std::getline(cg, line))
+		if (line.rfind("0::", 0) == 0)
+			path = line.substr(3);
+	return mnt.empty() ? 0 : ino_of(mnt + path);
+}
+
+static void test_exit_token_and_rusage()
+{
+	struct Exit {
+		bool seen = false;
+		procward::Token token{};
+		procward::Rusage ru{};
+		bool has_token = false, has_ru = false;
+	} exit_rec;
+	pid_t pid = -1;
+	int others_with_rusage = 0;
+	procward::MonitorOptions o;
+	o.events = PW_EVMASK_ALL;
+	procward::Monitor m(o, [&](const procward::Event &ev) {
+		if (ev.pid() != pid)
+			return;
+		if (ev.type() == procward::EventType::process_exit) {
+			exit_rec.seen = true;
+			if ((exit_rec.has_token = ev.token() != nullptr))
+				exit_rec.token = *ev.token();
+			if ((exit_rec.has_ru = ev.rusage() != nullptr))
+				exit_rec.ru = *ev.rusage();
+		} else if (ev.type() != procward::EventType::thread_exit && ev.rusage()) {
+			others_with_rusage++;
+		}
+	});
+	start_or_skip(m);
+	int out[2];
+	if (pipe2(out, O_CLOEXEC))
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		execl("/usr/bin/setpriv", "setpriv", "--ruid", "2001", "--euid", "2002", "--rgid", "1001",
+		      "--egid", "1002", "--clear-groups", "/bin/sh", "-c", self_report, (char *)nullptr);
+		_exit(127);
+	}
+	close(out[1]);
+	std::string report;
+	char buf[512];
+	ssize_t n;
+	while ((n = read(out[0], buf, sizeof(buf))) > 0)
+		report.append(buf, size_t(n));
+	close(out[0]);
+	int status = 0;
+	struct rusage ru {};
+	CHECK_EQ(wait4(pid, &status, 0, &ru), pid);
+	CHECK_EQ(status, 0);
+	auto end = std::chrono::steady_clock::now() + 10s;
+	while (!exit_rec.seen && std::chrono::steady_clock::now() < end)
+		m.dispatch(100);
+	CHECK(exit_rec.seen && exit_rec.has_token && exit_rec.has_ru);
+	if (!exit_rec.has_token || !exit_rec.has_ru)
+		return;
+	auto fields = [&](const std::string &key) {
+		std::vector<std::string> v;
+		std::istringstream ls(report);
+		std::string line;
+		while (std::getline(ls, line))
+			if (line.rfind(key, 0) == 0) {
+				std::istringstream ss(line.substr(key.size()));
+				std::string f;
+				while (ss >> f)
+					v.push_back(f);
+			}
+		return v;
+	};
+	const procward::Token &t = exit_rec.token;
+	auto ids = [](uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+		return std::vector<std::string>{ std::to_string(a), std::to_string(b), std::to_string(c), std::to_string(d) };
+	};
+	CHECK(fields("Uid:") == ids(t.uid, t.euid, t.suid, t.fsuid));
+	CHECK(fields("Gid:") == ids(t.gid, t.egid, t.sgid, t.fsgid));
+	CHECK(t.uid != t.suid); // setpriv made them distinct
+	CHECK(!fields("CapPrm:").empty() && std::stoull(fields("CapPrm:")[0], nullptr, 16) == t.cap_permitted);
+	CHECK(!fields("CapEff:").empty() && std::stoull(fields("CapEff:")[0], nullptr, 16) == t.cap_effective);
+	CHECK_EQ(t.loginuid, read_u32("/proc/self/loginuid"));
+	CHECK_EQ(t.sessionid, read_u32("/proc/self/sessionid"));
+	CHECK_EQ(uint64_t(t.pidns_ino), ino_of("/proc/self/ns/pid"));
+	CHECK_EQ(uint64_t(t.mntns_ino), ino_of("/proc/self/ns/mnt"));
+	if (uint64_t id = cgroup_id())
+		CHECK_EQ(t.cgroup_id, id);
+	// the resource use, against wait4's (the child has no children of its own)
+	const procward::Rusage &r = exit_rec.ru;
+	uint64_t wait_ns = uint64_t(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+			   uint64_t(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+	CHECK(r.sz >= sizeof(procward::Rusage));
+	CHECK_EQ(r.cpu_ns, r.user_ns + r.system_ns);
+	CHECK(r.cpu_ns > 0 && r.cpu_ns <= wait_ns + 1000000 && r.cpu_ns + 5000000 >= wait_ns);
+	CHECK(r.lifetime_ns >= r.cpu_ns);
+	CHECK(r.max_rss_bytes > 0 && r.max_rss_bytes <= uint64_t(ru.ru_maxrss) * 1024);
+	CHECK(r.minor_faults > 0 && r.minor_faults <= uint64_t(ru.ru_minflt));
+	CHECK_EQ(r.threads, 1u);
+	CHECK_EQ(r.flags & unsigned(PW_RUSAGE_THREAD), 0u);
+	CHECK_EQ(r.children_user_ns + r.children_system_ns, uint64_t(0));
+	CHECK_EQ(others_with_rusage, 0); // only exits carry one
+}
+
 static void test_rules_and_exceptions()
 {
 	std::vector<Rec> recs;
@@ -496,6 +636,8 @@ static void test_gate_handler_and_decisions()
 	std::vector<std::string> seen_args;
 	std::vector<std::pair<std::string, std::string>> decisions; // image, reason
 	procward::GateOptions o;
+	o.decision_filter = PW_GATE_RECORD_DENIED; // records for denials only
+	o.kill_on_missed_deadline = 5;            // passed through; never reached here
 	o.on_decision = [&](const procward::Decision &d) {
 		std::lock_guard<std::mutex> lock(mu);
 		if (d.image().substr(0, tmpdir.size()) == tmpdir)
@@ -516,10 +658,15 @@ static void test_gate_handler_and_decisions()
 	});
 	CHECK_EQ(exec_errno(denied, "one"), EPERM);
 	CHECK_EQ(exec_errno(allowed, "two"), 0);
+	auto running = g->stats();
+	CHECK(running.guardian_pid > 0 && kill(pid_t(running.guardian_pid), 0) == 0);
 	g->stop(); // joins the decision thread
 	CHECK(seen_args == (std::vector<std::string>{ denied + " one", allowed + " two" }));
-	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" }, { allowed, "handler" } }));
+	// decision_filter reached the library: the allow made no record
+	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" } }));
 	auto st = g->stats();
+	CHECK_EQ(st.guardian_pid, int64_t(0)); // stopped with the gate
+	CHECK_EQ(st.guardian_verdicts + st.guardian_kills, uint64_t(0)); // the gate kept every deadline
 	CHECK(st.by_handler >= 2);
 	CHECK(st.denied >= 1);
 	CHECK_EQ(exec_errno(denied), 0); // a stopped gate leaves nothing behind
@@ -639,6 +786,7 @@ int main()
 	run_test("snapshot", test_snapshot);
 	if (root) {
 		run_test("lifecycle: create, exec, exit, threads, token", test_lifecycle);
+		run_test("exit: the whole token and the resource use", test_exit_token_and_rusage);
 		run_test("rules and handler exceptions", test_rules_and_exceptions);
 		run_test("lost events", test_lost);
 		run_test("access watch and protect", test_access);
@@ -646,7 +794,7 @@ int main()
 		run_test("gate: defer, cache, handler errors", test_gate_defer_cache_errors);
 	} else {
 		std::cout << "  skip privileged tests: not root" << std::endl;
-		skipped += 6;
+		skipped += 7;
 	}
 	std::string rm = tmpdir;
 	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held" })
