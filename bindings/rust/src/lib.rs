@@ -1003,6 +1003,41 @@ impl Verdict {
     }
 }
 
+/// `GateOptions::decision_filter` bits (`PW_GATE_RECORD_*`) and the reasons
+/// of `Decision::reason()` (`enum pw_gate_reason`).
+pub mod record {
+    /// every deny (in audit mode, every would-be deny)
+    pub const DENIED: u32 = 1 << 0;
+    /// the decisions given for `reason` (one of the `BY_*` below)
+    pub const fn reason(reason: i32) -> u32 {
+        1 << reason
+    }
+    /// a static rule decided
+    pub const BY_RULE: i32 = 1;
+    /// the handler's verdict
+    pub const BY_HANDLER: i32 = 2;
+    /// no verdict before the deadline
+    pub const BY_TIMEOUT: i32 = 3;
+    /// the handler failed
+    pub const BY_ERROR: i32 = 4;
+    /// out of scope, no handler, or no verdict given
+    pub const BY_DEFAULT: i32 = 5;
+    /// the gate's own process
+    pub const BY_SELF: i32 = 6;
+    /// more than max_pending waiting
+    pub const BY_OVERLOAD: i32 = 7;
+    /// pending when the gate stopped
+    pub const BY_SHUTDOWN: i32 = 8;
+    /// an exec fanotify never saw
+    pub const UNGATED: i32 = 9;
+    /// a cached verdict
+    pub const BY_CACHE: i32 = 10;
+    /// the guardian answered
+    pub const BY_GUARDIAN: i32 = 11;
+    /// denials and every decision that is not a routine allow (the CLI's default log)
+    pub const NOTABLE: u32 = !(reason(BY_RULE) | reason(BY_HANDLER) | reason(BY_DEFAULT) | reason(BY_SELF) | reason(BY_CACHE));
+}
+
 /// What to do with interpreter exec-opens (`enum pw_gate_interp`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interpreters {
@@ -1055,6 +1090,11 @@ pub struct GateOptions {
     pub cache_entries: u32,
     /// copy argv in the kernel at every execve
     pub argv_in_kernel: bool,
+    /// which decisions make records for on_decision ([`record`] bits); 0: every one
+    pub decision_filter: u32,
+    /// SIGKILL the gating process after this many deadlines in a row the
+    /// guardian had to answer; 0: never
+    pub kill_on_missed_deadline: u32,
     /// rules in text form ("deny path /usr/bin/nc", "gate by-pid 42 children")
     pub rules: Vec<String>,
     /// every decision, on the decision thread
@@ -1172,8 +1212,8 @@ impl Gate {
             log_userdata: log_ud,
             cache_entries: opts.cache_entries,
             argv_in_kernel: opts.argv_in_kernel,
-            decision_filter: 0, // every decision makes a record
-            kill_on_missed_deadline: 0, // off: the guardian answers, never kills
+            decision_filter: opts.decision_filter,
+            kill_on_missed_deadline: opts.kill_on_missed_deadline,
         };
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_gate_new(&c, &mut raw) }, "gate")?;

@@ -179,6 +179,8 @@ S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opt
 S(pw_monitor_opts, batch_delay_us) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
 S(pw_protect_rule, except_pid) S(pw_gate_opts, kill_on_missed_deadline) S(pw_gate_rule, cache)
 S(pw_gate_stats, guardian_pid) S(pw_rusage, flags)
+printf("PW_GATE_RECORD_NOTABLE %u %d\n", PW_GATE_RECORD_NOTABLE, PW_GATE_BY_GUARDIAN);
+printf("PW_ACCESS_ALL %u %u\n", PW_ACCESS_ALL, PW_ACCESS_SET_LIMITS);
 return 0; }"#,
     )
     .unwrap();
@@ -206,6 +208,8 @@ return 0; }"#,
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
         ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, guardian_pid)),
         ("pw_rusage", std::mem::size_of::<ffi::pw_rusage>(), last_off!(ffi::pw_rusage, flags)),
+        ("PW_GATE_RECORD_NOTABLE", record::NOTABLE as usize, record::BY_GUARDIAN as usize),
+        ("PW_ACCESS_ALL", access::ALL as usize, access::SET_LIMITS as usize),
     ];
     let c: Vec<String> = out.lines().map(|l| l.to_owned()).collect();
     let r: Vec<String> = rust.iter().map(|(n, s, o)| format!("{} {} {}", n, s, o)).collect();
@@ -467,6 +471,8 @@ fn gate_handler_verdicts_and_decisions() {
     let d2 = decisions.clone();
     let prefix = dir.0.clone();
     let opts = GateOptions {
+        decision_filter: record::DENIED, // records for denials only
+        kill_on_missed_deadline: 5,      // passed through; never reached here
         on_decision: Some(Box::new(move |d: &Decision<'_>| {
             if d.image().map_or(false, |i| Path::new(i).starts_with(&prefix)) {
                 d2.lock().unwrap().push((PathBuf::from(d.image().unwrap()), d.reason_name(), d.verdict()));
@@ -494,6 +500,8 @@ fn gate_handler_verdicts_and_decisions() {
     };
     assert_eq!(exec_errno(&denied), EPERM);
     assert_eq!(exec_errno(&allowed), 0);
+    let running = g.stats().unwrap();
+    assert!(running.guardian_pid > 0 && unsafe { kill(running.guardian_pid as i32, 0) } == 0);
     g.stop(); // joins the decision thread
     assert_eq!(
         *seen.lock().unwrap(),
@@ -501,9 +509,11 @@ fn gate_handler_verdicts_and_decisions() {
     );
     assert_eq!(
         *decisions.lock().unwrap(),
-        vec![(denied.clone(), "handler", Verdict::Deny), (allowed.clone(), "handler", Verdict::Allow)]
+        vec![(denied.clone(), "handler", Verdict::Deny)] // decision_filter reached the library
     );
     let st = g.stats().unwrap();
+    assert_eq!(st.guardian_pid, 0); // stopped with the gate
+    assert_eq!(st.guardian_verdicts + st.guardian_kills, 0); // the gate kept every deadline
     assert!(st.by_handler >= 2 && st.denied >= 1);
     assert_eq!(exec_errno(&denied), 0); // a stopped gate leaves nothing behind
 }
