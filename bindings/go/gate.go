@@ -59,7 +59,13 @@ type GateOptions struct {
 	DecisionQueue     uint
 	CacheEntries      uint
 	ArgvInKernel      bool
-	Rules             []string // "deny path /usr/bin/nc", "gate by-pid 42 children"
+	// DecisionFilter selects the decisions that make records for OnDecision:
+	// RecordDenied | RecordReason(ByRule) ...; 0: every one.
+	DecisionFilter uint32
+	// KillOnMissedDeadline: after this many deadlines in a row the guardian
+	// had to answer, it SIGKILLs the gating process; 0: never.
+	KillOnMissedDeadline uint
+	Rules                []string // "deny path /usr/bin/nc", "gate by-pid 42 children"
 	// OnDecision gets a copy of every decision, on the decision thread.
 	OnDecision func(*Decision)
 	// OnError: a handler failed; err wraps its return code, or is the
@@ -67,6 +73,32 @@ type GateOptions struct {
 	OnError func(req *ExecRequest, err error)
 	Log     func(LogLevel, string)
 }
+
+// GateReason is why a decision was made (enum pw_gate_reason).
+type GateReason int
+
+const (
+	ReasonRule     GateReason = C.PW_GATE_BY_RULE
+	ReasonHandler  GateReason = C.PW_GATE_BY_HANDLER
+	ReasonTimeout  GateReason = C.PW_GATE_BY_TIMEOUT
+	ReasonError    GateReason = C.PW_GATE_BY_ERROR
+	ReasonDefault  GateReason = C.PW_GATE_BY_DEFAULT
+	ReasonSelf     GateReason = C.PW_GATE_BY_SELF
+	ReasonOverload GateReason = C.PW_GATE_BY_OVERLOAD
+	ReasonShutdown GateReason = C.PW_GATE_BY_SHUTDOWN
+	ReasonUngated  GateReason = C.PW_GATE_UNGATED
+	ReasonCache    GateReason = C.PW_GATE_BY_CACHE
+	ReasonGuardian GateReason = C.PW_GATE_BY_GUARDIAN
+)
+
+// GateOptions.DecisionFilter bits (PW_GATE_RECORD_*).
+const (
+	RecordDenied  uint32 = C.PW_GATE_RECORD_DENIED  // every deny (in audit mode, every would-be deny)
+	RecordNotable uint32 = C.PW_GATE_RECORD_NOTABLE // denials and every decision that is not a routine allow
+)
+
+// RecordReason selects the decisions given for reason r.
+func RecordReason(r GateReason) uint32 { return 1 << uint(r) }
 
 // HandlerPanic is a panic recovered from a gate handler.
 type HandlerPanic struct{ Value interface{} }
@@ -80,6 +112,9 @@ type GateStats struct {
 	SinkDropped, FilesystemsMarked, FilesystemsUnmarkable, Extensions                      uint64
 	CacheHits, CacheMisses, CacheEntries, CacheEvictions, CacheFlushes, CacheRefused       uint64
 	CacheInvalidated                                                                       uint64
+	// The guardian (procward.h, "Crash safety"); kept after Stop.
+	GuardianVerdicts, GuardianRead, GuardianKernelHelpers, GuardianKills uint64
+	GuardianPid                                                          int // while the gate runs; 0 otherwise
 }
 
 // Gate wraps a pw_gate.
@@ -114,6 +149,8 @@ func NewGate(opts GateOptions, handler GateHandler) (*Gate, error) {
 	c.decision_queue = C.uint(opts.DecisionQueue)
 	c.cache_entries = C.uint(opts.CacheEntries)
 	c.argv_in_kernel = C.bool(opts.ArgvInKernel)
+	c.decision_filter = C.uint(opts.DecisionFilter)
+	c.kill_on_missed_deadline = C.uint(opts.KillOnMissedDeadline)
 	logH := gate.init(gate, opts.Log)
 	withHandler, withDecisions := C.int(0), C.int(0)
 	if handler != nil {
@@ -237,6 +274,8 @@ func (gate *Gate) Stats() (GateStats, error) {
 		uint64(s.filesystems_unmarkable), uint64(s.extensions), uint64(s.cache_hits), uint64(s.cache_misses),
 		uint64(s.cache_entries), uint64(s.cache_evictions), uint64(s.cache_flushes), uint64(s.cache_refused),
 		uint64(s.cache_invalidated),
+		uint64(s.guardian_verdicts), uint64(s.guardian_read), uint64(s.guardian_kernel_helpers),
+		uint64(s.guardian_kills), int(s.guardian_pid),
 	}, nil
 }
 

@@ -63,7 +63,8 @@ type Event struct {
 	Flags                  uint32 // PW_EVF_*
 	ExitStatus             int    // raw wait status: syscall.WaitStatus(ev.ExitStatus)
 	LostCount              uint64
-	Token                  *Token // nil for Lost
+	Token                  *Token  // nil for Lost
+	Rusage                 *Rusage // process and thread exits; nil for other events
 	// Resolved only with MonitorOptions.ResolveNames.
 	UserName, GroupName, CgroupPath, ContainerID string
 	// Access events.
@@ -103,6 +104,7 @@ func copyEvent(ev *C.struct_pw_event, names bool) *Event {
 		ExitStatus:    int(o.exit_status),
 		LostCount:     uint64(o.lost_count),
 		Token:         token(o.token),
+		Rusage:        rusage(o.rusage),
 	}
 	if n := int(o.argc); n > 0 {
 		ptrs := make([]*C.char, n)

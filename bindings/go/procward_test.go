@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,16 @@ func TestErrors(t *testing.T) {
 	if a, err := ParseAccess("terminate,debug"); err != nil || a != AccessTerminate|AccessDebug {
 		t.Fatal(a, err)
 	}
+	// every right the library names, bit for bit
+	if a, err := ParseAccess("set-limits"); err != nil || a != AccessSetLimits {
+		t.Fatal(a, err)
+	}
+	if a, err := ParseAccess("all"); err != nil || a != AccessAll || AccessAll != AccessSetLimits<<1-1 {
+		t.Fatal(a, err)
+	}
+	if RecordReason(ReasonGuardian) != 1<<11 || RecordNotable&RecordReason(ReasonHandler) != 0 || RecordNotable&RecordReason(ReasonTimeout) == 0 {
+		t.Fatal("record bits")
+	}
 	if _, err := ParseAccess("nonsense"); !errors.Is(err, syscall.EINVAL) {
 		t.Fatal(err)
 	}
@@ -190,6 +201,133 @@ func TestLifecycle(t *testing.T) {
 	st, err := m.Stats()
 	if err != nil || st.EventsLost != 0 {
 		t.Fatal(st, err)
+	}
+}
+
+// selfReport: the child prints what the kernel shows it of itself
+// (/proc/$$/status), then burns a little CPU.
+const selfReport = `while read -r k a b c d; do case $k in Uid:|Gid:) echo "$k $a $b $c $d";; ` +
+	`CapPrm:|CapEff:) echo "$k $a";; esac; done < /proc/$$/status; ` +
+	`i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done`
+
+func inode(t *testing.T, path string) uint64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func readUint(t *testing.T, path string) uint64 {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// cgroupDir: this process's cgroup v2 directory ("" without cgroup2).
+func cgroupDir() string {
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	mnt, path := "", ""
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); strings.Contains(l, " - cgroup2 ") && len(f) > 4 {
+			mnt = f[4]
+			break
+		}
+	}
+	for _, l := range strings.Split(string(cg), "\n") {
+		if strings.HasPrefix(l, "0::") {
+			path = l[3:]
+		}
+	}
+	if mnt == "" {
+		return ""
+	}
+	return mnt + path
+}
+
+func TestExitTokenAndRusage(t *testing.T) {
+	needRoot(t)
+	m := startMonitor(t, MonitorOptions{Events: EventsAll})
+	// setpriv gives the child distinct real and effective ids, then execs sh
+	cmd := exec.Command("/usr/bin/setpriv", "--ruid", "2001", "--euid", "2002", "--rgid", "1001", "--egid", "1002",
+		"--clear-groups", "/bin/sh", "-c", selfReport)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var exit *Event
+	others := 0
+	keep := func(ev *Event) {
+		if ev.Pid != pid {
+			return
+		}
+		if ev.Type == ProcessExit {
+			exit = ev
+		} else if ev.Type != ThreadExit && ev.Rusage != nil {
+			others++
+		}
+	}
+	pump(t, m, keep, func() bool { return exit != nil })
+	if exit == nil || exit.Token == nil || exit.Rusage == nil {
+		t.Fatalf("exit %+v", exit)
+	}
+	field := func(key string) []string {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, key+" ") {
+				return strings.Fields(l)[1:]
+			}
+		}
+		t.Fatalf("%s in %q", key, out)
+		return nil
+	}
+	tk := exit.Token
+	ids := func(v ...uint32) []string {
+		s := make([]string, len(v))
+		for i, x := range v {
+			s[i] = strconv.FormatUint(uint64(x), 10)
+		}
+		return s
+	}
+	if got := ids(tk.UID, tk.EUID, tk.SUID, tk.FSUID); !reflect.DeepEqual(got, field("Uid:")) || tk.UID == tk.SUID {
+		t.Fatalf("uids %v, the process saw %v", got, field("Uid:"))
+	}
+	if got := ids(tk.GID, tk.EGID, tk.SGID, tk.FSGID); !reflect.DeepEqual(got, field("Gid:")) {
+		t.Fatalf("gids %v, the process saw %v", got, field("Gid:"))
+	}
+	if prm, _ := strconv.ParseUint(field("CapPrm:")[0], 16, 64); prm != tk.CapPermitted {
+		t.Fatalf("cap_permitted %x, the process saw %x", tk.CapPermitted, prm)
+	}
+	if eff, _ := strconv.ParseUint(field("CapEff:")[0], 16, 64); eff != tk.CapEffective {
+		t.Fatalf("cap_effective %x, the process saw %x", tk.CapEffective, eff)
+	}
+	if uint64(tk.LoginUID) != readUint(t, "/proc/self/loginuid") || uint64(tk.SessionID) != readUint(t, "/proc/self/sessionid") {
+		t.Fatalf("audit ids %+v", tk)
+	}
+	if uint64(tk.PidNsIno) != inode(t, "/proc/self/ns/pid") || uint64(tk.MntNsIno) != inode(t, "/proc/self/ns/mnt") {
+		t.Fatalf("namespaces %+v", tk)
+	}
+	if dir := cgroupDir(); dir != "" && tk.CgroupID != inode(t, dir) {
+		t.Fatalf("cgroup id %d, %s is %d", tk.CgroupID, dir, inode(t, dir))
+	}
+	// the resource use, against wait4's (the child has no children of its own)
+	r, ru := exit.Rusage, cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	waitNs := uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	if r.CPUNs != r.UserNs+r.SystemNs || r.CPUNs == 0 || r.CPUNs > waitNs+1e6 || r.CPUNs+5e6 < waitNs ||
+		r.LifetimeNs < r.CPUNs || r.MaxRSSBytes == 0 || r.MaxRSSBytes > uint64(ru.Maxrss)*1024 ||
+		r.MinorFaults == 0 || r.MinorFaults > uint64(ru.Minflt) || r.Threads != 1 || r.Flags&RusageThread != 0 ||
+		r.ChildrenUserNs+r.ChildrenSystemNs != 0 {
+		t.Fatalf("rusage %+v, wait4 %+v (%d ns)", r, ru, waitNs)
+	}
+	if others != 0 {
+		t.Fatalf("%d non-exit events with a rusage", others)
 	}
 }
 
@@ -444,7 +582,7 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	var mu sync.Mutex
 	var seen [][]string
 	var decisions []string
-	g := startGate(t, dir, GateOptions{OnDecision: func(d *Decision) {
+	g := startGate(t, dir, GateOptions{DecisionFilter: RecordDenied, KillOnMissedDeadline: 5, OnDecision: func(d *Decision) {
 		if strings.HasPrefix(d.Image, dir) {
 			mu.Lock()
 			decisions = append(decisions, fmt.Sprintf("%s %s %d", filepath.Base(d.Image), d.Reason, d.Verdict))
@@ -474,15 +612,19 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	if err := execErr(allowed); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
+	if st, err := g.Stats(); err != nil || st.GuardianPid <= 0 || syscall.Kill(st.GuardianPid, 0) != nil {
+		t.Fatalf("guardian of a running gate: %+v %v", st, err)
+	}
 	g.Stop() // joins the decision thread
 	if !reflect.DeepEqual(seen, [][]string{{denied, "x"}, {allowed, "x"}}) {
 		t.Fatalf("seen %q", seen)
 	}
-	if !reflect.DeepEqual(decisions, []string{"deny handler 2", "allow handler 1"}) {
+	// DecisionFilter reached the library: the allow made no record
+	if !reflect.DeepEqual(decisions, []string{"deny handler 2"}) {
 		t.Fatalf("decisions %q", decisions)
 	}
 	st, _ := g.Stats()
-	if st.ByHandler < 2 || st.Denied < 1 {
+	if st.ByHandler < 2 || st.Denied < 1 || st.GuardianPid != 0 || st.GuardianVerdicts+st.GuardianKills != 0 {
 		t.Fatalf("%+v", st)
 	}
 	if err := execErr(denied); err != nil {
