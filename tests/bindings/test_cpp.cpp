@@ -33,12 +33,22 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
 #include "procward.hpp"
 
 using namespace std::chrono_literals;
+
+// Borrowed objects are views that cannot be copied out of their callback.
+static_assert(!std::is_copy_constructible_v<procward::Event> && !std::is_copy_assignable_v<procward::Event>);
+static_assert(!std::is_copy_constructible_v<procward::ExecRequest>);
+static_assert(!std::is_copy_constructible_v<procward::Decision>);
+static_assert(!std::is_copy_constructible_v<procward::ExecRequest::Deferred> &&
+	      std::is_nothrow_move_constructible_v<procward::ExecRequest::Deferred>);
+static_assert(std::is_same_v<decltype(std::declval<const procward::Event &>().name()), std::string_view>);
+static_assert(std::is_same_v<decltype(std::declval<const procward::Event &>().rusage()), const pw_rusage *>);
 
 static int passed, failed, skipped;
 static bool current_failed;
