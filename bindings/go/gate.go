@@ -11,6 +11,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -382,6 +383,44 @@ func (req *ExecRequest) SHA256() ([32]byte, error) {
 	}
 	err := check(C.pw_exec_sha256(req.r, (*C.uint8_t)(unsafe.Pointer(&out[0]))), "sha256")
 	return out, err
+}
+
+// File returns a duplicate of the image's read-only fd (pw_exec_fd), to read
+// or hash it; the caller closes it. ErrReleased once the request is answered.
+func (req *ExecRequest) File() (*os.File, error) {
+	name := req.Image() // before lock(): Image takes it too
+	live := req.lock()
+	defer req.unlock()
+	if !live {
+		return nil, ErrReleased
+	}
+	fd := int(C.pw_exec_fd(req.r))
+	if fd < 0 {
+		return nil, &Error{Op: "exec fd", Code: syscall.Errno(-fd)}
+	}
+	dup, err := syscall.Dup(fd) // the library owns fd and closes it with the request
+	if err != nil {
+		return nil, &Error{Op: "exec fd", Code: err.(syscall.Errno)}
+	}
+	syscall.CloseOnExec(dup)
+	return os.NewFile(uintptr(dup), name), nil
+}
+
+// Exec flags of the request (pw_exec_flags).
+const (
+	ExecArgsTruncated = C.PW_EXEC_ARGS_TRUNCATED // argv longer than captured, or unreadable
+	ExecNoArgs        = C.PW_EXEC_NO_ARGS        // nothing was captured for this exec
+)
+
+// Flags: ExecArgsTruncated, ExecNoArgs (reading them may read argv; ask
+// before the verdict); 0 once the request is answered.
+func (req *ExecRequest) Flags() uint32 {
+	live := req.lock()
+	defer req.unlock()
+	if !live {
+		return 0
+	}
+	return uint32(C.pw_exec_flags(req.r))
 }
 
 // answer gives a verdict: true if it decided the exec, false if the exec

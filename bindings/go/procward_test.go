@@ -12,7 +12,9 @@
 package procward
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -575,6 +577,30 @@ func execErr(path string) error {
 	return err
 }
 
+// checkImageFile: the request's File is the image (its bytes hash to
+// SHA256(), and are /bin/true's: the program is a copy), Flags says argv was
+// captured whole.
+func checkImageFile(req *ExecRequest) error {
+	f, err := req.File()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	want, _ := os.ReadFile("/bin/true")
+	sum, err := req.SHA256()
+	if err != nil || sha256.Sum256(got) != sum || !bytes.Equal(got, want) || f.Name() != req.Image() {
+		return fmt.Errorf("image file %s: %d bytes, sha256 %x vs %x (%v)", f.Name(), len(got), sha256.Sum256(got), sum, err)
+	}
+	if fl := req.Flags(); fl&(ExecArgsTruncated|ExecNoArgs) != 0 {
+		return fmt.Errorf("flags %#x for a short argv", fl)
+	}
+	return nil
+}
+
 func TestGateHandlerAndDecisions(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
@@ -582,6 +608,7 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	var mu sync.Mutex
 	var seen [][]string
 	var decisions []string
+	var fileErr error = errors.New("handler not called")
 	g := startGate(t, dir, GateOptions{DecisionFilter: RecordDenied, KillOnMissedDeadline: 5, OnDecision: func(d *Decision) {
 		if strings.HasPrefix(d.Image, dir) {
 			mu.Lock()
@@ -596,6 +623,9 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 			return Deny
 		}
 		if req.Image() == denied {
+			mu.Lock()
+			fileErr = checkImageFile(req)
+			mu.Unlock()
 			return Deny // the return value is the verdict
 		}
 		if ok, err := req.Allow(); !ok || err != nil {
@@ -618,6 +648,9 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	g.Stop() // joins the decision thread
 	if !reflect.DeepEqual(seen, [][]string{{denied, "x"}, {allowed, "x"}}) {
 		t.Fatalf("seen %q", seen)
+	}
+	if fileErr != nil {
+		t.Fatal(fileErr)
 	}
 	// DecisionFilter reached the library: the allow made no record
 	if !reflect.DeepEqual(decisions, []string{"deny handler 2"}) {
