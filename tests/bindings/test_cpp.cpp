@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -682,6 +683,94 @@ static void test_gate_handler_and_decisions()
 	CHECK_EQ(exec_errno(denied), 0); // a stopped gate leaves nothing behind
 }
 
+// Wait up to ms for one byte on fd; 0 on timeout.
+static char read_byte(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c = 0;
+	if (poll(&p, 1, ms) == 1 && read(fd, &c, 1) == 1)
+		return c;
+	return 0;
+}
+
+// kill_on_missed_deadline reaches the library: a gate (in a child of its
+// own) that is stopped with a request in hand misses its deadline, the
+// guardian answers the exec (timeout_verdict allow) and SIGKILLs the gate.
+static void test_gate_kill_on_missed_deadline()
+{
+	std::string held = copy_program("missed");
+	int ready[2], in_handler[2];
+	if (pipe2(ready, O_CLOEXEC) || pipe2(in_handler, O_CLOEXEC))
+		abort();
+	pid_t parent = getpid();
+	pid_t gate_pid = fork();
+	if (gate_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlives the test
+		static std::mutex mu;
+		static std::vector<procward::ExecRequest::Deferred> kept;
+		procward::GateOptions o;
+		o.timeout_ms = 300;
+		o.timeout_verdict = procward::Verdict::allow;
+		o.kill_on_missed_deadline = 1;
+		o.rules.push_back("gate by-pid " + std::to_string(parent) + " children");
+		try {
+			procward::Gate g(o, [&](procward::ExecRequest &req) {
+				if (req.image() != held) {
+					req.allow();
+					return;
+				}
+				std::lock_guard<std::mutex> lock(mu);
+				kept.push_back(req.defer()); // read, not answered
+				(void)!write(in_handler[1], "h", 1);
+			});
+			g.start();
+			(void)!write(ready[1], "r", 1);
+			for (;;)
+				pause();
+		} catch (const procward::Error &e) {
+			(void)!write(ready[1], unavailable(e) ? "u" : "e", 1);
+			_exit(1);
+		}
+	}
+	close(ready[1]);
+	close(in_handler[1]);
+	char r = read_byte(ready[0], 10000);
+	close(ready[0]);
+	auto reap = [&](int ms) -> int { // the gate's wait status, -1 if it still runs after ms
+		int status = 0;
+		for (auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+		     std::chrono::steady_clock::now() < end;) {
+			if (waitpid(gate_pid, &status, WNOHANG) == gate_pid)
+				return status;
+			std::this_thread::sleep_for(10ms); // polling another process's death, bounded
+		}
+		return -1;
+	};
+	if (r != 'r') {
+		kill(gate_pid, SIGKILL);
+		reap(5000);
+		close(in_handler[0]);
+		if (r == 'u')
+			throw Skip{ "gate unavailable here" };
+		CHECK(!"the gate child did not start");
+		return;
+	}
+	Child c({ held, "x" });
+	c.go();
+	CHECK_EQ(read_byte(in_handler[0], 10000), 'h');
+	close(in_handler[0]);
+	kill(gate_pid, SIGSTOP); // the deferred request's deadline passes with the gate stopped
+	int status = reap(10000);
+	if (status == -1) { // the guardian did not kill it: free the exec ourselves
+		kill(gate_pid, SIGKILL);
+		reap(5000);
+	}
+	CHECK(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	auto [err, cstatus] = c.finish(); // answered by the guardian: timeout_verdict allow
+	CHECK_EQ(err, 0);
+	CHECK(WIFEXITED(cstatus) && WEXITSTATUS(cstatus) == 0);
+}
+
 static void test_gate_defer_cache_errors()
 {
 	std::string deferred = copy_program("defer"), cached = copy_program("cached"),
@@ -802,12 +891,13 @@ int main()
 		run_test("access watch and protect", test_access);
 		run_test("gate: handler, verdicts, decisions", test_gate_handler_and_decisions);
 		run_test("gate: defer, cache, handler errors", test_gate_defer_cache_errors);
+		run_test("gate: kill_on_missed_deadline (guardian)", test_gate_kill_on_missed_deadline);
 	} else {
 		std::cout << "  skip privileged tests: not root" << std::endl;
-		skipped += 7;
+		skipped += 8;
 	}
 	std::string rm = tmpdir;
-	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held" })
+	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held", "missed" })
 		unlink((rm + "/pwcpp-" + name).c_str());
 	rmdir(rm.c_str());
 	std::cout << "cpp: " << passed << " passed, " << failed << " failed, " << skipped << " skipped"
