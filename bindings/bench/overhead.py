@@ -22,6 +22,8 @@ with the numbers, and prefer the CPU-per-event columns to wall-clock ones.
 
 import argparse
 import json
+import shutil
+import tempfile
 import os
 import signal
 import statistics
@@ -72,8 +74,13 @@ def storm(load: str, true: str, ops: int) -> float:
     said to have failed, with its output, and run again (twice at most);
     the report counts the reruns."""
     for attempt in range(3):
-        p = subprocess.run(["taskset", "-c", "0", load, "spawn", "-n", str(ops), "-x", true],
-                           capture_output=True, text=True, timeout=300)
+        try:
+            p = subprocess.run(["taskset", "-c", "0", load, "spawn", "-n", str(ops), "-x", true],
+                               capture_output=True, text=True, timeout=300)
+        except OSError as e:  # taskset itself refused (another user's exec gate)
+            print(f"storm failed: {e}", file=sys.stderr, flush=True)
+            RETRIES["storms"] += 1
+            continue
         if p.returncode == 0:
             return float(json.loads(p.stdout.strip().splitlines()[-1])["elapsed_s"])
         print(f"storm failed (exit {p.returncode}): {p.stdout.strip()[-200:]} {p.stderr.strip()[-200:]}",
@@ -83,8 +90,9 @@ def storm(load: str, true: str, ops: int) -> float:
 
 
 def run_monitor(path: str, load: str, true: str, ops: int) -> dict:
-    # in-kernel include rule: the storm's events only, not the rest of a shared machine
-    p = subprocess.Popen([path, "include name pw-bench-load"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # in-kernel include rule: the storm's events only, not the rest of a shared
+    # machine (the workload runs under a name of this run's own: see main)
+    p = subprocess.Popen([path, f"include name {os.path.basename(load)}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killer = threading.Timer(120, lambda: p.kill())  # watchdog: SIGKILL by pid
     killer.start()
     try:
@@ -120,10 +128,29 @@ def main() -> int:
     ap.add_argument("--langs", default=",".join(LANGS))
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    load = os.path.join(root, "bench", "build", "pw-bench-load")
-    true = os.path.join(root, "bench", "build", "true", "pw-bench-load")
-    langs = [l for l in args.langs.split(",")
-             if os.access(os.path.join(build, "bindings", l, "null-monitor"), os.X_OK)]
+    # Copies named for this run (comm "pwov-PID", both the spawner and what
+    # it execs), so that a benchmark someone else runs at the same time on a
+    # shared machine does not feed this run's monitors.
+    tmp = tempfile.mkdtemp(prefix="pw-overhead-")
+    name = f"pwov-{os.getpid()}"[:15]
+    load = os.path.join(tmp, name)
+    os.makedirs(os.path.join(tmp, "x"))
+    true = os.path.join(tmp, "x", name)
+    shutil.copy2(os.path.join(root, "bench", "build", "pw-bench-load"), load)
+    shutil.copy2(os.path.join(root, "bench", "build", "true", "pw-bench-load"), true)
+    try:
+        return run(args, build, langs_of(args, build), load, true)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def langs_of(args, build):
+    return [l for l in args.langs.split(",")
+            if os.access(os.path.join(build, "bindings", l, "null-monitor"), os.X_OK)]
+
+
+def run(args, build, langs, load, true) -> int:
+    skipped = []
     res = {l: [] for l in langs}
     storm(load, true, 200)  # warm-up
     for r in range(args.rounds):
@@ -131,8 +158,14 @@ def main() -> int:
         before = storm(load, true, args.ops)
         round_res = {}
         for lang in order:
-            m = run_monitor(os.path.join(build, "bindings", lang, "null-monitor"), load, true, args.ops)
-            after = storm(load, true, args.ops)
+            try:
+                m = run_monitor(os.path.join(build, "bindings", lang, "null-monitor"), load, true, args.ops)
+                after = storm(load, true, args.ops)
+            except (OSError, RuntimeError, subprocess.SubprocessError, StopIteration) as e:
+                print(f"round {r + 1} {lang}: skipped ({e})", flush=True)
+                skipped.append(f"{lang}@{r + 1}")
+                before = storm(load, true, args.ops)
+                continue
             m["ratio"] = m["elapsed"] / ((before + after) / 2)
             before = after
             round_res[lang] = m
@@ -145,12 +178,15 @@ def main() -> int:
     print()
     print(f"spawn storm: {args.ops} posix_spawn+wait of a copy of /bin/true per storm, pinned to CPU 0 "
           f"(taskset -c 0), {args.rounds} rounds interleaved with a baseline; medians (min-max); "
-          f"failed storms rerun: {RETRIES['storms']}")
+          f"failed storms rerun: {RETRIES['storms']}; monitor runs skipped: {' '.join(skipped) or 'none'}")
     print()
     print("| binding | storm time / baseline | consumer CPU us per spawn | us per event | CPU vs C |")
     print("|---|---|---|---|---|")
     for lang in langs:
         ms = res[lang]
+        if not ms:
+            print(f"| {lang} | - | - | - | - |")
+            continue
         print(f"| {lang} | {med([m['ratio'] for m in ms])} "
               f"| {med([m['cpu_ns'] / 1e3 / args.ops for m in ms])} "
               f"| {med([m['cpu_ns'] / 1e3 / max(m['events'], 1) for m in ms])} "
