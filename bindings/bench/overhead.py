@@ -3,9 +3,10 @@
 """overhead.py - what each binding costs over the C library, in the same run.
 
 Each language's null-monitor (build/bindings/<lang>/null-monitor: every
-lifecycle event, an empty handler) watches a spawn storm
-(bench/build/pw-bench-load spawn, pinned with `taskset -c 0`; the monitor is
-left free). Rounds interleave a baseline storm (no monitor) between the
+lifecycle event, an empty handler, one in-kernel rule `include uid UID`)
+watches a spawn storm (copies of bench/build/pw-bench-load spawn, run as
+UID, a uid of this run's own, so that another benchmark on a shared machine
+does not feed it; pinned with `taskset -c 0`; the monitor is left free). Rounds interleave a baseline storm (no monitor) between the
 monitors, the monitors' order rotating each round. Per monitor and round:
 
   * storm ratio: the storm's time over the mean of the two baselines around it;
@@ -66,6 +67,10 @@ def wait_idle(pid: int, quiet_ns: int = 2_000_000, step: float = 0.15, deadline:
 
 
 RETRIES = {"storms": 0}
+# The storms run as a uid of this run's own, and the monitors include only
+# that uid (one in-kernel rule): a benchmark someone else runs at the same
+# time on a shared machine (same program, same names) does not feed them.
+UID = 40000 + os.getpid() % 20000
 
 
 def storm(load: str, true: str, ops: int) -> float:
@@ -75,7 +80,8 @@ def storm(load: str, true: str, ops: int) -> float:
     the report counts the reruns."""
     for attempt in range(3):
         try:
-            p = subprocess.run(["taskset", "-c", "0", load, "spawn", "-n", str(ops), "-x", true],
+            p = subprocess.run(["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
+                                "taskset", "-c", "0", load, "spawn", "-n", str(ops), "-x", true],
                                capture_output=True, text=True, timeout=300)
         except OSError as e:  # taskset itself refused (another user's exec gate)
             print(f"storm failed: {e}", file=sys.stderr, flush=True)
@@ -90,9 +96,8 @@ def storm(load: str, true: str, ops: int) -> float:
 
 
 def run_monitor(path: str, load: str, true: str, ops: int) -> dict:
-    # in-kernel include rule: the storm's events only, not the rest of a shared
-    # machine (the workload runs under a name of this run's own: see main)
-    p = subprocess.Popen([path, f"include name {os.path.basename(load)}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # in-kernel include rule: the storm's events only, not the rest of a shared machine
+    p = subprocess.Popen([path, f"include uid {UID}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killer = threading.Timer(120, lambda: p.kill())  # watchdog: SIGKILL by pid
     killer.start()
     try:
@@ -128,14 +133,12 @@ def main() -> int:
     ap.add_argument("--langs", default=",".join(LANGS))
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    # Copies named for this run (comm "pwov-PID", both the spawner and what
-    # it execs), so that a benchmark someone else runs at the same time on a
-    # shared machine does not feed this run's monitors.
+    # Copies the storm's uid can run wherever the build tree is.
     tmp = tempfile.mkdtemp(prefix="pw-overhead-")
-    name = f"pwov-{os.getpid()}"[:15]
-    load = os.path.join(tmp, name)
-    os.makedirs(os.path.join(tmp, "x"))
-    true = os.path.join(tmp, "x", name)
+    os.chmod(tmp, 0o755)
+    load = os.path.join(tmp, "pw-bench-load")
+    os.makedirs(os.path.join(tmp, "true"), mode=0o755)
+    true = os.path.join(tmp, "true", "pw-bench-load")
     shutil.copy2(os.path.join(root, "bench", "build", "pw-bench-load"), load)
     shutil.copy2(os.path.join(root, "bench", "build", "true", "pw-bench-load"), true)
     try:
@@ -176,7 +179,7 @@ def run(args, build, langs, load, true) -> int:
             m["vs_c"] = m["cpu_ns"] / round_res["c"]["cpu_ns"] if "c" in round_res else float("nan")
             res[lang].append(m)
     print()
-    print(f"spawn storm: {args.ops} posix_spawn+wait of a copy of /bin/true per storm, pinned to CPU 0 "
+    print(f"spawn storm: {args.ops} posix_spawn+wait of a copy of /bin/true per storm, as uid {UID}, pinned to CPU 0 "
           f"(taskset -c 0), {args.rounds} rounds interleaved with a baseline; medians (min-max); "
           f"failed storms rerun: {RETRIES['storms']}; monitor runs skipped: {' '.join(skipped) or 'none'}")
     print()
