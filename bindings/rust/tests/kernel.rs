@@ -32,6 +32,7 @@ extern "C" {
 
 const SIGKILL: c_int = 9;
 const SIGTERM: c_int = 15;
+const SIGSTOP: c_int = 19;
 const EPERM: i32 = 1;
 
 fn watchdog() {
@@ -702,4 +703,126 @@ fn exit_carries_whole_token_and_rusage() {
     assert_eq!((r.children_user_ns, r.children_system_ns), (0, 0));
     // only exits carry one
     assert!(got.borrow().iter().filter(|e| e.1 == pid && e.0 != EventType::ProcessExit && e.0 != EventType::ThreadExit).all(|e| e.3.is_none()));
+}
+
+extern "C" {
+    fn prctl(option: c_int, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> c_int;
+}
+const PR_SET_PDEATHSIG: c_int = 1;
+
+/// Not a test on its own: the gating process of
+/// gate_kill_on_missed_deadline (this binary run again, with
+/// PW_RS_GATE_PARENT set; ignored otherwise). Gates the parent's children;
+/// defers the held program's exec without answering; prints "ready", then "held".
+#[test]
+#[ignore]
+fn zz_gating_process_helper() {
+    let parent = match std::env::var("PW_RS_GATE_PARENT") {
+        Ok(p) => p,
+        Err(_) => return,
+    };
+    unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL as u64, 0, 0, 0) }; // never outlives the test
+    let held = PathBuf::from(std::env::var("PW_RS_HELD").unwrap());
+    let kept: Arc<Mutex<Vec<Deferred>>> = Arc::new(Mutex::new(Vec::new()));
+    let opts = GateOptions {
+        timeout_ms: 300,
+        timeout_verdict: Some(Verdict::Allow),
+        kill_on_missed_deadline: 1,
+        rules: vec![format!("gate by-pid {} children", parent)],
+        ..Default::default()
+    };
+    let mut g = Gate::new(opts, move |req| {
+        if req.image().map(Path::new) != Some(held.as_path()) {
+            let _ = req.allow();
+            return;
+        }
+        kept.lock().unwrap().push(req.defer().unwrap()); // read, never answered
+        println!("held");
+    })
+    .unwrap();
+    match g.start() {
+        Ok(()) => println!("ready"),
+        Err(e) => {
+            println!("unavailable {}", e);
+            std::process::exit(1);
+        }
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+fn want_or(line: String, want: &str) -> String {
+    if line.ends_with(want) {
+        want.to_owned()
+    } else {
+        line
+    }
+}
+
+/// kill_on_missed_deadline reaches the library: a gating process stopped
+/// with a request in hand misses its deadline; the guardian answers the
+/// exec (timeout_verdict allow) and SIGKILLs it.
+#[test]
+fn gate_kill_on_missed_deadline() {
+    require_root!();
+    let dir = TempDir::new("missed");
+    let held = dir.program("held");
+    let mut gating = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "zz_gating_process_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("PW_RS_GATE_PARENT", me().to_string())
+        .env("PW_RS_HELD", &held)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gpid = gating.id() as i32;
+    // lines of the gating process, read on a thread so that every wait has a deadline
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = gating.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).flatten() {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_line = |want: &str| -> Option<String> {
+        let end = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match rx.recv_timeout(left) {
+                // the harness prints "test NAME ... " before the helper's first line
+                Ok(l) if l.ends_with(want) || l.contains("unavailable") => return Some(want_or(l, want)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    };
+    let ready = wait_line("ready");
+    if ready.as_deref() != Some("ready") {
+        unsafe { kill(gpid, SIGKILL) };
+        let _ = gating.wait();
+        if ready.map_or(false, |l| l.contains("unavailable")) {
+            eprintln!("skipped: gate unavailable");
+            return;
+        }
+        panic!("the gating process did not start");
+    }
+    let mut cmd = Command::new(&held);
+    unsafe {
+        cmd.pre_exec(|| Ok(())); // fork, not posix_spawn
+    }
+    let exec = std::thread::spawn(move || cmd.status().map(|s| s.success()).map_err(|e| e.raw_os_error()));
+    assert_eq!(wait_line("held").as_deref(), Some("held"));
+    assert_eq!(unsafe { kill(gpid, SIGSTOP) }, 0); // the deferred request's deadline passes
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut status = None;
+    while status.is_none() && Instant::now() < end {
+        status = gating.try_wait().unwrap();
+        std::thread::sleep(Duration::from_millis(10)); // polling another process's death, bounded
+    }
+    if status.is_none() {
+        unsafe { kill(gpid, SIGKILL) }; // frees the exec
+        let _ = gating.wait();
+    }
+    assert_eq!(status.and_then(|s| s.signal()), Some(SIGKILL), "the guardian did not kill the stopped gate");
+    assert_eq!(exec.join().unwrap(), Ok(true)); // answered by the guardian: allowed
 }
