@@ -12,6 +12,7 @@
 package procward
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -36,6 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "procward_test: watchdog: SIGKILL after 120 s")
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	})
+	if parent := os.Getenv("PW_GO_GATE_PARENT"); parent != "" {
+		gatingProcess(parent) // never returns
+	}
 	os.Exit(m.Run())
 }
 
@@ -770,5 +774,111 @@ func TestGateDeferCacheFailures(t *testing.T) {
 	}
 	if ok, err := kept.Allow(); ok || err != nil {
 		t.Fatalf("after close: %v %v", ok, err)
+	}
+}
+
+// gatingProcess is the gating process of TestGateKillOnMissedDeadline: this
+// test binary run again with PW_GO_GATE_PARENT set (TestMain). It gates the
+// parent's children, defers the held program's exec without answering, and
+// prints "ready", then "held".
+func gatingProcess(parent string) {
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0) // never outlives the test
+	held := os.Getenv("PW_GO_HELD")
+	var mu sync.Mutex
+	var kept []*ExecRequest
+	g, err := NewGate(GateOptions{TimeoutMs: 300, TimeoutVerdict: Allow, KillOnMissedDeadline: 1,
+		Rules: []string{"gate by-pid " + parent + " children"}}, func(req *ExecRequest) Verdict {
+		if req.Image() != held {
+			return Allow
+		}
+		if err := req.Defer(); err != nil {
+			panic(err)
+		}
+		mu.Lock()
+		kept = append(kept, req) // read, never answered
+		mu.Unlock()
+		fmt.Println("held")
+		return NoVerdict
+	})
+	if err == nil {
+		err = g.Start()
+	}
+	if err != nil {
+		fmt.Println("unavailable", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestGateKillOnMissedDeadline: KillOnMissedDeadline reaches the library. A
+// gating process stopped with a request in hand misses its deadline; the
+// guardian answers the exec (TimeoutVerdict allow) and SIGKILLs it.
+func TestGateKillOnMissedDeadline(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	held := program(t, dir, "held")
+	gating := exec.Command(os.Args[0])
+	gating.Env = append(os.Environ(), "PW_GO_GATE_PARENT="+strconv.Itoa(os.Getpid()), "PW_GO_HELD="+held)
+	out, err := gating.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gating.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan *os.ProcessState, 1)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		st, _ := gating.Process.Wait()
+		exited <- st
+	}()
+	defer gating.Process.Kill() // by pid: frees any exec it holds
+	waitLine := func(want string) string {
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				if l == want || strings.HasPrefix(l, "unavailable") {
+					return l
+				}
+			case <-deadline:
+				return ""
+			}
+		}
+	}
+	if l := waitLine("ready"); l != "ready" {
+		if strings.HasPrefix(l, "unavailable") {
+			t.Skip(l)
+		}
+		t.Fatalf("the gating process did not start: %q", l)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- execErr(held) }() // waits for a verdict
+	if l := waitLine("held"); l != "held" {
+		t.Fatalf("no held request: %q", l)
+	}
+	if err := syscall.Kill(gating.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-exited:
+		if ws, ok := st.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("gating process: %v", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the guardian did not kill the stopped gate")
+	}
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("held exec: %v (want the guardian's allow)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held exec not answered")
 	}
 }
