@@ -263,6 +263,14 @@ public:
 	std::string_view user_name() const { return detail::sv(pw_process_user_name(p_)); }
 	uint32_t thread_count() const { return pw_process_thread_count(p_); }
 	char state() const { return pw_process_state(p_); }
+	// From /proc/PID/stat when the snapshot read it: CPU at clock-tick
+	// resolution (threads summed, reaped children excluded), resident set,
+	// start time (CLOCK_BOOTTIME ns, as key().start_ns).
+	uint64_t user_ns() const { return pw_process_user_ns(p_); }
+	uint64_t system_ns() const { return pw_process_system_ns(p_); }
+	uint64_t cpu_ns() const { return pw_process_cpu_ns(p_); }
+	uint64_t rss_bytes() const { return pw_process_rss_bytes(p_); }
+	uint64_t start_ns() const { return pw_process_start_ns(p_); }
 
 private:
 	const pw_process *p_;

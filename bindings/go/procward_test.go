@@ -142,9 +142,28 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSnapshot(t *testing.T) {
+	cpuNow := func() uint64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for start := cpuNow(); cpuNow()-start < 50e6; {
+		// 50 ms of CPU of our own to be seen
+	}
 	procs, err := Snapshot(SnapAll, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // after the snapshot: no less
+	cpuAfter := uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	hwm := uint64(0)
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			hwm = kb * 1024
+		}
 	}
 	raw, _ := os.ReadFile("/proc/self/cmdline")
 	want := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
@@ -156,6 +175,11 @@ func TestSnapshot(t *testing.T) {
 		n++
 		if !reflect.DeepEqual(p.Args, want) || p.ParentPid != os.Getppid() || p.UID != uint32(os.Getuid()) || p.Threads < 1 {
 			t.Fatalf("%+v", p)
+		}
+		// resource use as /proc/self/stat had it (getrusage rounds to µs: 1 ms slack)
+		if p.CPUNs != p.UserNs+p.SystemNs || p.CPUNs == 0 || p.CPUNs > cpuAfter+1e6 ||
+			p.RSSBytes == 0 || p.RSSBytes > hwm || p.StartNs != p.Key.StartNs {
+			t.Fatalf("resource use %+v (CPU after %d ns, VmHWM %d)", p, cpuAfter, hwm)
 		}
 	}
 	if n != 1 {

@@ -246,9 +246,30 @@ static void test_errors()
 	CHECK_EQ(procward::version(), std::string_view(PW_VERSION_MAJOR == 0 ? pw_version() : ""));
 }
 
+// Peak resident set of this process (VmHWM), bytes.
+static uint64_t vm_hwm()
+{
+	std::ifstream f("/proc/self/status");
+	std::string k;
+	uint64_t v = 0;
+	while (f >> k)
+		if (k == "VmHWM:" && f >> v)
+			return v * 1024;
+	return 0;
+}
+
 static void test_snapshot()
 {
+	auto cpu_now = [] {
+		struct timespec ts;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+	};
+	for (uint64_t start = cpu_now(); cpu_now() - start < 50000000u;) // 50 ms of CPU of our own to be seen
+		;
 	procward::Snapshot snap;
+	struct timespec cpu_after;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_after);
 	CHECK(snap.size() > 1);
 	auto me = snap.find(getpid());
 	CHECK(me.has_value());
@@ -270,6 +291,13 @@ static void test_snapshot()
 	CHECK_EQ(me->name(), std::string_view("test_procward"));
 	CHECK(me->image().size() > 0);
 	CHECK(me->thread_count() >= 1);
+	// resource use as /proc/self/stat had it: no more than the exact CPU
+	// time read after it, the resident set no more than the peak since
+	CHECK_EQ(me->cpu_ns(), me->user_ns() + me->system_ns());
+	CHECK(me->cpu_ns() > 0);
+	CHECK(me->cpu_ns() <= uint64_t(cpu_after.tv_sec) * 1000000000u + uint64_t(cpu_after.tv_nsec));
+	CHECK(me->rss_bytes() > 0 && me->rss_bytes() <= vm_hwm());
+	CHECK_EQ(me->start_ns(), me->key().start_ns);
 	size_t n = 0;
 	for (procward::Process p : snap)
 		n += p.pid() == getpid();

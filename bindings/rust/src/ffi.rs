@@ -316,6 +316,11 @@ extern "C" {
     pub fn pw_process_user_name(p: *const pw_process) -> *const c_char;
     pub fn pw_process_thread_count(p: *const pw_process) -> u32;
     pub fn pw_process_state(p: *const pw_process) -> c_char;
+    pub fn pw_process_user_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_system_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_cpu_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_rss_bytes(p: *const pw_process) -> u64;
+    pub fn pw_process_start_ns(p: *const pw_process) -> u64;
 
     pub fn pw_monitor_new(opts: *const pw_monitor_opts, out: *mut *mut pw_monitor) -> c_int;
     pub fn pw_monitor_free(m: *mut pw_monitor);

@@ -640,6 +640,16 @@ impl<'s> Process<'s> {
         uid -> u32 = pw_process_uid;
         /// Threads.
         thread_count -> u32 = pw_process_thread_count;
+        /// User CPU when the snapshot read it, ns (clock-tick resolution; threads summed).
+        user_ns -> u64 = pw_process_user_ns;
+        /// System CPU, ns.
+        system_ns -> u64 = pw_process_system_ns;
+        /// user_ns + system_ns.
+        cpu_ns -> u64 = pw_process_cpu_ns;
+        /// Resident set, bytes (0 for kernel threads and zombies).
+        rss_bytes -> u64 = pw_process_rss_bytes;
+        /// Start time, CLOCK_BOOTTIME ns (as key().start_ns).
+        start_ns -> u64 = pw_process_start_ns;
     }
     /// State letter ('R', 'S', ...).
     pub fn state(&self) -> char {

@@ -28,7 +28,9 @@ extern "C" {
     fn geteuid() -> u32;
     fn getuid() -> u32;
     fn gettid() -> i32;
+    fn clock_gettime(clock: c_int, ts: *mut i64) -> c_int;
 }
+const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
 
 const SIGKILL: c_int = 9;
 const SIGTERM: c_int = 15;
@@ -245,7 +247,20 @@ fn errors_and_parsing() {
 #[test]
 fn snapshot_contains_self() {
     watchdog();
+    let cpu_now = || {
+        let mut ts = [0i64; 2];
+        assert_eq!(unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, ts.as_mut_ptr()) }, 0);
+        (ts[0] * 1_000_000_000 + ts[1]) as u64
+    };
+    let start = cpu_now();
+    while cpu_now() - start < 50_000_000 {} // 50 ms of CPU of our own to be seen
     let s = Snapshot::take(snap::ALL).unwrap();
+    let cpu_after = cpu_now();
+    let hwm = fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap() * 1024))
+        .unwrap();
     assert!(s.len() > 1);
     let p = s.find(me()).expect("self in snapshot");
     let cmdline = fs::read("/proc/self/cmdline").unwrap();
@@ -259,6 +274,12 @@ fn snapshot_contains_self() {
     assert_eq!(p.uid(), unsafe { getuid() });
     assert_eq!(s.iter().filter(|q| q.pid() == me()).count(), 1);
     assert!(p.thread_count() >= 1);
+    // resource use as /proc/self/stat had it: no more than the exact CPU time
+    // read after it, the resident set no more than the peak since
+    assert_eq!(p.cpu_ns(), p.user_ns() + p.system_ns());
+    assert!(p.cpu_ns() > 0 && p.cpu_ns() <= cpu_after, "{} vs {}", p.cpu_ns(), cpu_after);
+    assert!(p.rss_bytes() > 0 && p.rss_bytes() <= hwm, "{} vs {}", p.rss_bytes(), hwm);
+    assert_eq!(p.start_ns(), p.key().start_ns);
     assert!(s.find(0).is_none());
     assert!(Snapshot::take_from(0, Some("/nonexistent-proc-root")).is_err());
 }
