@@ -111,9 +111,24 @@ inline int check(int ret, const char *what)
 	return ret;
 }
 inline std::string_view sv(const char *s) { return s ? std::string_view(s) : std::string_view(); }
+// The library's formatters are snprintf-like: ask the size, then fill.
+template <typename F> std::string format(F call, const char *what)
+{
+	int n = check(call(nullptr, 0), what);
+	std::string out(size_t(n) + 1, '\0');
+	check(call(out.data(), out.size()), what);
+	out.resize(size_t(n));
+	return out;
+}
 } // namespace detail
 
 inline std::string_view version() { return pw_version(); }
+// Escape a string as the library's text output does (\xNN for controls and
+// invalid UTF-8, \\ for a backslash).
+inline std::string text_escape(const std::string &s)
+{
+	return detail::format([&](char *b, size_t n) { return pw_text_escape(s.c_str(), b, n); }, "escape");
+}
 inline unsigned int features() { return pw_features(); }
 inline bool enforcement_available() { return pw_features() & PW_FEAT_BPF_LSM; }
 
@@ -242,6 +257,21 @@ public:
 	int64_t access_result() const { return pw_event_access_result(ev_); }
 	bool access_denied() const { return pw_event_access_denied(ev_); }
 	uint64_t access_detail() const { return pw_event_access_detail(ev_); }
+	// The library's formats (what `procward watch -j` / `-t` print): one JSON
+	// object (valid UTF-8 whatever the bytes), or one escaped text line with
+	// seconds since time_base_ns. With '\n' unless newline is false.
+	std::string json(bool newline = false) const
+	{
+		unsigned int f = newline ? 0u : unsigned(PW_FORMAT_NO_NEWLINE);
+		return detail::format([&](char *b, size_t n) { return pw_event_format_json(ev_, b, n, f); }, "format event");
+	}
+	std::string text(uint64_t time_base_ns = 0, bool newline = false) const
+	{
+		unsigned int f = newline ? 0u : unsigned(PW_FORMAT_NO_NEWLINE);
+		return detail::format([&](char *b, size_t n) { return pw_event_format_text(ev_, b, n, f, time_base_ns); },
+				      "format event");
+	}
+	static std::string_view text_header() { return detail::sv(pw_event_text_header()); }
 	const pw_event *raw() const { return ev_; }
 
 private:
@@ -271,6 +301,16 @@ public:
 	uint64_t cpu_ns() const { return pw_process_cpu_ns(p_); }
 	uint64_t rss_bytes() const { return pw_process_rss_bytes(p_); }
 	uint64_t start_ns() const { return pw_process_start_ns(p_); }
+	std::string json() const
+	{
+		return detail::format([&](char *b, size_t n) { return pw_process_format_json(p_, b, n, PW_FORMAT_NO_NEWLINE); },
+				      "format process");
+	}
+	std::string text() const
+	{
+		return detail::format([&](char *b, size_t n) { return pw_process_format_text(p_, b, n, PW_FORMAT_NO_NEWLINE); },
+				      "format process");
+	}
 
 private:
 	const pw_process *p_;
@@ -703,6 +743,18 @@ public:
 	int rule() const { return pw_decision_rule(d_); } // -1: no rule decided
 	uint64_t time_ns() const { return pw_decision_time_ns(d_); }
 	uint64_t latency_ns() const { return pw_decision_latency_ns(d_); }
+	std::string json() const
+	{
+		return detail::format(
+			[&](char *b, size_t n) { return pw_gate_decision_format_json(d_, b, n, PW_FORMAT_NO_NEWLINE); },
+			"format decision");
+	}
+	std::string text() const
+	{
+		return detail::format(
+			[&](char *b, size_t n) { return pw_gate_decision_format_text(d_, b, n, PW_FORMAT_NO_NEWLINE); },
+			"format decision");
+	}
 
 private:
 	const pw_gate_decision *d_;

@@ -176,6 +176,7 @@ struct Rec {
 	unsigned int access;
 	std::string image, name;
 	int64_t result;
+	std::string json, json_nl, text;
 };
 
 static Rec record(const procward::Event &ev)
@@ -196,6 +197,11 @@ static Rec record(const procward::Event &ev)
 	r.image = std::string(ev.image());
 	r.name = std::string(ev.name());
 	r.result = ev.access_result();
+	if (r.type == procward::EventType::exec) { // the library's formats, made inside the callback
+		r.json = ev.json();
+		r.json_nl = ev.json(true);
+		r.text = ev.text();
+	}
 	return r;
 }
 
@@ -298,6 +304,9 @@ static void test_snapshot()
 	CHECK(me->cpu_ns() <= uint64_t(cpu_after.tv_sec) * 1000000000u + uint64_t(cpu_after.tv_nsec));
 	CHECK(me->rss_bytes() > 0 && me->rss_bytes() <= vm_hwm());
 	CHECK_EQ(me->start_ns(), me->key().start_ns);
+	CHECK(me->json().find("\"pid\":" + std::to_string(getpid()) + ",") != std::string::npos);
+	CHECK(me->text().find("test_procward") != std::string::npos);
+	CHECK_EQ(procward::text_escape("a\nb\\"), std::string("a\\x0ab\\\\"));
 	size_t n = 0;
 	for (procward::Process p : snap)
 		n += p.pid() == getpid();
@@ -348,6 +357,13 @@ static void test_lifecycle()
 		CHECK(exec->args == (std::vector<std::string>{ "/bin/sh", "-c", "exit 3" }));
 		CHECK_EQ(exec->uid, getuid());
 		CHECK_EQ(exec->name, std::string("sh"));
+		const std::string &j = exec->json;
+		CHECK(j.rfind("{\"type\":\"exec\",", 0) == 0 && j.back() == '}');
+		CHECK(j.find("\"pid\":" + std::to_string(c.pid) + ",") != std::string::npos);
+		CHECK(j.find("\"args\":[\"/bin/sh\",\"-c\",\"exit 3\"]") != std::string::npos);
+		CHECK_EQ(exec->json_nl, j + "\n");
+		CHECK(exec->text.find("exec") != std::string::npos && exec->text.find(std::to_string(c.pid)) != std::string::npos);
+		CHECK(exec->text.find('\n') == std::string::npos);
 	}
 	const Rec *exit = find(procward::EventType::process_exit, c.pid);
 	CHECK(exit && WIFEXITED(exit->exit_status) && WEXITSTATUS(exit->exit_status) == 3);
@@ -674,6 +690,7 @@ static void test_gate_handler_and_decisions()
 	std::mutex mu;
 	std::vector<std::string> seen_args;
 	std::vector<std::pair<std::string, std::string>> decisions; // image, reason
+	std::vector<std::string> decision_json;
 	procward::GateOptions o;
 	o.decision_filter = PW_GATE_RECORD_DENIED; // records for denials only
 	o.kill_on_missed_deadline = 5;            // passed through; never reached here
@@ -681,6 +698,8 @@ static void test_gate_handler_and_decisions()
 		std::lock_guard<std::mutex> lock(mu);
 		if (d.image().substr(0, tmpdir.size()) == tmpdir)
 			decisions.emplace_back(std::string(d.image()), std::string(d.reason_name()));
+		if (d.image().substr(0, tmpdir.size()) == tmpdir)
+			decision_json.push_back(d.json());
 	};
 	auto g = start_gate(o, [&](procward::ExecRequest &req) {
 		{
@@ -703,6 +722,8 @@ static void test_gate_handler_and_decisions()
 	CHECK(seen_args == (std::vector<std::string>{ denied + " one", allowed + " two" }));
 	// decision_filter reached the library: the allow made no record
 	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" } }));
+	CHECK(decision_json.size() == 1 && decision_json[0].front() == '{' &&
+	      decision_json[0].find("\"" + denied + "\"") != std::string::npos);
 	auto st = g->stats();
 	CHECK_EQ(st.guardian_pid, int64_t(0)); // stopped with the gate
 	CHECK_EQ(st.guardian_verdicts + st.guardian_kills, uint64_t(0)); // the gate kept every deadline
