@@ -282,6 +282,12 @@ extern "C" {
     pub fn pw_event_exit_status(ev: *const pw_event) -> c_int;
     pub fn pw_event_lost_count(ev: *const pw_event) -> u64;
     pub fn pw_event_rusage(ev: *const pw_event) -> *const pw_rusage;
+    pub fn pw_event_format_json(ev: *const pw_event, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_event_format_text(ev: *const pw_event, buf: *mut c_char, len: usize, flags: c_uint, time_base_ns: u64) -> c_int;
+    pub fn pw_event_text_header() -> *const c_char;
+    pub fn pw_process_format_json(p: *const pw_process, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_gate_decision_format_json(d: *const pw_gate_decision, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_text_escape(s: *const c_char, buf: *mut c_char, len: usize) -> c_int;
     pub fn pw_event_token(ev: *const pw_event) -> *const pw_token;
     pub fn pw_event_user_name(ev: *const pw_event) -> *const c_char;
     pub fn pw_event_group_name(ev: *const pw_event) -> *const c_char;

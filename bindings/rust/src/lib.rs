@@ -221,6 +221,30 @@ fn opt_ptr(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(ptr::null(), |n| n.as_ptr())
 }
 
+/// The library's formatters are snprintf-like: ask the size, then fill. Their
+/// output is valid UTF-8 (JSON: always; text: every other byte is \xNN).
+fn format(what: &str, call: impl Fn(*mut c_char, usize) -> c_int) -> Result<String> {
+    let n = check(call(ptr::null_mut(), 0), what)? as usize;
+    let mut buf = vec![0u8; n + 1];
+    check(call(buf.as_mut_ptr() as *mut c_char, buf.len()), what)?;
+    buf.truncate(n);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+const NO_NEWLINE: c_uint = 1; // PW_FORMAT_NO_NEWLINE
+
+/// Escape a string as the library's text output does (`\xNN` for controls
+/// and invalid UTF-8, `\\` for a backslash).
+pub fn text_escape(s: &[u8]) -> Result<String> {
+    let c = CString::new(s).map_err(|_| Error::from_ret(-22, "escape: NUL in string"))?;
+    format("escape", |b, n| unsafe { ffi::pw_text_escape(c.as_ptr(), b, n) })
+}
+
+/// The column titles of [`Event::to_text`], with the newline.
+pub fn event_text_header() -> &'static str {
+    cstr(unsafe { ffi::pw_event_text_header() }).and_then(|c| c.to_str().ok()).unwrap_or("")
+}
+
 fn cstr<'a>(p: *const c_char) -> Option<&'a CStr> {
     if p.is_null() {
         None
@@ -462,6 +486,16 @@ impl<'a> Event<'a> {
     pub fn access_op_name(&self) -> Option<&'static str> {
         cstr(unsafe { ffi::pw_access_op_name(self.access_op()) }).and_then(|c| c.to_str().ok())
     }
+    /// The library's JSON record of the event (what `procward watch -j`
+    /// prints), without the newline; made now, so it may be kept.
+    pub fn to_json(&self) -> Result<String> {
+        format("format event", |b, n| unsafe { ffi::pw_event_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
+    /// The library's text line (`procward watch -t`), times in seconds since
+    /// `time_base_ns` (CLOCK_MONOTONIC; 0: since boot), without the newline.
+    pub fn to_text(&self, time_base_ns: u64) -> Result<String> {
+        format("format event", |b, n| unsafe { ffi::pw_event_format_text(self.raw, b, n, NO_NEWLINE, time_base_ns) })
+    }
     /// Exits (process and thread): the resource use, read in the kernel as
     /// the (last) thread exited; None for other events. Borrowed like the event.
     pub fn rusage(&self) -> Option<&'a Rusage> {
@@ -629,6 +663,10 @@ pub struct Process<'s> {
 }
 
 impl<'s> Process<'s> {
+    /// The library's JSON record of the process (`procward snapshot -j`).
+    pub fn to_json(&self) -> Result<String> {
+        format("format process", |b, n| unsafe { ffi::pw_process_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
     getters! {
         /// PID.
         pid -> i32 = pw_process_pid;
@@ -1470,6 +1508,10 @@ pub struct Decision<'a> {
 }
 
 impl<'a> Decision<'a> {
+    /// The library's JSON record of the decision (`procward gate -j`).
+    pub fn to_json(&self) -> Result<String> {
+        format("format decision", |b, n| unsafe { ffi::pw_gate_decision_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
     /// The verdict.
     pub fn verdict(&self) -> Verdict {
         if unsafe { ffi::pw_decision_verdict(self.raw) } == 2 {

@@ -149,6 +149,8 @@ struct Rec {
     uid: u32,
     status: i32,
     name: OsString,
+    json: String,
+    text: String,
 }
 
 fn rec(ev: &Event<'_>) -> Rec {
@@ -162,6 +164,8 @@ fn rec(ev: &Event<'_>) -> Rec {
         uid: ev.token().map_or(u32::MAX, |t| t.uid),
         status: ev.exit_status(),
         name: ev.name().to_owned(),
+        json: if ev.event_type() == EventType::Exec { ev.to_json().unwrap() } else { String::new() },
+        text: if ev.event_type() == EventType::Exec { ev.to_text(0).unwrap() } else { String::new() },
     }
 }
 
@@ -280,6 +284,9 @@ fn snapshot_contains_self() {
     assert!(p.cpu_ns() > 0 && p.cpu_ns() <= cpu_after, "{} vs {}", p.cpu_ns(), cpu_after);
     assert!(p.rss_bytes() > 0 && p.rss_bytes() <= hwm, "{} vs {}", p.rss_bytes(), hwm);
     assert_eq!(p.start_ns(), p.key().start_ns);
+    assert!(p.to_json().unwrap().contains(&format!("\"pid\":{},", me())));
+    assert_eq!(text_escape(b"a\nb\\").unwrap(), "a\\x0ab\\\\");
+    assert_eq!(text_escape(b"a\0b").unwrap_err().code(), 22);
     assert!(s.find(0).is_none());
     assert!(Snapshot::take_from(0, Some("/nonexistent-proc-root")).is_err());
 }
@@ -314,6 +321,12 @@ fn lifecycle_every_type_and_token() {
     assert_eq!(exec.args, vec![OsString::from("/bin/sh"), "-c".into(), "exit 3".into()]);
     assert_eq!(exec.uid, unsafe { getuid() });
     assert_eq!(exec.name, OsString::from("sh"));
+    // the library's formats, made inside the callback
+    assert!(exec.json.starts_with("{\"type\":\"exec\",") && exec.json.ends_with('}'), "{}", exec.json);
+    assert!(exec.json.contains(&format!("\"pid\":{},", pid)), "{}", exec.json);
+    assert!(exec.json.contains("\"args\":[\"/bin/sh\",\"-c\",\"exit 3\"]"), "{}", exec.json);
+    assert!(exec.text.contains("exec") && exec.text.contains(&pid.to_string()) && !exec.text.contains('\n'), "{}", exec.text);
+    assert!(event_text_header().ends_with('\n'));
     let exit = find(EventType::ProcessExit, pid, 0).expect("exit");
     assert_eq!(std::process::ExitStatus::from_raw(exit.status).code(), Some(3));
     assert!(find(EventType::ThreadCreate, me(), tid).is_some());
@@ -497,6 +510,8 @@ fn gate_handler_verdicts_and_decisions() {
         kill_on_missed_deadline: 5,      // passed through; never reached here
         on_decision: Some(Box::new(move |d: &Decision<'_>| {
             if d.image().map_or(false, |i| Path::new(i).starts_with(&prefix)) {
+                let json = d.to_json().unwrap();
+                assert!(json.starts_with('{') && json.contains(&format!("\"{}\"", d.image().unwrap().to_str().unwrap())), "{}", json);
                 d2.lock().unwrap().push((PathBuf::from(d.image().unwrap()), d.reason_name(), d.verdict()));
             }
         })),
