@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -192,7 +193,7 @@ func TestSnapshot(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	needRoot(t)
-	m := startMonitor(t, MonitorOptions{Events: EventsAll})
+	m := startMonitor(t, MonitorOptions{Events: EventsAll, JSON: true})
 	var recs []*Event
 	keep := func(ev *Event) {
 		if ev.Pid == os.Getpid() || ev.ParentPid == os.Getpid() {
@@ -223,6 +224,22 @@ func TestLifecycle(t *testing.T) {
 	if ex == nil || !reflect.DeepEqual(ex.Args, []string{"/bin/sh", "-c", "exit 3"}) ||
 		ex.Token == nil || ex.Token.UID != uint32(os.Getuid()) || ex.Name != "sh" || ex.Image == "" {
 		t.Fatalf("exec %+v", ex)
+	}
+	// the library's JSON record, made inside the callback
+	var rec struct {
+		Type string   `json:"type"`
+		Pid  int      `json:"pid"`
+		Args []string `json:"args"`
+	}
+	if err := json.Unmarshal([]byte(ex.JSON), &rec); err != nil || rec.Type != "exec" || rec.Pid != pid ||
+		!reflect.DeepEqual(rec.Args, ex.Args) || strings.HasSuffix(ex.JSON, "\n") {
+		t.Fatalf("exec JSON %q: %+v %v", ex.JSON, rec, err)
+	}
+	if esc, err := TextEscape("a\nb\\"); err != nil || esc != `a\x0ab\\` {
+		t.Fatalf("escape %q %v", esc, err)
+	}
+	if _, err := TextEscape("a\x00b"); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("escape of a NUL: %v", err)
 	}
 	exit := find(ProcessExit, pid)
 	if ws := syscall.WaitStatus(exit.ExitStatus); !ws.Exited() || ws.ExitStatus() != 3 {
