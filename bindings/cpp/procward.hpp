@@ -140,6 +140,20 @@ inline unsigned int parse_access(const std::string &list)
 	return out;
 }
 
+// "terminate,set-limits" for PW_ACCESS_* bits (the names parse_access takes).
+inline std::string access_names(unsigned int rights)
+{
+	std::string out;
+	for (unsigned int bit = 1; bit && bit <= rights; bit <<= 1)
+		if (rights & bit) {
+			const char *n = pw_access_name(bit);
+			if (!out.empty())
+				out += ',';
+			out += n ? n : "?";
+		}
+	return out;
+}
+
 enum class LogLevel { error = PW_LOG_ERROR, warn = PW_LOG_WARN, info = PW_LOG_INFO, debug = PW_LOG_DEBUG };
 using LogFn = std::function<void(LogLevel, std::string_view)>;
 

@@ -27,6 +27,7 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -240,6 +241,21 @@ func ParseAccess(list string) (Access, error) {
 		return 0, err
 	}
 	return Access(out), nil
+}
+
+// String: "terminate,set-limits" (the names ParseAccess takes).
+func (a Access) String() string {
+	var names []string
+	for bit := Access(1); bit != 0 && bit <= a; bit <<= 1 {
+		if a&bit != 0 {
+			n := goString(C.pw_access_name(C.uint(bit)))
+			if n == "" {
+				n = "?"
+			}
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // AccessOpName: "kill", "ptrace", ... for an access event's AccessOp.

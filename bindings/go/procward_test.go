@@ -128,6 +128,12 @@ func TestErrors(t *testing.T) {
 	if a, err := ParseAccess("all"); err != nil || a != AccessAll || AccessAll != AccessSetLimits<<1-1 {
 		t.Fatal(a, err)
 	}
+	if s := (AccessTerminate | AccessSetLimits).String(); s != "terminate,set-limits" {
+		t.Fatal(s)
+	}
+	if a, err := ParseAccess(AccessAll.String()); err != nil || a != AccessAll {
+		t.Fatal(a, err)
+	}
 	if RecordReason(ReasonGuardian) != 1<<11 || RecordNotable&RecordReason(ReasonHandler) != 0 || RecordNotable&RecordReason(ReasonTimeout) == 0 {
 		t.Fatal("record bits")
 	}

@@ -249,6 +249,9 @@ static void test_errors()
 		CHECK(err.code() == std::errc::invalid_argument);
 	}
 	CHECK_EQ(procward::parse_access("terminate,debug"), unsigned(PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG));
+	CHECK_EQ(procward::parse_access("set-limits"), unsigned(PW_ACCESS_SET_LIMITS));
+	CHECK_EQ(procward::access_names(PW_ACCESS_TERMINATE | PW_ACCESS_SET_LIMITS), std::string("terminate,set-limits"));
+	CHECK_EQ(procward::parse_access(procward::access_names(PW_ACCESS_ALL)), unsigned(PW_ACCESS_ALL));
 	CHECK_EQ(procward::version(), std::string_view(PW_VERSION_MAJOR == 0 ? pw_version() : ""));
 }
 

@@ -311,6 +311,19 @@ pub mod access {
     pub const ALL: u32 = 0x3ff;
 }
 
+/// "terminate,set-limits" for access bits (the names [`parse_access`] takes).
+pub fn access_names(rights: u32) -> String {
+    let mut out = Vec::new();
+    let mut bit = 1u32;
+    while bit != 0 && bit <= rights {
+        if rights & bit != 0 {
+            out.push(cstr(unsafe { ffi::pw_access_name(bit) }).and_then(|c| c.to_str().ok()).unwrap_or("?"));
+        }
+        bit = bit.wrapping_shl(1);
+    }
+    out.join(",")
+}
+
 /// "terminate,debug" into access bits; `EINVAL` for an unknown name.
 pub fn parse_access(list: &str) -> Result<u32> {
     let c = cstring(list, "parse access")?;

@@ -241,6 +241,8 @@ fn errors_and_parsing() {
     assert_eq!(parse_access("set-limits").unwrap(), access::SET_LIMITS);
     assert_eq!(parse_access("all").unwrap(), access::ALL);
     assert_eq!(access::ALL, (access::SET_LIMITS << 1) - 1);
+    assert_eq!(access_names(access::TERMINATE | access::SET_LIMITS), "terminate,set-limits");
+    assert_eq!(parse_access(&access_names(access::ALL)).unwrap(), access::ALL);
     assert_eq!(parse_access("nonsense").unwrap_err().kind(), ErrorKind::Os(22));
     let bad = MonitorOptions { ringbuf_bytes: 1000, ..Default::default() };
     assert_eq!(Monitor::new(&bad, |_| {}).err().map(|e| e.kind()), Some(ErrorKind::Os(22)));
