@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // procward_test.go - tests of the Go binding against real processes and the
-// real kernel: snapshot, monitor (every lifecycle type, token, rules, lost
+// real kernel: snapshot (with resource use), monitor (every lifecycle type,
+// the whole token and rusage of an exit, the library's JSON, rules, lost
 // events, panics, context cancellation, the channel), access watch and
 // protect, and the exec gate (handler, verdicts, defer, cache, failures,
-// decisions). Privileged tests skip when not root.
+// decisions and their filter, the image file, the guardian and
+// KillOnMissedDeadline). Privileged tests skip when not root.
 //
 // The gate only asks about this process's children (`gate by-pid`) and
 // denies only programs copied into the test's own directory. A watchdog

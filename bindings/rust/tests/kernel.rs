@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 //! Tests of the Rust binding against real processes and the real kernel:
-//! struct layouts against the C compiler's, snapshot, monitor (every
-//! lifecycle type, token, rules, lost events, panics), access watch and
-//! protect, and the exec gate (handler, verdicts, defer, cache, failures,
-//! decision records). Privileged tests skip when not root.
+//! struct layouts and constants against the C compiler's, snapshot (with
+//! resource use), monitor (every lifecycle type, the whole token and rusage
+//! of an exit, the library's formats, rules, lost events, panics), access
+//! watch and protect, and the exec gate (handler, verdicts, defer, cache,
+//! failures, decision records and their filter, the guardian and
+//! kill_on_missed_deadline). Privileged tests skip when not root.
 //!
 //! The gate only asks about this process's children (`gate by-pid`) and
 //! denies only programs copied into the test's own directory. A watchdog
