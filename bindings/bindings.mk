@@ -23,7 +23,11 @@ RUST_SRCS  := $(wildcard bindings/rust/Cargo.toml bindings/rust/build.rs binding
 
 .PHONY: bindings bindings-check bindings-test-go bindings-test-rust
 bindings: $(foreach l,$(BIND_LANGS),$(BIND)/$(l)/watch-exec $(BIND)/$(l)/gate-deny) \
-	$(BIND)/cpp/test_procward
+	$(BIND)/cpp/test_procward $(BIND)/cpp/readme-example $(if $(filter go,$(BIND_LANGS)),$(BIND)/go/readme-example)
+
+# Each README's example is compiled as it is written there (Rust: a doc test).
+# readme_code LANG README: the first ```LANG block of README.
+readme_code = awk '/^```$(1)$$/ { on = 1; next } on && /^```/ { exit } on' $(2)
 
 $(BIND)/c/%: bindings/c/%.c include/procward.h $(STLIB)
 	@mkdir -p $(dir $@)
@@ -40,6 +44,12 @@ $(BIND)/cpp/test_procward: tests/bindings/test_cpp.cpp bindings/cpp/procward.hpp
 	$(call msg,CXXLD,$@)
 	$(Q)$(CXX) $(BIND_CXXFLAGS) -Wno-unused-parameter -o $@ $< $(STLIB) $(LIBS)
 
+$(BIND)/cpp/readme-example: bindings/cpp/README.md bindings/cpp/procward.hpp include/procward.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(call msg,CXXLD,$@)
+	$(Q)$(call readme_code,cpp,$<) > $@.cpp && test -s $@.cpp
+	$(Q)$(CXX) $(BIND_CXXFLAGS) -o $@ $@.cpp $(STLIB) $(LIBS)
+
 # Launchers: the examples run from the source tree, against this build's library.
 $(BIND)/python/watch-exec: bindings/python/examples/watch_exec.py
 $(BIND)/python/gate-deny: bindings/python/examples/gate_deny.py
@@ -53,6 +63,15 @@ $(BIND)/go/%: $(GO_SRCS) $(STLIB)
 	@mkdir -p $(dir $@)
 	$(call msg,GO,$@)
 	$(Q)cd bindings/go && $(GO_ENV) $(GO) build -o $(abspath $@) ./cmd/$*
+
+# A module of its own that requires procward from bindings/go (replace: no download).
+$(BIND)/go/readme-example: bindings/go/README.md $(GO_SRCS) $(STLIB)
+	@mkdir -p $(BIND)/go/readme
+	$(call msg,GO,$@)
+	$(Q)$(call readme_code,go,$<) > $(BIND)/go/readme/main.go && test -s $(BIND)/go/readme/main.go
+	$(Q)printf 'module readme\n\ngo 1.19\n\nrequire procward v0.0.0\n\nreplace procward => %s\n' \
+		'$(abspath bindings/go)' > $(BIND)/go/readme/go.mod
+	$(Q)cd $(BIND)/go/readme && $(GO_ENV) $(GO) build -o $(abspath $@) .
 
 $(BIND)/rust/.built: $(RUST_SRCS) $(STLIB)
 	@mkdir -p $(dir $@)

@@ -111,9 +111,24 @@ inline int check(int ret, const char *what)
 	return ret;
 }
 inline std::string_view sv(const char *s) { return s ? std::string_view(s) : std::string_view(); }
+// The library's formatters are snprintf-like: ask the size, then fill.
+template <typename F> std::string format(F call, const char *what)
+{
+	int n = check(call(nullptr, 0), what);
+	std::string out(size_t(n) + 1, '\0');
+	check(call(out.data(), out.size()), what);
+	out.resize(size_t(n));
+	return out;
+}
 } // namespace detail
 
 inline std::string_view version() { return pw_version(); }
+// Escape a string as the library's text output does (\xNN for controls and
+// invalid UTF-8, \\ for a backslash).
+inline std::string text_escape(const std::string &s)
+{
+	return detail::format([&](char *b, size_t n) { return pw_text_escape(s.c_str(), b, n); }, "escape");
+}
 inline unsigned int features() { return pw_features(); }
 inline bool enforcement_available() { return pw_features() & PW_FEAT_BPF_LSM; }
 
@@ -122,6 +137,20 @@ inline unsigned int parse_access(const std::string &list)
 {
 	unsigned int out = 0;
 	detail::check(pw_access_parse(list.c_str(), &out), "parse access rights");
+	return out;
+}
+
+// "terminate,set-limits" for PW_ACCESS_* bits (the names parse_access takes).
+inline std::string access_names(unsigned int rights)
+{
+	std::string out;
+	for (unsigned int bit = 1; bit && bit <= rights; bit <<= 1)
+		if (rights & bit) {
+			const char *n = pw_access_name(bit);
+			if (!out.empty())
+				out += ',';
+			out += n ? n : "?";
+		}
 	return out;
 }
 
@@ -141,6 +170,7 @@ inline void log_trampoline(enum pw_log_level level, const char *msg, void *userd
 
 using ProcKey = pw_proc_key;
 using Token = pw_token; // plain data: uid, euid, ..., cap_effective, cgroup_id
+using Rusage = pw_rusage; // plain data: user_ns, system_ns, cpu_ns, max_rss_bytes, ... flags (PW_RUSAGE_*)
 
 // -------------------------------------------------------------------- views
 
@@ -220,6 +250,9 @@ public:
 	unsigned int flags() const { return pw_event_flags(ev_); } // PW_EVF_*
 	int exit_status() const { return pw_event_exit_status(ev_); } // as from waitpid()
 	uint64_t lost_count() const { return pw_event_lost_count(ev_); }
+	// Exits (process and thread): the resource use, read in the kernel as the
+	// (last) thread exited; nullptr for other events. Borrowed like the event.
+	const Rusage *rusage() const { return pw_event_rusage(ev_); }
 	// The originator's credentials; nullptr for a LOST notification.
 	const Token *token() const { return pw_event_token(ev_); }
 	std::string_view user_name() const { return detail::sv(pw_event_user_name(ev_)); }
@@ -238,6 +271,21 @@ public:
 	int64_t access_result() const { return pw_event_access_result(ev_); }
 	bool access_denied() const { return pw_event_access_denied(ev_); }
 	uint64_t access_detail() const { return pw_event_access_detail(ev_); }
+	// The library's formats (what `procward watch -j` / `-t` print): one JSON
+	// object (valid UTF-8 whatever the bytes), or one escaped text line with
+	// seconds since time_base_ns. With '\n' unless newline is false.
+	std::string json(bool newline = false) const
+	{
+		unsigned int f = newline ? 0u : unsigned(PW_FORMAT_NO_NEWLINE);
+		return detail::format([&](char *b, size_t n) { return pw_event_format_json(ev_, b, n, f); }, "format event");
+	}
+	std::string text(uint64_t time_base_ns = 0, bool newline = false) const
+	{
+		unsigned int f = newline ? 0u : unsigned(PW_FORMAT_NO_NEWLINE);
+		return detail::format([&](char *b, size_t n) { return pw_event_format_text(ev_, b, n, f, time_base_ns); },
+				      "format event");
+	}
+	static std::string_view text_header() { return detail::sv(pw_event_text_header()); }
 	const pw_event *raw() const { return ev_; }
 
 private:
@@ -259,6 +307,24 @@ public:
 	std::string_view user_name() const { return detail::sv(pw_process_user_name(p_)); }
 	uint32_t thread_count() const { return pw_process_thread_count(p_); }
 	char state() const { return pw_process_state(p_); }
+	// From /proc/PID/stat when the snapshot read it: CPU at clock-tick
+	// resolution (threads summed, reaped children excluded), resident set,
+	// start time (CLOCK_BOOTTIME ns, as key().start_ns).
+	uint64_t user_ns() const { return pw_process_user_ns(p_); }
+	uint64_t system_ns() const { return pw_process_system_ns(p_); }
+	uint64_t cpu_ns() const { return pw_process_cpu_ns(p_); }
+	uint64_t rss_bytes() const { return pw_process_rss_bytes(p_); }
+	uint64_t start_ns() const { return pw_process_start_ns(p_); }
+	std::string json() const
+	{
+		return detail::format([&](char *b, size_t n) { return pw_process_format_json(p_, b, n, PW_FORMAT_NO_NEWLINE); },
+				      "format process");
+	}
+	std::string text() const
+	{
+		return detail::format([&](char *b, size_t n) { return pw_process_format_text(p_, b, n, PW_FORMAT_NO_NEWLINE); },
+				      "format process");
+	}
 
 private:
 	const pw_process *p_;
@@ -691,6 +757,18 @@ public:
 	int rule() const { return pw_decision_rule(d_); } // -1: no rule decided
 	uint64_t time_ns() const { return pw_decision_time_ns(d_); }
 	uint64_t latency_ns() const { return pw_decision_latency_ns(d_); }
+	std::string json() const
+	{
+		return detail::format(
+			[&](char *b, size_t n) { return pw_gate_decision_format_json(d_, b, n, PW_FORMAT_NO_NEWLINE); },
+			"format decision");
+	}
+	std::string text() const
+	{
+		return detail::format(
+			[&](char *b, size_t n) { return pw_gate_decision_format_text(d_, b, n, PW_FORMAT_NO_NEWLINE); },
+			"format decision");
+	}
 
 private:
 	const pw_gate_decision *d_;
@@ -709,6 +787,12 @@ struct GateOptions {
 	unsigned int decision_queue = 0;
 	unsigned int cache_entries = 0;
 	bool argv_in_kernel = false;
+	// Which decisions make records for on_decision (PW_GATE_RECORD_DENIED,
+	// PW_GATE_RECORD_REASON(r), PW_GATE_RECORD_NOTABLE); 0: every one.
+	unsigned int decision_filter = 0;
+	// After this many deadlines in a row the guardian had to answer, it
+	// SIGKILLs the gating process (0: never). See "Crash safety" in procward.h.
+	unsigned int kill_on_missed_deadline = 0;
 	std::vector<std::string> rules; // text form: "deny path /usr/bin/nc", "gate by-pid 42 children"
 	// On the decision thread, for every exec decided.
 	std::function<void(const Decision &)> on_decision;
@@ -718,6 +802,7 @@ struct GateOptions {
 	LogFn log;
 };
 
+// Every counter of struct pw_gate_stats, the guardian's (guardian_pid...) included.
 struct GateStats : ::pw_gate_stats {};
 
 class Gate {
@@ -753,6 +838,8 @@ public:
 		c.log_userdata = o.log ? &st_->opts.log : nullptr;
 		c.cache_entries = o.cache_entries;
 		c.argv_in_kernel = o.argv_in_kernel;
+		c.decision_filter = o.decision_filter;
+		c.kill_on_missed_deadline = o.kill_on_missed_deadline;
 		detail::check(pw_gate_new(&c, &st_->g), "gate");
 		for (const std::string &r : o.rules)
 			add_rule(r);

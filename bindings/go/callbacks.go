@@ -29,7 +29,7 @@ func pwgoOnEvent(h C.uintptr_t, ev *C.struct_pw_event) (ret C.int) {
 			ret = -C.int(syscall.ECANCELED)
 		}
 	}()
-	mon.handler(copyEvent(ev, mon.names))
+	mon.handler(copyEvent(ev, mon.names, mon.json))
 	return 0
 }
 

@@ -11,6 +11,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -59,7 +60,13 @@ type GateOptions struct {
 	DecisionQueue     uint
 	CacheEntries      uint
 	ArgvInKernel      bool
-	Rules             []string // "deny path /usr/bin/nc", "gate by-pid 42 children"
+	// DecisionFilter selects the decisions that make records for OnDecision:
+	// RecordDenied | RecordReason(ByRule) ...; 0: every one.
+	DecisionFilter uint32
+	// KillOnMissedDeadline: after this many deadlines in a row the guardian
+	// had to answer, it SIGKILLs the gating process; 0: never.
+	KillOnMissedDeadline uint
+	Rules                []string // "deny path /usr/bin/nc", "gate by-pid 42 children"
 	// OnDecision gets a copy of every decision, on the decision thread.
 	OnDecision func(*Decision)
 	// OnError: a handler failed; err wraps its return code, or is the
@@ -67,6 +74,32 @@ type GateOptions struct {
 	OnError func(req *ExecRequest, err error)
 	Log     func(LogLevel, string)
 }
+
+// GateReason is why a decision was made (enum pw_gate_reason).
+type GateReason int
+
+const (
+	ReasonRule     GateReason = C.PW_GATE_BY_RULE
+	ReasonHandler  GateReason = C.PW_GATE_BY_HANDLER
+	ReasonTimeout  GateReason = C.PW_GATE_BY_TIMEOUT
+	ReasonError    GateReason = C.PW_GATE_BY_ERROR
+	ReasonDefault  GateReason = C.PW_GATE_BY_DEFAULT
+	ReasonSelf     GateReason = C.PW_GATE_BY_SELF
+	ReasonOverload GateReason = C.PW_GATE_BY_OVERLOAD
+	ReasonShutdown GateReason = C.PW_GATE_BY_SHUTDOWN
+	ReasonUngated  GateReason = C.PW_GATE_UNGATED
+	ReasonCache    GateReason = C.PW_GATE_BY_CACHE
+	ReasonGuardian GateReason = C.PW_GATE_BY_GUARDIAN
+)
+
+// GateOptions.DecisionFilter bits (PW_GATE_RECORD_*).
+const (
+	RecordDenied  uint32 = C.PW_GATE_RECORD_DENIED  // every deny (in audit mode, every would-be deny)
+	RecordNotable uint32 = C.PW_GATE_RECORD_NOTABLE // denials and every decision that is not a routine allow
+)
+
+// RecordReason selects the decisions given for reason r.
+func RecordReason(r GateReason) uint32 { return 1 << uint(r) }
 
 // HandlerPanic is a panic recovered from a gate handler.
 type HandlerPanic struct{ Value interface{} }
@@ -80,6 +113,9 @@ type GateStats struct {
 	SinkDropped, FilesystemsMarked, FilesystemsUnmarkable, Extensions                      uint64
 	CacheHits, CacheMisses, CacheEntries, CacheEvictions, CacheFlushes, CacheRefused       uint64
 	CacheInvalidated                                                                       uint64
+	// The guardian (procward.h, "Crash safety"); kept after Stop.
+	GuardianVerdicts, GuardianRead, GuardianKernelHelpers, GuardianKills uint64
+	GuardianPid                                                          int // while the gate runs; 0 otherwise
 }
 
 // Gate wraps a pw_gate.
@@ -114,6 +150,8 @@ func NewGate(opts GateOptions, handler GateHandler) (*Gate, error) {
 	c.decision_queue = C.uint(opts.DecisionQueue)
 	c.cache_entries = C.uint(opts.CacheEntries)
 	c.argv_in_kernel = C.bool(opts.ArgvInKernel)
+	c.decision_filter = C.uint(opts.DecisionFilter)
+	c.kill_on_missed_deadline = C.uint(opts.KillOnMissedDeadline)
 	logH := gate.init(gate, opts.Log)
 	withHandler, withDecisions := C.int(0), C.int(0)
 	if handler != nil {
@@ -237,6 +275,8 @@ func (gate *Gate) Stats() (GateStats, error) {
 		uint64(s.filesystems_unmarkable), uint64(s.extensions), uint64(s.cache_hits), uint64(s.cache_misses),
 		uint64(s.cache_entries), uint64(s.cache_evictions), uint64(s.cache_flushes), uint64(s.cache_refused),
 		uint64(s.cache_invalidated),
+		uint64(s.guardian_verdicts), uint64(s.guardian_read), uint64(s.guardian_kernel_helpers),
+		uint64(s.guardian_kills), int(s.guardian_pid),
 	}, nil
 }
 
@@ -343,6 +383,44 @@ func (req *ExecRequest) SHA256() ([32]byte, error) {
 	}
 	err := check(C.pw_exec_sha256(req.r, (*C.uint8_t)(unsafe.Pointer(&out[0]))), "sha256")
 	return out, err
+}
+
+// File returns a duplicate of the image's read-only fd (pw_exec_fd), to read
+// or hash it; the caller closes it. ErrReleased once the request is answered.
+func (req *ExecRequest) File() (*os.File, error) {
+	name := req.Image() // before lock(): Image takes it too
+	live := req.lock()
+	defer req.unlock()
+	if !live {
+		return nil, ErrReleased
+	}
+	fd := int(C.pw_exec_fd(req.r))
+	if fd < 0 {
+		return nil, &Error{Op: "exec fd", Code: syscall.Errno(-fd)}
+	}
+	dup, err := syscall.Dup(fd) // the library owns fd and closes it with the request
+	if err != nil {
+		return nil, &Error{Op: "exec fd", Code: err.(syscall.Errno)}
+	}
+	syscall.CloseOnExec(dup)
+	return os.NewFile(uintptr(dup), name), nil
+}
+
+// Exec flags of the request (pw_exec_flags).
+const (
+	ExecArgsTruncated = C.PW_EXEC_ARGS_TRUNCATED // argv longer than captured, or unreadable
+	ExecNoArgs        = C.PW_EXEC_NO_ARGS        // nothing was captured for this exec
+)
+
+// Flags: ExecArgsTruncated, ExecNoArgs (reading them may read argv; ask
+// before the verdict); 0 once the request is answered.
+func (req *ExecRequest) Flags() uint32 {
+	live := req.lock()
+	defer req.unlock()
+	if !live {
+		return 0
+	}
+	return uint32(C.pw_exec_flags(req.r))
 }
 
 // answer gives a verdict: true if it decided the exec, false if the exec

@@ -11,6 +11,7 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -63,7 +64,11 @@ type Event struct {
 	Flags                  uint32 // PW_EVF_*
 	ExitStatus             int    // raw wait status: syscall.WaitStatus(ev.ExitStatus)
 	LostCount              uint64
-	Token                  *Token // nil for Lost
+	Token                  *Token  // nil for Lost
+	Rusage                 *Rusage // process and thread exits; nil for other events
+	// The library's JSON record of the event (what `procward watch -j`
+	// prints, no newline): only with MonitorOptions.JSON.
+	JSON string
 	// Resolved only with MonitorOptions.ResolveNames.
 	UserName, GroupName, CgroupPath, ContainerID string
 	// Access events.
@@ -78,7 +83,31 @@ type Event struct {
 	AccessDetail         uint64
 }
 
-func copyEvent(ev *C.struct_pw_event, names bool) *Event {
+// formatted: a snprintf-like formatter of the library, sized then filled.
+func formatted(call func(buf *C.char, n C.size_t) C.int) string {
+	n := call(nil, 0)
+	if n < 0 {
+		return ""
+	}
+	buf := make([]byte, int(n)+1)
+	if call((*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf))) < 0 {
+		return ""
+	}
+	return string(buf[:n])
+}
+
+// TextEscape escapes s as the library's text output does (\xNN for controls
+// and invalid UTF-8, \\ for a backslash).
+func TextEscape(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", &Error{Op: "escape", Code: syscall.EINVAL}
+	}
+	cs := C.CString(s)
+	defer C.free(unsafe.Pointer(cs))
+	return formatted(func(b *C.char, n C.size_t) C.int { return C.pw_text_escape(cs, b, n) }), nil
+}
+
+func copyEvent(ev *C.struct_pw_event, names, json bool) *Event {
 	var o C.struct_pwgo_event
 	C.pwgo_event_read(ev, &o) // one cgo call for every scalar and string pointer
 	e := &Event{
@@ -103,6 +132,7 @@ func copyEvent(ev *C.struct_pw_event, names bool) *Event {
 		ExitStatus:    int(o.exit_status),
 		LostCount:     uint64(o.lost_count),
 		Token:         token(o.token),
+		Rusage:        rusage(o.rusage),
 	}
 	if n := int(o.argc); n > 0 {
 		ptrs := make([]*C.char, n)
@@ -111,6 +141,11 @@ func copyEvent(ev *C.struct_pw_event, names bool) *Event {
 		for i := range e.Args {
 			e.Args[i] = goString(ptrs[i])
 		}
+	}
+	if json {
+		e.JSON = formatted(func(b *C.char, n C.size_t) C.int {
+			return C.pw_event_format_json(ev, b, n, C.PW_FORMAT_NO_NEWLINE)
+		})
 	}
 	if names {
 		e.UserName = goString(C.pw_event_user_name(ev))
@@ -142,6 +177,7 @@ type MonitorOptions struct {
 	MaxArgsBytes    uint
 	BatchDelayUs    int
 	ResolveNames    bool     // fill UserName, GroupName, CgroupPath, ContainerID
+	JSON            bool     // fill Event.JSON with the library's record of the event
 	Rules           []string // "exclude name-prefix kworker", "include uid 1000"
 	Log             func(LogLevel, string)
 }
@@ -158,6 +194,7 @@ type Monitor struct {
 	m       *C.struct_pw_monitor
 	handles
 	names   bool
+	json    bool
 	handler func(*Event)
 	panicV  interface{}
 	log     func(LogLevel, string)
@@ -165,7 +202,7 @@ type Monitor struct {
 
 // NewMonitor validates the options and rules; nothing is loaded until Start.
 func NewMonitor(opts MonitorOptions) (*Monitor, error) {
-	mon := &Monitor{names: opts.ResolveNames, log: opts.Log}
+	mon := &Monitor{names: opts.ResolveNames, json: opts.JSON, log: opts.Log}
 	var c C.struct_pw_monitor_opts
 	c.sz = C.size_t(unsafe.Sizeof(c))
 	c.events = C.uint(opts.Events)

@@ -27,6 +27,7 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -163,6 +164,43 @@ type Token struct {
 	CgroupID                   uint64
 }
 
+// Rusage is the resource use of an exit (struct pw_rusage), read in the
+// kernel as the (last) thread exited: for a process exit the whole process,
+// as getrusage(RUSAGE_SELF) would give; for a thread exit that thread.
+type Rusage struct {
+	UserNs, SystemNs, CPUNs                uint64 // CPUNs = UserNs + SystemNs: the exact runtime
+	MaxRSSBytes                            uint64
+	MinorFaults, MajorFaults               uint64
+	VoluntarySwitches, InvoluntarySwitches uint64
+	ReadBytes, WriteBytes                  uint64 // valid with RusageIO
+	ReadChars, WriteChars                  uint64 // valid with RusageChars
+	LifetimeNs                             uint64
+	ChildrenUserNs, ChildrenSystemNs       uint64 // reaped children (process exits)
+	Threads                                uint32
+	Flags                                  uint32 // Rusage* bits
+}
+
+// Rusage.Flags bits (enum pw_rusage_flag).
+const (
+	RusageIO      = C.PW_RUSAGE_IO      // ReadBytes/WriteBytes valid
+	RusageChars   = C.PW_RUSAGE_CHARS   // ReadChars/WriteChars valid
+	RusagePartial = C.PW_RUSAGE_PARTIAL // other live threads could not be summed (kernel < 6.7)
+	RusageThread  = C.PW_RUSAGE_THREAD  // one thread's use (ThreadExit)
+)
+
+func rusage(r *C.struct_pw_rusage) *Rusage {
+	if r == nil {
+		return nil
+	}
+	return &Rusage{
+		uint64(r.user_ns), uint64(r.system_ns), uint64(r.cpu_ns), uint64(r.max_rss_bytes),
+		uint64(r.minor_faults), uint64(r.major_faults), uint64(r.voluntary_switches),
+		uint64(r.involuntary_switches), uint64(r.read_bytes), uint64(r.write_bytes),
+		uint64(r.read_chars), uint64(r.write_chars), uint64(r.lifetime_ns),
+		uint64(r.children_user_ns), uint64(r.children_system_ns), uint32(r.threads), uint32(r.flags),
+	}
+}
+
 func token(t *C.struct_pw_token) *Token {
 	if t == nil {
 		return nil
@@ -190,6 +228,7 @@ const (
 	AccessSignal        Access = C.PW_ACCESS_SIGNAL
 	AccessOpenHandle    Access = C.PW_ACCESS_OPEN_HANDLE
 	AccessDupHandle     Access = C.PW_ACCESS_DUP_HANDLE
+	AccessSetLimits     Access = C.PW_ACCESS_SET_LIMITS // prlimit (enforced together with AccessTerminate)
 	AccessAll           Access = C.PW_ACCESS_ALL
 )
 
@@ -202,6 +241,21 @@ func ParseAccess(list string) (Access, error) {
 		return 0, err
 	}
 	return Access(out), nil
+}
+
+// String: "terminate,set-limits" (the names ParseAccess takes).
+func (a Access) String() string {
+	var names []string
+	for bit := Access(1); bit != 0 && bit <= a; bit <<= 1 {
+		if a&bit != 0 {
+			n := goString(C.pw_access_name(C.uint(bit)))
+			if n == "" {
+				n = "?"
+			}
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // AccessOpName: "kill", "ptrace", ... for an access event's AccessOp.

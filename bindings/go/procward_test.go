@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // procward_test.go - tests of the Go binding against real processes and the
-// real kernel: snapshot, monitor (every lifecycle type, token, rules, lost
+// real kernel: snapshot (with resource use), monitor (every lifecycle type,
+// the whole token and rusage of an exit, the library's JSON, rules, lost
 // events, panics, context cancellation, the channel), access watch and
 // protect, and the exec gate (handler, verdicts, defer, cache, failures,
-// decisions). Privileged tests skip when not root.
+// decisions and their filter, the image file, the guardian and
+// KillOnMissedDeadline). Privileged tests skip when not root.
 //
 // The gate only asks about this process's children (`gate by-pid`) and
 // denies only programs copied into the test's own directory. A watchdog
@@ -12,7 +14,11 @@
 package procward
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +40,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "procward_test: watchdog: SIGKILL after 120 s")
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	})
+	if parent := os.Getenv("PW_GO_GATE_PARENT"); parent != "" {
+		gatingProcess(parent) // never returns
+	}
 	os.Exit(m.Run())
 }
 
@@ -113,6 +123,22 @@ func TestErrors(t *testing.T) {
 	if a, err := ParseAccess("terminate,debug"); err != nil || a != AccessTerminate|AccessDebug {
 		t.Fatal(a, err)
 	}
+	// every right the library names, bit for bit
+	if a, err := ParseAccess("set-limits"); err != nil || a != AccessSetLimits {
+		t.Fatal(a, err)
+	}
+	if a, err := ParseAccess("all"); err != nil || a != AccessAll || AccessAll != AccessSetLimits<<1-1 {
+		t.Fatal(a, err)
+	}
+	if s := (AccessTerminate | AccessSetLimits).String(); s != "terminate,set-limits" {
+		t.Fatal(s)
+	}
+	if a, err := ParseAccess(AccessAll.String()); err != nil || a != AccessAll {
+		t.Fatal(a, err)
+	}
+	if RecordReason(ReasonGuardian) != 1<<11 || RecordNotable&RecordReason(ReasonHandler) != 0 || RecordNotable&RecordReason(ReasonTimeout) == 0 {
+		t.Fatal("record bits")
+	}
 	if _, err := ParseAccess("nonsense"); !errors.Is(err, syscall.EINVAL) {
 		t.Fatal(err)
 	}
@@ -125,9 +151,28 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSnapshot(t *testing.T) {
+	cpuNow := func() uint64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for start := cpuNow(); cpuNow()-start < 50e6; {
+		// 50 ms of CPU of our own to be seen
+	}
 	procs, err := Snapshot(SnapAll, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // after the snapshot: no less
+	cpuAfter := uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	hwm := uint64(0)
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			hwm = kb * 1024
+		}
 	}
 	raw, _ := os.ReadFile("/proc/self/cmdline")
 	want := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
@@ -140,6 +185,11 @@ func TestSnapshot(t *testing.T) {
 		if !reflect.DeepEqual(p.Args, want) || p.ParentPid != os.Getppid() || p.UID != uint32(os.Getuid()) || p.Threads < 1 {
 			t.Fatalf("%+v", p)
 		}
+		// resource use as /proc/self/stat had it (getrusage rounds to µs: 1 ms slack)
+		if p.CPUNs != p.UserNs+p.SystemNs || p.CPUNs == 0 || p.CPUNs > cpuAfter+1e6 ||
+			p.RSSBytes == 0 || p.RSSBytes > hwm || p.StartNs != p.Key.StartNs {
+			t.Fatalf("resource use %+v (CPU after %d ns, VmHWM %d)", p, cpuAfter, hwm)
+		}
 	}
 	if n != 1 {
 		t.Fatalf("self %d times", n)
@@ -151,7 +201,7 @@ func TestSnapshot(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	needRoot(t)
-	m := startMonitor(t, MonitorOptions{Events: EventsAll})
+	m := startMonitor(t, MonitorOptions{Events: EventsAll, JSON: true})
 	var recs []*Event
 	keep := func(ev *Event) {
 		if ev.Pid == os.Getpid() || ev.ParentPid == os.Getpid() {
@@ -183,6 +233,22 @@ func TestLifecycle(t *testing.T) {
 		ex.Token == nil || ex.Token.UID != uint32(os.Getuid()) || ex.Name != "sh" || ex.Image == "" {
 		t.Fatalf("exec %+v", ex)
 	}
+	// the library's JSON record, made inside the callback
+	var rec struct {
+		Type string   `json:"type"`
+		Pid  int      `json:"pid"`
+		Args []string `json:"args"`
+	}
+	if err := json.Unmarshal([]byte(ex.JSON), &rec); err != nil || rec.Type != "exec" || rec.Pid != pid ||
+		!reflect.DeepEqual(rec.Args, ex.Args) || strings.HasSuffix(ex.JSON, "\n") {
+		t.Fatalf("exec JSON %q: %+v %v", ex.JSON, rec, err)
+	}
+	if esc, err := TextEscape("a\nb\\"); err != nil || esc != `a\x0ab\\` {
+		t.Fatalf("escape %q %v", esc, err)
+	}
+	if _, err := TextEscape("a\x00b"); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("escape of a NUL: %v", err)
+	}
 	exit := find(ProcessExit, pid)
 	if ws := syscall.WaitStatus(exit.ExitStatus); !ws.Exited() || ws.ExitStatus() != 3 {
 		t.Fatalf("exit %+v", exit)
@@ -190,6 +256,133 @@ func TestLifecycle(t *testing.T) {
 	st, err := m.Stats()
 	if err != nil || st.EventsLost != 0 {
 		t.Fatal(st, err)
+	}
+}
+
+// selfReport: the child prints what the kernel shows it of itself
+// (/proc/$$/status), then burns a little CPU.
+const selfReport = `while read -r k a b c d; do case $k in Uid:|Gid:) echo "$k $a $b $c $d";; ` +
+	`CapPrm:|CapEff:) echo "$k $a";; esac; done < /proc/$$/status; ` +
+	`i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done`
+
+func inode(t *testing.T, path string) uint64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func readUint(t *testing.T, path string) uint64 {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// cgroupDir: this process's cgroup v2 directory ("" without cgroup2).
+func cgroupDir() string {
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	mnt, path := "", ""
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); strings.Contains(l, " - cgroup2 ") && len(f) > 4 {
+			mnt = f[4]
+			break
+		}
+	}
+	for _, l := range strings.Split(string(cg), "\n") {
+		if strings.HasPrefix(l, "0::") {
+			path = l[3:]
+		}
+	}
+	if mnt == "" {
+		return ""
+	}
+	return mnt + path
+}
+
+func TestExitTokenAndRusage(t *testing.T) {
+	needRoot(t)
+	m := startMonitor(t, MonitorOptions{Events: EventsAll})
+	// setpriv gives the child distinct real and effective ids, then execs sh
+	cmd := exec.Command("/usr/bin/setpriv", "--ruid", "2001", "--euid", "2002", "--rgid", "1001", "--egid", "1002",
+		"--clear-groups", "/bin/sh", "-c", selfReport)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var exit *Event
+	others := 0
+	keep := func(ev *Event) {
+		if ev.Pid != pid {
+			return
+		}
+		if ev.Type == ProcessExit {
+			exit = ev
+		} else if ev.Type != ThreadExit && ev.Rusage != nil {
+			others++
+		}
+	}
+	pump(t, m, keep, func() bool { return exit != nil })
+	if exit == nil || exit.Token == nil || exit.Rusage == nil {
+		t.Fatalf("exit %+v", exit)
+	}
+	field := func(key string) []string {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, key+" ") {
+				return strings.Fields(l)[1:]
+			}
+		}
+		t.Fatalf("%s in %q", key, out)
+		return nil
+	}
+	tk := exit.Token
+	ids := func(v ...uint32) []string {
+		s := make([]string, len(v))
+		for i, x := range v {
+			s[i] = strconv.FormatUint(uint64(x), 10)
+		}
+		return s
+	}
+	if got := ids(tk.UID, tk.EUID, tk.SUID, tk.FSUID); !reflect.DeepEqual(got, field("Uid:")) || tk.UID == tk.SUID {
+		t.Fatalf("uids %v, the process saw %v", got, field("Uid:"))
+	}
+	if got := ids(tk.GID, tk.EGID, tk.SGID, tk.FSGID); !reflect.DeepEqual(got, field("Gid:")) {
+		t.Fatalf("gids %v, the process saw %v", got, field("Gid:"))
+	}
+	if prm, _ := strconv.ParseUint(field("CapPrm:")[0], 16, 64); prm != tk.CapPermitted {
+		t.Fatalf("cap_permitted %x, the process saw %x", tk.CapPermitted, prm)
+	}
+	if eff, _ := strconv.ParseUint(field("CapEff:")[0], 16, 64); eff != tk.CapEffective {
+		t.Fatalf("cap_effective %x, the process saw %x", tk.CapEffective, eff)
+	}
+	if uint64(tk.LoginUID) != readUint(t, "/proc/self/loginuid") || uint64(tk.SessionID) != readUint(t, "/proc/self/sessionid") {
+		t.Fatalf("audit ids %+v", tk)
+	}
+	if uint64(tk.PidNsIno) != inode(t, "/proc/self/ns/pid") || uint64(tk.MntNsIno) != inode(t, "/proc/self/ns/mnt") {
+		t.Fatalf("namespaces %+v", tk)
+	}
+	if dir := cgroupDir(); dir != "" && tk.CgroupID != inode(t, dir) {
+		t.Fatalf("cgroup id %d, %s is %d", tk.CgroupID, dir, inode(t, dir))
+	}
+	// the resource use, against wait4's (the child has no children of its own)
+	r, ru := exit.Rusage, cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	waitNs := uint64(ru.Utime.Nano() + ru.Stime.Nano())
+	if r.CPUNs != r.UserNs+r.SystemNs || r.CPUNs == 0 || r.CPUNs > waitNs+1e6 || r.CPUNs+5e6 < waitNs ||
+		r.LifetimeNs < r.CPUNs || r.MaxRSSBytes == 0 || r.MaxRSSBytes > uint64(ru.Maxrss)*1024 ||
+		r.MinorFaults == 0 || r.MinorFaults > uint64(ru.Minflt) || r.Threads != 1 || r.Flags&RusageThread != 0 ||
+		r.ChildrenUserNs+r.ChildrenSystemNs != 0 {
+		t.Fatalf("rusage %+v, wait4 %+v (%d ns)", r, ru, waitNs)
+	}
+	if others != 0 {
+		t.Fatalf("%d non-exit events with a rusage", others)
 	}
 }
 
@@ -437,6 +630,30 @@ func execErr(path string) error {
 	return err
 }
 
+// checkImageFile: the request's File is the image (its bytes hash to
+// SHA256(), and are /bin/true's: the program is a copy), Flags says argv was
+// captured whole.
+func checkImageFile(req *ExecRequest) error {
+	f, err := req.File()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	want, _ := os.ReadFile("/bin/true")
+	sum, err := req.SHA256()
+	if err != nil || sha256.Sum256(got) != sum || !bytes.Equal(got, want) || f.Name() != req.Image() {
+		return fmt.Errorf("image file %s: %d bytes, sha256 %x vs %x (%v)", f.Name(), len(got), sha256.Sum256(got), sum, err)
+	}
+	if fl := req.Flags(); fl&(ExecArgsTruncated|ExecNoArgs) != 0 {
+		return fmt.Errorf("flags %#x for a short argv", fl)
+	}
+	return nil
+}
+
 func TestGateHandlerAndDecisions(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
@@ -444,7 +661,8 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	var mu sync.Mutex
 	var seen [][]string
 	var decisions []string
-	g := startGate(t, dir, GateOptions{OnDecision: func(d *Decision) {
+	var fileErr error = errors.New("handler not called")
+	g := startGate(t, dir, GateOptions{DecisionFilter: RecordDenied, KillOnMissedDeadline: 5, OnDecision: func(d *Decision) {
 		if strings.HasPrefix(d.Image, dir) {
 			mu.Lock()
 			decisions = append(decisions, fmt.Sprintf("%s %s %d", filepath.Base(d.Image), d.Reason, d.Verdict))
@@ -458,6 +676,9 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 			return Deny
 		}
 		if req.Image() == denied {
+			mu.Lock()
+			fileErr = checkImageFile(req)
+			mu.Unlock()
 			return Deny // the return value is the verdict
 		}
 		if ok, err := req.Allow(); !ok || err != nil {
@@ -474,15 +695,22 @@ func TestGateHandlerAndDecisions(t *testing.T) {
 	if err := execErr(allowed); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
+	if st, err := g.Stats(); err != nil || st.GuardianPid <= 0 || syscall.Kill(st.GuardianPid, 0) != nil {
+		t.Fatalf("guardian of a running gate: %+v %v", st, err)
+	}
 	g.Stop() // joins the decision thread
 	if !reflect.DeepEqual(seen, [][]string{{denied, "x"}, {allowed, "x"}}) {
 		t.Fatalf("seen %q", seen)
 	}
-	if !reflect.DeepEqual(decisions, []string{"deny handler 2", "allow handler 1"}) {
+	if fileErr != nil {
+		t.Fatal(fileErr)
+	}
+	// DecisionFilter reached the library: the allow made no record
+	if !reflect.DeepEqual(decisions, []string{"deny handler 2"}) {
 		t.Fatalf("decisions %q", decisions)
 	}
 	st, _ := g.Stats()
-	if st.ByHandler < 2 || st.Denied < 1 {
+	if st.ByHandler < 2 || st.Denied < 1 || st.GuardianPid != 0 || st.GuardianVerdicts+st.GuardianKills != 0 {
 		t.Fatalf("%+v", st)
 	}
 	if err := execErr(denied); err != nil {
@@ -595,5 +823,111 @@ func TestGateDeferCacheFailures(t *testing.T) {
 	}
 	if ok, err := kept.Allow(); ok || err != nil {
 		t.Fatalf("after close: %v %v", ok, err)
+	}
+}
+
+// gatingProcess is the gating process of TestGateKillOnMissedDeadline: this
+// test binary run again with PW_GO_GATE_PARENT set (TestMain). It gates the
+// parent's children, defers the held program's exec without answering, and
+// prints "ready", then "held".
+func gatingProcess(parent string) {
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0) // never outlives the test
+	held := os.Getenv("PW_GO_HELD")
+	var mu sync.Mutex
+	var kept []*ExecRequest
+	g, err := NewGate(GateOptions{TimeoutMs: 300, TimeoutVerdict: Allow, KillOnMissedDeadline: 1,
+		Rules: []string{"gate by-pid " + parent + " children"}}, func(req *ExecRequest) Verdict {
+		if req.Image() != held {
+			return Allow
+		}
+		if err := req.Defer(); err != nil {
+			panic(err)
+		}
+		mu.Lock()
+		kept = append(kept, req) // read, never answered
+		mu.Unlock()
+		fmt.Println("held")
+		return NoVerdict
+	})
+	if err == nil {
+		err = g.Start()
+	}
+	if err != nil {
+		fmt.Println("unavailable", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestGateKillOnMissedDeadline: KillOnMissedDeadline reaches the library. A
+// gating process stopped with a request in hand misses its deadline; the
+// guardian answers the exec (TimeoutVerdict allow) and SIGKILLs it.
+func TestGateKillOnMissedDeadline(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	held := program(t, dir, "held")
+	gating := exec.Command(os.Args[0])
+	gating.Env = append(os.Environ(), "PW_GO_GATE_PARENT="+strconv.Itoa(os.Getpid()), "PW_GO_HELD="+held)
+	out, err := gating.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gating.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan *os.ProcessState, 1)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		st, _ := gating.Process.Wait()
+		exited <- st
+	}()
+	defer gating.Process.Kill() // by pid: frees any exec it holds
+	waitLine := func(want string) string {
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				if l == want || strings.HasPrefix(l, "unavailable") {
+					return l
+				}
+			case <-deadline:
+				return ""
+			}
+		}
+	}
+	if l := waitLine("ready"); l != "ready" {
+		if strings.HasPrefix(l, "unavailable") {
+			t.Skip(l)
+		}
+		t.Fatalf("the gating process did not start: %q", l)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- execErr(held) }() // waits for a verdict
+	if l := waitLine("held"); l != "held" {
+		t.Fatalf("no held request: %q", l)
+	}
+	if err := syscall.Kill(gating.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-exited:
+		if ws, ok := st.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("gating process: %v", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the guardian did not kill the stopped gate")
+	}
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("held exec: %v (want the guardian's allow)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held exec not answered")
 	}
 }

@@ -83,6 +83,7 @@ void pwgo_event_read(const struct pw_event *ev, struct pwgo_event *o)
 	o->cwd = pw_event_cwd(ev);
 	o->argc = pw_event_argc(ev);
 	o->token = pw_event_token(ev);
+	o->rusage = pw_event_rusage(ev);
 	if (o->type == PW_EVENT_PROCESS_ACCESS || o->type == PW_EVENT_THREAD_ACCESS) {
 		o->target_pid = pw_event_target_pid(ev);
 		o->target_tid = pw_event_target_tid(ev);

@@ -22,6 +22,7 @@ struct pwgo_event {
 	const char *name, *image, *previous_image, *exec_filename, *cwd;
 	size_t argc;
 	const struct pw_token *token;
+	const struct pw_rusage *rusage; /* exits only */
 	/* access events */
 	pid_t target_pid, target_tid;
 	struct pw_proc_key target_key;

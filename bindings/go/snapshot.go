@@ -29,6 +29,12 @@ type Process struct {
 	UserName       string // with SnapUser
 	Threads        uint32
 	State          byte // 'R', 'S', 'Z', ...
+	// From /proc/PID/stat when the snapshot read it: CPU at clock-tick
+	// resolution (threads summed, reaped children excluded), resident set,
+	// start time (CLOCK_BOOTTIME ns, as Key.StartNs).
+	UserNs, SystemNs, CPUNs uint64
+	RSSBytes                uint64
+	StartNs                 uint64
 }
 
 // Snapshot lists the running processes from /proc (or procRoot, if not "").
@@ -60,6 +66,11 @@ func Snapshot(flags uint, procRoot string) ([]Process, error) {
 			UserName:  goString(C.pw_process_user_name(p)),
 			Threads:   uint32(C.pw_process_thread_count(p)),
 			State:     byte(C.pw_process_state(p)),
+			UserNs:    uint64(C.pw_process_user_ns(p)),
+			SystemNs:  uint64(C.pw_process_system_ns(p)),
+			CPUNs:     uint64(C.pw_process_cpu_ns(p)),
+			RSSBytes:  uint64(C.pw_process_rss_bytes(p)),
+			StartNs:   uint64(C.pw_process_start_ns(p)),
 		}
 		if argc := int(C.pw_process_argc(p)); argc > 0 {
 			out[i].Args = make([]string, argc)

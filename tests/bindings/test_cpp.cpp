@@ -2,7 +2,8 @@
 /*
  * test_cpp.cpp - tests of the C++ binding (bindings/cpp/procward.hpp) against
  * real processes and the real kernel: snapshot, monitor (every lifecycle
- * type, token, rules, lost events, handler exceptions), access watch and
+ * type, the whole token and rusage of an exit, rules, lost events, handler
+ * exceptions), access watch and
  * protect, and the exec gate (handler, verdicts, defer, cache, errors,
  * decision records). Prints "cpp: N passed, N failed[, N skipped]".
  *
@@ -28,15 +29,27 @@
 #include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
 #include "procward.hpp"
 
 using namespace std::chrono_literals;
+
+// Borrowed objects are views that cannot be copied out of their callback.
+static_assert(!std::is_copy_constructible_v<procward::Event> && !std::is_copy_assignable_v<procward::Event>);
+static_assert(!std::is_copy_constructible_v<procward::ExecRequest>);
+static_assert(!std::is_copy_constructible_v<procward::Decision>);
+static_assert(!std::is_copy_constructible_v<procward::ExecRequest::Deferred> &&
+	      std::is_nothrow_move_constructible_v<procward::ExecRequest::Deferred>);
+static_assert(std::is_same_v<decltype(std::declval<const procward::Event &>().name()), std::string_view>);
+static_assert(std::is_same_v<decltype(std::declval<const procward::Event &>().rusage()), const pw_rusage *>);
 
 static int passed, failed, skipped;
 static bool current_failed;
@@ -163,6 +176,7 @@ struct Rec {
 	unsigned int access;
 	std::string image, name;
 	int64_t result;
+	std::string json, json_nl, text;
 };
 
 static Rec record(const procward::Event &ev)
@@ -183,6 +197,11 @@ static Rec record(const procward::Event &ev)
 	r.image = std::string(ev.image());
 	r.name = std::string(ev.name());
 	r.result = ev.access_result();
+	if (r.type == procward::EventType::exec) { // the library's formats, made inside the callback
+		r.json = ev.json();
+		r.json_nl = ev.json(true);
+		r.text = ev.text();
+	}
 	return r;
 }
 
@@ -230,12 +249,36 @@ static void test_errors()
 		CHECK(err.code() == std::errc::invalid_argument);
 	}
 	CHECK_EQ(procward::parse_access("terminate,debug"), unsigned(PW_ACCESS_TERMINATE | PW_ACCESS_DEBUG));
+	CHECK_EQ(procward::parse_access("set-limits"), unsigned(PW_ACCESS_SET_LIMITS));
+	CHECK_EQ(procward::access_names(PW_ACCESS_TERMINATE | PW_ACCESS_SET_LIMITS), std::string("terminate,set-limits"));
+	CHECK_EQ(procward::parse_access(procward::access_names(PW_ACCESS_ALL)), unsigned(PW_ACCESS_ALL));
 	CHECK_EQ(procward::version(), std::string_view(PW_VERSION_MAJOR == 0 ? pw_version() : ""));
+}
+
+// Peak resident set of this process (VmHWM), bytes.
+static uint64_t vm_hwm()
+{
+	std::ifstream f("/proc/self/status");
+	std::string k;
+	uint64_t v = 0;
+	while (f >> k)
+		if (k == "VmHWM:" && f >> v)
+			return v * 1024;
+	return 0;
 }
 
 static void test_snapshot()
 {
+	auto cpu_now = [] {
+		struct timespec ts;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+	};
+	for (uint64_t start = cpu_now(); cpu_now() - start < 50000000u;) // 50 ms of CPU of our own to be seen
+		;
 	procward::Snapshot snap;
+	struct timespec cpu_after;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_after);
 	CHECK(snap.size() > 1);
 	auto me = snap.find(getpid());
 	CHECK(me.has_value());
@@ -257,6 +300,16 @@ static void test_snapshot()
 	CHECK_EQ(me->name(), std::string_view("test_procward"));
 	CHECK(me->image().size() > 0);
 	CHECK(me->thread_count() >= 1);
+	// resource use as /proc/self/stat had it: no more than the exact CPU
+	// time read after it, the resident set no more than the peak since
+	CHECK_EQ(me->cpu_ns(), me->user_ns() + me->system_ns());
+	CHECK(me->cpu_ns() > 0);
+	CHECK(me->cpu_ns() <= uint64_t(cpu_after.tv_sec) * 1000000000u + uint64_t(cpu_after.tv_nsec));
+	CHECK(me->rss_bytes() > 0 && me->rss_bytes() <= vm_hwm());
+	CHECK_EQ(me->start_ns(), me->key().start_ns);
+	CHECK(me->json().find("\"pid\":" + std::to_string(getpid()) + ",") != std::string::npos);
+	CHECK(me->text().find("test_procward") != std::string::npos);
+	CHECK_EQ(procward::text_escape("a\nb\\"), std::string("a\\x0ab\\\\"));
 	size_t n = 0;
 	for (procward::Process p : snap)
 		n += p.pid() == getpid();
@@ -307,6 +360,13 @@ static void test_lifecycle()
 		CHECK(exec->args == (std::vector<std::string>{ "/bin/sh", "-c", "exit 3" }));
 		CHECK_EQ(exec->uid, getuid());
 		CHECK_EQ(exec->name, std::string("sh"));
+		const std::string &j = exec->json;
+		CHECK(j.rfind("{\"type\":\"exec\",", 0) == 0 && j.back() == '}');
+		CHECK(j.find("\"pid\":" + std::to_string(c.pid) + ",") != std::string::npos);
+		CHECK(j.find("\"args\":[\"/bin/sh\",\"-c\",\"exit 3\"]") != std::string::npos);
+		CHECK_EQ(exec->json_nl, j + "\n");
+		CHECK(exec->text.find("exec") != std::string::npos && exec->text.find(std::to_string(c.pid)) != std::string::npos);
+		CHECK(exec->text.find('\n') == std::string::npos);
 	}
 	const Rec *exit = find(procward::EventType::process_exit, c.pid);
 	CHECK(exit && WIFEXITED(exit->exit_status) && WEXITSTATUS(exit->exit_status) == 3);
@@ -315,6 +375,144 @@ static void test_lifecycle()
 	auto st = m.stats();
 	CHECK(st.events_delivered >= recs.size());
 	CHECK_EQ(st.events_lost, uint64_t(0));
+}
+
+// The child prints what the kernel shows it of itself (/proc/$$/status), then
+// burns a little CPU: every token field is checked against that or against
+// what it inherited from this process.
+static const char self_report[] =
+	"while read -r k a b c d; do case $k in Uid:|Gid:) echo \"$k $a $b $c $d\";; "
+	"CapPrm:|CapEff:) echo \"$k $a\";; esac; done < /proc/$$/status; "
+	"i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done";
+
+static uint64_t ino_of(const std::string &path)
+{
+	struct stat st;
+	return stat(path.c_str(), &st) ? 0 : st.st_ino;
+}
+
+static uint32_t read_u32(const char *path)
+{
+	std::ifstream f(path);
+	uint64_t v = 0;
+	f >> v;
+	return uint32_t(v);
+}
+
+// Inode of this process's cgroup v2 directory (its cgroup id); 0 without cgroup2.
+static uint64_t cgroup_id()
+{
+	std::ifstream mi("/proc/self/mountinfo"), cg("/proc/self/cgroup");
+	std::string line, mnt, path;
+	while (std::getline(mi, line))
+		if (line.find(" - cgroup2 ") != std::string::npos) {
+			std::istringstream ss(line);
+			std::string f;
+			for (int i = 0; i < 5 && ss >> f; i++)
+				mnt = f;
+			break;
+		}
+	while (std::getline(cg, line))
+		if (line.rfind("0::", 0) == 0)
+			path = line.substr(3);
+	return mnt.empty() ? 0 : ino_of(mnt + path);
+}
+
+static void test_exit_token_and_rusage()
+{
+	struct Exit {
+		bool seen = false;
+		procward::Token token{};
+		procward::Rusage ru{};
+		bool has_token = false, has_ru = false;
+	} exit_rec;
+	pid_t pid = -1;
+	int others_with_rusage = 0;
+	procward::MonitorOptions o;
+	o.events = PW_EVMASK_ALL;
+	procward::Monitor m(o, [&](const procward::Event &ev) {
+		if (ev.pid() != pid)
+			return;
+		if (ev.type() == procward::EventType::process_exit) {
+			exit_rec.seen = true;
+			if ((exit_rec.has_token = ev.token() != nullptr))
+				exit_rec.token = *ev.token();
+			if ((exit_rec.has_ru = ev.rusage() != nullptr))
+				exit_rec.ru = *ev.rusage();
+		} else if (ev.type() != procward::EventType::thread_exit && ev.rusage()) {
+			others_with_rusage++;
+		}
+	});
+	start_or_skip(m);
+	int out[2];
+	if (pipe2(out, O_CLOEXEC))
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		execl("/usr/bin/setpriv", "setpriv", "--ruid", "2001", "--euid", "2002", "--rgid", "1001",
+		      "--egid", "1002", "--clear-groups", "/bin/sh", "-c", self_report, (char *)nullptr);
+		_exit(127);
+	}
+	close(out[1]);
+	std::string report;
+	char buf[512];
+	ssize_t n;
+	while ((n = read(out[0], buf, sizeof(buf))) > 0)
+		report.append(buf, size_t(n));
+	close(out[0]);
+	int status = 0;
+	struct rusage ru {};
+	CHECK_EQ(wait4(pid, &status, 0, &ru), pid);
+	CHECK_EQ(status, 0);
+	auto end = std::chrono::steady_clock::now() + 10s;
+	while (!exit_rec.seen && std::chrono::steady_clock::now() < end)
+		m.dispatch(100);
+	CHECK(exit_rec.seen && exit_rec.has_token && exit_rec.has_ru);
+	if (!exit_rec.has_token || !exit_rec.has_ru)
+		return;
+	auto fields = [&](const std::string &key) {
+		std::vector<std::string> v;
+		std::istringstream ls(report);
+		std::string line;
+		while (std::getline(ls, line))
+			if (line.rfind(key, 0) == 0) {
+				std::istringstream ss(line.substr(key.size()));
+				std::string f;
+				while (ss >> f)
+					v.push_back(f);
+			}
+		return v;
+	};
+	const procward::Token &t = exit_rec.token;
+	auto ids = [](uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+		return std::vector<std::string>{ std::to_string(a), std::to_string(b), std::to_string(c), std::to_string(d) };
+	};
+	CHECK(fields("Uid:") == ids(t.uid, t.euid, t.suid, t.fsuid));
+	CHECK(fields("Gid:") == ids(t.gid, t.egid, t.sgid, t.fsgid));
+	CHECK(t.uid != t.suid); // setpriv made them distinct
+	CHECK(!fields("CapPrm:").empty() && std::stoull(fields("CapPrm:")[0], nullptr, 16) == t.cap_permitted);
+	CHECK(!fields("CapEff:").empty() && std::stoull(fields("CapEff:")[0], nullptr, 16) == t.cap_effective);
+	CHECK_EQ(t.loginuid, read_u32("/proc/self/loginuid"));
+	CHECK_EQ(t.sessionid, read_u32("/proc/self/sessionid"));
+	CHECK_EQ(uint64_t(t.pidns_ino), ino_of("/proc/self/ns/pid"));
+	CHECK_EQ(uint64_t(t.mntns_ino), ino_of("/proc/self/ns/mnt"));
+	if (uint64_t id = cgroup_id())
+		CHECK_EQ(t.cgroup_id, id);
+	// the resource use, against wait4's (the child has no children of its own)
+	const procward::Rusage &r = exit_rec.ru;
+	uint64_t wait_ns = uint64_t(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+			   uint64_t(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+	CHECK(r.sz >= sizeof(procward::Rusage));
+	CHECK_EQ(r.cpu_ns, r.user_ns + r.system_ns);
+	CHECK(r.cpu_ns > 0 && r.cpu_ns <= wait_ns + 1000000 && r.cpu_ns + 5000000 >= wait_ns);
+	CHECK(r.lifetime_ns >= r.cpu_ns);
+	CHECK(r.max_rss_bytes > 0 && r.max_rss_bytes <= uint64_t(ru.ru_maxrss) * 1024);
+	CHECK(r.minor_faults > 0 && r.minor_faults <= uint64_t(ru.ru_minflt));
+	CHECK_EQ(r.threads, 1u);
+	CHECK_EQ(r.flags & unsigned(PW_RUSAGE_THREAD), 0u);
+	CHECK_EQ(r.children_user_ns + r.children_system_ns, uint64_t(0));
+	CHECK_EQ(others_with_rusage, 0); // only exits carry one
 }
 
 static void test_rules_and_exceptions()
@@ -495,11 +693,16 @@ static void test_gate_handler_and_decisions()
 	std::mutex mu;
 	std::vector<std::string> seen_args;
 	std::vector<std::pair<std::string, std::string>> decisions; // image, reason
+	std::vector<std::string> decision_json;
 	procward::GateOptions o;
+	o.decision_filter = PW_GATE_RECORD_DENIED; // records for denials only
+	o.kill_on_missed_deadline = 5;            // passed through; never reached here
 	o.on_decision = [&](const procward::Decision &d) {
 		std::lock_guard<std::mutex> lock(mu);
 		if (d.image().substr(0, tmpdir.size()) == tmpdir)
 			decisions.emplace_back(std::string(d.image()), std::string(d.reason_name()));
+		if (d.image().substr(0, tmpdir.size()) == tmpdir)
+			decision_json.push_back(d.json());
 	};
 	auto g = start_gate(o, [&](procward::ExecRequest &req) {
 		{
@@ -516,13 +719,108 @@ static void test_gate_handler_and_decisions()
 	});
 	CHECK_EQ(exec_errno(denied, "one"), EPERM);
 	CHECK_EQ(exec_errno(allowed, "two"), 0);
+	auto running = g->stats();
+	CHECK(running.guardian_pid > 0 && kill(pid_t(running.guardian_pid), 0) == 0);
 	g->stop(); // joins the decision thread
 	CHECK(seen_args == (std::vector<std::string>{ denied + " one", allowed + " two" }));
-	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" }, { allowed, "handler" } }));
+	// decision_filter reached the library: the allow made no record
+	CHECK(decisions == (std::vector<std::pair<std::string, std::string>>{ { denied, "handler" } }));
+	CHECK(decision_json.size() == 1 && decision_json[0].front() == '{' &&
+	      decision_json[0].find("\"" + denied + "\"") != std::string::npos);
 	auto st = g->stats();
+	CHECK_EQ(st.guardian_pid, int64_t(0)); // stopped with the gate
+	CHECK_EQ(st.guardian_verdicts + st.guardian_kills, uint64_t(0)); // the gate kept every deadline
 	CHECK(st.by_handler >= 2);
 	CHECK(st.denied >= 1);
 	CHECK_EQ(exec_errno(denied), 0); // a stopped gate leaves nothing behind
+}
+
+// Wait up to ms for one byte on fd; 0 on timeout.
+static char read_byte(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c = 0;
+	if (poll(&p, 1, ms) == 1 && read(fd, &c, 1) == 1)
+		return c;
+	return 0;
+}
+
+// kill_on_missed_deadline reaches the library: a gate (in a child of its
+// own) that is stopped with a request in hand misses its deadline, the
+// guardian answers the exec (timeout_verdict allow) and SIGKILLs the gate.
+static void test_gate_kill_on_missed_deadline()
+{
+	std::string held = copy_program("missed");
+	int ready[2], in_handler[2];
+	if (pipe2(ready, O_CLOEXEC) || pipe2(in_handler, O_CLOEXEC))
+		abort();
+	pid_t parent = getpid();
+	pid_t gate_pid = fork();
+	if (gate_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlives the test
+		static std::mutex mu;
+		static std::vector<procward::ExecRequest::Deferred> kept;
+		procward::GateOptions o;
+		o.timeout_ms = 300;
+		o.timeout_verdict = procward::Verdict::allow;
+		o.kill_on_missed_deadline = 1;
+		o.rules.push_back("gate by-pid " + std::to_string(parent) + " children");
+		try {
+			procward::Gate g(o, [&](procward::ExecRequest &req) {
+				if (req.image() != held) {
+					req.allow();
+					return;
+				}
+				std::lock_guard<std::mutex> lock(mu);
+				kept.push_back(req.defer()); // read, not answered
+				(void)!write(in_handler[1], "h", 1);
+			});
+			g.start();
+			(void)!write(ready[1], "r", 1);
+			for (;;)
+				pause();
+		} catch (const procward::Error &e) {
+			(void)!write(ready[1], unavailable(e) ? "u" : "e", 1);
+			_exit(1);
+		}
+	}
+	close(ready[1]);
+	close(in_handler[1]);
+	char r = read_byte(ready[0], 10000);
+	close(ready[0]);
+	auto reap = [&](int ms) -> int { // the gate's wait status, -1 if it still runs after ms
+		int status = 0;
+		for (auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+		     std::chrono::steady_clock::now() < end;) {
+			if (waitpid(gate_pid, &status, WNOHANG) == gate_pid)
+				return status;
+			std::this_thread::sleep_for(10ms); // polling another process's death, bounded
+		}
+		return -1;
+	};
+	if (r != 'r') {
+		kill(gate_pid, SIGKILL);
+		reap(5000);
+		close(in_handler[0]);
+		if (r == 'u')
+			throw Skip{ "gate unavailable here" };
+		CHECK(!"the gate child did not start");
+		return;
+	}
+	Child c({ held, "x" });
+	c.go();
+	CHECK_EQ(read_byte(in_handler[0], 10000), 'h');
+	close(in_handler[0]);
+	kill(gate_pid, SIGSTOP); // the deferred request's deadline passes with the gate stopped
+	int status = reap(10000);
+	if (status == -1) { // the guardian did not kill it: free the exec ourselves
+		kill(gate_pid, SIGKILL);
+		reap(5000);
+	}
+	CHECK(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	auto [err, cstatus] = c.finish(); // answered by the guardian: timeout_verdict allow
+	CHECK_EQ(err, 0);
+	CHECK(WIFEXITED(cstatus) && WEXITSTATUS(cstatus) == 0);
 }
 
 static void test_gate_defer_cache_errors()
@@ -639,17 +937,19 @@ int main()
 	run_test("snapshot", test_snapshot);
 	if (root) {
 		run_test("lifecycle: create, exec, exit, threads, token", test_lifecycle);
+		run_test("exit: the whole token and the resource use", test_exit_token_and_rusage);
 		run_test("rules and handler exceptions", test_rules_and_exceptions);
 		run_test("lost events", test_lost);
 		run_test("access watch and protect", test_access);
 		run_test("gate: handler, verdicts, decisions", test_gate_handler_and_decisions);
 		run_test("gate: defer, cache, handler errors", test_gate_defer_cache_errors);
+		run_test("gate: kill_on_missed_deadline (guardian)", test_gate_kill_on_missed_deadline);
 	} else {
 		std::cout << "  skip privileged tests: not root" << std::endl;
-		skipped += 6;
+		skipped += 8;
 	}
 	std::string rm = tmpdir;
-	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held" })
+	for (const char *name : { "deny", "allow", "defer", "cached", "fail", "held", "missed" })
 		unlink((rm + "/pwcpp-" + name).c_str());
 	rmdir(rm.c_str());
 	std::cout << "cpp: " << passed << " passed, " << failed << " failed, " << skipped << " skipped"

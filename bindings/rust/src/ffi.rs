@@ -73,6 +73,30 @@ pub struct pw_token {
     pub cgroup_id: u64,
 }
 
+/// Resource use of an exit (`struct pw_rusage`): plain data, borrowed like the event.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct pw_rusage {
+    pub sz: usize,
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub cpu_ns: u64,
+    pub max_rss_bytes: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_chars: u64,
+    pub write_chars: u64,
+    pub lifetime_ns: u64,
+    pub children_user_ns: u64,
+    pub children_system_ns: u64,
+    pub threads: u32,
+    pub flags: c_uint,
+}
+
 #[repr(C)]
 pub struct pw_rule {
     pub sz: usize,
@@ -270,6 +294,13 @@ extern "C" {
     pub fn pw_event_flags(ev: *const pw_event) -> c_uint;
     pub fn pw_event_exit_status(ev: *const pw_event) -> c_int;
     pub fn pw_event_lost_count(ev: *const pw_event) -> u64;
+    pub fn pw_event_rusage(ev: *const pw_event) -> *const pw_rusage;
+    pub fn pw_event_format_json(ev: *const pw_event, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_event_format_text(ev: *const pw_event, buf: *mut c_char, len: usize, flags: c_uint, time_base_ns: u64) -> c_int;
+    pub fn pw_event_text_header() -> *const c_char;
+    pub fn pw_process_format_json(p: *const pw_process, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_gate_decision_format_json(d: *const pw_gate_decision, buf: *mut c_char, len: usize, flags: c_uint) -> c_int;
+    pub fn pw_text_escape(s: *const c_char, buf: *mut c_char, len: usize) -> c_int;
     pub fn pw_event_token(ev: *const pw_event) -> *const pw_token;
     pub fn pw_event_user_name(ev: *const pw_event) -> *const c_char;
     pub fn pw_event_group_name(ev: *const pw_event) -> *const c_char;
@@ -304,6 +335,11 @@ extern "C" {
     pub fn pw_process_user_name(p: *const pw_process) -> *const c_char;
     pub fn pw_process_thread_count(p: *const pw_process) -> u32;
     pub fn pw_process_state(p: *const pw_process) -> c_char;
+    pub fn pw_process_user_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_system_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_cpu_ns(p: *const pw_process) -> u64;
+    pub fn pw_process_rss_bytes(p: *const pw_process) -> u64;
+    pub fn pw_process_start_ns(p: *const pw_process) -> u64;
 
     pub fn pw_monitor_new(opts: *const pw_monitor_opts, out: *mut *mut pw_monitor) -> c_int;
     pub fn pw_monitor_free(m: *mut pw_monitor);

@@ -24,6 +24,32 @@
 //! let _m = Monitor::new(&MonitorOptions::default(), |ev| kept.push(ev));
 //! ```
 //!
+//! The same holds for the gate: a handler is `'static`, so nothing borrowed
+//! from an exec request can be stored where it outlives the call:
+//!
+//! ```compile_fail,E0521
+//! use procward::{Gate, GateOptions};
+//! use std::sync::{Arc, Mutex};
+//! let kept: Arc<Mutex<Vec<&std::ffi::OsStr>>> = Arc::new(Mutex::new(Vec::new()));
+//! let k = kept.clone();
+//! let _g = Gate::new(GateOptions::default(), move |req| {
+//!     k.lock().unwrap().push(req.name()); // error: borrowed data escapes the closure
+//! });
+//! ```
+//!
+//! nor from a decision record:
+//!
+//! ```compile_fail,E0521
+//! use procward::{Decision, GateOptions};
+//! use std::sync::{Arc, Mutex};
+//! let kept: Arc<Mutex<Vec<&std::ffi::OsStr>>> = Arc::new(Mutex::new(Vec::new()));
+//! let k = kept.clone();
+//! let _o = GateOptions {
+//!     on_decision: Some(Box::new(move |d: &Decision<'_>| k.lock().unwrap().push(d.name()))),
+//!     ..Default::default()
+//! };
+//! ```
+//!
 //! Copying out is what compiles:
 //!
 //! ```no_run
@@ -49,6 +75,11 @@
 
 pub mod ffi;
 
+// README.md's example is a doc test: it must compile (it is not run).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
+
 use std::any::Any;
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
@@ -62,6 +93,19 @@ use std::sync::{Arc, Mutex};
 
 pub use ffi::pw_proc_key as ProcKey;
 pub use ffi::pw_token as Token;
+pub use ffi::pw_rusage as Rusage;
+
+/// `Rusage::flags` bits (`enum pw_rusage_flag`).
+pub mod rusage {
+    /// read_bytes/write_bytes are valid (CONFIG_TASK_IO_ACCOUNTING)
+    pub const IO: u32 = 1 << 0;
+    /// read_chars/write_chars are valid (CONFIG_TASK_XACCT)
+    pub const CHARS: u32 = 1 << 1;
+    /// other live threads could not be summed (kernel < 6.7): values are low
+    pub const PARTIAL: u32 = 1 << 2;
+    /// one thread's use (ThreadExit)
+    pub const THREAD: u32 = 1 << 3;
+}
 
 // ------------------------------------------------------------------ errors
 
@@ -177,6 +221,30 @@ fn opt_ptr(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(ptr::null(), |n| n.as_ptr())
 }
 
+/// The library's formatters are snprintf-like: ask the size, then fill. Their
+/// output is valid UTF-8 (JSON: always; text: every other byte is \xNN).
+fn format(what: &str, call: impl Fn(*mut c_char, usize) -> c_int) -> Result<String> {
+    let n = check(call(ptr::null_mut(), 0), what)? as usize;
+    let mut buf = vec![0u8; n + 1];
+    check(call(buf.as_mut_ptr() as *mut c_char, buf.len()), what)?;
+    buf.truncate(n);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+const NO_NEWLINE: c_uint = 1; // PW_FORMAT_NO_NEWLINE
+
+/// Escape a string as the library's text output does (`\xNN` for controls
+/// and invalid UTF-8, `\\` for a backslash).
+pub fn text_escape(s: &[u8]) -> Result<String> {
+    let c = CString::new(s).map_err(|_| Error::from_ret(-22, "escape: NUL in string"))?;
+    format("escape", |b, n| unsafe { ffi::pw_text_escape(c.as_ptr(), b, n) })
+}
+
+/// The column titles of [`Event::to_text`], with the newline.
+pub fn event_text_header() -> &'static str {
+    cstr(unsafe { ffi::pw_event_text_header() }).and_then(|c| c.to_str().ok()).unwrap_or("")
+}
+
 fn cstr<'a>(p: *const c_char) -> Option<&'a CStr> {
     if p.is_null() {
         None
@@ -235,10 +303,25 @@ pub mod access {
     pub const SIGNAL: u32 = 1 << 6;
     /// pidfd_open
     pub const OPEN_HANDLE: u32 = 1 << 7;
-    /// pidfd_getfd
+    /// pidfd_getfd, reopening /proc/PID/fd/N
     pub const DUP_HANDLE: u32 = 1 << 8;
-    /// every right
-    pub const ALL: u32 = 0x1ff;
+    /// prlimit on the target (enforced together with TERMINATE)
+    pub const SET_LIMITS: u32 = 1 << 9;
+    /// every right (`PW_ACCESS_ALL`)
+    pub const ALL: u32 = 0x3ff;
+}
+
+/// "terminate,set-limits" for access bits (the names [`parse_access`] takes).
+pub fn access_names(rights: u32) -> String {
+    let mut out = Vec::new();
+    let mut bit = 1u32;
+    while bit != 0 && bit <= rights {
+        if rights & bit != 0 {
+            out.push(cstr(unsafe { ffi::pw_access_name(bit) }).and_then(|c| c.to_str().ok()).unwrap_or("?"));
+        }
+        bit = bit.wrapping_shl(1);
+    }
+    out.join(",")
 }
 
 /// "terminate,debug" into access bits; `EINVAL` for an unknown name.
@@ -416,6 +499,21 @@ impl<'a> Event<'a> {
     pub fn access_op_name(&self) -> Option<&'static str> {
         cstr(unsafe { ffi::pw_access_op_name(self.access_op()) }).and_then(|c| c.to_str().ok())
     }
+    /// The library's JSON record of the event (what `procward watch -j`
+    /// prints), without the newline; made now, so it may be kept.
+    pub fn to_json(&self) -> Result<String> {
+        format("format event", |b, n| unsafe { ffi::pw_event_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
+    /// The library's text line (`procward watch -t`), times in seconds since
+    /// `time_base_ns` (CLOCK_MONOTONIC; 0: since boot), without the newline.
+    pub fn to_text(&self, time_base_ns: u64) -> Result<String> {
+        format("format event", |b, n| unsafe { ffi::pw_event_format_text(self.raw, b, n, NO_NEWLINE, time_base_ns) })
+    }
+    /// Exits (process and thread): the resource use, read in the kernel as
+    /// the (last) thread exited; None for other events. Borrowed like the event.
+    pub fn rusage(&self) -> Option<&'a Rusage> {
+        unsafe { ffi::pw_event_rusage(self.raw).as_ref() }
+    }
     /// Process name (comm); empty if unknown.
     pub fn name(&self) -> &'a OsStr {
         os(unsafe { ffi::pw_event_name(self.raw) }).unwrap_or_else(|| OsStr::new(""))
@@ -578,6 +676,10 @@ pub struct Process<'s> {
 }
 
 impl<'s> Process<'s> {
+    /// The library's JSON record of the process (`procward snapshot -j`).
+    pub fn to_json(&self) -> Result<String> {
+        format("format process", |b, n| unsafe { ffi::pw_process_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
     getters! {
         /// PID.
         pid -> i32 = pw_process_pid;
@@ -589,6 +691,16 @@ impl<'s> Process<'s> {
         uid -> u32 = pw_process_uid;
         /// Threads.
         thread_count -> u32 = pw_process_thread_count;
+        /// User CPU when the snapshot read it, ns (clock-tick resolution; threads summed).
+        user_ns -> u64 = pw_process_user_ns;
+        /// System CPU, ns.
+        system_ns -> u64 = pw_process_system_ns;
+        /// user_ns + system_ns.
+        cpu_ns -> u64 = pw_process_cpu_ns;
+        /// Resident set, bytes (0 for kernel threads and zombies).
+        rss_bytes -> u64 = pw_process_rss_bytes;
+        /// Start time, CLOCK_BOOTTIME ns (as key().start_ns).
+        start_ns -> u64 = pw_process_start_ns;
     }
     /// State letter ('R', 'S', ...).
     pub fn state(&self) -> char {
@@ -953,6 +1065,41 @@ impl Verdict {
     }
 }
 
+/// `GateOptions::decision_filter` bits (`PW_GATE_RECORD_*`) and the reasons
+/// of `Decision::reason()` (`enum pw_gate_reason`).
+pub mod record {
+    /// every deny (in audit mode, every would-be deny)
+    pub const DENIED: u32 = 1 << 0;
+    /// the decisions given for `reason` (one of the `BY_*` below)
+    pub const fn reason(reason: i32) -> u32 {
+        1 << reason
+    }
+    /// a static rule decided
+    pub const BY_RULE: i32 = 1;
+    /// the handler's verdict
+    pub const BY_HANDLER: i32 = 2;
+    /// no verdict before the deadline
+    pub const BY_TIMEOUT: i32 = 3;
+    /// the handler failed
+    pub const BY_ERROR: i32 = 4;
+    /// out of scope, no handler, or no verdict given
+    pub const BY_DEFAULT: i32 = 5;
+    /// the gate's own process
+    pub const BY_SELF: i32 = 6;
+    /// more than max_pending waiting
+    pub const BY_OVERLOAD: i32 = 7;
+    /// pending when the gate stopped
+    pub const BY_SHUTDOWN: i32 = 8;
+    /// an exec fanotify never saw
+    pub const UNGATED: i32 = 9;
+    /// a cached verdict
+    pub const BY_CACHE: i32 = 10;
+    /// the guardian answered
+    pub const BY_GUARDIAN: i32 = 11;
+    /// denials and every decision that is not a routine allow (the CLI's default log)
+    pub const NOTABLE: u32 = !(reason(BY_RULE) | reason(BY_HANDLER) | reason(BY_DEFAULT) | reason(BY_SELF) | reason(BY_CACHE));
+}
+
 /// What to do with interpreter exec-opens (`enum pw_gate_interp`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interpreters {
@@ -1005,6 +1152,11 @@ pub struct GateOptions {
     pub cache_entries: u32,
     /// copy argv in the kernel at every execve
     pub argv_in_kernel: bool,
+    /// which decisions make records for on_decision ([`record`] bits); 0: every one
+    pub decision_filter: u32,
+    /// SIGKILL the gating process after this many deadlines in a row the
+    /// guardian had to answer; 0: never
+    pub kill_on_missed_deadline: u32,
     /// rules in text form ("deny path /usr/bin/nc", "gate by-pid 42 children")
     pub rules: Vec<String>,
     /// every decision, on the decision thread
@@ -1122,8 +1274,8 @@ impl Gate {
             log_userdata: log_ud,
             cache_entries: opts.cache_entries,
             argv_in_kernel: opts.argv_in_kernel,
-            decision_filter: 0, // every decision makes a record
-            kill_on_missed_deadline: 0, // off: the guardian answers, never kills
+            decision_filter: opts.decision_filter,
+            kill_on_missed_deadline: opts.kill_on_missed_deadline,
             redact: ptr::null(),
         };
         let mut raw = ptr::null_mut();
@@ -1371,6 +1523,10 @@ pub struct Decision<'a> {
 }
 
 impl<'a> Decision<'a> {
+    /// The library's JSON record of the decision (`procward gate -j`).
+    pub fn to_json(&self) -> Result<String> {
+        format("format decision", |b, n| unsafe { ffi::pw_gate_decision_format_json(self.raw, b, n, NO_NEWLINE) })
+    }
     /// The verdict.
     pub fn verdict(&self) -> Verdict {
         if unsafe { ffi::pw_decision_verdict(self.raw) } == 2 {

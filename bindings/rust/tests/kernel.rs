@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 //! Tests of the Rust binding against real processes and the real kernel:
-//! struct layouts against the C compiler's, snapshot, monitor (every
-//! lifecycle type, token, rules, lost events, panics), access watch and
-//! protect, and the exec gate (handler, verdicts, defer, cache, failures,
-//! decision records). Privileged tests skip when not root.
+//! struct layouts and constants against the C compiler's, snapshot (with
+//! resource use), monitor (every lifecycle type, the whole token and rusage
+//! of an exit, the library's formats, rules, lost events, panics), access
+//! watch and protect, and the exec gate (handler, verdicts, defer, cache,
+//! failures, decision records and their filter, the guardian and
+//! kill_on_missed_deadline). Privileged tests skip when not root.
 //!
 //! The gate only asks about this process's children (`gate by-pid`) and
 //! denies only programs copied into the test's own directory. A watchdog
@@ -28,10 +30,13 @@ extern "C" {
     fn geteuid() -> u32;
     fn getuid() -> u32;
     fn gettid() -> i32;
+    fn clock_gettime(clock: c_int, ts: *mut i64) -> c_int;
 }
+const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
 
 const SIGKILL: c_int = 9;
 const SIGTERM: c_int = 15;
+const SIGSTOP: c_int = 19;
 const EPERM: i32 = 1;
 
 fn watchdog() {
@@ -146,6 +151,8 @@ struct Rec {
     uid: u32,
     status: i32,
     name: OsString,
+    json: String,
+    text: String,
 }
 
 fn rec(ev: &Event<'_>) -> Rec {
@@ -159,6 +166,8 @@ fn rec(ev: &Event<'_>) -> Rec {
         uid: ev.token().map_or(u32::MAX, |t| t.uid),
         status: ev.exit_status(),
         name: ev.name().to_owned(),
+        json: if ev.event_type() == EventType::Exec { ev.to_json().unwrap() } else { String::new() },
+        text: if ev.event_type() == EventType::Exec { ev.to_text(0).unwrap() } else { String::new() },
     }
 }
 
@@ -178,7 +187,9 @@ int main(void) {
 S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
 S(pw_monitor_opts, redact) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
 S(pw_protect_rule, except_pid) S(pw_gate_opts, redact) S(pw_gate_rule, cache)
-S(pw_gate_stats, cache_invalidated)
+S(pw_gate_stats, filesystems_marked_held) S(pw_rusage, flags)
+printf("PW_GATE_RECORD_NOTABLE %u %d\n", PW_GATE_RECORD_NOTABLE, PW_GATE_BY_GUARDIAN);
+printf("PW_ACCESS_ALL %u %u\n", PW_ACCESS_ALL, PW_ACCESS_SET_LIMITS);
 return 0; }"#,
     )
     .unwrap();
@@ -204,7 +215,10 @@ return 0; }"#,
         ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
         ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, redact)),
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
-        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, cache_invalidated)),
+        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, filesystems_marked_held)),
+        ("pw_rusage", std::mem::size_of::<ffi::pw_rusage>(), last_off!(ffi::pw_rusage, flags)),
+        ("PW_GATE_RECORD_NOTABLE", record::NOTABLE as usize, record::BY_GUARDIAN as usize),
+        ("PW_ACCESS_ALL", access::ALL as usize, access::SET_LIMITS as usize),
     ];
     let c: Vec<String> = out.lines().map(|l| l.to_owned()).collect();
     let r: Vec<String> = rust.iter().map(|(n, s, o)| format!("{} {} {}", n, s, o)).collect();
@@ -225,6 +239,12 @@ fn errors_and_parsing() {
     assert_eq!(err.kind(), ErrorKind::RuleSyntax);
     assert_eq!(err.raw_os_error(), None);
     assert_eq!(parse_access("terminate,debug").unwrap(), access::TERMINATE | access::DEBUG);
+    // every right the library names, bit for bit
+    assert_eq!(parse_access("set-limits").unwrap(), access::SET_LIMITS);
+    assert_eq!(parse_access("all").unwrap(), access::ALL);
+    assert_eq!(access::ALL, (access::SET_LIMITS << 1) - 1);
+    assert_eq!(access_names(access::TERMINATE | access::SET_LIMITS), "terminate,set-limits");
+    assert_eq!(parse_access(&access_names(access::ALL)).unwrap(), access::ALL);
     assert_eq!(parse_access("nonsense").unwrap_err().kind(), ErrorKind::Os(22));
     let bad = MonitorOptions { ringbuf_bytes: 1000, ..Default::default() };
     assert_eq!(Monitor::new(&bad, |_| {}).err().map(|e| e.kind()), Some(ErrorKind::Os(22)));
@@ -235,7 +255,20 @@ fn errors_and_parsing() {
 #[test]
 fn snapshot_contains_self() {
     watchdog();
+    let cpu_now = || {
+        let mut ts = [0i64; 2];
+        assert_eq!(unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, ts.as_mut_ptr()) }, 0);
+        (ts[0] * 1_000_000_000 + ts[1]) as u64
+    };
+    let start = cpu_now();
+    while cpu_now() - start < 50_000_000 {} // 50 ms of CPU of our own to be seen
     let s = Snapshot::take(snap::ALL).unwrap();
+    let cpu_after = cpu_now();
+    let hwm = fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap() * 1024))
+        .unwrap();
     assert!(s.len() > 1);
     let p = s.find(me()).expect("self in snapshot");
     let cmdline = fs::read("/proc/self/cmdline").unwrap();
@@ -249,6 +282,15 @@ fn snapshot_contains_self() {
     assert_eq!(p.uid(), unsafe { getuid() });
     assert_eq!(s.iter().filter(|q| q.pid() == me()).count(), 1);
     assert!(p.thread_count() >= 1);
+    // resource use as /proc/self/stat had it: no more than the exact CPU time
+    // read after it, the resident set no more than the peak since
+    assert_eq!(p.cpu_ns(), p.user_ns() + p.system_ns());
+    assert!(p.cpu_ns() > 0 && p.cpu_ns() <= cpu_after, "{} vs {}", p.cpu_ns(), cpu_after);
+    assert!(p.rss_bytes() > 0 && p.rss_bytes() <= hwm, "{} vs {}", p.rss_bytes(), hwm);
+    assert_eq!(p.start_ns(), p.key().start_ns);
+    assert!(p.to_json().unwrap().contains(&format!("\"pid\":{},", me())));
+    assert_eq!(text_escape(b"a\nb\\").unwrap(), "a\\x0ab\\\\");
+    assert_eq!(text_escape(b"a\0b").unwrap_err().code(), 22);
     assert!(s.find(0).is_none());
     assert!(Snapshot::take_from(0, Some("/nonexistent-proc-root")).is_err());
 }
@@ -283,6 +325,12 @@ fn lifecycle_every_type_and_token() {
     assert_eq!(exec.args, vec![OsString::from("/bin/sh"), "-c".into(), "exit 3".into()]);
     assert_eq!(exec.uid, unsafe { getuid() });
     assert_eq!(exec.name, OsString::from("sh"));
+    // the library's formats, made inside the callback
+    assert!(exec.json.starts_with("{\"type\":\"exec\",") && exec.json.ends_with('}'), "{}", exec.json);
+    assert!(exec.json.contains(&format!("\"pid\":{},", pid)), "{}", exec.json);
+    assert!(exec.json.contains("\"args\":[\"/bin/sh\",\"-c\",\"exit 3\"]"), "{}", exec.json);
+    assert!(exec.text.contains("exec") && exec.text.contains(&pid.to_string()) && !exec.text.contains('\n'), "{}", exec.text);
+    assert!(event_text_header().ends_with('\n'));
     let exit = find(EventType::ProcessExit, pid, 0).expect("exit");
     assert_eq!(std::process::ExitStatus::from_raw(exit.status).code(), Some(3));
     assert!(find(EventType::ThreadCreate, me(), tid).is_some());
@@ -462,8 +510,12 @@ fn gate_handler_verdicts_and_decisions() {
     let d2 = decisions.clone();
     let prefix = dir.0.clone();
     let opts = GateOptions {
+        decision_filter: record::DENIED, // records for denials only
+        kill_on_missed_deadline: 5,      // passed through; never reached here
         on_decision: Some(Box::new(move |d: &Decision<'_>| {
             if d.image().map_or(false, |i| Path::new(i).starts_with(&prefix)) {
+                let json = d.to_json().unwrap();
+                assert!(json.starts_with('{') && json.contains(&format!("\"{}\"", d.image().unwrap().to_str().unwrap())), "{}", json);
                 d2.lock().unwrap().push((PathBuf::from(d.image().unwrap()), d.reason_name(), d.verdict()));
             }
         })),
@@ -489,6 +541,8 @@ fn gate_handler_verdicts_and_decisions() {
     };
     assert_eq!(exec_errno(&denied), EPERM);
     assert_eq!(exec_errno(&allowed), 0);
+    let running = g.stats().unwrap();
+    assert!(running.guardian_pid > 0 && unsafe { kill(running.guardian_pid as i32, 0) } == 0);
     g.stop(); // joins the decision thread
     assert_eq!(
         *seen.lock().unwrap(),
@@ -496,9 +550,11 @@ fn gate_handler_verdicts_and_decisions() {
     );
     assert_eq!(
         *decisions.lock().unwrap(),
-        vec![(denied.clone(), "handler", Verdict::Deny), (allowed.clone(), "handler", Verdict::Allow)]
+        vec![(denied.clone(), "handler", Verdict::Deny)] // decision_filter reached the library
     );
     let st = g.stats().unwrap();
+    assert_eq!(st.guardian_pid, 0); // stopped with the gate
+    assert_eq!(st.guardian_verdicts + st.guardian_kills, 0); // the gate kept every deadline
     assert!(st.by_handler >= 2 && st.denied >= 1);
     assert_eq!(exec_errno(&denied), 0); // a stopped gate leaves nothing behind
 }
@@ -571,4 +627,242 @@ fn gate_defer_cache_and_failures() {
     drop(g); // stop: timeout_verdict (deny) for what is pending
     assert_eq!(runner.join().unwrap(), EPERM);
     assert_eq!(kept.allow(), Ok(false)); // the gate is gone: nothing touched
+}
+
+/// What the kernel says a process is, for checking every token field: the
+/// child prints its own /proc/PID/status lines; the rest it inherits.
+const SELF_REPORT: &str = "while read -r k a b c d; do case $k in Uid:|Gid:) echo \"$k $a $b $c $d\";; \
+CapPrm:|CapEff:) echo \"$k $a\";; esac; done < /proc/$$/status; \
+i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done";
+
+#[repr(C)]
+#[derive(Default)]
+struct RUsage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    maxrss: i64,
+    ixrss: i64,
+    idrss: i64,
+    isrss: i64,
+    minflt: i64,
+    majflt: i64,
+    nswap: i64,
+    inblock: i64,
+    oublock: i64,
+    msgsnd: i64,
+    msgrcv: i64,
+    nsignals: i64,
+    nvcsw: i64,
+    nivcsw: i64,
+}
+
+extern "C" {
+    fn wait4(pid: i32, status: *mut c_int, options: c_int, ru: *mut RUsage) -> i32;
+}
+
+fn ino(path: &str) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+}
+
+/// The inode of this process's cgroup v2 directory (its cgroup id), if cgroup2 is mounted.
+fn cgroup_id() -> Option<u64> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mnt = mi.lines().find(|l| l.contains(" - cgroup2 "))?.split(' ').nth(4)?.to_owned();
+    let cg = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let path = cg.lines().find_map(|l| l.strip_prefix("0::"))?.to_owned();
+    Some(ino(&format!("{}{}", mnt, path)))
+}
+
+fn num(path: &str) -> u32 {
+    fs::read_to_string(path).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn exit_carries_whole_token_and_rusage() {
+    require_root!();
+    let got = std::cell::RefCell::new(Vec::<(EventType, i32, Option<Token>, Option<Rusage>)>::new());
+    let m = Monitor::new(&MonitorOptions { events: EVENTS_ALL, ..Default::default() }, |ev| {
+        if ev.parent_pid() == me() {
+            got.borrow_mut().push((ev.event_type(), ev.pid(), ev.token().copied(), ev.rusage().copied()));
+        }
+    })
+    .unwrap();
+    let mut m = match started(m) {
+        Some(m) => m,
+        None => return,
+    };
+    // distinct real and effective ids: setpriv sets them, then execs sh
+    let child = Command::new("/usr/bin/setpriv")
+        .args(["--ruid", "2001", "--euid", "2002", "--rgid", "1001", "--egid", "1002", "--clear-groups"])
+        .args(["/bin/sh", "-c", SELF_REPORT])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let report = {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.unwrap(), &mut s).unwrap();
+        s
+    };
+    let mut status: c_int = 0;
+    let mut ru = RUsage::default();
+    assert_eq!(unsafe { wait4(pid, &mut status, 0, &mut ru) }, pid);
+    assert_eq!(status, 0);
+    let exit = || got.borrow().iter().find(|r| r.0 == EventType::ProcessExit && r.1 == pid).cloned();
+    pump(&mut m, || exit().is_some());
+    let (_, _, token, rusage) = exit().expect("process_exit");
+    // the token: every field against what the kernel showed the process itself
+    let t = token.expect("exit token");
+    let field = |k: &str| -> Vec<String> {
+        report.lines().find(|l| l.starts_with(k)).unwrap_or_else(|| panic!("{} in {:?}", k, report)).split(' ').skip(1).map(|s| s.to_owned()).collect()
+    };
+    let ids = |k: &str| -> Vec<u32> { field(k).iter().map(|v| v.parse().unwrap()).collect() };
+    assert_eq!(vec![t.uid, t.euid, t.suid, t.fsuid], ids("Uid:"));
+    assert_eq!(vec![t.gid, t.egid, t.sgid, t.fsgid], ids("Gid:"));
+    assert_ne!(t.uid, t.suid, "setpriv gave distinct ids: {:?}", report);
+    assert_eq!(t.cap_permitted, u64::from_str_radix(&field("CapPrm:")[0], 16).unwrap());
+    assert_eq!(t.cap_effective, u64::from_str_radix(&field("CapEff:")[0], 16).unwrap());
+    assert_eq!(t.loginuid, num("/proc/self/loginuid"));
+    assert_eq!(t.sessionid, num("/proc/self/sessionid"));
+    assert_eq!(t.pidns_ino as u64, ino("/proc/self/ns/pid"));
+    assert_eq!(t.mntns_ino as u64, ino("/proc/self/ns/mnt"));
+    if let Some(id) = cgroup_id() {
+        assert_eq!(t.cgroup_id, id);
+    }
+    // the resource use, against wait4's for the same process (it has no children)
+    let r = rusage.expect("exit rusage");
+    assert!(r.sz >= std::mem::size_of::<Rusage>());
+    assert_eq!(r.cpu_ns, r.user_ns + r.system_ns);
+    let wait_ns = ((ru.utime[0] + ru.stime[0]) * 1_000_000_000 + (ru.utime[1] + ru.stime[1]) * 1000) as u64;
+    assert!(r.cpu_ns > 0 && r.cpu_ns <= wait_ns + 1_000_000 && r.cpu_ns + 5_000_000 >= wait_ns, "{:?} vs wait4 {} ns", r, wait_ns);
+    assert!(r.lifetime_ns >= r.cpu_ns, "{:?}", r);
+    assert!(r.max_rss_bytes > 0 && r.max_rss_bytes <= ru.maxrss as u64 * 1024, "{:?} vs {}", r, ru.maxrss);
+    assert!(r.minor_faults > 0 && r.minor_faults <= ru.minflt as u64, "{:?} vs {}", r, ru.minflt);
+    assert_eq!(r.threads, 1);
+    assert_eq!(r.flags & rusage::THREAD, 0);
+    assert_eq!((r.children_user_ns, r.children_system_ns), (0, 0));
+    // only exits carry one
+    assert!(got.borrow().iter().filter(|e| e.1 == pid && e.0 != EventType::ProcessExit && e.0 != EventType::ThreadExit).all(|e| e.3.is_none()));
+}
+
+extern "C" {
+    fn prctl(option: c_int, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> c_int;
+}
+const PR_SET_PDEATHSIG: c_int = 1;
+
+/// Not a test on its own: the gating process of
+/// gate_kill_on_missed_deadline (this binary run again, with
+/// PW_RS_GATE_PARENT set; ignored otherwise). Gates the parent's children;
+/// defers the held program's exec without answering; prints "ready", then "held".
+#[test]
+#[ignore]
+fn zz_gating_process_helper() {
+    let parent = match std::env::var("PW_RS_GATE_PARENT") {
+        Ok(p) => p,
+        Err(_) => return,
+    };
+    unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL as u64, 0, 0, 0) }; // never outlives the test
+    let held = PathBuf::from(std::env::var("PW_RS_HELD").unwrap());
+    let kept: Arc<Mutex<Vec<Deferred>>> = Arc::new(Mutex::new(Vec::new()));
+    let opts = GateOptions {
+        timeout_ms: 300,
+        timeout_verdict: Some(Verdict::Allow),
+        kill_on_missed_deadline: 1,
+        rules: vec![format!("gate by-pid {} children", parent)],
+        ..Default::default()
+    };
+    let mut g = Gate::new(opts, move |req| {
+        if req.image().map(Path::new) != Some(held.as_path()) {
+            let _ = req.allow();
+            return;
+        }
+        kept.lock().unwrap().push(req.defer().unwrap()); // read, never answered
+        println!("held");
+    })
+    .unwrap();
+    match g.start() {
+        Ok(()) => println!("ready"),
+        Err(e) => {
+            println!("unavailable {}", e);
+            std::process::exit(1);
+        }
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+fn want_or(line: String, want: &str) -> String {
+    if line.ends_with(want) {
+        want.to_owned()
+    } else {
+        line
+    }
+}
+
+/// kill_on_missed_deadline reaches the library: a gating process stopped
+/// with a request in hand misses its deadline; the guardian answers the
+/// exec (timeout_verdict allow) and SIGKILLs it.
+#[test]
+fn gate_kill_on_missed_deadline() {
+    require_root!();
+    let dir = TempDir::new("missed");
+    let held = dir.program("held");
+    let mut gating = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "zz_gating_process_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("PW_RS_GATE_PARENT", me().to_string())
+        .env("PW_RS_HELD", &held)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gpid = gating.id() as i32;
+    // lines of the gating process, read on a thread so that every wait has a deadline
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = gating.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).flatten() {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_line = |want: &str| -> Option<String> {
+        let end = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match rx.recv_timeout(left) {
+                // the harness prints "test NAME ... " before the helper's first line
+                Ok(l) if l.ends_with(want) || l.contains("unavailable") => return Some(want_or(l, want)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    };
+    let ready = wait_line("ready");
+    if ready.as_deref() != Some("ready") {
+        unsafe { kill(gpid, SIGKILL) };
+        let _ = gating.wait();
+        if ready.map_or(false, |l| l.contains("unavailable")) {
+            eprintln!("skipped: gate unavailable");
+            return;
+        }
+        panic!("the gating process did not start");
+    }
+    let mut cmd = Command::new(&held);
+    unsafe {
+        cmd.pre_exec(|| Ok(())); // fork, not posix_spawn
+    }
+    let exec = std::thread::spawn(move || cmd.status().map(|s| s.success()).map_err(|e| e.raw_os_error()));
+    assert_eq!(wait_line("held").as_deref(), Some("held"));
+    assert_eq!(unsafe { kill(gpid, SIGSTOP) }, 0); // the deferred request's deadline passes
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut status = None;
+    while status.is_none() && Instant::now() < end {
+        status = gating.try_wait().unwrap();
+        std::thread::sleep(Duration::from_millis(10)); // polling another process's death, bounded
+    }
+    if status.is_none() {
+        unsafe { kill(gpid, SIGKILL) }; // frees the exec
+        let _ = gating.wait();
+    }
+    assert_eq!(status.and_then(|s| s.signal()), Some(SIGKILL), "the guardian did not kill the stopped gate");
+    assert_eq!(exec.join().unwrap(), Ok(true)); // answered by the guardian: allowed
 }

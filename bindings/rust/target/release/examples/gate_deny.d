@@ -1,1 +1,0 @@
-/work/wt/bindings/bindings/rust/target/release/examples/gate_deny: /work/wt/bindings/bindings/rust/../../build/libprocward.a /work/wt/bindings/bindings/rust/build.rs /work/wt/bindings/bindings/rust/examples/common/mod.rs /work/wt/bindings/bindings/rust/examples/gate_deny.rs /work/wt/bindings/bindings/rust/src/ffi.rs /work/wt/bindings/bindings/rust/src/lib.rs
