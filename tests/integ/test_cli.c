@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -94,7 +95,7 @@ struct cli_proc {
 	pid_t pid;
 	int pidfd;
 	int errfd;       /* its stderr */
-	char err[16384]; /* what it wrote there so far */
+	char err[1 << 17]; /* what it wrote there so far (gate -vv: ~70 KiB of libbpf's debug lines) */
 	size_t errlen;
 	pthread_t watchdog;
 	int watchdog_ms;
@@ -471,6 +472,247 @@ static void gate_default_log_and_log_all(void **state)
 	}
 }
 
+/* ------------------------------------------------ hostile bytes, every command */
+
+/*
+ * No byte of `buf` can drive a terminal or forge a line: nothing below 0x20
+ * but '\n', no DEL, no C1 control (U+0080..U+009F), no bidi override or
+ * isolate. The first offender fails the test, with its offset.
+ */
+static void assert_clean(const char *what, const char *buf, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+
+	for (size_t i = 0; i < n; i++) {
+		bool bad = (s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f ||
+			   (s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] < 0xa0) ||
+			   (s[i] == 0xe2 && i + 2 < n &&
+			    ((s[i + 1] == 0x80 && s[i + 2] >= 0xaa && s[i + 2] <= 0xae) ||
+			     (s[i + 1] == 0x81 && s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9)));
+
+		if (bad)
+			fail_msg("%s: byte 0x%02x at offset %zu of %zu", what, s[i], i, n);
+	}
+}
+
+/* Lines of buf holding `needle` (a raw substring search per line). */
+static size_t lines_holding(const char *buf, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *line = buf; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = strndup(line, len);
+
+		assert_non_null(copy);
+		n += strstr(copy, needle) != NULL;
+		free(copy);
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
+/* Lines of buf that begin with `prefix`: a forged record would. */
+static size_t lines_starting(const char *buf, const char *prefix)
+{
+	size_t n = 0, plen = strlen(prefix);
+
+	for (const char *line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		n += !strncmp(line, prefix, plen);
+	return n;
+}
+
+/*
+ * The attacker: a program named na<ESC>[2Jme (its comm too) in a directory
+ * whose name holds a newline, run with an argument of invalid UTF-8, an OSC
+ * title sequence, BEL, and a newline followed by a forged record.
+ */
+#define HOSTILE_NAME "na\x1b[2Jme"
+#define HOSTILE_DIR "d\nforged-dir"
+#define HOSTILE_ARG "\xff\x1b]0;pwned\a\nforged-arg 1 exec \x9b\xc2\x9b\xe2\x80\xae"
+#define HOSTILE_NAME_SHOWN "na\\x1b[2Jme"
+#define HOSTILE_DIR_SHOWN "d\\x0aforged-dir"
+#define HOSTILE_ARG_SHOWN "\"\\xff\\x1b]0;pwned\\x07\\x0aforged-arg 1 exec \\x9b\\xc2\\x9b\\xe2\\x80\\xae\"" /* quoted: it has spaces */
+
+struct hostile {
+	char path[192];
+	pid_t pid;
+	int stdin_w; /* closing it ends the program (read x; exit 7) */
+};
+
+/* Start the hostile program, blocked reading its stdin; return once its exec ran. */
+static void hostile_start(struct hostile *h)
+{
+	char *const argv[] = { h->path, "-c", "read x; exit 7", "sh", HOSTILE_ARG, NULL };
+	int in[2], ready[2], err = 0;
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], STDIN_FILENO);
+		execv(h->path, argv);
+		err = errno;
+		(void)!write(ready[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(in[0]);
+	close(ready[1]);
+	h->stdin_w = in[1];
+	/* EOF: the close-on-exec write end went away with the exec */
+	assert_int_equal(read_within(ready[0], &err, sizeof(err), 10000), 0);
+	close(ready[0]);
+}
+
+static void hostile_end(struct hostile *h)
+{
+	close(h->stdin_w);
+	assert_int_equal(wait_exit_code(h->pid), 7);
+}
+
+/*
+ * Every command that prints what a process chose (watch text and JSON,
+ * snapshot text and JSON, the gate's decision lines, the library's log
+ * lines, protect's messages) writes it escaped: not one control byte on the
+ * output, no forged line, and the hostile bytes still readable (\xNN in
+ * text, exact in JSON and its _b64 fields).
+ */
+static void hostile_bytes_through_every_command(void **state)
+{
+	static char out[1 << 20];
+	char sub[128], mnt[128], wtext[192], wjson[192], stext[192], sjson[192], gtext[192], gjson[192];
+	char pid_arg[16], tok[32], rule[256], cmd[4096];
+	struct hostile h;
+	static struct cli_proc wt, wj, gp;
+	size_t n;
+	int status;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/" HOSTILE_DIR, tmpdir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(h.path, sizeof(h.path), "%s/" HOSTILE_NAME, sub);
+	copy_file_as("/bin/sh", h.path, 0755);
+	snprintf(wtext, sizeof(wtext), "%s/watch.txt", tmpdir);
+	snprintf(wjson, sizeof(wjson), "%s/watch.json", tmpdir);
+	snprintf(stext, sizeof(stext), "%s/snap.txt", tmpdir);
+	snprintf(sjson, sizeof(sjson), "%s/snap.json", tmpdir);
+	snprintf(gtext, sizeof(gtext), "%s/gate.txt", tmpdir);
+	snprintf(gjson, sizeof(gjson), "%s/gate.json", tmpdir);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", getpid());
+
+	/* watch, text and JSON, of this test's process tree */
+	{
+		char *const targv[] = { "procward", "watch", "--text", "-p", pid_arg, "--children", "-v",
+					"-o", wtext, NULL };
+		char *const jargv[] = { "procward", "watch", "--json", "-p", pid_arg, "--children", "-v",
+					"-o", wjson, NULL };
+
+		cli_start(&wt, targv, 60000);
+		cli_start(&wj, jargv, 60000);
+		assert_true(cli_wait_stderr(&wt, "watching", 20000));
+		assert_true(cli_wait_stderr(&wj, "watching", 20000));
+	}
+	hostile_start(&h);
+
+	/* snapshot while it runs: its comm, exe and cmdline from /proc */
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot --text -o %s 2>&1", stext), 0);
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot --json -o %s 2>&1", sjson), 0);
+	/* a snapshot on the terminal (stdout) takes the same path */
+	assert_int_equal(run(CLI " snapshot --text 2>&1", out, sizeof(out)), 0);
+	assert_clean("snapshot --text on stdout", out, strlen(out));
+
+	hostile_end(&h);
+	assert_int_equal(cli_finish(&wt, SIGTERM, 20000), 0);
+	assert_int_equal(cli_finish(&wj, SIGTERM, 20000), 0);
+	assert_clean("watch stderr", wt.err, wt.errlen);
+
+	snprintf(tok, sizeof(tok), " %d ", h.pid);
+	n = read_file(wtext, out, sizeof(out));
+	assert_clean("watch --text", out, n);
+	/* one exec line, the whole record on it: name, escaped directory and argument */
+	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"read x; exit 7\" sh "
+			  HOSTILE_ARG_SHOWN) != 1)
+		fail_msg("watch --text: no exec line with the escaped record:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	if (lines_holding(out, "process_exit") < 1 || lines_holding(out, "exit 7") != 2) /* its exec line and its exit */
+		fail_msg("watch --text: no exit 7 line:\n%s", out);
+
+	assert_true(json_lines(wjson) >= 2);
+
+	/* snapshot: the row is one line, escaped; the JSON row exact */
+	n = read_file(stext, out, sizeof(out));
+	assert_clean("snapshot --text", out, n);
+	if (lines_holding(out, HOSTILE_NAME_SHOWN " ") < 1 ||
+	    lines_holding(out, "sh " HOSTILE_ARG_SHOWN) != 1)
+		fail_msg("snapshot --text: no escaped row:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"pid\"]==%d and r[\"name\"]==\"na\\x1b[2Jme\" and "
+		 "r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		 "base64.b64decode(r[\"args_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		 "\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1",
+		 h.pid);
+	assert_int_equal(json_check(sjson, cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"type\"]==\"exec\" and r[\"pid\"]==%d and "
+		 "r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		 "r[\"args\"][4]==\"\\ufffd\\x1b]0;pwned\\x07\\nforged-arg 1 exec \\ufffd\\x9b\\u202e\" and "
+		 "base64.b64decode(r[\"args_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		 "\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1",
+		 h.pid);
+	assert_int_equal(json_check(wjson, cmd), 0);
+
+	/*
+	 * The gate, text and JSON, denying the program by name; -vv prints the
+	 * library's debug lines, among them "gating MOUNT" of a tmpfs mounted
+	 * at a hostile path.
+	 */
+	snprintf(mnt, sizeof(mnt), "%s/m\x1b[2J\nforged-mount", tmpdir);
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	assert_int_equal(mount("pw-cli-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m"), 0);
+	snprintf(rule, sizeof(rule), "deny name " HOSTILE_NAME);
+	for (int json = 0; json < 2; json++) {
+		char *const gargv[] = { "procward", "gate", json ? "--json" : "--text", "-r", rule, "-d", "60",
+					"-o", json ? gjson : gtext, "-vv", NULL };
+		char *const argv[] = { h.path, "-c", "exit 0", "sh", HOSTILE_ARG, NULL };
+
+		cli_start(&gp, gargv, 60000);
+		assert_true(cli_wait_stderr(&gp, "running", 30000));
+		assert_int_equal(wait_exit_code(spawn_exec(h.path, argv, NULL)), 127); /* EPERM */
+		assert_int_equal(cli_finish(&gp, SIGTERM, 20000), 0);
+		assert_clean("gate stderr", gp.err, gp.errlen);
+		if (!strstr(gp.err, "gating ") || !strstr(gp.err, "/m\\x1b[2J\\x0aforged-mount (tmpfs)"))
+			fail_msg("gate -vv: no escaped 'gating' line for the hostile mount:\n%s", gp.err);
+		assert_int_equal(lines_starting(gp.err, "forged"), 0);
+	}
+	umount2(mnt, MNT_DETACH);
+	n = read_file(gtext, out, sizeof(out));
+	assert_clean("gate --text", out, n);
+	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"exit 0\" sh " HOSTILE_ARG_SHOWN) != 1 ||
+	    lines_holding(out, "deny") != 1)
+		fail_msg("gate --text: not one escaped denial line:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	assert_int_equal(json_check(gjson,
+		"len([r for r in recs if r[\"verdict\"]==\"deny\" and "
+		"r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		"base64.b64decode(r[\"argv_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		"\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1"), 0);
+
+	/* protect: a hostile target name is quoted escaped, whether or not this kernel can enforce */
+	status = runf(out, sizeof(out), CLI " protect '%s' -D terminate -d 0.1 2>&1", HOSTILE_NAME "\n" "forged");
+	if (status != 0 && status != 2 && status != 77)
+		fail_msg("protect: status %d: %s", status, out);
+	assert_clean("protect", out, strlen(out));
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	/* the usage error of a bad right quotes it escaped too */
+	assert_int_equal(runf(out, sizeof(out), CLI " protect 1 -D '%s' 2>&1", "x\x1b[2J\nforged"), 2);
+	assert_clean("protect usage", out, strlen(out));
+	assert_non_null(strstr(out, "x\\x1b[2J\\x0aforged"));
+}
+
 /*
  * The BPF programs a process holds (prog and link fds show "prog_id:" in
  * their fdinfo): exact even while other processes load programs.
@@ -553,6 +795,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_bytes_through_every_command, setup, teardown),
 	};
 
 	if (geteuid() != 0) {
