@@ -713,6 +713,136 @@ static void hostile_bytes_through_every_command(void **state)
 	assert_non_null(strstr(out, "x\\x1b[2J\\x0aforged"));
 }
 
+/* fork + execv: 0 if the program ran and exited 0, else the errno execv failed with. */
+static int exec_errno(const char *path, char *const argv[])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(100 + errno);
+	}
+	int code = wait_exit_code(pid);
+
+	return code ? code - 100 : 0;
+}
+
+/* Write `text` to path (0600), replacing it. */
+static void write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/*
+ * gate --rules-file: comments and blank lines skipped, every rule in its
+ * order (its index in the record), errno honoured; a bad line is a usage
+ * error naming the file and line, and nothing starts. --audit: the same
+ * rule denies nothing, and the record says what it would have denied.
+ * --timeout and --default take their values or refuse them. (--default deny
+ * gates every exec on the machine: test_cli_enforce, in the VM only. The
+ * CLI has no slow decision path, so a decision timing out is the library's
+ * test: test_gate.c test_timeout_default_verdict.)
+ */
+static void gate_rules_file_audit_and_options(void **state)
+{
+	char den1[128], den2[128], allowed[128], rules[128], bad[128], file[192], text[1024], cmd[1024];
+	char *const argv1[] = { "pw-cli-den1", NULL }, *const argv2[] = { "pw-cli-den2", NULL };
+	char *const aargv[] = { "pw-cli-allowed", NULL };
+	static char out[16384];
+	static struct cli_proc p;
+	int want_errno;
+
+	(void)state;
+	snprintf(den1, sizeof(den1), "%s/pw-cli-den1", tmpdir);
+	snprintf(den2, sizeof(den2), "%s/pw-cli-den2", tmpdir);
+	snprintf(allowed, sizeof(allowed), "%s/pw-cli-allowed", tmpdir);
+	copy_file_as("/bin/true", den1, 0755);
+	copy_file_as("/bin/true", den2, 0755);
+	copy_file_as("/bin/true", allowed, 0755);
+	snprintf(rules, sizeof(rules), "%s/rules", tmpdir);
+	snprintf(text, sizeof(text),
+		 "# procward gate rules\n"
+		 "\n"
+		 "   # an indented comment\n"
+		 "deny path %s errno EAGAIN\n"
+		 "deny path %s\n",
+		 den1, den2);
+	write_text(rules, text);
+
+	/* the rules file, enforced */
+	snprintf(file, sizeof(file), "%s/rules.json", tmpdir);
+	{
+		char *const argv[] = { "procward", "gate", "--json", "--rules-file", rules, "--timeout", "2000",
+				       "--default", "allow", "-d", "60", "-o", file, "-v", NULL };
+
+		cli_start(&p, argv, 30000);
+	}
+	assert_true(cli_wait_stderr(&p, "running", 20000));
+	/* -v: the library says whether this kernel gives a deny's errno (FAN_DENY_ERRNO) or EPERM only */
+	want_errno = strstr(p.err, "deny errno supported") ? EAGAIN : EPERM;
+	if (want_errno == EPERM && !strstr(p.err, "deny errno EPERM only"))
+		fail_msg("gate -v does not say whether a deny's errno is given: %s", p.err);
+	assert_int_equal(exec_errno(den1, argv1), want_errno);
+	assert_int_equal(exec_errno(den2, argv2), EPERM);
+	assert_int_equal(exec_errno(allowed, aargv), 0);
+	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"image\"]==\"%s\" and r[\"rule\"]==0 "
+		 "and r[\"errno\"]==%d and not r[\"audit\"]])==1 and "
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"image\"]==\"%s\" and r[\"rule\"]==1 "
+		 "and r[\"errno\"]==1])==1 and "
+		 "not [r for r in recs if r[\"image\"]==\"%s\"]",
+		 den1, want_errno, den2, allowed);
+	assert_int_equal(json_check(file, cmd), 0);
+
+	/* audit: the same rules deny nothing; what they would deny is recorded, flagged */
+	snprintf(file, sizeof(file), "%s/audit.json", tmpdir);
+	{
+		char *const argv[] = { "procward", "gate", "-j", "--audit", "-f", rules, "-d", "60", "-o", file, NULL };
+
+		cli_start(&p, argv, 30000);
+	}
+	assert_true(cli_wait_stderr(&p, "running in audit mode", 20000));
+	assert_int_equal(exec_errno(den1, argv1), 0);
+	assert_int_equal(exec_errno(den2, argv2), 0);
+	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+	assert_non_null(strstr(p.err, "(audit: not enforced)"));
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"audit\"] and r[\"image\"]==\"%s\" "
+		 "and r[\"rule\"]==0])==1 and "
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"audit\"] and r[\"image\"]==\"%s\" "
+		 "and r[\"rule\"]==1])==1",
+		 den1, den2);
+	assert_int_equal(json_check(file, cmd), 0);
+
+	/* a bad line: refused with its file and line number, before the gate starts */
+	snprintf(bad, sizeof(bad), "%s/bad-rules", tmpdir);
+	write_text(bad, "# fine\ndeny path /nonexistent/pw-cli\ndeny frobnicate 3\n");
+	assert_int_equal(runf(out, sizeof(out), CLI " gate -f %s -d 5 2>&1", bad), 2);
+	snprintf(text, sizeof(text), "%s:3: unknown condition", bad);
+	assert_non_null(strstr(out, text));
+	assert_null(strstr(out, "running"));
+	assert_int_equal(runf(out, sizeof(out), CLI " gate -f %s/missing -d 5 2>&1", tmpdir), 2);
+	assert_null(strstr(out, "running"));
+	/* option values the gate refuses */
+	{
+		static const struct cli_expect cases[] = {
+			{ CLI " gate --default maybe 2>&1", 2, "--default takes allow or deny, not 'maybe'" },
+			{ CLI " gate --timeout 0 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -T 3600001 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -T 10ms 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -r 'deny frobnicate' 2>&1", 2, "rule 'deny frobnicate'" },
+		};
+
+		expect_all(cases, sizeof(cases) / sizeof(cases[0]));
+	}
+}
+
 /*
  * The BPF programs a process holds (prog and link fds show "prog_id:" in
  * their fdinfo): exact even while other processes load programs.
@@ -794,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(snapshot_json_and_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_rules_file_audit_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_bytes_through_every_command, setup, teardown),
 	};
