@@ -233,7 +233,7 @@ static void text_output_and_max_events(void **state)
 /* --events picks the types: only exits of our children, none of their forks or execs. */
 static void events_filter(void **state)
 {
-	static const char *const args[] = { "--text", "--events", "exit", "--max-events", "3", NULL };
+	static const char *const args[] = { "--text", "-e", "exit", "--max-events", "3", NULL }; /* -e: --events */
 	char *argv[] = { "true", "pw-watch-exit", NULL };
 	char tok[32], *out;
 	struct watch w;
