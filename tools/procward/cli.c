@@ -386,18 +386,24 @@ static int wait_blocked(double duration, struct cli_out *out)
 	return 0;
 }
 
-int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
+void cli_catch_stop(struct pw_monitor *m)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: the wait must end */
-	int err = 0;
 
-	if (!m)
-		return wait_blocked(duration, out);
 	running_monitor = m;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+}
+
+int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
+{
+	int err = 0;
+
+	if (!m)
+		return wait_blocked(duration, out);
+	cli_catch_stop(m);
 	if (duration > 0) {
 		struct itimerval it = { .it_value = {
 			.tv_sec = (time_t)duration,
