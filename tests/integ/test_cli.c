@@ -642,10 +642,9 @@ static void write_text(const char *path, const char *text)
  * order (its index in the record), errno honoured; a bad line is a usage
  * error naming the file and line, and nothing starts. --audit: the same
  * rule denies nothing, and the record says what it would have denied.
- * --timeout and --default take their values or refuse them. (--default deny
- * gates every exec on the machine: test_cli_enforce, in the VM only. The
- * CLI has no slow decision path, so a decision timing out is the library's
- * test: test_gate.c test_timeout_default_verdict.)
+ * --timeout and --default take their values or refuse them (--timeout at
+ * work: gate_timeout_decides; --default deny gates every exec on the
+ * machine: test_cli_enforce, in the VM only).
  */
 static void gate_rules_file_audit_and_options(void **state)
 {
@@ -743,6 +742,49 @@ static void gate_rules_file_audit_and_options(void **state)
 }
 
 /*
+ * --timeout reaches the library: a sha256 rule hashes the image on a
+ * worker before it decides; a 32 MiB program takes far longer to hash than
+ * 1 ms. With --timeout 20000 the rule decides (denied, reason rule); with
+ * --timeout 1 the deadline does (the default verdict, allow: it runs, and
+ * the default log records the timeout). The rule is scoped to this test's
+ * children (by-pid), so nothing else on the machine is hashed.
+ */
+static void gate_timeout_decides(void **state)
+{
+	char big[128], file[192], rule[256], cmd[512], hex[128];
+	char *const argv[] = { "pw-cli-big", NULL };
+	static struct cli_proc p;
+
+	(void)state;
+	snprintf(big, sizeof(big), "%s/pw-cli-big", tmpdir);
+	copy_file_as("/bin/true", big, 0755);
+	assert_int_equal(truncate(big, 32 << 20), 0); /* an ELF file with zeros after it still runs */
+	assert_int_equal(exec_errno(big, argv), 0);
+	assert_int_equal(runf(hex, sizeof(hex), "sha256sum %s | cut -c1-64", big), 0);
+	hex[strcspn(hex, "\n")] = 0;
+	assert_int_equal(strlen(hex), 64);
+	snprintf(rule, sizeof(rule), "deny sha256 %s by-pid %d children", hex, getpid());
+	for (int quick = 0; quick < 2; quick++) {
+		char *const gargv[] = { "procward", "gate", "-j", "-r", rule, "-T", quick ? "1" : "20000", "-d", "60",
+					"-o", file, NULL };
+
+		snprintf(file, sizeof(file), "%s/timeout%d.json", tmpdir, quick);
+		cli_start(&p, gargv, 60000);
+		assert_true(cli_wait_stderr(&p, "running", 20000));
+		assert_int_equal(exec_errno(big, argv), quick ? 0 : EPERM);
+		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+		assert_non_null(strstr(p.err, quick ? "1 timed out" : "0 timed out"));
+		snprintf(cmd, sizeof(cmd),
+			 quick ? "len([r for r in recs if r[\"image\"]==\"%s\" and r[\"verdict\"]==\"allow\" and "
+				 "r[\"reason\"]==\"timeout\"])==1"
+			       : "len([r for r in recs if r[\"image\"]==\"%s\" and r[\"verdict\"]==\"deny\" and "
+				 "r[\"reason\"]==\"rule\" and r[\"rule\"]==0])==1",
+			 big);
+		assert_int_equal(json_check(file, cmd), 0);
+	}
+}
+
+/*
  * The BPF programs a process holds (prog and link fds show "prog_id:" in
  * their fdinfo): exact even while other processes load programs.
  */
@@ -824,6 +866,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_rules_file_audit_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_timeout_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_bytes_through_every_command, setup, teardown),
 	};
