@@ -547,7 +547,7 @@ static void test_timeout_default_verdict(void **state)
 	require_bpf();
 	g = gate_with(&o, rules);
 	status = run_named("pwgt-timeout", p_true, (char *[]){ "pwg-true", NULL }, &elapsed);
-	usleep(700 * 1000); /* the handler's late verdict */
+	pw_gate_stop(g); /* joins the handler: its late verdict is counted */
 	pw_gate_stats(g, &st);
 	pw_gate_free(g);
 	fprintf(stderr, "timeout: exec answered after %lld ms (timeout 200)\n", elapsed);
@@ -716,7 +716,25 @@ static void test_killed_gate_releases_exec(void **state)
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	execer = spawn_named("pwgt-killed", p_true, (char *[]){ "pwg-true", NULL });
-	usleep(300 * 1000);
+	/* it waits in the kernel for the gate's answer (wchan fanotify_get_response) */
+	{
+		long long deadline = ms_now() + 10000;
+		char path[64], wchan[128] = "";
+
+		snprintf(path, sizeof(path), "/proc/%d/wchan", execer);
+		while (!strstr(wchan, "fanotify") && ms_now() < deadline) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+
+			if (fd >= 0)
+				close(fd);
+			wchan[n > 0 ? n : 0] = 0;
+			if (!strstr(wchan, "fanotify"))
+				usleep(2000); /* polling a condition with a deadline */
+		}
+		if (!strstr(wchan, "fanotify"))
+			fail_msg("the exec under the gate is not waiting for fanotify (wchan '%s')", wchan);
+	}
 	assert_int_equal(waitpid(execer, &status, WNOHANG), 0); /* still waiting on the gate */
 	t0 = ms_now();
 	kill(gate_pid, SIGKILL);
@@ -768,9 +786,14 @@ static void run_memfd_case(bool fail_closed, int *status, struct pw_gate_stats *
 	assert_int_equal(pw_gate_start(g), 0);
 	assert_int_equal(write(go[1], "g", 1), 1);
 	*status = wait_status(pid);
-	usleep(100 * 1000); /* the ring buffer record */
+	/* the ungated record comes through a ring buffer: wait for it, with a deadline */
 	st->sz = sizeof(*st);
-	pw_gate_stats(g, st);
+	for (long long deadline = ms_now() + 5000;;) {
+		pw_gate_stats(g, st);
+		if (st->ungated || ms_now() > deadline)
+			break;
+		usleep(2000); /* polling a condition with a deadline */
+	}
 	pw_gate_free(g);
 	close(go[0]);
 	close(go[1]);
