@@ -377,8 +377,18 @@ static int slow_for_one(struct pw_gate *g, struct pw_exec_request *req, void *ud
 	(void)g;
 	atomic_fetch_add(calls, 1);
 	if (!strcmp(pw_exec_name(req) ?: "", "pwgt-slow"))
-		usleep(1500 * 1000);
+		usleep(1500 * 1000); /* the blocked handler under test, not a synchronisation */
 	return pw_exec_allow(req);
+}
+
+/* Wait (bounded) until the handler was called `n` times: the slow exec is in it. */
+static void wait_calls(atomic_int *calls, int n)
+{
+	long long deadline = ms_now() + 5000;
+
+	while (atomic_load(calls) < n && ms_now() < deadline)
+		usleep(1000); /* polling a condition with a deadline */
+	assert_true(atomic_load(calls) >= n);
 }
 
 /*
@@ -404,7 +414,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		long long t0 = ms_now();
 
 		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
-		usleep(100 * 1000); /* the slow one is in the handler */
+		wait_calls(&calls, 1); /* the slow one is in the handler */
 		status = run_named("pwgt-fast", p_true, (char *[]){ "pwg-true", NULL }, &fast_ms);
 		assert_int_equal(WEXITSTATUS(status), 0);
 		assert_int_equal(WEXITSTATUS(wait_status(slow)), 0);
@@ -426,7 +436,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		char marker[160];
 
 		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
-		usleep(100 * 1000);
+		wait_calls(&calls, 1); /* the slow one holds the only handler thread */
 		snprintf(marker, sizeof(marker), "%s/blocked-handler-marker", dir);
 		status = run_named(NULL, p_touch, (char *[]){ "pwg-touch", marker, NULL }, &rule_ms);
 		assert_int_equal(WEXITSTATUS(status), 0);
@@ -434,8 +444,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		unlink(marker);
 		status = wait_status(slow);
 		slow_ms = ms_now() - t0;
-		usleep(1500 * 1000); /* let the handler finish before the gate goes */
-		pw_gate_free(g);
+		pw_gate_free(g); /* joins the handler (it still holds `calls`) */
 		fprintf(stderr, "blocked handler, 1 thread: rule-decided exec %lld ms, blocked one denied after %lld ms\n",
 			rule_ms, slow_ms);
 		assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
