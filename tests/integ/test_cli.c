@@ -746,7 +746,7 @@ static void gate_rules_file_audit_and_options(void **state)
  * worker before it decides; a 32 MiB program takes far longer to hash than
  * 1 ms. With --timeout 20000 the rule decides (denied, reason rule); with
  * --timeout 1 the deadline does (the default verdict, allow: it runs, and
- * the default log records the timeout). The rule is scoped to this test's
+ * the default log records the timeout as ours). The rule is scoped to this test's
  * children (by-pid), so nothing else on the machine is hashed.
  */
 static void gate_timeout_decides(void **state)
@@ -773,7 +773,9 @@ static void gate_timeout_decides(void **state)
 		assert_true(cli_wait_stderr(&p, "running", 20000));
 		assert_int_equal(exec_errno(big, argv), quick ? 0 : EPERM);
 		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
-		assert_non_null(strstr(p.err, quick ? "1 timed out" : "0 timed out"));
+		/* with -T 1 anyone's exec may time out on a loaded machine (allowed): only ours is counted here */
+		if (!quick && !strstr(p.err, " 0 timed out"))
+			fail_msg("gate -T 20000: a decision timed out: %s", p.err);
 		snprintf(cmd, sizeof(cmd),
 			 quick ? "len([r for r in recs if r[\"image\"]==\"%s\" and r[\"verdict\"]==\"allow\" and "
 				 "r[\"reason\"]==\"timeout\"])==1"
