@@ -4,6 +4,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,4 +366,95 @@ void assert_token_ids(const struct pw_token *t, uint32_t uid, uint32_t euid, uin
 	assert_int_equal(t->egid, egid);
 	assert_int_equal(t->sgid, egid);
 	assert_int_equal(t->fsgid, egid);
+}
+
+/* ------------------------------------------------- a CLI process under test */
+
+
+/* SIGKILL by pid after a deadline, with no exec (a gate that hangs would hang exec). */
+static void *watchdog_main(void *arg)
+{
+	struct cli_proc *p = arg;
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, p->watchdog_ms) == 0 && !p->reaped)
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+	return NULL;
+}
+
+void cli_start(struct cli_proc *p, char *const argv[], int watchdog_ms)
+{
+	int errp[2];
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(pipe2(errp, O_CLOEXEC), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(errp[1], STDERR_FILENO);
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		execv(PW_TEST_CLI, argv);
+		_exit(127);
+	}
+	close(errp[1]);
+	p->errfd = errp[0];
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	assert_true(p->pidfd >= 0);
+	p->watchdog_ms = watchdog_ms;
+	assert_int_equal(pthread_create(&p->watchdog, NULL, watchdog_main, p), 0);
+}
+
+/* One read of its stderr, appended to p->err (kept a string): read()'s result. */
+static ssize_t cli_read_stderr(struct cli_proc *p)
+{
+	ssize_t n = read(p->errfd, p->err + p->errlen, sizeof(p->err) - 1 - p->errlen);
+
+	if (n > 0) {
+		p->errlen += (size_t)n;
+		p->err[p->errlen] = 0;
+	}
+	return n;
+}
+
+/* Read its stderr until `needle` shows up (true) or the deadline / its end (false). */
+bool cli_wait_stderr(struct cli_proc *p, const char *needle, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	while (!strstr(p->err, needle)) {
+		struct pollfd pfd = { .fd = p->errfd, .events = POLLIN };
+		long long now = now_ms();
+
+		if (now >= deadline || p->errlen + 1 >= sizeof(p->err))
+			return false;
+		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			continue;
+		if (cli_read_stderr(p) <= 0)
+			return false;
+	}
+	return true;
+}
+
+/* Send sig (0: none), wait for the end within timeout_ms; the exit status (128+N for a signal). */
+int cli_finish(struct cli_proc *p, int sig, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	int status;
+
+	if (sig)
+		kill(p->pid, sig);
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+	while (p->errlen + 1 < sizeof(p->err) && cli_read_stderr(p) > 0)
+		;
+	status = wait_status(p->pid);
+	p->reaped = 1;
+	pthread_join(p->watchdog, NULL); /* it returned when the process ended */
+	close(p->pidfd);
+	close(p->errfd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

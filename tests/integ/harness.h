@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,5 +120,30 @@ int test_dir_setup(char *dir, size_t len, const char *prefix, unsigned int watch
 /* uid, euid (= suid = fsuid), gid, egid (= sgid = fsgid) of an event's token. */
 void assert_token_ids(const struct pw_token *t, uint32_t uid, uint32_t euid, uint32_t gid,
 		      uint32_t egid);
+
+/* ------------------------------------------------- the procward CLI as a process under test */
+
+#define PW_TEST_CLI PW_TEST_BUILD_DIR "/procward"
+
+/* A running `procward ...`: stdin and stdout /dev/null, stderr read by the test. */
+struct cli_proc {
+	pid_t pid;
+	int pidfd;
+	int errfd;       /* its stderr */
+	char err[1 << 17]; /* what it wrote there so far (gate -vv: ~70 KiB of libbpf's debug lines) */
+	size_t errlen;
+	pthread_t watchdog;
+	int watchdog_ms;
+	volatile int reaped;
+};
+/*
+ * Start PW_TEST_CLI with argv; a watchdog thread SIGKILLs it by pidfd (no
+ * exec needed, so a hung gate cannot stop it) after watchdog_ms.
+ */
+void cli_start(struct cli_proc *p, char *const argv[], int watchdog_ms);
+/* Read its stderr until `needle` shows up (true) or the deadline / its end (false). */
+bool cli_wait_stderr(struct cli_proc *p, const char *needle, int timeout_ms);
+/* Send sig (0: none), wait for the end within timeout_ms (then SIGKILL); the exit status (128+N for a signal). */
+int cli_finish(struct cli_proc *p, int sig, int timeout_ms);
 
 #endif

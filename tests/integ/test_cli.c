@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -86,107 +87,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------- a CLI process under test */
-
-struct cli_proc {
-	pid_t pid;
-	int pidfd;
-	int errfd;       /* its stderr */
-	char err[16384]; /* what it wrote there so far */
-	size_t errlen;
-	pthread_t watchdog;
-	int watchdog_ms;
-	volatile int reaped;
-};
-
-/* SIGKILL by pid after a deadline, with no exec (a gate that hangs would hang exec). */
-static void *watchdog_main(void *arg)
-{
-	struct cli_proc *p = arg;
-	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-
-	if (poll(&pfd, 1, p->watchdog_ms) == 0 && !p->reaped)
-		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-	return NULL;
-}
-
-static void cli_start(struct cli_proc *p, char *const argv[], int watchdog_ms)
-{
-	int errp[2];
-
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(pipe2(errp, O_CLOEXEC), 0);
-	p->pid = fork();
-	assert_true(p->pid >= 0);
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(errp[1], STDERR_FILENO);
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		execv(CLI, argv);
-		_exit(127);
-	}
-	close(errp[1]);
-	p->errfd = errp[0];
-	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-	assert_true(p->pidfd >= 0);
-	p->watchdog_ms = watchdog_ms;
-	assert_int_equal(pthread_create(&p->watchdog, NULL, watchdog_main, p), 0);
-}
-
-/* One read of its stderr, appended to p->err (kept a string): read()'s result. */
-static ssize_t cli_read_stderr(struct cli_proc *p)
-{
-	ssize_t n = read(p->errfd, p->err + p->errlen, sizeof(p->err) - 1 - p->errlen);
-
-	if (n > 0) {
-		p->errlen += (size_t)n;
-		p->err[p->errlen] = 0;
-	}
-	return n;
-}
-
-/* Read its stderr until `needle` shows up (true) or the deadline / its end (false). */
-static bool cli_wait_stderr(struct cli_proc *p, const char *needle, int timeout_ms)
-{
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-
-	while (!strstr(p->err, needle)) {
-		struct pollfd pfd = { .fd = p->errfd, .events = POLLIN };
-		uint64_t now = now_ms();
-
-		if (now >= deadline || p->errlen + 1 >= sizeof(p->err))
-			return false;
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
-			continue;
-		if (cli_read_stderr(p) <= 0)
-			return false;
-	}
-	return true;
-}
-
-/* Send sig (0: none), wait for the end within timeout_ms; the exit status (128+N for a signal). */
-static int cli_finish(struct cli_proc *p, int sig, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-	int status;
-
-	if (sig)
-		kill(p->pid, sig);
-	if (poll(&pfd, 1, timeout_ms) != 1)
-		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-	while (p->errlen + 1 < sizeof(p->err) && cli_read_stderr(p) > 0)
-		;
-	status = wait_status(p->pid);
-	p->reaped = 1;
-	pthread_join(p->watchdog, NULL); /* it returned when the process ended */
-	close(p->pidfd);
-	close(p->errfd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static size_t read_file(const char *path, char *buf, size_t cap)
@@ -471,6 +371,421 @@ static void gate_default_log_and_log_all(void **state)
 	}
 }
 
+/* ------------------------------------------------ hostile bytes, every command */
+
+/*
+ * No byte of `buf` can drive a terminal or forge a line: nothing below 0x20
+ * but '\n', no DEL, no C1 control (U+0080..U+009F), no bidi override or
+ * isolate. The first offender fails the test, with its offset.
+ */
+static void assert_clean(const char *what, const char *buf, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+
+	for (size_t i = 0; i < n; i++) {
+		bool bad = (s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f ||
+			   (s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] < 0xa0) ||
+			   (s[i] == 0xe2 && i + 2 < n &&
+			    ((s[i + 1] == 0x80 && s[i + 2] >= 0xaa && s[i + 2] <= 0xae) ||
+			     (s[i + 1] == 0x81 && s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9)));
+
+		if (bad)
+			fail_msg("%s: byte 0x%02x at offset %zu of %zu", what, s[i], i, n);
+	}
+}
+
+/* Lines of buf holding `needle` (a raw substring search per line). */
+static size_t lines_holding(const char *buf, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *line = buf; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = strndup(line, len);
+
+		assert_non_null(copy);
+		n += strstr(copy, needle) != NULL;
+		free(copy);
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
+/* Lines of buf that begin with `prefix`: a forged record would. */
+static size_t lines_starting(const char *buf, const char *prefix)
+{
+	size_t n = 0, plen = strlen(prefix);
+
+	for (const char *line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		n += !strncmp(line, prefix, plen);
+	return n;
+}
+
+/*
+ * The attacker: a program named na<ESC>[2Jme (its comm too) in a directory
+ * whose name holds a newline, run with an argument of invalid UTF-8, an OSC
+ * title sequence, BEL, and a newline followed by a forged record.
+ */
+#define HOSTILE_NAME "na\x1b[2Jme"
+#define HOSTILE_DIR "d\nforged-dir"
+#define HOSTILE_ARG "\xff\x1b]0;pwned\a\nforged-arg 1 exec \x9b\xc2\x9b\xe2\x80\xae"
+#define HOSTILE_NAME_SHOWN "na\\x1b[2Jme"
+#define HOSTILE_DIR_SHOWN "d\\x0aforged-dir"
+#define HOSTILE_ARG_SHOWN "\"\\xff\\x1b]0;pwned\\x07\\x0aforged-arg 1 exec \\x9b\\xc2\\x9b\\xe2\\x80\\xae\"" /* quoted: it has spaces */
+
+struct hostile {
+	char path[192];
+	pid_t pid;
+	int stdin_w; /* closing it ends the program (read x; exit 7) */
+};
+
+/* Start the hostile program, blocked reading its stdin; return once its exec ran. */
+static void hostile_start(struct hostile *h)
+{
+	char *const argv[] = { h->path, "-c", "read x; exit 7", "sh", HOSTILE_ARG, NULL };
+	int in[2], ready[2], err = 0;
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], STDIN_FILENO);
+		execv(h->path, argv);
+		err = errno;
+		(void)!write(ready[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(in[0]);
+	close(ready[1]);
+	h->stdin_w = in[1];
+	/* EOF: the close-on-exec write end went away with the exec */
+	assert_int_equal(read_within(ready[0], &err, sizeof(err), 10000), 0);
+	close(ready[0]);
+}
+
+static void hostile_end(struct hostile *h)
+{
+	close(h->stdin_w);
+	assert_int_equal(wait_exit_code(h->pid), 7);
+}
+
+/*
+ * Every command that prints what a process chose (watch text and JSON,
+ * snapshot text and JSON, the gate's decision lines, the library's log
+ * lines, protect's messages) writes it escaped: not one control byte on the
+ * output, no forged line, and the hostile bytes still readable (\xNN in
+ * text, exact in JSON and its _b64 fields).
+ */
+static void hostile_bytes_through_every_command(void **state)
+{
+	static char out[1 << 20];
+	char sub[128], mnt[128], wtext[192], wjson[192], stext[192], sjson[192], gtext[192], gjson[192];
+	char pid_arg[16], tok[32], rule[256], cmd[4096];
+	struct hostile h;
+	static struct cli_proc wt, wj, gp;
+	size_t n;
+	int status;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/" HOSTILE_DIR, tmpdir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(h.path, sizeof(h.path), "%s/" HOSTILE_NAME, sub);
+	copy_file_as("/bin/sh", h.path, 0755);
+	snprintf(wtext, sizeof(wtext), "%s/watch.txt", tmpdir);
+	snprintf(wjson, sizeof(wjson), "%s/watch.json", tmpdir);
+	snprintf(stext, sizeof(stext), "%s/snap.txt", tmpdir);
+	snprintf(sjson, sizeof(sjson), "%s/snap.json", tmpdir);
+	snprintf(gtext, sizeof(gtext), "%s/gate.txt", tmpdir);
+	snprintf(gjson, sizeof(gjson), "%s/gate.json", tmpdir);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", getpid());
+
+	/* watch, text and JSON, of this test's process tree */
+	{
+		char *const targv[] = { "procward", "watch", "--text", "-p", pid_arg, "--children", "-v",
+					"-o", wtext, NULL };
+		char *const jargv[] = { "procward", "watch", "--json", "-p", pid_arg, "--children", "-v",
+					"-o", wjson, NULL };
+
+		cli_start(&wt, targv, 60000);
+		cli_start(&wj, jargv, 60000);
+		assert_true(cli_wait_stderr(&wt, "watching", 20000));
+		assert_true(cli_wait_stderr(&wj, "watching", 20000));
+	}
+	hostile_start(&h);
+
+	/* snapshot while it runs: its comm, exe and cmdline from /proc */
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot --text -o %s 2>&1", stext), 0);
+	assert_int_equal(runf(out, sizeof(out), CLI " snapshot --json -o %s 2>&1", sjson), 0);
+	/* a snapshot on the terminal (stdout) takes the same path */
+	assert_int_equal(run(CLI " snapshot --text 2>&1", out, sizeof(out)), 0);
+	assert_clean("snapshot --text on stdout", out, strlen(out));
+
+	hostile_end(&h);
+	assert_int_equal(cli_finish(&wt, SIGTERM, 20000), 0);
+	assert_int_equal(cli_finish(&wj, SIGTERM, 20000), 0);
+	assert_clean("watch stderr", wt.err, wt.errlen);
+
+	snprintf(tok, sizeof(tok), " %d ", h.pid);
+	n = read_file(wtext, out, sizeof(out));
+	assert_clean("watch --text", out, n);
+	/* one exec line, the whole record on it: name, escaped directory and argument */
+	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"read x; exit 7\" sh "
+			  HOSTILE_ARG_SHOWN) != 1)
+		fail_msg("watch --text: no exec line with the escaped record:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	if (lines_holding(out, "process_exit") < 1 || lines_holding(out, "exit 7") != 2) /* its exec line and its exit */
+		fail_msg("watch --text: no exit 7 line:\n%s", out);
+
+	assert_true(json_lines(wjson) >= 2);
+
+	/* snapshot: the row is one line, escaped; the JSON row exact */
+	n = read_file(stext, out, sizeof(out));
+	assert_clean("snapshot --text", out, n);
+	if (lines_holding(out, HOSTILE_NAME_SHOWN " ") < 1 ||
+	    lines_holding(out, "sh " HOSTILE_ARG_SHOWN) != 1)
+		fail_msg("snapshot --text: no escaped row:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"pid\"]==%d and r[\"name\"]==\"na\\x1b[2Jme\" and "
+		 "r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		 "base64.b64decode(r[\"args_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		 "\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1",
+		 h.pid);
+	assert_int_equal(json_check(sjson, cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"type\"]==\"exec\" and r[\"pid\"]==%d and "
+		 "r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		 "r[\"args\"][4]==\"\\ufffd\\x1b]0;pwned\\x07\\nforged-arg 1 exec \\ufffd\\x9b\\u202e\" and "
+		 "base64.b64decode(r[\"args_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		 "\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1",
+		 h.pid);
+	assert_int_equal(json_check(wjson, cmd), 0);
+
+	/*
+	 * The gate, text and JSON, denying the program by name; -vv prints the
+	 * library's debug lines, among them "gating MOUNT" of a tmpfs mounted
+	 * at a hostile path.
+	 */
+	snprintf(mnt, sizeof(mnt), "%s/m\x1b[2J\nforged-mount", tmpdir);
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	assert_int_equal(mount("pw-cli-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m"), 0);
+	snprintf(rule, sizeof(rule), "deny name " HOSTILE_NAME);
+	for (int json = 0; json < 2; json++) {
+		char *const gargv[] = { "procward", "gate", json ? "--json" : "--text", "-r", rule, "-d", "60",
+					"-o", json ? gjson : gtext, "-vv", NULL };
+		char *const argv[] = { h.path, "-c", "exit 0", "sh", HOSTILE_ARG, NULL };
+
+		cli_start(&gp, gargv, 60000);
+		assert_true(cli_wait_stderr(&gp, "running", 30000));
+		assert_int_equal(wait_exit_code(spawn_exec(h.path, argv, NULL)), 127); /* EPERM */
+		assert_int_equal(cli_finish(&gp, SIGTERM, 20000), 0);
+		assert_clean("gate stderr", gp.err, gp.errlen);
+		if (!strstr(gp.err, "gating ") || !strstr(gp.err, "/m\\x1b[2J\\x0aforged-mount (tmpfs)"))
+			fail_msg("gate -vv: no escaped 'gating' line for the hostile mount:\n%s", gp.err);
+		assert_int_equal(lines_starting(gp.err, "forged"), 0);
+	}
+	umount2(mnt, MNT_DETACH);
+	n = read_file(gtext, out, sizeof(out));
+	assert_clean("gate --text", out, n);
+	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"exit 0\" sh " HOSTILE_ARG_SHOWN) != 1 ||
+	    lines_holding(out, "deny") != 1)
+		fail_msg("gate --text: not one escaped denial line:\n%s", out);
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	assert_int_equal(json_check(gjson,
+		"len([r for r in recs if r[\"verdict\"]==\"deny\" and "
+		"r[\"image\"].endswith(\"/d\\nforged-dir/na\\x1b[2Jme\") and "
+		"base64.b64decode(r[\"argv_b64\"][\"4\"])==b\"\\xff\\x1b]0;pwned\\x07\\nforged-arg 1 exec "
+		"\\x9b\\xc2\\x9b\\xe2\\x80\\xae\"])==1"), 0);
+
+	/* protect: a hostile target name is quoted escaped, whether or not this kernel can enforce */
+	status = runf(out, sizeof(out), CLI " protect '%s' -D terminate -d 0.1 2>&1", HOSTILE_NAME "\n" "forged");
+	if (status != 0 && status != 2 && status != 77)
+		fail_msg("protect: status %d: %s", status, out);
+	assert_clean("protect", out, strlen(out));
+	assert_int_equal(lines_starting(out, "forged"), 0);
+	/* the usage error of a bad right quotes it escaped too */
+	assert_int_equal(runf(out, sizeof(out), CLI " protect 1 -D '%s' 2>&1", "x\x1b[2J\nforged"), 2);
+	assert_clean("protect usage", out, strlen(out));
+	assert_non_null(strstr(out, "x\\x1b[2J\\x0aforged"));
+}
+
+/* fork + execv: 0 if the program ran and exited 0, else the errno execv failed with. */
+static int exec_errno(const char *path, char *const argv[])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(100 + errno);
+	}
+	int code = wait_exit_code(pid);
+
+	return code ? code - 100 : 0;
+}
+
+/* Write `text` to path (0600), replacing it. */
+static void write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/*
+ * gate --rules-file: comments and blank lines skipped, every rule in its
+ * order (its index in the record), errno honoured; a bad line is a usage
+ * error naming the file and line, and nothing starts. --audit: the same
+ * rule denies nothing, and the record says what it would have denied.
+ * --timeout and --default take their values or refuse them (--timeout at
+ * work: gate_timeout_decides; --default deny gates every exec on the
+ * machine: test_cli_enforce, in the VM only).
+ */
+static void gate_rules_file_audit_and_options(void **state)
+{
+	char den1[128], den2[128], allowed[128], rules[128], bad[128], file[192], text[1024], cmd[1024];
+	char *const argv1[] = { "pw-cli-den1", NULL }, *const argv2[] = { "pw-cli-den2", NULL };
+	char *const aargv[] = { "pw-cli-allowed", NULL };
+	static char out[16384];
+	static struct cli_proc p;
+	int want_errno;
+
+	(void)state;
+	snprintf(den1, sizeof(den1), "%s/pw-cli-den1", tmpdir);
+	snprintf(den2, sizeof(den2), "%s/pw-cli-den2", tmpdir);
+	snprintf(allowed, sizeof(allowed), "%s/pw-cli-allowed", tmpdir);
+	copy_file_as("/bin/true", den1, 0755);
+	copy_file_as("/bin/true", den2, 0755);
+	copy_file_as("/bin/true", allowed, 0755);
+	snprintf(rules, sizeof(rules), "%s/rules", tmpdir);
+	snprintf(text, sizeof(text),
+		 "# procward gate rules\n"
+		 "\n"
+		 "   # an indented comment\n"
+		 "deny path %s errno EAGAIN\n"
+		 "deny path %s\n",
+		 den1, den2);
+	write_text(rules, text);
+
+	/* the rules file, enforced */
+	snprintf(file, sizeof(file), "%s/rules.json", tmpdir);
+	{
+		char *const argv[] = { "procward", "gate", "--json", "--rules-file", rules, "--timeout", "2000",
+				       "--default", "allow", "-d", "60", "-o", file, "-v", NULL };
+
+		cli_start(&p, argv, 30000);
+	}
+	assert_true(cli_wait_stderr(&p, "running", 20000));
+	/* -v: the library says whether this kernel gives a deny's errno (FAN_DENY_ERRNO) or EPERM only */
+	want_errno = strstr(p.err, "deny errno supported") ? EAGAIN : EPERM;
+	if (want_errno == EPERM && !strstr(p.err, "deny errno EPERM only"))
+		fail_msg("gate -v does not say whether a deny's errno is given: %s", p.err);
+	assert_int_equal(exec_errno(den1, argv1), want_errno);
+	assert_int_equal(exec_errno(den2, argv2), EPERM);
+	assert_int_equal(exec_errno(allowed, aargv), 0);
+	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"image\"]==\"%s\" and r[\"rule\"]==0 "
+		 "and r[\"errno\"]==%d and not r[\"audit\"]])==1 and "
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"image\"]==\"%s\" and r[\"rule\"]==1 "
+		 "and r[\"errno\"]==1])==1 and "
+		 "not [r for r in recs if r[\"image\"]==\"%s\"]",
+		 den1, want_errno, den2, allowed);
+	assert_int_equal(json_check(file, cmd), 0);
+
+	/* audit: the same rules deny nothing; what they would deny is recorded, flagged */
+	snprintf(file, sizeof(file), "%s/audit.json", tmpdir);
+	{
+		char *const argv[] = { "procward", "gate", "-j", "--audit", "-f", rules, "-d", "60", "-o", file, NULL };
+
+		cli_start(&p, argv, 30000);
+	}
+	assert_true(cli_wait_stderr(&p, "running in audit mode", 20000));
+	assert_int_equal(exec_errno(den1, argv1), 0);
+	assert_int_equal(exec_errno(den2, argv2), 0);
+	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+	assert_non_null(strstr(p.err, "(audit: not enforced)"));
+	snprintf(cmd, sizeof(cmd),
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"audit\"] and r[\"image\"]==\"%s\" "
+		 "and r[\"rule\"]==0])==1 and "
+		 "len([r for r in recs if r[\"verdict\"]==\"deny\" and r[\"audit\"] and r[\"image\"]==\"%s\" "
+		 "and r[\"rule\"]==1])==1",
+		 den1, den2);
+	assert_int_equal(json_check(file, cmd), 0);
+
+	/* a bad line: refused with its file and line number, before the gate starts */
+	snprintf(bad, sizeof(bad), "%s/bad-rules", tmpdir);
+	write_text(bad, "# fine\ndeny path /nonexistent/pw-cli\ndeny frobnicate 3\n");
+	assert_int_equal(runf(out, sizeof(out), CLI " gate -f %s -d 5 2>&1", bad), 2);
+	snprintf(text, sizeof(text), "%s:3: unknown condition", bad);
+	assert_non_null(strstr(out, text));
+	assert_null(strstr(out, "running"));
+	assert_int_equal(runf(out, sizeof(out), CLI " gate -f %s/missing -d 5 2>&1", tmpdir), 2);
+	assert_null(strstr(out, "running"));
+	/* option values the gate refuses */
+	{
+		static const struct cli_expect cases[] = {
+			{ CLI " gate --default maybe 2>&1", 2, "--default takes allow or deny, not 'maybe'" },
+			{ CLI " gate --timeout 0 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -T 3600001 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -T 10ms 2>&1", 2, "--timeout takes milliseconds" },
+			{ CLI " gate -r 'deny frobnicate' 2>&1", 2, "rule 'deny frobnicate'" },
+		};
+
+		expect_all(cases, sizeof(cases) / sizeof(cases[0]));
+	}
+}
+
+/*
+ * --timeout reaches the library: a sha256 rule hashes the image on a
+ * worker before it decides; a 32 MiB program takes far longer to hash than
+ * 1 ms. With --timeout 20000 the rule decides (denied, reason rule); with
+ * --timeout 1 the deadline does (the default verdict, allow: it runs, and
+ * the default log records the timeout as ours). The rule is scoped to this test's
+ * children (by-pid), so nothing else on the machine is hashed.
+ */
+static void gate_timeout_decides(void **state)
+{
+	char big[128], file[192], rule[256], cmd[512], hex[128];
+	char *const argv[] = { "pw-cli-big", NULL };
+	static struct cli_proc p;
+
+	(void)state;
+	snprintf(big, sizeof(big), "%s/pw-cli-big", tmpdir);
+	copy_file_as("/bin/true", big, 0755);
+	assert_int_equal(truncate(big, 32 << 20), 0); /* an ELF file with zeros after it still runs */
+	assert_int_equal(exec_errno(big, argv), 0);
+	assert_int_equal(runf(hex, sizeof(hex), "sha256sum %s | cut -c1-64", big), 0);
+	hex[strcspn(hex, "\n")] = 0;
+	assert_int_equal(strlen(hex), 64);
+	snprintf(rule, sizeof(rule), "deny sha256 %s by-pid %d children", hex, getpid());
+	for (int quick = 0; quick < 2; quick++) {
+		char *const gargv[] = { "procward", "gate", "-j", "-r", rule, "-T", quick ? "1" : "20000", "-d", "60",
+					"-o", file, NULL };
+
+		snprintf(file, sizeof(file), "%s/timeout%d.json", tmpdir, quick);
+		cli_start(&p, gargv, 60000);
+		assert_true(cli_wait_stderr(&p, "running", 20000));
+		assert_int_equal(exec_errno(big, argv), quick ? 0 : EPERM);
+		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+		/* with -T 1 anyone's exec may time out on a loaded machine (allowed): only ours is counted here */
+		if (!quick && !strstr(p.err, " 0 timed out"))
+			fail_msg("gate -T 20000: a decision timed out: %s", p.err);
+		snprintf(cmd, sizeof(cmd),
+			 quick ? "len([r for r in recs if r[\"image\"]==\"%s\" and r[\"verdict\"]==\"allow\" and "
+				 "r[\"reason\"]==\"timeout\"])==1"
+			       : "len([r for r in recs if r[\"image\"]==\"%s\" and r[\"verdict\"]==\"deny\" and "
+				 "r[\"reason\"]==\"rule\" and r[\"rule\"]==0])==1",
+			 big);
+		assert_int_equal(json_check(file, cmd), 0);
+	}
+}
+
 /*
  * The BPF programs a process holds (prog and link fds show "prog_id:" in
  * their fdinfo): exact even while other processes load programs.
@@ -552,7 +867,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(snapshot_json_and_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_rules_file_audit_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_timeout_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_monitor_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_bytes_through_every_command, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

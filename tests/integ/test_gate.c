@@ -377,8 +377,18 @@ static int slow_for_one(struct pw_gate *g, struct pw_exec_request *req, void *ud
 	(void)g;
 	atomic_fetch_add(calls, 1);
 	if (!strcmp(pw_exec_name(req) ?: "", "pwgt-slow"))
-		usleep(1500 * 1000);
+		usleep(1500 * 1000); /* the blocked handler under test, not a synchronisation */
 	return pw_exec_allow(req);
+}
+
+/* Wait (bounded) until the handler was called `n` times: the slow exec is in it. */
+static void wait_calls(atomic_int *calls, int n)
+{
+	long long deadline = ms_now() + 5000;
+
+	while (atomic_load(calls) < n && ms_now() < deadline)
+		usleep(1000); /* polling a condition with a deadline */
+	assert_true(atomic_load(calls) >= n);
 }
 
 /*
@@ -404,7 +414,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		long long t0 = ms_now();
 
 		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
-		usleep(100 * 1000); /* the slow one is in the handler */
+		wait_calls(&calls, 1); /* the slow one is in the handler */
 		status = run_named("pwgt-fast", p_true, (char *[]){ "pwg-true", NULL }, &fast_ms);
 		assert_int_equal(WEXITSTATUS(status), 0);
 		assert_int_equal(WEXITSTATUS(wait_status(slow)), 0);
@@ -426,7 +436,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		char marker[160];
 
 		slow = spawn_named("pwgt-slow", p_true, (char *[]){ "pwg-true", NULL });
-		usleep(100 * 1000);
+		wait_calls(&calls, 1); /* the slow one holds the only handler thread */
 		snprintf(marker, sizeof(marker), "%s/blocked-handler-marker", dir);
 		status = run_named(NULL, p_touch, (char *[]){ "pwg-touch", marker, NULL }, &rule_ms);
 		assert_int_equal(WEXITSTATUS(status), 0);
@@ -434,8 +444,7 @@ static void test_blocked_handler_does_not_stall(void **state)
 		unlink(marker);
 		status = wait_status(slow);
 		slow_ms = ms_now() - t0;
-		usleep(1500 * 1000); /* let the handler finish before the gate goes */
-		pw_gate_free(g);
+		pw_gate_free(g); /* joins the handler (it still holds `calls`) */
 		fprintf(stderr, "blocked handler, 1 thread: rule-decided exec %lld ms, blocked one denied after %lld ms\n",
 			rule_ms, slow_ms);
 		assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
@@ -547,7 +556,7 @@ static void test_timeout_default_verdict(void **state)
 	require_bpf();
 	g = gate_with(&o, rules);
 	status = run_named("pwgt-timeout", p_true, (char *[]){ "pwg-true", NULL }, &elapsed);
-	usleep(700 * 1000); /* the handler's late verdict */
+	pw_gate_stop(g); /* joins the handler: its late verdict is counted */
 	pw_gate_stats(g, &st);
 	pw_gate_free(g);
 	fprintf(stderr, "timeout: exec answered after %lld ms (timeout 200)\n", elapsed);
@@ -716,7 +725,25 @@ static void test_killed_gate_releases_exec(void **state)
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	execer = spawn_named("pwgt-killed", p_true, (char *[]){ "pwg-true", NULL });
-	usleep(300 * 1000);
+	/* it waits in the kernel for the gate's answer (wchan fanotify_get_response) */
+	{
+		long long deadline = ms_now() + 10000;
+		char path[64], wchan[128] = "";
+
+		snprintf(path, sizeof(path), "/proc/%d/wchan", execer);
+		while (!strstr(wchan, "fanotify") && ms_now() < deadline) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+
+			if (fd >= 0)
+				close(fd);
+			wchan[n > 0 ? n : 0] = 0;
+			if (!strstr(wchan, "fanotify"))
+				usleep(2000); /* polling a condition with a deadline */
+		}
+		if (!strstr(wchan, "fanotify"))
+			fail_msg("the exec under the gate is not waiting for fanotify (wchan '%s')", wchan);
+	}
 	assert_int_equal(waitpid(execer, &status, WNOHANG), 0); /* still waiting on the gate */
 	t0 = ms_now();
 	kill(gate_pid, SIGKILL);
@@ -768,9 +795,14 @@ static void run_memfd_case(bool fail_closed, int *status, struct pw_gate_stats *
 	assert_int_equal(pw_gate_start(g), 0);
 	assert_int_equal(write(go[1], "g", 1), 1);
 	*status = wait_status(pid);
-	usleep(100 * 1000); /* the ring buffer record */
+	/* the ungated record comes through a ring buffer: wait for it, with a deadline */
 	st->sz = sizeof(*st);
-	pw_gate_stats(g, st);
+	for (long long deadline = ms_now() + 5000;;) {
+		pw_gate_stats(g, st);
+		if (st->ungated || ms_now() > deadline)
+			break;
+		usleep(2000); /* polling a condition with a deadline */
+	}
 	pw_gate_free(g);
 	close(go[0]);
 	close(go[1]);

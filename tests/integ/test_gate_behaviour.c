@@ -96,9 +96,17 @@ static void assert_denied(int status, int err)
 	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + err);
 }
 
+/* new_mount_is_marked: the mount point whose "gating PATH (FSTYPE)" message it waits for */
+static char gating_want[160];
+static atomic_int gating_seen;
+
 static void log_cb(enum pw_log_level level, const char *msg, void *ud)
 {
+	size_t n = strlen(gating_want);
+
 	(void)ud;
+	if (n && !strncmp(msg, "gating ", 7) && !strncmp(msg + 7, gating_want, n) && !strncmp(msg + 7 + n, " (", 2))
+		atomic_store(&gating_seen, 1);
 	if (getenv("PW_TEST_GATE_DEBUG") || (level <= PW_LOG_WARN && !strstr(msg, "cannot gate")))
 		fprintf(stderr, "gate log: %s\n", msg);
 }
@@ -431,16 +439,20 @@ static void new_mount_is_marked(void **state)
 	assert_int_equal(pw_gate_stats(g, &st), 0);
 	before = st.filesystems_marked;
 
+	snprintf(gating_want, sizeof(gating_want), "%s", mnt);
+	atomic_store(&gating_seen, 0);
 	assert_int_equal(mount("pw-gate-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m"), 0);
-	/* the gate's mount watcher marks it: wait for the count, with a deadline */
+	/*
+	 * The gate's mount watcher marks it and says so ("gating MNT (tmpfs)"):
+	 * wait for that message about this mount, with a deadline (the count
+	 * alone may grow for another helper's mount first on a shared machine).
+	 */
 	deadline = test_ms_now() + 5000;
-	do {
-		assert_int_equal(pw_gate_stats(g, &st), 0);
-		if (st.filesystems_marked > before)
-			break;
-		usleep(2000);
-	} while (test_ms_now() < deadline);
-	/* more than before (other mounts may appear on a shared machine): the deny below is the proof */
+	while (!atomic_load(&gating_seen) && test_ms_now() < deadline)
+		usleep(2000); /* polling a condition with a deadline */
+	gating_want[0] = 0;
+	assert_true(atomic_load(&gating_seen));
+	assert_int_equal(pw_gate_stats(g, &st), 0);
 	assert_true(st.filesystems_marked > before);
 	prog = program_in(mnt, "pwgb-mounted");
 	status = run(prog);

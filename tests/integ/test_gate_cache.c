@@ -195,7 +195,10 @@ static void test_cached_allow_and_invalidation(void **state)
 	/* rules with a subject stay fixed while running */
 	assert_int_equal(pw_gate_add_rule_text(g, "deny by-name pwgc-other"), -EBUSY);
 
-	usleep(100 * 1000); /* decision records of the cached execs */
+	/* decision records of the cached execs come off the decision path: wait, with a deadline */
+	for (long long deadline = test_ms_now() + 5000;
+	     atomic_load(&s.cache_records) < 3 && test_ms_now() < deadline;)
+		usleep(2000); /* polling a condition with a deadline */
 	pw_gate_stats(g, &st);
 	pw_gate_free(g);
 	fprintf(stderr, "cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " flushes, %" PRIu64

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,7 +431,7 @@ static void exit_codes_and_signals(void **state)
 
 /* --------------------------------------------------------------- rules */
 
-static pid_t fork_named(const char *name, int exit_code, int delay_ms)
+static pid_t fork_named(const char *name, int exit_code)
 {
 	pid_t pid = fork();
 
@@ -438,7 +440,6 @@ static pid_t fork_named(const char *name, int exit_code, int delay_ms)
 		pid_t grandchild;
 
 		prctl(PR_SET_NAME, name);
-		usleep(delay_ms * 1000);
 		grandchild = fork();
 		if (grandchild == 0)
 			_exit(0);
@@ -470,10 +471,10 @@ static void excluded_name_produces_nothing(void **state)
 	(void)state;
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
-	quiet = fork_named("pw-excluded", 3, 50);
+	quiet = fork_named("pw-excluded", 3);
 	assert_int_equal(wait_exit_code(quiet), 3);
 	/* the control, started after the excluded one finished, is seen */
-	loud = fork_named("pw-included", 4, 0);
+	loud = fork_named("pw-included", 4);
 	assert_int_equal(wait_exit_code(loud), 4);
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, loud);
 	assert_non_null(wait_for(m, &c, created_by, &loud, 5000));
@@ -481,7 +482,8 @@ static void excluded_name_produces_nothing(void **state)
 	assert_int_equal(count_recs(&c, created_by, &quiet), 0);
 	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, quiet), 0);
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
-	assert_true(stats.events_filtered >= 2);
+	/* exactly its three: the grandchild's create and exit, and its own exit */
+	assert_int_equal(stats.events_filtered, 3);
 	pw_monitor_free(m);
 	collector_free(&c);
 }
@@ -500,11 +502,11 @@ static void glob_and_prefix_rules(void **state)
 	assert_int_equal(pw_monitor_add_rule(m, &glob), 0);
 	assert_int_equal(pw_monitor_add_rule(m, &prefix), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
-	g = fork_named("pw-glob-x", 0, 0);
-	p = fork_named("pw-prefixed", 0, 0);
+	g = fork_named("pw-glob-x", 0);
+	p = fork_named("pw-prefixed", 0);
 	wait_status(g);
 	wait_status(p);
-	ok = fork_named("pw-gloc-x", 0, 0); /* does not match "pw-g?ob-*" */
+	ok = fork_named("pw-gloc-x", 0); /* does not match "pw-g?ob-*" */
 	wait_status(ok);
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, ok);
 	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, g), 0);
@@ -550,7 +552,7 @@ static void pid_rule_and_children(void **state)
 	rule.id = target;
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
 	assert_int_equal(pw_monitor_start(m), 0);
-	other = fork_named("pw-other", 0, 0);
+	other = fork_named("pw-other", 0);
 	wait_status(other);
 	assert_int_equal(write(go[1], "x", 1), 1);
 	assert_int_equal(wait_exit_code(target), 7);
@@ -579,15 +581,15 @@ static void rules_change_while_running(void **state)
 
 	(void)state;
 	assert_int_equal(pw_monitor_start(m), 0);
-	a = fork_named("pw-toggle", 0, 0);
+	a = fork_named("pw-toggle", 0);
 	wait_status(a);
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, a);
 	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
-	b = fork_named("pw-toggle", 0, 0);
+	b = fork_named("pw-toggle", 0);
 	wait_status(b);
 	assert_int_equal(pw_monitor_remove_rule(m, &rule), 0);
 	assert_int_equal(pw_monitor_remove_rule(m, &rule), -ENOENT);
-	d = fork_named("pw-toggle", 0, 0);
+	d = fork_named("pw-toggle", 0);
 	wait_status(d);
 	expect_event(m, &c, PW_EVENT_PROCESS_EXIT, d);
 	assert_int_equal(count_events(&c, PW_EVENT_PROCESS_EXIT, b), 0);
@@ -616,7 +618,7 @@ static void uid_in_token_and_uid_rule(void **state)
 		execv("/bin/true", argv);
 		_exit(127);
 	}
-	root_child = fork_named("pw-root-child", 0, 0);
+	root_child = fork_named("pw-root-child", 0);
 	assert_int_equal(wait_exit_code(pid), 0);
 	wait_status(root_child);
 	r = expect_event(m, &c, PW_EVENT_EXEC, pid);
@@ -769,7 +771,7 @@ static void two_monitors_independent(void **state)
 	assert_int_equal(pw_monitor_start(m1), 0);
 	assert_int_equal(pw_monitor_start(m2), 0);
 	assert_int_not_equal(pw_monitor_fd(m1), pw_monitor_fd(m2));
-	pid = fork_named("pw-only-m2", 0, 0);
+	pid = fork_named("pw-only-m2", 0);
 	wait_status(pid);
 	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pump(m1, 200);
@@ -778,7 +780,7 @@ static void two_monitors_independent(void **state)
 	assert_int_equal(count_events(&c2, PW_EVENT_PROCESS_CREATE, pid), 0);
 	pw_monitor_free(m1);
 	/* m2 goes on after m1 is gone */
-	pid = fork_named("pw-after-m1", 0, 0);
+	pid = fork_named("pw-after-m1", 0);
 	wait_status(pid);
 	expect_event(m2, &c2, PW_EVENT_PROCESS_EXIT, pid);
 	pw_monitor_free(m2);
@@ -786,31 +788,65 @@ static void two_monitors_independent(void **state)
 	collector_free(&c2);
 }
 
-/* stop() from another thread ends run(). */
-static void *stop_later(void *arg)
+/*
+ * stop() from another thread ends a run() that is dispatching: the thread
+ * stops the monitor only once run() has delivered the exit of a child it
+ * made, so the stop lands in a running loop, never before it.
+ */
+struct run_stop {
+	struct pw_monitor *m;
+	pid_t child;
+	atomic_int seen; /* run() delivered the child's exit */
+	atomic_int stopped;
+};
+
+static int run_stop_cb(struct pw_monitor *m, const struct pw_event *ev, void *userdata)
 {
-	usleep(200 * 1000);
-	pw_monitor_stop(arg);
+	struct run_stop *rs = userdata;
+
+	(void)m;
+	if (pw_event_type(ev) == PW_EVENT_PROCESS_EXIT && pw_event_pid(ev) == atomic_load(&rs->child))
+		atomic_store(&rs->seen, 1);
+	return 0;
+}
+
+static void *stop_when_dispatching(void *arg)
+{
+	struct run_stop *rs = arg;
+	long long deadline = test_ms_now() + 10000;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	atomic_store(&rs->child, pid);
+	waitpid(pid, NULL, 0);
+	while (!atomic_load(&rs->seen) && test_ms_now() < deadline)
+		sched_yield(); /* polling a condition with a deadline */
+	atomic_store(&rs->stopped, 1);
+	pw_monitor_stop(rs->m);
 	return NULL;
 }
 
 static void run_and_stop(void **state)
 {
-	struct collector c = { 0 };
-	struct pw_monitor *m = start_monitor(&c, NULL);
+	struct run_stop rs = { .child = -1 };
+	PW_OPTS(pw_monitor_opts, opts, .on_event = run_stop_cb, .userdata = &rs);
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(pw_monitor_run(m), -EINVAL); /* not started */
-	assert_int_equal(pw_monitor_start(m), 0);
-	assert_int_equal(pw_monitor_start(m), -EALREADY);
-	assert_true(pw_monitor_fd(m) >= 0);
-	pthread_create(&t, NULL, stop_later, m);
-	assert_int_equal(pw_monitor_run(m), 0);
+	assert_int_equal(pw_monitor_new(&opts, &rs.m), 0);
+	assert_int_equal(pw_monitor_run(rs.m), -EINVAL); /* not started */
+	assert_int_equal(pw_monitor_start(rs.m), 0);
+	assert_int_equal(pw_monitor_start(rs.m), -EALREADY);
+	assert_true(pw_monitor_fd(rs.m) >= 0);
+	assert_int_equal(pthread_create(&t, NULL, stop_when_dispatching, &rs), 0);
+	assert_int_equal(pw_monitor_run(rs.m), 0);
+	/* run() returned because of the stop, after it had dispatched the child's exit */
+	assert_true(atomic_load(&rs.stopped));
+	assert_true(atomic_load(&rs.seen));
 	pthread_join(t, NULL);
-	pw_monitor_free(m);
+	pw_monitor_free(rs.m);
 	pw_monitor_free(NULL);
-	collector_free(&c);
 }
 
 /* A callback's error stops dispatch and comes back from it. */

@@ -466,6 +466,8 @@ static pid_t spin_child(void)
 	if (pid == 0) {
 		volatile uint64_t sink = 0;
 
+		/* a failed assertion in the test must not leave a busy loop on the machine */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl_name("pw-spin");
 		for (;;)
 			sink++;
@@ -614,6 +616,7 @@ static void alert_once_per_crossing(void **state)
 	if (pid == 0) {
 		pthread_t t;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, whatever it asserts */
 		for (int i = 0; i < 4; i++)
 			pthread_create(&t, NULL, sleeper, NULL);
 		for (;;)

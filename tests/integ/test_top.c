@@ -45,6 +45,7 @@ static void top_start(struct top_run *t, char *const argv[])
 	t->pid = fork();
 	assert_true(t->pid >= 0);
 	if (t->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
@@ -175,6 +176,7 @@ static void json_busy_loop_and_short_lived(void **state)
 	if (busy == 0) {
 		volatile uint64_t sink = 0;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion must not leave a busy loop behind */
 		for (;;)
 			sink++;
 	}
@@ -260,6 +262,7 @@ static void hostile_name_escaped(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NAME, hostile, 0, 0, 0);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(1);

@@ -783,6 +783,70 @@ static void decision_held_via_loader(void **state)
 	assert_non_null(strstr(buf, "/tmp/denied (via ld.so) (held)"));
 }
 
+/* Gate decision records (the gate's JSON and text lines) through the same property. */
+static void decision_json_and_text(void **state)
+{
+	static struct pw_gate_decision d;
+	static char out[64 * 1024];
+	const char *argv[64];
+
+	(void)state;
+	for (int iter = 0; iter < 2000; iter++) {
+		const struct jv *args, *args_b64;
+		size_t bad = 0;
+		struct jv doc;
+		int len;
+
+		memset(&d, 0, sizeof(d));
+		d.verdict = iter & 1 ? PW_EXEC_DENY : PW_EXEC_ALLOW;
+		d.reason = PW_GATE_BY_RULE;
+		d.err = EPERM;
+		d.pid = 4242;
+		d.tid = 4243;
+		d.rule = 3;
+		random_bytes(d.name, PW_COMM_LEN - 1);
+		random_bytes(d.image, 300);
+		random_bytes(d.filename, sizeof(d.filename) - 1);
+		d.argc = rnd() % 6;
+		for (uint32_t i = 0; i < d.argc; i++) {
+			argv[i] = d.args + d.args_len;
+			d.args_len += (uint32_t)random_bytes(d.args + d.args_len, 150) + 1;
+		}
+		len = pw_gate_decision_format_json(&d, out, sizeof(out), 0);
+		assert_true(len > 0 && (size_t)len < sizeof(out));
+		assert_int_equal(out[len - 1], '\n');
+		assert_true(jparse(out, (size_t)len, &doc));
+		assert_string_equal(jget(&doc, "verdict")->s, iter & 1 ? "deny" : "allow");
+		assert_string_equal(jget(&doc, "pid")->s, "4242");
+		check_lossless(jget(&doc, "name"), jget(&doc, "name_b64"), d.name, strlen(d.name));
+		check_lossless(jget(&doc, "image"), jget(&doc, "image_b64"), d.image, strlen(d.image));
+		if (d.filename[0])
+			check_lossless(jget(&doc, "filename"), jget(&doc, "filename_b64"), d.filename,
+				       strlen(d.filename));
+		args = jget(&doc, "argv");
+		args_b64 = jget(&doc, "argv_b64");
+		assert_non_null(args);
+		assert_int_equal(args->n, d.argc);
+		for (size_t i = 0; i < d.argc; i++) {
+			char key[24];
+			const struct jv *b = NULL;
+
+			snprintf(key, sizeof(key), "%zu", i);
+			if (args_b64)
+				b = jget(args_b64, key);
+			check_lossless(&args->v[i], b, argv[i], strlen(argv[i]));
+			bad += b != NULL;
+		}
+		assert_int_equal(args_b64 ? args_b64->n : 0, bad);
+		jfree(&doc);
+		len = pw_gate_decision_format_text(&d, out, sizeof(out), 0);
+		assert_true(len > 0 && (size_t)len < sizeof(out));
+		assert_int_equal(out[len - 1], '\n');
+		assert_no_control(out, (size_t)len - 1);
+		assert_memory_equal(out, iter & 1 ? "deny " : "allow", 5);
+	}
+}
+
 static void bad_arguments(void **state)
 {
 	char buf[16];
@@ -896,6 +960,7 @@ int main(void)
 		cmocka_unit_test(event_text_property),
 		cmocka_unit_test(process_json_and_text),
 		cmocka_unit_test(decision_held_via_loader),
+		cmocka_unit_test(decision_json_and_text),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(output_file_rules, make_tmpdir, remove_tmpdir),
 	};

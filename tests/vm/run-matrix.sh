@@ -12,7 +12,8 @@
 # VM_TESTS (test names to run; default: the kernel-facing suites, test_lifecycle,
 # test_access, test_gate_behaviour (its Yama test runs only there), test_gate_liveness and
 # test_gate_evasion (6.1/6.12 cannot hold execs: its hold cases are skipped there, and it checks
-# that such execs are killed at exec instead). test_cli and test_gate exercise the host's coreutils
+# that such execs are killed at exec instead), test_cli_enforce (gate --default deny and protect,
+# which only the guest can run). test_cli and test_gate exercise the host's coreutils
 # and CLI, which the busybox guest does not have), VM_ACCEL (run-vm.sh: tcg (default), kvm
 # or auto; this machine's /dev/kvm is kvm-pvm, which does not boot Debian's kernels).
 # In the guest nothing else runs: PW_TEST_EXCLUSIVE=1 lets tests fail an exec gate closed.
@@ -30,7 +31,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 VM_BUILD=${VM_BUILD:-build/vm}
 VM_KERNELS=${VM_KERNELS:-"6.1 6.12"}
-VM_TESTS=${VM_TESTS:-"test_lifecycle test_access test_gate_behaviour test_gate_liveness test_gate_evasion"}
+VM_TESTS=${VM_TESTS:-"test_lifecycle test_access test_gate_behaviour test_gate_liveness test_gate_evasion test_cli_enforce"}
 export VM_ACCEL=${VM_ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-1500}
 VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-300} # per test binary, in the guest: a hang fails that test only

@@ -549,13 +549,10 @@ static int wait_blocked(double duration, struct cli_out *out)
 	return 0;
 }
 
-int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
+void cli_catch_stop(struct pw_monitor *m)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: the wait must end */
-	int err = 0;
 
-	if (!m)
-		return wait_blocked(duration, out);
 	running_monitor = m;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -567,6 +564,15 @@ int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
 		sigemptyset(&hup.sa_mask);
 		sigaction(SIGHUP, &hup, NULL);
 	}
+}
+
+int cli_run(struct pw_monitor *m, double duration, struct cli_out *out)
+{
+	int err = 0;
+
+	if (!m)
+		return wait_blocked(duration, out);
+	cli_catch_stop(m); /* again: the SIGHUP handler, once cli_on_hup has a sink */
 	if (duration > 0) {
 		struct itimerval it = { .it_value = {
 			.tv_sec = (time_t)duration,

@@ -115,6 +115,12 @@ int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg); /* arg
  */
 int cli_run(struct pw_monitor *m, double duration, struct cli_out *out);
 #define CLI_FLUSH_MS 100
+/*
+ * Catch SIGINT/SIGTERM for cli_run(m) from now on: call it before saying
+ * "watching", so a stop signal right after the message ends the run in
+ * order (everything produced delivered) instead of killing the process.
+ */
+void cli_catch_stop(struct pw_monitor *m);
 /* Make cli_run() return (from a callback: after the current batch). */
 void cli_stop(void);
 /* Block SIGINT/SIGTERM/SIGHUP in this thread and the threads it starts later. */

@@ -140,6 +140,7 @@ int cmd_protect(int argc, char **argv)
 		ret = cli_start_error("protection", err);
 		goto out;
 	}
+	cli_catch_stop(m); /* before the message: a stop right after it ends the run in order */
 	st.t0_ns = cli_now_ns();
 	cli_err("protecting %s (Ctrl-C to stop)", target);
 	if (!st.json && !output.path)

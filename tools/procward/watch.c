@@ -328,6 +328,7 @@ int cmd_watch(int argc, char **argv)
 		ret = cli_start_error("monitoring", err);
 		goto out;
 	}
+	cli_catch_stop(m); /* before the message: a stop right after it ends the run in order */
 	st.t0_ns = cli_now_ns();
 	if (verbose)
 		cli_err("watching (Ctrl-C to stop)");
