@@ -1397,7 +1397,7 @@ struct pw_gate_rule {
  * Without such a rule, every exec no rule decides goes to the handler.
  *
  * Text form, one rule per line (`#` starts a comment):
- *   allow|deny|gate [errno EACCES|NUM] [path P] [name N] [sha256 HEX]
+ *   allow|deny|gate [errno EPERM|EIO|EBUSY|ETXTBSY|EAGAIN|ENOSPC|EDQUOT|NUM] [path P] [name N] [sha256 HEX]
  *                   [uid U] [by-name COMM] [by-pid PID] [children] [arg A] [cache]
  * e.g. "deny path /usr/bin/nc", "deny name curl uid 1000",
  * "gate by-pid 1234 children", "allow path /usr/bin/cc cache".

@@ -315,6 +315,8 @@ const char *pw_gate_req_image(struct pw_exec_request *req);
  * 0 or -errno (also 0 for opens that need no mark).
  */
 int pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req, bool replace);
+/* rules.c: whether fanotify lets a denial give this errno (else it refuses the response) */
+bool pw_gate_errno_deliverable(int err);
 /* argv.c */
 const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
 void pw_gate_argv_init(struct pw_gate *g);

@@ -92,15 +92,6 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
 
 /* ------------------------------------------------------------ answering */
 
-static bool deny_errno_allowed(int err)
-{
-	switch (err) {
-	case EIO: case EPERM: case EBUSY: case ETXTBSY: case EAGAIN: case ENOSPC: case EDQUOT:
-		return true;
-	}
-	return false;
-}
-
 static bool info_in_scope(const struct pw_gate *g, const struct pw_gate_exec_info *info)
 {
 	const struct pw_gate_bpf_config *cfg = &g->skel->bss->gate_cfg;
@@ -153,7 +144,7 @@ int pw_gate_mark_gated(struct pw_gate *g, struct pw_exec_request *req, bool repl
 /* The errno a deny gives here: EPERM without FAN_DENY_ERRNO or for errnos the kernel refuses. */
 static int given_errno(const struct pw_gate *g, int err)
 {
-	return !err || !g->deny_errno_ok || !deny_errno_allowed(err) ? EPERM : err;
+	return !err || !g->deny_errno_ok || !pw_gate_errno_deliverable(err) ? EPERM : err;
 }
 
 /*

@@ -19,7 +19,7 @@ int pw_gate_rule_validate(const struct pw_gate_rule *r)
 		return -EOPNOTSUPP;
 	if (r->action != PW_GATE_ALLOW && r->action != PW_GATE_DENY && r->action != PW_GATE_ASK)
 		return -EINVAL;
-	if (r->deny_errno < 0 || r->deny_errno > 4095)
+	if (r->deny_errno && !pw_gate_errno_deliverable(r->deny_errno))
 		return -EINVAL;
 	if (r->path && r->path[0] != '/')
 		return -EINVAL;
@@ -248,14 +248,27 @@ bool pw_gate_rules_could_deny(const struct pw_gate_rules *rs)
 
 /* ---------------------------------------------------------- text form */
 
+/*
+ * The errnos fanotify lets a permission response give (FAN_DENY_ERRNO,
+ * Linux 6.14+; fs/notify/fanotify/fanotify_user.c). Any other, such as
+ * EACCES, the kernel refuses: a rule naming one is refused at once rather
+ * than silently turned into EPERM at the first denial.
+ */
 static const struct {
 	const char *name;
 	int value;
 } errno_names[] = {
-	{ "EPERM", EPERM }, { "EACCES", EACCES }, { "EIO", EIO }, { "EBUSY", EBUSY },
-	{ "ETXTBSY", ETXTBSY }, { "EAGAIN", EAGAIN }, { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT },
-	{ "ENOENT", ENOENT }, { "ENOEXEC", ENOEXEC },
+	{ "EPERM", EPERM }, { "EIO", EIO }, { "EBUSY", EBUSY }, { "ETXTBSY", ETXTBSY },
+	{ "EAGAIN", EAGAIN }, { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT },
 };
+
+bool pw_gate_errno_deliverable(int err)
+{
+	for (size_t i = 0; i < sizeof(errno_names) / sizeof(*errno_names); i++)
+		if (errno_names[i].value == err)
+			return true;
+	return false;
+}
 
 /* Next token of *p: whitespace-separated, or quoted with ' or ". NULL at the end. */
 static char *next_token(char **p, const char **why)
@@ -419,10 +432,11 @@ static int parse_rule(const char *text, struct pw_gate_rule *out, char **storage
 			for (i = 0; i < sizeof(errno_names) / sizeof(*errno_names); i++)
 				if (!strcmp(val, errno_names[i].name))
 					break;
-			if (i < sizeof(errno_names) / sizeof(*errno_names))
+			if (i < sizeof(errno_names) / sizeof(*errno_names)) {
 				out->deny_errno = errno_names[i].value;
-			else if (parse_u32(val, &n) || !n || n > 4095) {
-				*why = "errno needs a name (EACCES) or a number";
+			} else if (parse_u32(val, &n) || !n || n > 4095 || !pw_gate_errno_deliverable((int)n)) {
+				*why = "errno must be one the kernel can give a denied exec: EPERM, EIO, EBUSY, "
+				       "ETXTBSY, EAGAIN, ENOSPC, EDQUOT (or its number)";
 				goto syntax;
 			} else {
 				out->deny_errno = (int)n;

@@ -44,7 +44,7 @@ put("fuzz_decode", "exec-truncated", exec_record(b"x\0", b"/x\0", b"/\0", b"x\0a
 put("fuzz_rules", "monitor-name", b"\x00include name bash")
 put("fuzz_rules", "monitor-glob", b"\x00exclude name-glob 'py*'")
 put("fuzz_rules", "monitor-uid", b"\x00include uid 1000")
-put("fuzz_rules", "gate-deny", b"\x01deny errno EACCES name curl uid 1000")
+put("fuzz_rules", "gate-deny", b"\x01deny errno EAGAIN name curl uid 1000")
 put("fuzz_rules", "gate-sha", b"\x01allow sha256 " + b"ab" * 32 + b" cache")
 put("fuzz_rules", "gate-tree", b"\x01gate by-pid 1234 children arg \"-c\"")
 put("fuzz_rules", "gate-file", b"\x02# rules\nallow path /usr/bin/cc cache\n"

@@ -30,9 +30,9 @@ static const struct parse_case {
 } parse_cases[] = {
 	{ "deny path /usr/bin/nc", PW_GATE_DENY, 0, "/usr/bin/nc", NULL, NULL, NULL, false, 0, 0,
 	  false, false, -1, -1 },
-	{ "deny errno EACCES name curl uid 1000", PW_GATE_DENY, EACCES, NULL, "curl", NULL, NULL,
+	{ "deny errno EAGAIN name curl uid 1000", PW_GATE_DENY, EAGAIN, NULL, "curl", NULL, NULL,
 	  true, 1000, 0, false, false, -1, -1 },
-	{ "  deny errno 13 name x # trailing comment", PW_GATE_DENY, 13, NULL, "x", NULL, NULL,
+	{ "  deny errno 16 name x # trailing comment", PW_GATE_DENY, 16, NULL, "x", NULL, NULL,
 	  false, 0, 0, false, false, -1, -1 },
 	{ "gate by-pid 1234 children", PW_GATE_ASK, 0, NULL, NULL, NULL, NULL, false, 0, 1234, true,
 	  false, -1, -1 },
@@ -135,7 +135,9 @@ static void parse_rejects(void **state)
 		"deny errno 0 name x",
 		"deny errno 4096 name x",
 		"deny errno EWHAT name x",
-		"allow errno EACCES name x",           /* errno is for deny */
+		"deny errno EACCES name x",            /* the kernel refuses it for a denial */
+		"deny errno 13 name x",
+		"allow errno EAGAIN name x",           /* errno is for deny */
 		"gate name x cache",                   /* a handler's verdict is not a rule's */
 		"allow name x uid 1 cache",            /* cached per image: no subject */
 		"allow name x arg -v cache",           /* ... and no argv */
@@ -189,7 +191,9 @@ static void validate_table(void **state)
 	CHECK(r.action = 4, -EINVAL);
 	CHECK(r.deny_errno = -1, -EINVAL);
 	CHECK(r.deny_errno = 4096, -EINVAL);
-	CHECK(r.deny_errno = 4095, 0);
+	CHECK(r.deny_errno = 4095, -EINVAL);
+	CHECK(r.deny_errno = EACCES, -EINVAL);
+	CHECK(r.deny_errno = EAGAIN, 0);
 	CHECK(r.path = "rel", -EINVAL);
 	CHECK(r.path = "/abs", 0);
 	CHECK(r.name = "", -EINVAL);
@@ -215,7 +219,7 @@ static void validate_table(void **state)
 static void parsed_rules_validate(void **state)
 {
 	static const char *const texts[] = {
-		"deny", "allow path /a cache", "deny errno ENOENT name b uid 0",
+		"deny", "allow path /a cache", "deny errno EBUSY name b uid 0",
 		"gate by-name sh children arg x", "gate by-pid 7", "deny sha256 "
 		"0000000000000000000000000000000000000000000000000000000000000000 by-pid 9",
 	};
