@@ -498,6 +498,7 @@ static int sample_now(struct pw_sampler *s, bool first)
 	} while (err > 0);
 	if (err < 0 && err != -EINTR)
 		return err;
+	s->skel->bss->want_token = s->n_alerts > 0;
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	err = walk_tasks(s, &nraw);
 	if (err)
