@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -391,6 +393,7 @@ struct alerts {
 	pid_t pid;
 	uint64_t last_value;
 	uint32_t uid;
+	struct pw_token token;
 	struct pw_proc_key key;
 };
 
@@ -406,6 +409,7 @@ static int on_sampler_event(struct pw_monitor *m, const struct pw_event *ev, voi
 	a->n++;
 	a->last_value = pw_event_alert_value(ev);
 	a->uid = pw_event_token(ev)->uid;
+	a->token = *pw_event_token(ev);
 	a->key = pw_event_key(ev);
 	return 0;
 }
@@ -458,20 +462,99 @@ static uint64_t schedstat_ns(pid_t pid)
 	return ns;
 }
 
-static pid_t spin_child(void)
+/* A busy loop; with ids, it runs as those (real, effective, saved: the fs ids follow euid). */
+static pid_t spin_child_as(const uid_t *uids, const gid_t *gids)
 {
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
+	char c;
 
+	pid_t parent = getpid();
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		volatile uint64_t sink = 0;
 
+		close(ready[0]);
 		prctl_name("pw-spin");
+		if (gids && setresgid(gids[0], gids[1], gids[2]))
+			_exit(1);
+		if (uids && setresuid(uids[0], uids[1], uids[2]))
+			_exit(1);
+		/* a failed assertion in the test must not leave it spinning (set after the id
+		 * change, which clears it) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		close(ready[1]);
 		for (;;)
 			sink++;
 	}
+	close(ready[1]);
+	/* the ids are in place before any sample sees it */
+	assert_int_equal(read_within(ready[0], &c, 1, 10000), 1);
+	close(ready[0]);
 	setpriority(PRIO_PROCESS, (id_t)pid, -10); /* the machine is shared: give it its CPU */
 	return pid;
+}
+
+static pid_t spin_child(void)
+{
+	return spin_child_as(NULL, NULL);
+}
+
+static uint64_t file_ino(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_ino;
+}
+
+static uint32_t proc_u32(pid_t pid, const char *file)
+{
+	char path[64];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu", &v), 1);
+	fclose(f);
+	return (uint32_t)v;
+}
+
+/* The token an alert carries is the process's, field by field, as /proc shows it. */
+static void assert_token_of(const struct pw_token *t, pid_t pid)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	assert_int_equal(t->pidns_ino, (uint32_t)file_ino(path));
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	assert_int_equal(t->mntns_ino, (uint32_t)file_ino(path));
+	assert_int_equal(t->cap_effective, proc_status_hex(pid, "CapEff"));
+	assert_int_equal(t->cap_permitted, proc_status_hex(pid, "CapPrm"));
+	assert_int_equal(t->loginuid, proc_u32(pid, "loginuid"));
+	assert_int_equal(t->sessionid, proc_u32(pid, "sessionid"));
+	/* cgroup v2: "0::/path"; its id is the inode of that directory */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) && strncmp(line, "0::", 3))
+		;
+	fclose(f);
+	if (!strncmp(line, "0::", 3)) {
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s", line + 3);
+		if (access(path, F_OK) == 0)
+			assert_int_equal(t->cgroup_id, file_ino(path));
+	}
 }
 
 /* A busy loop's delta is what the kernel says it ran; its command line is known. */
@@ -570,6 +653,8 @@ static void alert_once_per_crossing(void **state)
 {
 	PW_OPTS(pw_alert_rule, cpu, .kind = PW_ALERT_CPU, .threshold = 50, .for_ms = 400);
 	PW_OPTS(pw_alert_rule, thr, .kind = PW_ALERT_THREADS, .threshold = 3);
+	static const uid_t ids[3] = { 4101, 4102, 4103 };
+	static const gid_t gids[3] = { 4201, 4202, 4203 };
 	struct alerts a = { 0 };
 	struct pw_sampler *s;
 	const struct pw_sample *smp;
@@ -579,7 +664,7 @@ static void alert_once_per_crossing(void **state)
 	(void)state;
 	require_bpf();
 	s = start_sampler(&a);
-	pid = spin_child();
+	pid = spin_child_as(ids, gids);
 	a.pid = pid;
 	cpu.pid = pid;
 	cpu_idx = pw_sampler_add_alert(s, &cpu);
@@ -599,7 +684,15 @@ static void alert_once_per_crossing(void **state)
 		assert_int_equal(a.by_rule[cpu_idx], phase == 2 ? 2 : 1);
 	}
 	assert_true(a.last_value > 50);
-	assert_int_equal(a.uid, 0);
+	assert_int_equal(a.uid, ids[0]);
+	assert_int_equal(a.token.euid, ids[1]);
+	assert_int_equal(a.token.suid, ids[2]);
+	assert_int_equal(a.token.fsuid, ids[1]);
+	assert_int_equal(a.token.gid, gids[0]);
+	assert_int_equal(a.token.egid, gids[1]);
+	assert_int_equal(a.token.sgid, gids[2]);
+	assert_int_equal(a.token.fsgid, gids[1]);
+	assert_token_of(&a.token, pid);
 	assert_int_equal(a.key.pid, pid);
 	assert_int_equal(a.n, 2);
 	kill(pid, SIGKILL);
