@@ -564,7 +564,7 @@ static void sampler_deltas_match_kernel(void **state)
 	struct pw_sampler *s;
 	const struct pw_sample *smp;
 	const struct pw_proc_usage *u;
-	uint64_t before, after;
+	uint64_t before0, before1, after0, after1;
 	pid_t pid;
 	int status;
 
@@ -573,20 +573,23 @@ static void sampler_deltas_match_kernel(void **state)
 	s = start_sampler(&a);
 	pid = spin_child();
 	run_for(s, 100);
+	before0 = schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	before = schedstat_ns(pid);
+	before1 = schedstat_ns(pid);
 	run_for(s, 500);
+	after0 = schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	after = schedstat_ns(pid);
+	after1 = schedstat_ns(pid);
 	u = find_usage(smp, pid, false);
 	assert_non_null(u);
-	fprintf(stderr, "spin: delta %.1f ms (schedstat %.1f ms) of %.1f ms, %zu tasks walked in %.3f ms\n",
-		u->cpu_delta_ns / 1e6, (after - before) / 1e6, pw_sample_interval_ns(smp) / 1e6,
-		pw_sample_tasks(smp), pw_sample_cost_ns(smp) / 1e6);
-	/* schedstat read right before/after the walk: a few ms of slack either side */
-	assert_true(u->cpu_delta_ns + 20000000ull >= after - before);
-	assert_true(u->cpu_delta_ns <= after - before + 20000000ull);
-	assert_true(u->cpu_delta_ns >= 300000000ull);
+	fprintf(stderr, "spin: delta %.1f ms (schedstat %.1f..%.1f ms) of %.1f ms, %zu tasks walked in %.3f ms\n",
+		u->cpu_delta_ns / 1e6, (after0 - before1) / 1e6, (after1 - before0) / 1e6,
+		pw_sample_interval_ns(smp) / 1e6, pw_sample_tasks(smp), pw_sample_cost_ns(smp) / 1e6);
+	/* each walk lies between two schedstat reads: the delta is bracketed exactly */
+	assert_true(u->cpu_delta_ns >= after0 - before1);
+	assert_true(u->cpu_delta_ns <= after1 - before0);
+	/* and it ran (its share of a loaded shared machine: at least a tenth) */
+	assert_true(u->cpu_delta_ns >= pw_sample_interval_ns(smp) / 10);
 	assert_false(u->started);
 	assert_int_equal(u->threads, 1);
 	assert_int_equal(u->state, 'R');
@@ -651,7 +654,8 @@ static void sampler_reports_short_lived(void **state)
  */
 static void alert_once_per_crossing(void **state)
 {
-	PW_OPTS(pw_alert_rule, cpu, .kind = PW_ALERT_CPU, .threshold = 50, .for_ms = 400);
+	/* 10%: what a busy loop at nice -10 gets even on a loaded shared machine; stopped it has 0 */
+	PW_OPTS(pw_alert_rule, cpu, .kind = PW_ALERT_CPU, .threshold = 10, .for_ms = 400);
 	PW_OPTS(pw_alert_rule, thr, .kind = PW_ALERT_THREADS, .threshold = 3);
 	static const uid_t ids[3] = { 4101, 4102, 4103 };
 	static const gid_t gids[3] = { 4201, 4202, 4203 };
@@ -683,7 +687,7 @@ static void alert_once_per_crossing(void **state)
 		/* running 1.2 s: one alert; stopped: none more */
 		assert_int_equal(a.by_rule[cpu_idx], phase == 2 ? 2 : 1);
 	}
-	assert_true(a.last_value > 50);
+	assert_true(a.last_value > 10);
 	assert_int_equal(a.uid, ids[0]);
 	assert_int_equal(a.token.euid, ids[1]);
 	assert_int_equal(a.token.suid, ids[2]);
