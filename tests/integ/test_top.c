@@ -33,7 +33,7 @@ static long long mono_ms(void)
 struct top_run {
 	pid_t pid;
 	int fd;
-	char buf[1 << 20];
+	char buf[1 << 24]; /* a frame lists every process: 3000 of them are over 1 MiB */
 	size_t len;
 };
 
