@@ -32,7 +32,8 @@ static __always_inline __u64 counter_pos(__s64 v)
 
 static __always_inline __u64 mm_rss_pages(struct mm_struct *mm)
 {
-	if (bpf_core_type_exists(struct mm_rss_stat)) {
+	/* the ___old flavor names the kernel's struct mm_rss_stat (gone from this vmlinux.h) */
+	if (bpf_core_type_exists(struct mm_rss_stat___old)) {
 		struct mm_struct___old *old = (void *)mm;
 
 		return counter_pos(BPF_CORE_READ(old, rss_stat.count[0].counter)) +

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +126,23 @@ static void assert_within(double got, double want, double frac, const char *what
 	}
 }
 
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0])
+		assert_int_equal(uname(&u), 0);
+	return u.release;
+}
+
+static bool kernel_before(int major, int minor)
+{
+	int ma = 0, mi = 0;
+
+	assert_int_equal(sscanf(kernel_release(), "%d.%d", &ma, &mi), 2);
+	return ma < major || (ma == major && mi < minor);
+}
+
 /* Compare an exit event with wait4()'s rusage of the same child. */
 static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru)
 {
@@ -139,13 +157,23 @@ static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru
 		tv_ns(ru->ru_stime) / 1e6, ru->ru_maxrss, ru->ru_minflt, ru->ru_nvcsw);
 	assert_int_equal(e->ru.sz, sizeof(struct pw_rusage));
 	assert_true(e->ru.cpu_ns == e->ru.user_ns + e->ru.system_ns);
+	assert_false(e->ru.flags & PW_RUSAGE_THREAD);
+	if (e->ru.flags & PW_RUSAGE_PARTIAL) {
+		/*
+		 * Threads still in do_exit could not be summed (no bpf_iter_task
+		 * before 6.7): the event says so, and its values are only low.
+		 */
+		fprintf(stderr, "pid %d: partial (kernel %s), as flagged\n", e->pid, kernel_release());
+		assert_true(kernel_before(6, 7));
+		assert_true(e->ru.cpu_ns <= want_cpu + want_cpu / 50);
+		assert_true(e->ru.minor_faults <= (uint64_t)ru->ru_minflt);
+		return;
+	}
 	assert_within((double)e->ru.cpu_ns, (double)want_cpu, 0.02, "user+system CPU");
 	assert_within((double)e->ru.max_rss_bytes, (double)ru->ru_maxrss * 1024.0, 0.02, "peak RSS");
 	/* Faults are taken before the exit; exit_mm adds none. */
 	assert_within((double)e->ru.minor_faults, (double)ru->ru_minflt, 0.02, "minor faults");
 	assert_true(e->ru.major_faults == (uint64_t)ru->ru_majflt);
-	assert_true(!(e->ru.flags & PW_RUSAGE_PARTIAL));
-	assert_true(!(e->ru.flags & PW_RUSAGE_THREAD));
 }
 
 #define TOUCH_BYTES (48u << 20)
