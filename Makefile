@@ -50,7 +50,7 @@ STLIB     := $(BUILD)/libprocward.a
 CLI       := $(BUILD)/procward
 CLI_SRCS  := $(wildcard tools/procward/*.c)
 
-.PHONY: all check unit integ install uninstall clean deps bench bench-smoke vm-check asan-check
+.PHONY: all check unit integ install uninstall clean deps bench bench-smoke vm-check asan-check examples
 all: $(SHLIB) $(STLIB) $(CLI) $(BUILD)/procward.pc
 
 deps:
@@ -101,6 +101,17 @@ $(STLIB): $(LIB_OBJS)
 $(CLI): $(CLI_SRCS) $(wildcard tools/procward/*.h) $(STLIB)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -DPW_VERSION_STRING='"$(VERSION)"' -o $@ $(CLI_SRCS) $(STLIB) $(LIBS)
+
+# examples/*.c: applications of the public API alone (include/), linked like
+# any application; tests/integ runs them (test_watchdog), check-install.sh
+# builds them against the installed library.
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+$(BUILD)/examples/%: examples/%.c include/procward.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(STLIB) $(LIBS)
+
+examples: $(EXAMPLE_BINS)
 
 $(BUILD)/procward.pc: procward.pc.in Makefile
 	@mkdir -p $(BUILD)

@@ -30,12 +30,12 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(INTEG_COMMON) $(STLIB) $(CLI) $(TEST_H
 .PHONY: unit integ check check-fast asan-check vm-check install-check python-check tests-build
 .PHONY: check-deb check-service check-system
 .PHONY: fuzz fuzz-check fuzz-build
-tests-build: all $(UNIT_BINS) $(INTEG_BINS)
+tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(EXAMPLE_BINS)
 
 unit: all $(UNIT_BINS)
 	tests/run-tests.sh unit $(UNIT_BINS)
 
-integ: all $(INTEG_BINS)
+integ: all $(INTEG_BINS) $(EXAMPLE_BINS)
 	tests/run-tests.sh integ $(INTEG_BINS)
 
 # The same tests under AddressSanitizer and UBSan, in a build tree of their own.

@@ -59,6 +59,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 __all__ = [
     "Error", "ProcwardError", "EnforcementUnavailable",
     "Event", "Process", "ProcKey", "MonitorStats", "Monitor",
+    "Rusage", "Sampler", "Sample", "ProcUsage", "AlertRule", "ALERT_KINDS",
     "features", "snapshot", "version", "library_path", "enforcement_available",
     "parse_access", "access_names",
     "Gate", "GateRule", "GateStats", "Decision", "ExecRequest", "Verdict", "ALLOW", "DENY",
@@ -119,6 +120,43 @@ class _Token(Structure):
     ]
 
 
+class _Rusage(Structure):  # struct pw_rusage
+    _fields_ = [
+        ("sz", c_size_t),
+        ("user_ns", c_uint64), ("system_ns", c_uint64), ("cpu_ns", c_uint64),
+        ("max_rss_bytes", c_uint64),
+        ("minor_faults", c_uint64), ("major_faults", c_uint64),
+        ("voluntary_switches", c_uint64), ("involuntary_switches", c_uint64),
+        ("read_bytes", c_uint64), ("write_bytes", c_uint64),
+        ("read_chars", c_uint64), ("write_chars", c_uint64),
+        ("lifetime_ns", c_uint64),
+        ("children_user_ns", c_uint64), ("children_system_ns", c_uint64),
+        ("threads", c_uint32), ("flags", c_uint),
+    ]
+
+
+class _ProcUsage(Structure):  # struct pw_proc_usage
+    _fields_ = [
+        ("sz", c_size_t),
+        ("key", _ProcKey),
+        ("ppid", pid_t), ("uid", c_uint32),
+        ("name", c_char * 16),
+        ("state", c_char), ("exited", c_bool), ("started", c_bool), ("kernel_thread", c_bool),
+        ("threads", c_uint32),
+        ("cpu_ns", c_uint64), ("user_ns", c_uint64), ("system_ns", c_uint64),
+        ("cpu_delta_ns", c_uint64), ("rss_bytes", c_uint64), ("max_rss_bytes", c_uint64),
+        ("exit_status", c_int),
+        ("image", c_char_p),
+        ("argc", c_size_t),
+        ("argv", POINTER(c_char_p)),
+    ]
+
+
+class _AlertRule(Structure):  # struct pw_alert_rule
+    _fields_ = [("sz", c_size_t), ("kind", c_int), ("threshold", c_uint64),
+                ("for_ms", c_uint), ("pid", pid_t), ("name", c_char_p)]
+
+
 class _Rule(Structure):
     _fields_ = [("sz", c_size_t), ("action", c_int), ("match", c_int),
                 ("name", c_char_p), ("id", c_uint32)]
@@ -145,6 +183,18 @@ class _MonitorOpts(Structure):
         ("max_processes", c_size_t),
         ("max_args_bytes", c_uint),
         ("batch_delay_us", c_int),
+        ("redact", c_void_p),  # const struct pw_redactor *: not exposed yet
+    ]
+
+
+class _SamplerOpts(Structure):  # struct pw_sampler_opts
+    _fields_ = [
+        ("sz", c_size_t),
+        ("on_event", _EVENT_FN),
+        ("userdata", c_void_p),
+        ("log", _LOG_FN),
+        ("log_userdata", c_void_p),
+        ("max_processes", c_size_t),
     ]
 
 
@@ -204,6 +254,8 @@ class _GateOpts(Structure):
         ("cache_entries", c_uint),
         ("argv_in_kernel", c_bool),
         ("decision_filter", c_uint),
+        ("kill_on_missed_deadline", c_uint),
+        ("redact", c_void_p),  # const struct pw_redactor *: not exposed yet
     ]
 
 
@@ -290,6 +342,12 @@ _pw_event_group_name = _fn("pw_event_group_name", c_char_p, _ev)
 _pw_event_cgroup_path = _fn("pw_event_cgroup_path", c_char_p, _ev)
 _pw_event_container_id = _fn("pw_event_container_id", c_char_p, _ev)
 
+_pw_event_rusage = _fn("pw_event_rusage", POINTER(_Rusage), _ev)
+_pw_event_alert_rule = _fn("pw_event_alert_rule", c_int, _ev)
+_pw_event_alert_kind = _fn("pw_event_alert_kind", c_int, _ev)
+_pw_event_alert_value = _fn("pw_event_alert_value", c_uint64, _ev)
+_pw_event_alert_threshold = _fn("pw_event_alert_threshold", c_uint64, _ev)
+
 _pw_rule_parse = _fn("pw_rule_parse", c_int, c_char_p, POINTER(_Rule), POINTER(c_void_p))
 
 _snap = c_void_p
@@ -309,6 +367,28 @@ _pw_process_uid = _fn("pw_process_uid", c_uint32, _proc)
 _pw_process_user_name = _fn("pw_process_user_name", c_char_p, _proc)
 _pw_process_thread_count = _fn("pw_process_thread_count", c_uint32, _proc)
 _pw_process_state = _fn("pw_process_state", c_char, _proc)
+_pw_process_user_ns = _fn("pw_process_user_ns", c_uint64, _proc)
+_pw_process_system_ns = _fn("pw_process_system_ns", c_uint64, _proc)
+_pw_process_cpu_ns = _fn("pw_process_cpu_ns", c_uint64, _proc)
+_pw_process_rss_bytes = _fn("pw_process_rss_bytes", c_uint64, _proc)
+
+# resource sampler
+_smp = c_void_p
+_pw_sampler_new = _fn("pw_sampler_new", c_int, POINTER(_SamplerOpts), POINTER(c_void_p))
+_pw_sampler_free = _fn("pw_sampler_free", None, c_void_p)
+_pw_sampler_start = _fn("pw_sampler_start", c_int, c_void_p)
+_pw_sampler_fd = _fn("pw_sampler_fd", c_int, c_void_p)
+_pw_sampler_dispatch = _fn("pw_sampler_dispatch", c_int, c_void_p, c_int)
+_pw_sampler_sample = _fn("pw_sampler_sample", c_int, c_void_p, POINTER(c_void_p))
+_pw_sampler_add_alert = _fn("pw_sampler_add_alert", c_int, c_void_p, POINTER(_AlertRule))
+_pw_alert_rule_parse = _fn("pw_alert_rule_parse", c_int, c_char_p, POINTER(_AlertRule),
+                           POINTER(c_void_p))
+_pw_sample_time_ns = _fn("pw_sample_time_ns", c_uint64, _smp)
+_pw_sample_interval_ns = _fn("pw_sample_interval_ns", c_uint64, _smp)
+_pw_sample_count = _fn("pw_sample_count", c_size_t, _smp)
+_pw_sample_process = _fn("pw_sample_process", POINTER(_ProcUsage), _smp, c_size_t)
+_pw_sample_tasks = _fn("pw_sample_tasks", c_size_t, _smp)
+_pw_sample_cost_ns = _fn("pw_sample_cost_ns", c_uint64, _smp)
 
 _mon = c_void_p
 _pw_monitor_new = _fn("pw_monitor_new", c_int, POINTER(_MonitorOpts), POINTER(c_void_p))
@@ -455,6 +535,14 @@ _EVENT_FLAGS = {  # enum pw_event_flag
 
 _SNAP_CMDLINE, _SNAP_IMAGE, _SNAP_USER = 1, 2, 4
 
+# enum pw_rusage_flag
+_RUSAGE_IO, _RUSAGE_CHARS, _RUSAGE_PARTIAL, _RUSAGE_THREAD = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+# enum pw_alert_kind, by the words alert rule texts use
+ALERT_KINDS = {"cpu": 1, "rss": 2, "threads": 3}
+_ALERT_KIND_NAMES = {v: k for k, v in ALERT_KINDS.items()}
+_EV_RESOURCE_ALERT = 9
+MAX_ALERT_RULES = 16  # PW_MAX_ALERT_RULES
+
 # enum pw_access: right name ("debug", "terminate", ...) -> bit, as pw_access_name() says
 ACCESS = {
     name.decode(): 1 << i
@@ -543,7 +631,10 @@ class ProcKey:
 
 @dataclasses.dataclass(frozen=True)
 class Process:
-    """One process of a snapshot."""
+    """One process of a snapshot. CPU times are ns at clock-tick resolution
+    (from /proc/PID/stat), summed over its threads, reaped children excluded;
+    rss_bytes is 0 for kernel threads and zombies; start_ns is CLOCK_BOOTTIME
+    ns, as the key."""
     pid: int
     ppid: int
     name: str
@@ -554,6 +645,56 @@ class Process:
     threads: int
     state: str
     start_ns: int
+    user_ns: int = 0
+    system_ns: int = 0
+    cpu_ns: int = 0
+    rss_bytes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Rusage:
+    """Resource use carried by an exit event (struct pw_rusage), read in the
+    kernel when the process's last thread (a thread_exit: that thread) exited.
+    Names and units as the JSON schema: ns, bytes, counts. None where the
+    kernel did not measure it (I/O without task I/O accounting) or where it
+    does not apply (a thread's peak RSS and reaped children)."""
+    cpu_ns: int                     # user + system: the scheduler's exact runtime
+    user_ns: int
+    system_ns: int
+    max_rss_bytes: Optional[int]    # peak resident set (ru_maxrss * 1024)
+    minor_faults: int
+    major_faults: int
+    voluntary_switches: int
+    involuntary_switches: int
+    read_bytes: Optional[int]       # storage I/O (CONFIG_TASK_IO_ACCOUNTING)
+    write_bytes: Optional[int]
+    read_chars: Optional[int]       # through read()/write()-like calls (CONFIG_TASK_XACCT)
+    write_chars: Optional[int]
+    lifetime_ns: int
+    children_user_ns: Optional[int]  # reaped children's CPU (process exits)
+    children_system_ns: Optional[int]
+    threads: int                    # threads whose counters were summed
+    partial: bool                   # other live threads could not be summed: values are low
+    thread: bool                    # one thread's use (thread_exit)
+
+
+def _make_rusage(ru: _Rusage) -> Rusage:
+    thread = bool(ru.flags & _RUSAGE_THREAD)
+    io = bool(ru.flags & _RUSAGE_IO)
+    chars = bool(ru.flags & _RUSAGE_CHARS)
+    return Rusage(
+        cpu_ns=ru.cpu_ns, user_ns=ru.user_ns, system_ns=ru.system_ns,
+        max_rss_bytes=None if thread else ru.max_rss_bytes,
+        minor_faults=ru.minor_faults, major_faults=ru.major_faults,
+        voluntary_switches=ru.voluntary_switches,
+        involuntary_switches=ru.involuntary_switches,
+        read_bytes=ru.read_bytes if io else None, write_bytes=ru.write_bytes if io else None,
+        read_chars=ru.read_chars if chars else None,
+        write_chars=ru.write_chars if chars else None,
+        lifetime_ns=ru.lifetime_ns,
+        children_user_ns=None if thread else ru.children_user_ns,
+        children_system_ns=None if thread else ru.children_system_ns,
+        threads=ru.threads, partial=bool(ru.flags & _RUSAGE_PARTIAL), thread=thread)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -597,6 +738,14 @@ class Event:
     result: Optional[int] = None    # the syscall's return: >= 0 success, -errno failure
     denied: bool = False            # procward's own protection rule denied it
     detail: int = 0                 # ptrace request, open(2) flags, or pidfd_getfd's fd
+    rusage: Optional[Rusage] = None  # process_exit / thread_exit: the resource use
+    # resource_alert (from a Sampler's rules): the rule's index, its kind
+    # ("cpu", "rss", "threads") and the value that crossed the threshold
+    # (percent of one CPU, bytes, or threads); pid/key/name/token are the process's
+    alert_rule: int = -1
+    alert_kind: Optional[str] = None
+    alert_value: int = 0
+    alert_threshold: int = 0
 
     @property
     def type_id(self) -> int:
@@ -675,8 +824,20 @@ def _make_event(ev: int, resolve_names: bool) -> Event:
             detail=_pw_event_access_detail(ev),
         )
 
+    extra = {}
+    rp = _pw_event_rusage(ev)
+    if rp:
+        extra["rusage"] = _make_rusage(rp.contents)
+    if etype == _EV_RESOURCE_ALERT:
+        kind = _pw_event_alert_kind(ev)
+        extra.update(alert_rule=_pw_event_alert_rule(ev),
+                     alert_kind=_ALERT_KIND_NAMES.get(kind, f"unknown_{kind}"),
+                     alert_value=_pw_event_alert_value(ev),
+                     alert_threshold=_pw_event_alert_threshold(ev))
+
     return Event(
         **access,
+        **extra,
         type=tname,
         pid=_pw_event_pid(ev),
         tid=_pw_event_tid(ev),
@@ -782,6 +943,10 @@ def snapshot(cmdline: bool = True, image: bool = True, user: bool = True,
                 threads=_pw_process_thread_count(p),
                 state=_pw_process_state(p).decode(errors="replace"),
                 start_ns=key.start_ns,
+                user_ns=_pw_process_user_ns(p),
+                system_ns=_pw_process_system_ns(p),
+                cpu_ns=_pw_process_cpu_ns(p),
+                rss_bytes=_pw_process_rss_bytes(p),
             ))
         return out
     finally:
@@ -1130,6 +1295,248 @@ class Monitor(_Closing):
         if h:
             _pw_monitor_free(h)
         self._started = False
+
+
+# ------------------------------------------------------- resource sampler
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcUsage:
+    """One process of a Sample (struct pw_proc_usage), copied out."""
+    pid: int
+    start_ns: int                   # with pid: the process key
+    ppid: int
+    uid: int
+    name: str
+    state: str                      # as /proc/PID/stat; "X": exited in the interval
+    exited: bool                    # values from its exit event
+    started: bool                   # started in the interval
+    kernel_thread: bool
+    threads: int
+    cpu_ns: int                     # since it started (user + system)
+    user_ns: int
+    system_ns: int
+    cpu_delta_ns: int               # since the previous sample
+    rss_bytes: int                  # now; for an exited process its peak
+    max_rss_bytes: Optional[int]    # exited: peak RSS; else None
+    exit_status: Optional[int]      # exited: the raw wait status
+    image: Optional[str]
+    args: tuple[str, ...]
+
+    @property
+    def key(self) -> ProcKey:
+        return ProcKey(self.pid, self.start_ns)
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        s = self.exit_status
+        return os.WEXITSTATUS(s) if s is not None and os.WIFEXITED(s) else None
+
+    @property
+    def exit_signal(self) -> Optional[int]:
+        s = self.exit_status
+        return os.WTERMSIG(s) if s is not None and os.WIFSIGNALED(s) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """What Sampler.sample() measured: live processes first (pid order),
+    then those that exited since the previous sample."""
+    time_ns: int                    # CLOCK_MONOTONIC
+    interval_ns: int                # since the previous sample
+    tasks: int                      # tasks the kernel walked
+    cost_ns: int                    # how long the walk took
+    processes: tuple[ProcUsage, ...]
+
+    def cpu_percent(self, p: ProcUsage) -> float:
+        """p's CPU in the interval, in percent of one CPU."""
+        return p.cpu_delta_ns * 100.0 / self.interval_ns if self.interval_ns else 0.0
+
+    def find(self, pid: int, exited: Optional[bool] = None) -> Optional[ProcUsage]:
+        for p in self.processes:
+            if p.pid == pid and (exited is None or p.exited == exited):
+                return p
+        return None
+
+
+def _make_usage(u: _ProcUsage) -> ProcUsage:
+    args = tuple(_str(u.argv[i]) or "" for i in range(u.argc)) if u.argv else ()
+    return ProcUsage(
+        pid=u.key.pid, start_ns=u.key.start_ns, ppid=u.ppid, uid=u.uid,
+        name=_str(u.name) or "", state=u.state.decode(errors="replace"),
+        exited=u.exited, started=u.started, kernel_thread=u.kernel_thread,
+        threads=u.threads, cpu_ns=u.cpu_ns, user_ns=u.user_ns, system_ns=u.system_ns,
+        cpu_delta_ns=u.cpu_delta_ns, rss_bytes=u.rss_bytes,
+        max_rss_bytes=u.max_rss_bytes if u.exited else None,
+        exit_status=u.exit_status if u.exited else None,
+        image=_str(u.image), args=args)
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertRule:
+    """A sampler threshold: kind "cpu" (threshold in percent of one CPU),
+    "rss" (bytes) or "threads"; it must hold for for_ms; only process pid
+    and/or processes named name (comm) when given. AlertRule.parse() takes
+    the text form: "cpu > 90% for 5s", "rss > 2GiB pid 42", "threads > 500 name nginx"."""
+    kind: str
+    threshold: int
+    for_ms: int = 0
+    pid: int = 0
+    name: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "AlertRule":
+        r = _AlertRule(sz=ctypes.sizeof(_AlertRule))
+        storage = c_void_p()
+        _check(_pw_alert_rule_parse(os.fsencode(text), byref(r), byref(storage)),
+               f"alert rule {text!r}")
+        try:
+            return cls(kind=_ALERT_KIND_NAMES[r.kind], threshold=r.threshold, for_ms=r.for_ms,
+                       pid=r.pid, name=_str(r.name))
+        finally:
+            _libc.free(storage)
+
+    def _to_c(self) -> _AlertRule:
+        if self.kind not in ALERT_KINDS:
+            raise ValueError(f"alert kind {self.kind!r}: one of {', '.join(ALERT_KINDS)}")
+        if self.threshold < 0 or self.for_ms < 0 or self.pid < 0:
+            raise ValueError("alert rule: threshold, for_ms and pid must be >= 0")
+        name = os.fsencode(self.name) if self.name is not None else None
+        if name is not None and len(name) > 15:
+            raise ValueError(f"alert rule name {self.name!r}: at most 15 bytes (a comm)")
+        return _AlertRule(sz=ctypes.sizeof(_AlertRule), kind=ALERT_KINDS[self.kind],
+                          threshold=self.threshold, for_ms=self.for_ms, pid=self.pid,
+                          name=name)
+
+
+class Sampler(_Closing):
+    """A pw_sampler: CPU and memory of every process at your pace, from one
+    BPF task-iterator walk per sample(), with the processes that exited in
+    between taken from their exit events; and alert rules that raise one
+    "resource_alert" event per process per crossing.
+
+    callback: called with each Event (process_exit with .rusage, and
+        resource_alert) inside dispatch() and sample(); without one, events
+        are queued and read with drain().
+    alerts: rule texts or AlertRule objects (add_alert() adds more).
+
+    Use a Sampler from one thread. start() needs root (BPF) and a kernel
+    with the task iterator (features() has "task_iter").
+    """
+
+    def __init__(self, callback: Optional[Callable[[Event], object]] = None,
+                 alerts: Iterable[Union[str, AlertRule]] = (), max_processes: int = 0,
+                 log: Optional[Callable[[int, str], object]] = None,
+                 resolve_names: bool = True):
+        self._handle = c_void_p()
+        self._callback = callback
+        self._log = log
+        self._resolve_names = resolve_names
+        self._queue: collections.deque[Event] = collections.deque()
+        self._pending_exc: Optional[BaseException] = None
+        self._in_call = False
+        self._c_event_fn = _EVENT_FN(self._on_event)
+        self._c_log_fn = _LOG_FN(self._on_log) if log else _LOG_FN()
+        opts = _SamplerOpts(sz=ctypes.sizeof(_SamplerOpts), on_event=self._c_event_fn,
+                            userdata=None, log=self._c_log_fn, log_userdata=None,
+                            max_processes=max_processes)
+        _check(_pw_sampler_new(byref(opts), byref(self._handle)), "sampler options")
+        try:
+            for rule in alerts:
+                self.add_alert(rule)
+        except BaseException:
+            self.close()
+            raise
+
+    def _on_event(self, _m, ev, _userdata) -> int:
+        try:
+            event = _make_event(ev, self._resolve_names)
+            if self._callback is None:
+                self._queue.append(event)
+            else:
+                self._callback(event)
+            return 0
+        except BaseException as e:  # re-raised by dispatch()/sample()
+            self._pending_exc = e
+            return -_errno.ECANCELED
+
+    def _on_log(self, level, msg, _userdata) -> None:
+        try:
+            self._log(level, _str(msg) or "")
+        except BaseException:
+            pass
+
+    def _h(self) -> c_void_p:
+        if not self._handle:
+            raise ValueError("sampler is closed")
+        if self._in_call:
+            raise RuntimeError("a Sampler cannot be called from its own callback")
+        return self._handle
+
+    def _call(self, fn, *args) -> int:
+        h = self._h()
+        self._in_call = True
+        try:
+            ret = fn(h, *args)
+        finally:
+            self._in_call = False
+        exc, self._pending_exc = self._pending_exc, None
+        if exc is not None:
+            raise exc
+        return ret
+
+    def add_alert(self, rule: Union[str, AlertRule]) -> int:
+        """Add an alert rule (text or AlertRule); before or after start(). Its index."""
+        if isinstance(rule, str):
+            rule = AlertRule.parse(rule)
+        c = rule._to_c()
+        return _check(_pw_sampler_add_alert(self._h(), byref(c)), f"alert rule {rule}")
+
+    def start(self) -> "Sampler":
+        """Load the programs, seed the process table, take the baseline sample."""
+        _check(self._call(_pw_sampler_start), "start")
+        return self
+
+    def fileno(self) -> int:
+        """Readable when exit events wait (call dispatch()); valid after start()."""
+        return _check(_pw_sampler_fd(self._h()), "fileno")
+
+    def dispatch(self, timeout_ms: int = 0) -> int:
+        """Collect exit events for up to timeout_ms (-1: until one comes)."""
+        ret = self._call(_pw_sampler_dispatch, int(timeout_ms))
+        return 0 if ret == -_errno.EINTR else _check(ret, "dispatch")
+
+    def wait(self, seconds: float) -> None:
+        """Collect exit events for `seconds` (the pause between two samples)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.dispatch(max(1, int(left * 1000)))
+
+    def sample(self) -> Sample:
+        """Measure now: deltas since the previous sample; alert rules evaluated
+        (their events reach the callback or the queue before this returns)."""
+        out = c_void_p()
+        _check(self._call(_pw_sampler_sample, byref(out)), "sample")
+        smp = out.value
+        procs = tuple(_make_usage(_pw_sample_process(smp, i).contents)
+                      for i in range(_pw_sample_count(smp)))
+        return Sample(time_ns=_pw_sample_time_ns(smp), interval_ns=_pw_sample_interval_ns(smp),
+                      tasks=_pw_sample_tasks(smp), cost_ns=_pw_sample_cost_ns(smp),
+                      processes=procs)
+
+    def drain(self) -> list[Event]:
+        """The queued events (callback-less samplers), emptying the queue."""
+        out = list(self._queue)
+        self._queue.clear()
+        return out
+
+    def close(self) -> None:
+        """Detach everything and free the sampler. Idempotent."""
+        if self._in_call:
+            raise RuntimeError("a Sampler cannot be closed from its own callback")
+        h, self._handle = self._handle, c_void_p()
+        if h:
+            _pw_sampler_free(h)
 
 
 # ------------------------------------------------------------- exec gate
@@ -1522,6 +1929,11 @@ class Gate(_Closing):
     chooses posix_spawn (close_fds=False); subprocess's default fork/vfork
     path drops the GIL and is decided normally.
 
+    decision_filter: which decisions make a record for on_decision (PW_GATE_RECORD_*
+    bits of include/procward.h); 0: every one.
+    kill_on_missed_deadline: N > 0: the guardian kills the gate after N missed
+    deadlines in a row, and the kernel releases every exec; 0: never.
+
     argv_in_kernel: copy every execve's argv in the kernel instead of
     reading it from the waiting process when asked (the library switches by
     itself where that read is impossible). ExecRequest reads args before the
@@ -1548,7 +1960,8 @@ class Gate(_Closing):
                  decision_queue: int = 0,
                  on_error: Optional[Callable[[ExecRequest, BaseException], object]] = None,
                  log: Optional[Callable[[int, str], object]] = None,
-                 cache_entries: int = 0, argv_in_kernel: bool = False):
+                 cache_entries: int = 0, argv_in_kernel: bool = False,
+                 decision_filter: int = 0, kill_on_missed_deadline: int = 0):
         self._handle = c_void_p()
         self._handler = handler
         self._on_decision_cb = on_decision
@@ -1586,6 +1999,8 @@ class Gate(_Closing):
             log=self._c_log,
             cache_entries=cache_entries,
             argv_in_kernel=argv_in_kernel,
+            decision_filter=decision_filter,
+            kill_on_missed_deadline=kill_on_missed_deadline,
         )
         _check(_pw_gate_new(byref(opts), byref(self._handle)), "gate options")
         self._add_rules_or_close(rules)

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "core/features.h"
 #include "core/log.h"
 #include "probe.skel.h"
 
@@ -64,46 +65,69 @@ static int try_fanotify_exec(void)
 	return err;
 }
 
-static unsigned int probe_all(void)
+#define PW_FEAT_NEED_BTF (PW_FEAT_TP_BTF | PW_FEAT_TASK_ITER | PW_FEAT_FENTRY | PW_FEAT_BPF_LSM)
+#define PW_FEAT_ALL_KNOWN                                                                  \
+	(PW_FEAT_BTF | PW_FEAT_BPF | PW_FEAT_RINGBUF | PW_FEAT_NEED_BTF | PW_FEAT_FANOTIFY_EXEC | \
+	 PW_FEAT_SEND_SIGNAL)
+
+/*
+ * Probe the features in `want` only: each program probe costs a parse of
+ * the kernel's BTF (~10 ms of CPU here), and the sampler, say, needs one
+ * of the four. `have_btf`: whether PW_FEAT_BTF is already known to hold.
+ */
+static unsigned int probe_some(unsigned int want, bool have_btf)
 {
 	unsigned int f = 0;
 
 	/* libbpf's messages from failing probes are expected: keep them quiet. */
 	pw_log_libbpf_begin(NULL);
-	if (!access("/sys/kernel/btf/vmlinux", R_OK))
+	if ((want & PW_FEAT_BTF) && !access("/sys/kernel/btf/vmlinux", R_OK))
 		f |= PW_FEAT_BTF;
-	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCKET_FILTER, NULL) == 1)
+	if ((want & PW_FEAT_BPF) && libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCKET_FILTER, NULL) == 1)
 		f |= PW_FEAT_BPF;
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
+	if ((want & PW_FEAT_RINGBUF) && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
 		f |= PW_FEAT_RINGBUF;
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL) == 1)
+	if ((want & PW_FEAT_SEND_SIGNAL) &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL) == 1)
 		f |= PW_FEAT_SEND_SIGNAL;
-	if (f & PW_FEAT_BTF) {
-		if (!try_program("probe_tp_btf", false))
+	if (have_btf || (f & PW_FEAT_BTF)) {
+		if ((want & PW_FEAT_TP_BTF) && !try_program("probe_tp_btf", false))
 			f |= PW_FEAT_TP_BTF;
-		if (!try_program("probe_task_iter", false))
+		if ((want & PW_FEAT_TASK_ITER) && !try_program("probe_task_iter", false))
 			f |= PW_FEAT_TASK_ITER;
-		if (!try_program("probe_fentry", false))
+		if ((want & PW_FEAT_FENTRY) && !try_program("probe_fentry", false))
 			f |= PW_FEAT_FENTRY;
-		if (!try_program("probe_lsm", true))
+		if ((want & PW_FEAT_BPF_LSM) && !try_program("probe_lsm", true))
 			f |= PW_FEAT_BPF_LSM;
 	}
-	if (!try_fanotify_exec())
+	if ((want & PW_FEAT_FANOTIFY_EXEC) && !try_fanotify_exec())
 		f |= PW_FEAT_FANOTIFY_EXEC;
 	pw_log_libbpf_end();
 	return f;
 }
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static unsigned int features;
+/* What was probed, and what of it holds: each feature is probed once per process. */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int probed, found;
 
-static void probe_once(void)
+unsigned int pw_features_probe(unsigned int want)
 {
-	features = probe_all();
+	unsigned int todo, have;
+
+	pthread_mutex_lock(&probe_lock);
+	todo = want & ~probed;
+	if (todo & PW_FEAT_NEED_BTF)
+		todo |= PW_FEAT_BTF & ~probed; /* the program probes need it */
+	if (todo) {
+		found |= probe_some(todo, found & PW_FEAT_BTF);
+		probed |= todo;
+	}
+	have = found & want;
+	pthread_mutex_unlock(&probe_lock);
+	return have;
 }
 
 PW_API unsigned int pw_features(void)
 {
-	pthread_once(&once, probe_once);
-	return features;
+	return pw_features_probe(PW_FEAT_ALL_KNOWN);
 }

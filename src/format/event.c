@@ -166,6 +166,66 @@ static void json_exit(struct pw_writer *w, int status)
 	}
 }
 
+/* ,"key":N, or ,"key":null where the value was not measured */
+#define KV_U_OR_NULL(w, key, valid, v)                    \
+	do {                                              \
+		if (valid)                                \
+			KV_U((w), key, (v));              \
+		else                                      \
+			pw_puts_lit((w), ",\"" key "\":null"); \
+	} while (0)
+
+/*
+ * Exits: ,"rusage":{...} with the names and units of struct pw_rusage
+ * (ns, bytes, counts). Every key is always present: null marks what the
+ * kernel did not measure (I/O without task I/O accounting) or what does
+ * not apply (a thread's peak RSS and reaped children).
+ */
+static void json_rusage(struct pw_writer *w, const struct pw_rusage *ru)
+{
+	bool thread = ru->flags & PW_RUSAGE_THREAD;
+
+	pw_puts_lit(w, ",\"rusage\":{\"cpu_ns\":");
+	pw_put_u64(w, ru->cpu_ns);
+	KV_U(w, "user_ns", ru->user_ns);
+	KV_U(w, "system_ns", ru->system_ns);
+	KV_U_OR_NULL(w, "max_rss_bytes", !thread, ru->max_rss_bytes);
+	KV_U(w, "minor_faults", ru->minor_faults);
+	KV_U(w, "major_faults", ru->major_faults);
+	KV_U(w, "voluntary_switches", ru->voluntary_switches);
+	KV_U(w, "involuntary_switches", ru->involuntary_switches);
+	KV_U_OR_NULL(w, "read_bytes", ru->flags & PW_RUSAGE_IO, ru->read_bytes);
+	KV_U_OR_NULL(w, "write_bytes", ru->flags & PW_RUSAGE_IO, ru->write_bytes);
+	KV_U_OR_NULL(w, "read_chars", ru->flags & PW_RUSAGE_CHARS, ru->read_chars);
+	KV_U_OR_NULL(w, "write_chars", ru->flags & PW_RUSAGE_CHARS, ru->write_chars);
+	KV_U(w, "lifetime_ns", ru->lifetime_ns);
+	KV_U_OR_NULL(w, "children_user_ns", !thread, ru->children_user_ns);
+	KV_U_OR_NULL(w, "children_system_ns", !thread, ru->children_system_ns);
+	KV_U(w, "threads", ru->threads);
+	pw_puts_lit(w, ",\"partial\":");
+	json_bool(w, ru->flags & PW_RUSAGE_PARTIAL);
+	pw_putc(w, '}');
+}
+
+/* The unit of an alert's value and threshold, by kind. */
+static const char *alert_kind_name(enum pw_alert_kind kind)
+{
+	switch (kind) {
+	case PW_ALERT_CPU: return "cpu";
+	case PW_ALERT_RSS: return "rss";
+	case PW_ALERT_THREADS: return "threads";
+	}
+	return NULL;
+}
+
+static void json_alert(struct pw_writer *w, const struct pw_event *ev)
+{
+	KV_I(w, "alert_rule", pw_event_alert_rule(ev));
+	pw_json_kv_str(w, "alert_kind", alert_kind_name(pw_event_alert_kind(ev)));
+	KV_U(w, "alert_value", pw_event_alert_value(ev));
+	KV_U(w, "alert_threshold", pw_event_alert_threshold(ev));
+}
+
 PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len, unsigned int flags)
 {
 	struct pw_writer w;
@@ -234,6 +294,11 @@ PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len
 		json_exit(&w, pw_event_exit_status(ev));
 		pw_puts_lit(&w, ",\"group_exit\":");
 		json_bool(&w, evflags & PW_EVF_GROUP_EXIT);
+		if (pw_event_rusage(ev))
+			json_rusage(&w, pw_event_rusage(ev));
+		break;
+	case PW_EVENT_RESOURCE_ALERT:
+		json_alert(&w, ev);
 		break;
 	default:
 		break;
@@ -278,6 +343,50 @@ static void text_seconds(struct pw_writer *w, uint64_t ns)
 	pw_put(w, frac, sizeof(frac));
 	if (w->pos - start < 10)
 		pw_put_spaces(w, 10 - (w->pos - start));
+}
+
+/* ns as milliseconds with three decimals: 626253000 -> "626.253" */
+static void text_ms(struct pw_writer *w, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	char frac[4] = { '.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+			 (char)('0' + us % 10) };
+
+	pw_put_u64(w, us / 1000);
+	pw_put(w, frac, sizeof(frac));
+}
+
+/* Exits: key=value pairs whose keys carry the unit; what was not measured is left out. */
+static void text_rusage(struct pw_writer *w, const struct pw_rusage *ru)
+{
+	pw_puts_lit(w, " cpu_ms=");
+	text_ms(w, ru->cpu_ns);
+	pw_puts_lit(w, " user_ms=");
+	text_ms(w, ru->user_ns);
+	pw_puts_lit(w, " sys_ms=");
+	text_ms(w, ru->system_ns);
+	if (!(ru->flags & PW_RUSAGE_THREAD)) {
+		pw_puts_lit(w, " maxrss_kib=");
+		pw_put_u64(w, ru->max_rss_bytes / 1024);
+	}
+	pw_puts_lit(w, " minflt=");
+	pw_put_u64(w, ru->minor_faults);
+	pw_puts_lit(w, " majflt=");
+	pw_put_u64(w, ru->major_faults);
+	pw_puts_lit(w, " nvcsw=");
+	pw_put_u64(w, ru->voluntary_switches);
+	pw_puts_lit(w, " nivcsw=");
+	pw_put_u64(w, ru->involuntary_switches);
+	if (ru->flags & PW_RUSAGE_IO) {
+		pw_puts_lit(w, " read_bytes=");
+		pw_put_u64(w, ru->read_bytes);
+		pw_puts_lit(w, " write_bytes=");
+		pw_put_u64(w, ru->write_bytes);
+	}
+	pw_puts_lit(w, " life_ms=");
+	text_ms(w, ru->lifetime_ns);
+	if (ru->flags & PW_RUSAGE_PARTIAL)
+		pw_puts_lit(w, " partial");
 }
 
 static void text_args(struct pw_writer *w, const struct pw_event *ev)
@@ -396,11 +505,34 @@ PW_API int pw_event_format_text(const struct pw_event *ev, char *buf, size_t len
 			pw_puts_lit(&w, " exit ");
 			pw_put_i64(&w, WEXITSTATUS(status));
 		}
+		if (pw_event_rusage(ev))
+			text_rusage(&w, pw_event_rusage(ev));
 		if (pw_event_image(ev)) {
 			pw_putc(&w, ' ');
 			pw_text_cstr(&w, pw_event_image(ev));
 		}
 		break;
+	case PW_EVENT_RESOURCE_ALERT: {
+		const char *kind = alert_kind_name(pw_event_alert_kind(ev));
+		const char *unit = pw_event_alert_kind(ev) == PW_ALERT_CPU ? "%" :
+				   pw_event_alert_kind(ev) == PW_ALERT_RSS ? "B" : "";
+
+		pw_puts_lit(&w, " rule ");
+		pw_put_i64(&w, pw_event_alert_rule(ev));
+		pw_putc(&w, ' ');
+		pw_puts(&w, kind ? kind : "?");
+		pw_putc(&w, ' ');
+		pw_put_u64(&w, pw_event_alert_value(ev));
+		pw_puts(&w, unit);
+		pw_puts_lit(&w, " > ");
+		pw_put_u64(&w, pw_event_alert_threshold(ev));
+		pw_puts(&w, unit);
+		if (pw_event_image(ev)) {
+			pw_putc(&w, ' ');
+			pw_text_cstr(&w, pw_event_image(ev));
+		}
+		break;
+	}
 	default:
 		break;
 	}

@@ -18,6 +18,7 @@
 #include "monitor/monitor.h"
 #include "monitor/proctable.h"
 #include "snapshot/process.h"
+#include "core/features.h"
 #include "core/opts.h"
 
 #define MAX_PENDING_EXITS 65536
@@ -498,6 +499,7 @@ static int sample_now(struct pw_sampler *s, bool first)
 	} while (err > 0);
 	if (err < 0 && err != -EINTR)
 		return err;
+	s->skel->bss->want_token = s->n_alerts > 0;
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	err = walk_tasks(s, &nraw);
 	if (err)
@@ -522,7 +524,7 @@ PW_API int pw_sampler_start(struct pw_sampler *s)
 		return -EINVAL;
 	if (s->started)
 		return -EALREADY;
-	if (!(pw_features() & PW_FEAT_TASK_ITER))
+	if (!pw_features_probe(PW_FEAT_TASK_ITER)) /* that probe alone: start-up cost */
 		return -PW_ERR_KERNEL_FEATURE;
 	mopts.userdata = s;
 	mopts.log = s->opts.log;

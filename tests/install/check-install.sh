@@ -83,6 +83,11 @@ check "cc minimal.c with pkg-config --static --libs (libprocward.a)" \
 check "minimal-static does not need libprocward.so" \
 	sh -c "! readelf -d '$tmp/minimal-static' | grep -q 'NEEDED.*libprocward'"
 
+# shellcheck disable=SC2046,SC2086
+check "cc watchdog.c \$(pkg-config --cflags --libs procward)" \
+	$CC -Wall -Wextra -Werror examples/watchdog.c $(pkg-config --cflags --libs procward) \
+	-o "$tmp/watchdog"
+
 echo "=== installed CLI and man page"
 check "procward --version" \
 	sh -c "'$prefix/bin/procward' --version | grep -q '^procward 0.1.0 (libprocward 0.1.0)'"

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -259,6 +260,95 @@ static void watch_text_escapes_control_bytes(void **state)
 		assert_true((unsigned char)out[i] >= 0x20 || out[i] == '\n');
 	assert_non_null(strstr(out, "/bin/echo pw-cli-marker x\\xffy\\x1b[2J"));
 	assert_non_null(strstr(out, "exit 9"));
+}
+
+/*
+ * watch --json and --text: a child that burns CPU and touches memory exits;
+ * its exit line carries the rusage that wait4() reports for it (CPU and
+ * peak RSS within 2%), with every documented key.
+ */
+static void watch_exit_lines_carry_rusage(void **state)
+{
+	static const char *const formats[] = { "--json", "--text" };
+	static char text[1 << 16];
+	char probe[128], file[128], cmd[256], out[256], expr[2048];
+	/* sh: a builtin loop (CPU, no children), then a 24 MiB string (memory) */
+	char *const child_argv[] = { "pw-cli-burn", "-c",
+				     "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; "
+				     "x=$(head -c 25165824 /dev/zero | tr '\\0' a); exit 4",
+				     NULL };
+
+	(void)state;
+	snprintf(probe, sizeof(probe), "%s/pw-cli-burn", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cp /bin/sh %s", probe);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	for (size_t f = 0; f < 2; f++) {
+		char *const argv[] = { "procward", "watch", "-v", (char *)formats[f], "-n", "pw-cli-burn",
+				       "--events", "exit", "-o", file, NULL };
+		struct cli_proc p;
+		struct rusage ru;
+		long long t0, t1;
+		uint64_t cpu_ns;
+		int status;
+		pid_t pid;
+
+		snprintf(file, sizeof(file), "%s/exit%zu.out", tmpdir, f);
+		cli_start(&p, argv, 30000);
+		assert_true(cli_wait_stderr(&p, "watching", 20000));
+		t0 = test_ms_now();
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			execv(probe, child_argv);
+			_exit(127);
+		}
+		assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+		t1 = test_ms_now();
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 4);
+		assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
+		/* wait4 includes the reaped children (head, tr): only the shell's own use is in its event */
+		cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000 +
+			 (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000;
+		if (f == 0) {
+			snprintf(expr, sizeof(expr),
+				 "[r for r in recs if r[\"type\"]==\"process_exit\" and r[\"pid\"]==%d "
+				 "and r[\"exit_code\"]==4 and set(r[\"rusage\"])=={\"cpu_ns\",\"user_ns\","
+				 "\"system_ns\",\"max_rss_bytes\",\"minor_faults\",\"major_faults\","
+				 "\"voluntary_switches\",\"involuntary_switches\",\"read_bytes\","
+				 "\"write_bytes\",\"read_chars\",\"write_chars\",\"lifetime_ns\","
+				 "\"children_user_ns\",\"children_system_ns\",\"threads\",\"partial\"} "
+				 "and (lambda u: abs(u[\"cpu_ns\"]+u[\"children_user_ns\"]+"
+				 "u[\"children_system_ns\"]-%llu)<=0.02*%llu "
+				 "and u[\"cpu_ns\"]==u[\"user_ns\"]+u[\"system_ns\"] "
+				 "and u[\"cpu_ns\"]>0.5*%llu "
+				 "and abs(u[\"max_rss_bytes\"]-%ld*1024)<=0.02*%ld*1024 "
+				 "and 0<u[\"lifetime_ns\"]<=%lld*1000000 "
+				 "and u[\"minor_faults\"]>0 and u[\"threads\"]==1 and u[\"partial\"] is False"
+				 ")(r[\"rusage\"])]",
+				 pid, (unsigned long long)cpu_ns, (unsigned long long)cpu_ns,
+				 (unsigned long long)cpu_ns, ru.ru_maxrss, ru.ru_maxrss, t1 - t0 + 1);
+			assert_int_equal(json_check(file, expr), 0);
+		} else {
+			char needle[64], type[32];
+			const char *line = NULL;
+			size_t n = read_file(file, text, sizeof(text));
+			int ev_pid;
+
+			assert_true(n > 0);
+			/* its own line: TIME EVENT PID ... (its subshell's has it as PPID) */
+			for (const char *l = text; *l && !line; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+				if (sscanf(l, "%*s %31s %d", type, &ev_pid) == 2 && ev_pid == pid &&
+				    !strcmp(type, "process_exit"))
+					line = l;
+			assert_non_null(line);
+			fprintf(stderr, "text: %.*s\n", (int)strcspn(line, "\n"), line);
+			assert_non_null(strstr(line, " exit 4 cpu_ms="));
+			snprintf(needle, sizeof(needle), " maxrss_kib=%ld ", ru.ru_maxrss);
+			/* peak RSS in KiB is exact (pages), so the text shows wait4's number */
+			assert_true(strstr(line, needle) && strstr(line, needle) < strchr(line, '\n'));
+			assert_true(strstr(line, " life_ms=") < strchr(line, '\n'));
+		}
+	}
 }
 
 static void snapshot_json_and_text(void **state)
@@ -864,6 +954,7 @@ int main(void)
 		cmocka_unit_test(exit_statuses_and_messages),
 		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, setup, teardown),
 		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(watch_exit_lines_carry_rusage, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_json_and_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(output_files_are_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(gate_default_log_and_log_all, setup, teardown),

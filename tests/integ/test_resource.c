@@ -12,8 +12,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +126,23 @@ static void assert_within(double got, double want, double frac, const char *what
 	}
 }
 
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0])
+		assert_int_equal(uname(&u), 0);
+	return u.release;
+}
+
+static bool kernel_before(int major, int minor)
+{
+	int ma = 0, mi = 0;
+
+	assert_int_equal(sscanf(kernel_release(), "%d.%d", &ma, &mi), 2);
+	return ma < major || (ma == major && mi < minor);
+}
+
 /* Compare an exit event with wait4()'s rusage of the same child. */
 static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru)
 {
@@ -137,13 +157,23 @@ static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru
 		tv_ns(ru->ru_stime) / 1e6, ru->ru_maxrss, ru->ru_minflt, ru->ru_nvcsw);
 	assert_int_equal(e->ru.sz, sizeof(struct pw_rusage));
 	assert_true(e->ru.cpu_ns == e->ru.user_ns + e->ru.system_ns);
+	assert_false(e->ru.flags & PW_RUSAGE_THREAD);
+	if (e->ru.flags & PW_RUSAGE_PARTIAL) {
+		/*
+		 * Threads still in do_exit could not be summed (no bpf_iter_task
+		 * before 6.7): the event says so, and its values are only low.
+		 */
+		fprintf(stderr, "pid %d: partial (kernel %s), as flagged\n", e->pid, kernel_release());
+		assert_true(kernel_before(6, 7));
+		assert_true(e->ru.cpu_ns <= want_cpu + want_cpu / 50);
+		assert_true(e->ru.minor_faults <= (uint64_t)ru->ru_minflt);
+		return;
+	}
 	assert_within((double)e->ru.cpu_ns, (double)want_cpu, 0.02, "user+system CPU");
 	assert_within((double)e->ru.max_rss_bytes, (double)ru->ru_maxrss * 1024.0, 0.02, "peak RSS");
 	/* Faults are taken before the exit; exit_mm adds none. */
 	assert_within((double)e->ru.minor_faults, (double)ru->ru_minflt, 0.02, "minor faults");
 	assert_true(e->ru.major_faults == (uint64_t)ru->ru_majflt);
-	assert_true(!(e->ru.flags & PW_RUSAGE_PARTIAL));
-	assert_true(!(e->ru.flags & PW_RUSAGE_THREAD));
 }
 
 #define TOUCH_BYTES (48u << 20)
@@ -249,7 +279,8 @@ static void joined_threads_summed(void **state)
 	e = wait_process_exit(m, &x, 5000);
 	assert_non_null(e);
 	compare_with_wait4(e, &ru);
-	assert_true(e->ru.cpu_ns >= 3 * 250000000ull);
+	if (!(e->ru.flags & PW_RUSAGE_PARTIAL)) /* partial: a joined thread was still exiting */
+		assert_true(e->ru.cpu_ns >= 3 * 250000000ull);
 	/* Each thread exit carries that thread's CPU: at least what it burned. */
 	for (size_t i = 0; i < x.n; i++) {
 		if (x.v[i].type != PW_EVENT_THREAD_EXIT)
@@ -391,6 +422,7 @@ struct alerts {
 	pid_t pid;
 	uint64_t last_value;
 	uint32_t uid;
+	struct pw_token token;
 	struct pw_proc_key key;
 };
 
@@ -406,6 +438,7 @@ static int on_sampler_event(struct pw_monitor *m, const struct pw_event *ev, voi
 	a->n++;
 	a->last_value = pw_event_alert_value(ev);
 	a->uid = pw_event_token(ev)->uid;
+	a->token = *pw_event_token(ev);
 	a->key = pw_event_key(ev);
 	return 0;
 }
@@ -458,22 +491,99 @@ static uint64_t schedstat_ns(pid_t pid)
 	return ns;
 }
 
-static pid_t spin_child(void)
+/* A busy loop; with ids, it runs as those (real, effective, saved: the fs ids follow euid). */
+static pid_t spin_child_as(const uid_t *uids, const gid_t *gids)
 {
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
+	char c;
 
+	pid_t parent = getpid();
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		volatile uint64_t sink = 0;
 
-		/* a failed assertion in the test must not leave a busy loop on the machine */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
 		prctl_name("pw-spin");
+		if (gids && setresgid(gids[0], gids[1], gids[2]))
+			_exit(1);
+		if (uids && setresuid(uids[0], uids[1], uids[2]))
+			_exit(1);
+		/* a failed assertion in the test must not leave it spinning (set after the id
+		 * change, which clears it) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		close(ready[1]);
 		for (;;)
 			sink++;
 	}
+	close(ready[1]);
+	/* the ids are in place before any sample sees it */
+	assert_int_equal(read_within(ready[0], &c, 1, 10000), 1);
+	close(ready[0]);
 	setpriority(PRIO_PROCESS, (id_t)pid, -10); /* the machine is shared: give it its CPU */
 	return pid;
+}
+
+static pid_t spin_child(void)
+{
+	return spin_child_as(NULL, NULL);
+}
+
+static uint64_t file_ino(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_ino;
+}
+
+static uint32_t proc_u32(pid_t pid, const char *file)
+{
+	char path[64];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu", &v), 1);
+	fclose(f);
+	return (uint32_t)v;
+}
+
+/* The token an alert carries is the process's, field by field, as /proc shows it. */
+static void assert_token_of(const struct pw_token *t, pid_t pid)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	assert_int_equal(t->pidns_ino, (uint32_t)file_ino(path));
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	assert_int_equal(t->mntns_ino, (uint32_t)file_ino(path));
+	assert_int_equal(t->cap_effective, proc_status_hex(pid, "CapEff"));
+	assert_int_equal(t->cap_permitted, proc_status_hex(pid, "CapPrm"));
+	assert_int_equal(t->loginuid, proc_u32(pid, "loginuid"));
+	assert_int_equal(t->sessionid, proc_u32(pid, "sessionid"));
+	/* cgroup v2: "0::/path"; its id is the inode of that directory */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) && strncmp(line, "0::", 3))
+		;
+	fclose(f);
+	if (!strncmp(line, "0::", 3)) {
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s", line + 3);
+		if (access(path, F_OK) == 0)
+			assert_int_equal(t->cgroup_id, file_ino(path));
+	}
 }
 
 /* A busy loop's delta is what the kernel says it ran; its command line is known. */
@@ -483,7 +593,7 @@ static void sampler_deltas_match_kernel(void **state)
 	struct pw_sampler *s;
 	const struct pw_sample *smp;
 	const struct pw_proc_usage *u;
-	uint64_t before, after;
+	uint64_t before0, before1, after0, after1;
 	pid_t pid;
 	int status;
 
@@ -492,20 +602,23 @@ static void sampler_deltas_match_kernel(void **state)
 	s = start_sampler(&a);
 	pid = spin_child();
 	run_for(s, 100);
+	before0 = schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	before = schedstat_ns(pid);
+	before1 = schedstat_ns(pid);
 	run_for(s, 500);
+	after0 = schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	after = schedstat_ns(pid);
+	after1 = schedstat_ns(pid);
 	u = find_usage(smp, pid, false);
 	assert_non_null(u);
-	fprintf(stderr, "spin: delta %.1f ms (schedstat %.1f ms) of %.1f ms, %zu tasks walked in %.3f ms\n",
-		u->cpu_delta_ns / 1e6, (after - before) / 1e6, pw_sample_interval_ns(smp) / 1e6,
-		pw_sample_tasks(smp), pw_sample_cost_ns(smp) / 1e6);
-	/* schedstat read right before/after the walk: a few ms of slack either side */
-	assert_true(u->cpu_delta_ns + 20000000ull >= after - before);
-	assert_true(u->cpu_delta_ns <= after - before + 20000000ull);
-	assert_true(u->cpu_delta_ns >= 300000000ull);
+	fprintf(stderr, "spin: delta %.1f ms (schedstat %.1f..%.1f ms) of %.1f ms, %zu tasks walked in %.3f ms\n",
+		u->cpu_delta_ns / 1e6, (after0 - before1) / 1e6, (after1 - before0) / 1e6,
+		pw_sample_interval_ns(smp) / 1e6, pw_sample_tasks(smp), pw_sample_cost_ns(smp) / 1e6);
+	/* each walk lies between two schedstat reads: the delta is bracketed exactly */
+	assert_true(u->cpu_delta_ns >= after0 - before1);
+	assert_true(u->cpu_delta_ns <= after1 - before0);
+	/* and it ran (its share of a loaded shared machine: at least a tenth) */
+	assert_true(u->cpu_delta_ns >= pw_sample_interval_ns(smp) / 10);
 	assert_false(u->started);
 	assert_int_equal(u->threads, 1);
 	assert_int_equal(u->state, 'R');
@@ -570,8 +683,11 @@ static void sampler_reports_short_lived(void **state)
  */
 static void alert_once_per_crossing(void **state)
 {
-	PW_OPTS(pw_alert_rule, cpu, .kind = PW_ALERT_CPU, .threshold = 50, .for_ms = 400);
+	/* 10%: what a busy loop at nice -10 gets even on a loaded shared machine; stopped it has 0 */
+	PW_OPTS(pw_alert_rule, cpu, .kind = PW_ALERT_CPU, .threshold = 10, .for_ms = 400);
 	PW_OPTS(pw_alert_rule, thr, .kind = PW_ALERT_THREADS, .threshold = 3);
+	static const uid_t ids[3] = { 4101, 4102, 4103 };
+	static const gid_t gids[3] = { 4201, 4202, 4203 };
 	struct alerts a = { 0 };
 	struct pw_sampler *s;
 	const struct pw_sample *smp;
@@ -581,7 +697,7 @@ static void alert_once_per_crossing(void **state)
 	(void)state;
 	require_bpf();
 	s = start_sampler(&a);
-	pid = spin_child();
+	pid = spin_child_as(ids, gids);
 	a.pid = pid;
 	cpu.pid = pid;
 	cpu_idx = pw_sampler_add_alert(s, &cpu);
@@ -600,8 +716,16 @@ static void alert_once_per_crossing(void **state)
 		/* running 1.2 s: one alert; stopped: none more */
 		assert_int_equal(a.by_rule[cpu_idx], phase == 2 ? 2 : 1);
 	}
-	assert_true(a.last_value > 50);
-	assert_int_equal(a.uid, 0);
+	assert_true(a.last_value > 10);
+	assert_int_equal(a.uid, ids[0]);
+	assert_int_equal(a.token.euid, ids[1]);
+	assert_int_equal(a.token.suid, ids[2]);
+	assert_int_equal(a.token.fsuid, ids[1]);
+	assert_int_equal(a.token.gid, gids[0]);
+	assert_int_equal(a.token.egid, gids[1]);
+	assert_int_equal(a.token.sgid, gids[2]);
+	assert_int_equal(a.token.fsgid, gids[1]);
+	assert_token_of(&a.token, pid);
 	assert_int_equal(a.key.pid, pid);
 	assert_int_equal(a.n, 2);
 	kill(pid, SIGKILL);
@@ -616,7 +740,6 @@ static void alert_once_per_crossing(void **state)
 	if (pid == 0) {
 		pthread_t t;
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, whatever it asserts */
 		for (int i = 0; i < 4; i++)
 			pthread_create(&t, NULL, sleeper, NULL);
 		for (;;)

@@ -267,11 +267,13 @@ static bool jvalue(struct jp *j, struct jv *v, int depth)
 	if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
 		j->p += 4;
 		v->t = J_BOOL;
+		v->len = 1; /* the value */
 		return true;
 	}
 	if (j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
 		j->p += 5;
 		v->t = J_BOOL;
+		v->len = 0;
 		return true;
 	}
 	{
@@ -847,6 +849,212 @@ static void decision_json_and_text(void **state)
 	}
 }
 
+/* An exit record as the kernel writes it, through the real decoder. */
+static void decode_exit(struct pw_event *ev, struct pw_raw_exit *raw, unsigned int type,
+			unsigned int rflags)
+{
+	struct pw_decode_buf db = { 0 };
+
+	memset(raw, 0, sizeof(*raw));
+	raw->hdr.type = (uint16_t)type;
+	raw->hdr.size = sizeof(*raw);
+	raw->hdr.pid = 700;
+	raw->hdr.tid = type == PW_RAW_THREAD_EXIT ? 701 : 700;
+	memcpy(raw->hdr.comm, "burner", 7);
+	raw->exit_status = 3 << 8;
+	raw->runtime_ns = 626253000;   /* split 3:1 by the tick samples below */
+	raw->utime_raw_ns = 300;
+	raw->stime_raw_ns = 100;
+	raw->maxrss_pages = 20858;
+	raw->min_flt = 12311;
+	raw->maj_flt = 2;
+	raw->nvcsw = 5;
+	raw->nivcsw = 77;
+	raw->read_bytes = 8192;
+	raw->write_bytes = 4096;
+	raw->rchar = 111;
+	raw->wchar = 222;
+	raw->children_utime_ns = 1000;
+	raw->children_stime_ns = 2000;
+	raw->lifetime_ns = 1500000001;
+	raw->threads = 3;
+	raw->rflags = rflags;
+	assert_int_equal(pw_event_decode(ev, raw, sizeof(*raw), &db), 0);
+	pw_decode_buf_free(&db);
+}
+
+static const char *jnum(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	assert_non_null(v);
+	assert_int_equal(v->t, J_NUM);
+	return v->s;
+}
+
+static void assert_jnull(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	assert_non_null(v); /* present, and null */
+	assert_int_equal(v->t, J_NULL);
+}
+
+/* Exit events carry struct pw_rusage in JSON (units in the names) and in text. */
+static void exit_rusage_json_and_text(void **state)
+{
+	static char out[8192];
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct pw_raw_exit raw;
+	struct pw_event ev;
+	const struct jv *ru;
+	struct jv doc;
+	char want[64];
+	int len;
+
+	(void)state;
+	decode_exit(&ev, &raw, PW_RAW_PROCESS_EXIT, PW_RAW_RU_IO | PW_RAW_RU_CHARS);
+	len = pw_event_format_json(&ev, out, sizeof(out), 0);
+	assert_true(len > 0 && (size_t)len < sizeof(out));
+	assert_true(jparse(out, (size_t)len, &doc));
+	assert_string_equal(jget(&doc, "type")->s, "process_exit");
+	assert_string_equal(jnum(&doc, "exit_code"), "3");
+	ru = jget(&doc, "rusage");
+	assert_non_null(ru);
+	assert_int_equal(ru->t, J_OBJ);
+	/* user + system is the exact runtime, split by the tick ratio (cputime_adjust) */
+	assert_string_equal(jnum(ru, "cpu_ns"), "626253000");
+	assert_string_equal(jnum(ru, "user_ns"), "469689750");
+	assert_string_equal(jnum(ru, "system_ns"), "156563250");
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)(20858 * page));
+	assert_string_equal(jnum(ru, "max_rss_bytes"), want);
+	assert_string_equal(jnum(ru, "minor_faults"), "12311");
+	assert_string_equal(jnum(ru, "major_faults"), "2");
+	assert_string_equal(jnum(ru, "voluntary_switches"), "5");
+	assert_string_equal(jnum(ru, "involuntary_switches"), "77");
+	assert_string_equal(jnum(ru, "read_bytes"), "8192");
+	assert_string_equal(jnum(ru, "write_bytes"), "4096");
+	assert_string_equal(jnum(ru, "read_chars"), "111");
+	assert_string_equal(jnum(ru, "write_chars"), "222");
+	assert_string_equal(jnum(ru, "lifetime_ns"), "1500000001");
+	assert_string_equal(jnum(ru, "children_user_ns"), "1000");
+	assert_string_equal(jnum(ru, "children_system_ns"), "2000");
+	assert_string_equal(jnum(ru, "threads"), "3");
+	assert_int_equal(jget(ru, "partial")->t, J_BOOL);
+	assert_int_equal(jget(ru, "partial")->len, 0);
+	assert_int_equal(ru->n, 17); /* nothing else */
+	jfree(&doc);
+
+	len = pw_event_format_text(&ev, out, sizeof(out), 0, 0);
+	assert_true(len > 0 && (size_t)len < sizeof(out));
+	assert_no_control(out, (size_t)len - 1);
+	snprintf(want, sizeof(want), " maxrss_kib=%llu ", (unsigned long long)(20858 * page / 1024));
+	assert_non_null(strstr(out, " exit 3 cpu_ms=626.253 user_ms=469.689 sys_ms=156.563"));
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, " minflt=12311 majflt=2 nvcsw=5 nivcsw=77 read_bytes=8192 "
+				    "write_bytes=4096 life_ms=1500.000\n"));
+
+	/* no I/O accounting, other threads not summed: I/O is null, not 0, and "partial" says so */
+	decode_exit(&ev, &raw, PW_RAW_PROCESS_EXIT, PW_RAW_RU_PARTIAL);
+	len = pw_event_format_json(&ev, out, sizeof(out), 0);
+	assert_true(jparse(out, (size_t)len, &doc));
+	ru = jget(&doc, "rusage");
+	assert_jnull(ru, "read_bytes");
+	assert_jnull(ru, "write_bytes");
+	assert_jnull(ru, "read_chars");
+	assert_jnull(ru, "write_chars");
+	assert_int_equal(jget(ru, "partial")->t, J_BOOL);
+	assert_int_equal(jget(ru, "partial")->len, 1);
+	jfree(&doc);
+	len = pw_event_format_text(&ev, out, sizeof(out), 0, 0);
+	assert_null(strstr(out, "read_bytes="));
+	assert_non_null(strstr(out, " life_ms=1500.000 partial\n"));
+
+	/* a thread: its own CPU; no RSS or children of its own */
+	decode_exit(&ev, &raw, PW_RAW_THREAD_EXIT, PW_RAW_RU_IO);
+	len = pw_event_format_json(&ev, out, sizeof(out), 0);
+	assert_true(jparse(out, (size_t)len, &doc));
+	assert_string_equal(jget(&doc, "type")->s, "thread_exit");
+	assert_string_equal(jnum(&doc, "tid"), "701");
+	ru = jget(&doc, "rusage");
+	assert_string_equal(jnum(ru, "cpu_ns"), "626253000");
+	assert_jnull(ru, "max_rss_bytes");
+	assert_jnull(ru, "children_user_ns");
+	assert_jnull(ru, "children_system_ns");
+	assert_string_equal(jnum(ru, "read_bytes"), "8192");
+	jfree(&doc);
+	len = pw_event_format_text(&ev, out, sizeof(out), 0, 0);
+	assert_null(strstr(out, "maxrss_kib="));
+	assert_non_null(strstr(out, " thread_exit "));
+
+	/* other events have no rusage */
+	{
+		static struct fake_event f;
+
+		fill_event(&f);
+		len = pw_event_format_json(&f.ev, out, sizeof(out), 0);
+		assert_true(jparse(out, (size_t)len, &doc));
+		assert_null(jget(&doc, "rusage"));
+		jfree(&doc);
+	}
+}
+
+/* A resource alert: rule index, kind, value and threshold, with the process's identity. */
+static void resource_alert_json_and_text(void **state)
+{
+	static const struct {
+		enum pw_alert_kind kind;
+		const char *name, *text;
+	} kinds[] = {
+		{ PW_ALERT_CPU, "cpu", " rule 2 cpu 97% > 90% /usr/bin/burner\n" },
+		{ PW_ALERT_RSS, "rss", " rule 2 rss 97B > 90B /usr/bin/burner\n" },
+		{ PW_ALERT_THREADS, "threads", " rule 2 threads 97 > 90 /usr/bin/burner\n" },
+	};
+	static char out[8192];
+	struct pw_raw_header hdr;
+	struct pw_event ev;
+	struct jv doc;
+	int len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = PW_EVENT_RESOURCE_ALERT;
+		hdr.size = sizeof(hdr);
+		hdr.ts_ns = 5000000000ull;
+		hdr.pid = hdr.tid = 900;
+		hdr.start_ns = 1234;
+		hdr.token.uid = 1001;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PW_EVENT_RESOURCE_ALERT;
+		ev.hdr = &hdr;
+		memcpy(ev.comm, "burner", 7);
+		ev.image = "/usr/bin/burner";
+		ev.alert_rule = 2;
+		ev.alert_kind = kinds[i].kind;
+		ev.alert_value = 97;
+		ev.alert_threshold = 90;
+		len = pw_event_format_json(&ev, out, sizeof(out), 0);
+		assert_true(len > 0 && (size_t)len < sizeof(out));
+		assert_true(jparse(out, (size_t)len, &doc));
+		assert_string_equal(jget(&doc, "type")->s, "resource_alert");
+		assert_string_equal(jnum(&doc, "pid"), "900");
+		assert_string_equal(jnum(&doc, "start_ns"), "1234");
+		assert_string_equal(jget(&doc, "image")->s, "/usr/bin/burner");
+		assert_string_equal(jnum(&doc, "alert_rule"), "2");
+		assert_string_equal(jget(&doc, "alert_kind")->s, kinds[i].name);
+		assert_string_equal(jnum(&doc, "alert_value"), "97");
+		assert_string_equal(jnum(&doc, "alert_threshold"), "90");
+		assert_string_equal(jnum(jget(&doc, "token"), "uid"), "1001");
+		assert_null(jget(&doc, "rusage"));
+		jfree(&doc);
+		len = pw_event_format_text(&ev, out, sizeof(out), 0, 0);
+		assert_true(len > 0 && (size_t)len < sizeof(out));
+		assert_non_null(strstr(out, "5.000000   resource_alert "));
+		assert_non_null(strstr(out, kinds[i].text));
+	}
+}
+
 static void bad_arguments(void **state)
 {
 	char buf[16];
@@ -961,6 +1169,8 @@ int main(void)
 		cmocka_unit_test(process_json_and_text),
 		cmocka_unit_test(decision_held_via_loader),
 		cmocka_unit_test(decision_json_and_text),
+		cmocka_unit_test(exit_rusage_json_and_text),
+		cmocka_unit_test(resource_alert_json_and_text),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(output_file_rules, make_tmpdir, remove_tmpdir),
 	};

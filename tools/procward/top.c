@@ -427,26 +427,30 @@ static long long mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Collect exits until the deadline; interactive: 'q' on stdin returns 1. */
+/*
+ * Wait for the next frame, draining the exit events every DRAIN_MS rather
+ * than at each one: top needs them only at the frame, and a wake-up per
+ * exit would cost more than the frame itself during a spawn storm. The
+ * ring holds far more than DRAIN_MS of events. Interactive: 'q' returns 1.
+ */
+#define DRAIN_MS 250
+
 static int wait_frame(struct pw_sampler *s, long long deadline, bool interactive)
 {
 	while (!top_stop) {
 		long long left = deadline - mono_ms();
-		struct pollfd pfd[2] = { { .fd = pw_sampler_fd(s), .events = POLLIN },
-					 { .fd = STDIN_FILENO, .events = POLLIN } };
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		int n, err;
 
 		if (left <= 0)
 			return 0;
-		n = poll(pfd, interactive ? 2 : 1, (int)left);
+		n = poll(&pfd, interactive ? 1 : 0, (int)(left < DRAIN_MS ? left : DRAIN_MS));
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
-			err = pw_sampler_dispatch(s, 0);
-			if (err < 0 && err != -EINTR)
-				return err;
-		}
-		if (interactive && n > 0 && (pfd[1].revents & POLLIN)) {
+		err = pw_sampler_dispatch(s, 0);
+		if (err < 0 && err != -EINTR)
+			return err;
+		if (interactive && n > 0 && (pfd.revents & POLLIN)) {
 			char c;
 
 			if (read(STDIN_FILENO, &c, 1) == 1 && (c == 'q' || c == 'Q'))
