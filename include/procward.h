@@ -437,6 +437,17 @@ PW_API const char *pw_process_text_header(void);
 
 /* Escape one string as text output does (for log lines and messages): snprintf-like. */
 PW_API int pw_text_escape(const char *s, char *buf, size_t len);
+/*
+ * One JSON object member by the schema's rules, for applications that
+ * write their own objects (procward top does): `,"key":"value"` (null for
+ * a NULL value), valid UTF-8 for any bytes, and `,"key_b64":"..."` with
+ * the raw bytes when value is not valid UTF-8. key: [a-z0-9_]+ (else
+ * -EINVAL). snprintf-like: the length it needs, a NUL-terminated prefix in buf.
+ */
+PW_API int pw_json_member(const char *key, const char *value, char *buf, size_t len);
+/* The same for a list: `,"key":[...]`, and `,"key_b64":{"INDEX":"..."}` for the invalid ones. */
+PW_API int pw_json_args_member(const char *key, const char *const *argv, size_t argc, char *buf,
+			       size_t len);
 
 /*
  * Safe output files (--output): open(O_WRONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC),

@@ -738,6 +738,48 @@ PW_API int pw_gate_decision_format_text(const struct pw_gate_decision *d, char *
 	return finish(&w, flags);
 }
 
+/* A key the caller names: plain [a-z0-9_], so it needs no escaping itself. */
+static bool json_key_ok(const char *key)
+{
+	if (!key || !*key)
+		return false;
+	for (const char *k = key; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+			return false;
+	return true;
+}
+
+PW_API int pw_json_member(const char *key, const char *value, char *buf, size_t len)
+{
+	struct pw_writer w;
+
+	if (!json_key_ok(key) || (!buf && len))
+		return -EINVAL;
+	pw_writer_init(&w, buf, len);
+	pw_json_kv_str(&w, key, value);
+	return pw_writer_finish(&w);
+}
+
+static const char *array_arg(const void *argv, size_t i)
+{
+	return ((const char *const *)argv)[i];
+}
+
+PW_API int pw_json_args_member(const char *key, const char *const *argv, size_t argc, char *buf,
+			       size_t len)
+{
+	struct pw_writer w;
+
+	if (!json_key_ok(key) || (!argv && argc) || (!buf && len))
+		return -EINVAL;
+	for (size_t i = 0; i < argc; i++)
+		if (!argv[i])
+			return -EINVAL;
+	pw_writer_init(&w, buf, len);
+	json_args(&w, key, argc, array_arg, argv);
+	return pw_writer_finish(&w);
+}
+
 PW_API int pw_text_escape(const char *s, char *buf, size_t len)
 {
 	struct pw_writer w;

@@ -272,7 +272,7 @@ static void json_busy_loop_and_short_lived(void **state)
 /* A name made of escape sequences and invalid UTF-8 comes out inert. */
 static void hostile_name_escaped(void **state)
 {
-	static const char hostile[] = "\x1b[2J\xff\x7f\xc2\x9b\\z";
+	static const char hostile[] = "\x1b[2J\xff\x7f\xc2\x9b\xe2\x80\xae\\z"; /* ... U+202E */
 	struct top_run *t = calloc(1, sizeof(*t));
 	char pidarg[16], *line, *all = NULL;
 	size_t all_len = 0;
@@ -304,8 +304,12 @@ static void hostile_name_escaped(void **state)
 		line = top_line(t, 20000);
 		assert_non_null(line);
 		fprintf(stderr, "json: %s\n", line);
-		/* ESC, DEL and C1 escaped; the invalid byte replaced; the backslash escaped */
-		assert_non_null(strstr(line, "\"name\":\"\\u001b[2J\\ufffd\\u007f\\u009b\\\\z\""));
+		/*
+		 * The library's schema: ESC, DEL and C1 escaped, the invalid byte
+		 * U+FFFD, valid UTF-8 (U+202E) kept, and name_b64 with the raw bytes.
+		 */
+		assert_non_null(strstr(line, "\"name\":\"\\u001b[2J\xef\xbf\xbd\\u007f\\u009b\xe2\x80\xae\\\\z\","
+					     "\"name_b64\":\"G1sySv9/wpvigK5ceg==\""));
 		for (const unsigned char *p = (const unsigned char *)line; *p; p++)
 			assert_true(*p >= 0x20 && *p != 0x7f);
 		free(line);
@@ -329,7 +333,7 @@ static void hostile_name_escaped(void **state)
 		}
 		assert_non_null(all);
 		fprintf(stderr, "text:\n%s", all);
-		assert_non_null(strstr(all, "\\x1b[2J\\xff\\x7f\\xc2\\x9b\\\\z"));
+		assert_non_null(strstr(all, "\\x1b[2J\\xff\\x7f\\xc2\\x9b\\xe2\\x80\\xae\\\\z"));
 		for (size_t i = 0; i < all_len; i++)
 			assert_true(all[i] == '\n' || ((unsigned char)all[i] >= 0x20 && all[i] != 0x7f));
 		free(all);

@@ -1055,6 +1055,35 @@ static void resource_alert_json_and_text(void **state)
 	}
 }
 
+/* The members applications write into their own objects (procward top does). */
+static void json_members(void **state)
+{
+	const char *argv[] = { "ok", "bad\xff", "\x1b" };
+	char buf[256], small[8];
+	int n;
+
+	(void)state;
+	assert_int_equal(pw_json_member("Bad-Key", "x", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(pw_json_member("", "x", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(pw_json_member("k", "x", NULL, 4), -EINVAL);
+	n = pw_json_member("name", "caf\xc3\xa9", buf, sizeof(buf));
+	assert_string_equal(buf, ",\"name\":\"caf\xc3\xa9\"");
+	assert_int_equal(n, (int)strlen(buf));
+	pw_json_member("name", "a\xff", buf, sizeof(buf));
+	assert_string_equal(buf, ",\"name\":\"a\xef\xbf\xbd\",\"name_b64\":\"Yf8=\"");
+	pw_json_member("image", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, ",\"image\":null");
+	/* snprintf semantics: the length it needs, a NUL-terminated prefix */
+	n = pw_json_member("name", "abcdef", small, sizeof(small));
+	assert_int_equal(n, (int)strlen(",\"name\":\"abcdef\""));
+	assert_string_equal(small, ",\"name\"");
+	pw_json_args_member("args", argv, 3, buf, sizeof(buf));
+	assert_string_equal(buf, ",\"args\":[\"ok\",\"bad\xef\xbf\xbd\",\"\\u001b\"],\"args_b64\":{\"1\":\"YmFk/w==\"}");
+	pw_json_args_member("args", argv, 0, buf, sizeof(buf));
+	assert_string_equal(buf, ",\"args\":[]");
+	assert_int_equal(pw_json_args_member("args", NULL, 1, buf, sizeof(buf)), -EINVAL);
+}
+
 static void bad_arguments(void **state)
 {
 	char buf[16];
@@ -1171,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(decision_json_and_text),
 		cmocka_unit_test(exit_rusage_json_and_text),
 		cmocka_unit_test(resource_alert_json_and_text),
+		cmocka_unit_test(json_members),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test_setup_teardown(output_file_rules, make_tmpdir, remove_tmpdir),
 	};

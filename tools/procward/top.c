@@ -69,83 +69,34 @@ static void restore_tty(void)
 
 /* ---------------------------------------------------------------- escaping */
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid; *cp gets the code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /*
- * Text for a terminal: printable UTF-8 passes; control bytes (C0, DEL, C1),
- * invalid bytes and the backslash are written as \xNN / \\, so a hostile
- * name or argument can neither move the cursor nor pass for another one.
- * Writes at most cap - 1 bytes and a NUL into dst; returns the length.
+ * Text for a terminal, by the library's escape (pw_text_escape: C0, DEL,
+ * C1, bidi overrides and invalid bytes as \xNN), so a hostile name or
+ * argument can neither move the cursor nor pass for another one. At most
+ * cap - 1 bytes and a NUL into dst, cut before an escape or a character,
+ * never inside one; returns the length.
  */
 static size_t escape_text(char *dst, size_t cap, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, w = 0;
+	char buf[4 * CMDLINE_MAX + 1];
+	size_t n, w = 0;
+	int len;
 
 	if (!cap)
 		return 0;
-	while (i < n) {
-		uint32_t cp;
-		size_t len = utf8_seq(s + i, n - i, &cp);
+	len = pw_text_escape(str, buf, sizeof(buf));
+	n = len < 0 ? 0 : (size_t)len < sizeof(buf) ? (size_t)len : sizeof(buf) - 1;
+	/* whole units only: "\\", "\xNN", or one UTF-8 character (the escape left only valid ones) */
+	while (w < n) {
+		unsigned char c = (unsigned char)buf[w];
+		size_t unit = c == '\\' ? (w + 1 < n && buf[w + 1] == 'x' ? 4 : 2) :
+			      c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
-		if (len == 1 && cp == '\\') {
-			if (w + 2 >= cap)
-				break;
-			dst[w++] = '\\';
-			dst[w++] = '\\';
-			i++;
-		} else if (!len || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
-			/* every byte of it escaped (a C1 control is two bytes in UTF-8) */
-			size_t bytes = len ? len : 1;
-
-			if (w + 4 * bytes >= cap)
-				break;
-			for (size_t k = 0; k < bytes; k++)
-				w += (size_t)snprintf(dst + w, cap - w, "\\x%02x", s[i + k]);
-			i += bytes;
-		} else {
-			if (w + len >= cap)
-				break;
-			memcpy(dst + w, s + i, len);
-			w += len;
-			i += len;
-		}
+		if (w + unit > n || w + unit > cap - 1)
+			break;
+		w += unit;
 	}
+	memcpy(dst, buf, w);
 	dst[w] = 0;
 	return w;
 }
@@ -159,36 +110,45 @@ static size_t text_escaped(FILE *out, const char *str, size_t max)
 	return n;
 }
 
-/* A JSON string that is valid UTF-8 for any bytes: invalid sequences become U+FFFD. */
-static void json_str(FILE *out, const char *str)
+/* ,"key":"value" by the library's schema: valid UTF-8, and key_b64 with the raw bytes if needed */
+static void json_member(FILE *out, const char *key, const char *value)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n, i = 0;
+	char small[512], *buf = small;
+	int n = pw_json_member(key, value, small, sizeof(small));
 
-	if (!str) {
-		fputs("null", out);
+	if (n < 0)
 		return;
-	}
-	n = strlen(str);
-	fputc('"', out);
-	while (i < n) {
-		uint32_t cp;
-		size_t len = utf8_seq(s + i, n - i, &cp);
-
-		if (!len) {
-			fputs("\\ufffd", out);
-			i++;
-			continue;
+	if ((size_t)n >= sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (!buf || pw_json_member(key, value, buf, (size_t)n + 1) != n) {
+			free(buf);
+			fprintf(out, ",\"%s\":null", key);
+			return;
 		}
-		if (cp == '"' || cp == '\\')
-			fprintf(out, "\\%c", (char)cp);
-		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
-			fprintf(out, "\\u%04x", cp); /* controls escaped, C1 too: safe in a terminal */
-		else
-			fwrite(s + i, 1, len, out);
-		i += len;
 	}
-	fputc('"', out);
+	fwrite(buf, 1, (size_t)n, out);
+	if (buf != small)
+		free(buf);
+}
+
+static void json_args(FILE *out, const char *key, const char *const *argv, size_t argc)
+{
+	char small[2048], *buf = small;
+	int n = pw_json_args_member(key, argv, argc, small, sizeof(small));
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (!buf || pw_json_args_member(key, argv, argc, buf, (size_t)n + 1) != n) {
+			free(buf);
+			fprintf(out, ",\"%s\":[]", key);
+			return;
+		}
+	}
+	fwrite(buf, 1, (size_t)n, out);
+	if (buf != small)
+		free(buf);
 }
 
 /* ---------------------------------------------------------------- users */
@@ -369,11 +329,10 @@ static void print_json_frame(FILE *out, const struct pw_sample *smp, struct user
 	for (size_t i = 0; i < n; i++) {
 		const struct pw_proc_usage *u = sorted[i];
 
-		fprintf(out, "%s{\"pid\":%d,\"start_ns\":%" PRIu64 ",\"ppid\":%d,\"name\":", i ? "," : "",
+		fprintf(out, "%s{\"pid\":%d,\"start_ns\":%" PRIu64 ",\"ppid\":%d", i ? "," : "",
 			u->key.pid, u->key.start_ns, u->ppid);
-		json_str(out, u->name);
-		fputs(",\"user\":", out);
-		json_str(out, user_name(users, u->uid));
+		json_member(out, "name", u->name);
+		json_member(out, "user", user_name(users, u->uid));
 		fprintf(out,
 			",\"uid\":%u,\"state\":\"%c\",\"threads\":%u,\"cpu_percent\":%.2f,"
 			"\"cpu_ns\":%" PRIu64 ",\"cpu_delta_ns\":%" PRIu64 ",\"user_ns\":%" PRIu64
@@ -391,15 +350,9 @@ static void print_json_frame(FILE *out, const struct pw_sample *smp, struct user
 				fprintf(out, ",\"exit_code\":%d,\"exit_signal\":null",
 					WEXITSTATUS(u->exit_status));
 		}
-		fputs(",\"image\":", out);
-		json_str(out, u->image);
-		fputs(",\"args\":[", out);
-		for (size_t k = 0; k < u->argc; k++) {
-			if (k)
-				fputc(',', out);
-			json_str(out, u->argv[k]);
-		}
-		fputs("]}", out);
+		json_member(out, "image", u->image);
+		json_args(out, "args", u->argv, u->argc);
+		fputc('}', out);
 	}
 	fputs("]}\n", out);
 }
