@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -213,7 +214,10 @@ enum class EventType {
 	lost = PW_EVENT_LOST,
 	process_access = PW_EVENT_PROCESS_ACCESS,
 	thread_access = PW_EVENT_THREAD_ACCESS,
+	resource_alert = PW_EVENT_RESOURCE_ALERT, // from a Sampler's alert rule
 };
+
+enum class AlertKind { cpu = PW_ALERT_CPU, rss = PW_ALERT_RSS, threads = PW_ALERT_THREADS };
 constexpr unsigned int mask(EventType t) { return 1u << static_cast<unsigned int>(t); }
 
 inline std::string_view type_name(EventType t)
@@ -271,6 +275,14 @@ public:
 	int64_t access_result() const { return pw_event_access_result(ev_); }
 	bool access_denied() const { return pw_event_access_denied(ev_); }
 	uint64_t access_detail() const { return pw_event_access_detail(ev_); }
+	// Resource alerts (pid()/key()/name()/token()/args() are the process's):
+	// the rule's index (Sampler::add_alert's return), its kind, the value that
+	// crossed it and the threshold (percent of one CPU, bytes or threads).
+	bool is_alert() const { return type() == EventType::resource_alert; }
+	int alert_rule() const { return pw_event_alert_rule(ev_); }
+	AlertKind alert_kind() const { return static_cast<AlertKind>(pw_event_alert_kind(ev_)); }
+	uint64_t alert_value() const { return pw_event_alert_value(ev_); }
+	uint64_t alert_threshold() const { return pw_event_alert_threshold(ev_); }
 	// The library's formats (what `procward watch -j` / `-t` print): one JSON
 	// object (valid UTF-8 whatever the bytes), or one escaped text line with
 	// seconds since time_base_ns. With '\n' unless newline is false.
@@ -559,6 +571,226 @@ private:
 		if (!st_)
 			throw Error(-EBADF, "monitor moved from");
 		return st_->m;
+	}
+	int finish(int ret, const char *what)
+	{
+		if (st_->error) {
+			std::exception_ptr e = std::exchange(st_->error, nullptr);
+			std::rethrow_exception(e);
+		}
+		if (ret == -EINTR)
+			return 0;
+		return detail::check(ret, what);
+	}
+	std::unique_ptr<State> st_;
+};
+
+// ------------------------------------------------------------------ sampler
+
+// "cpu > 90% for 5s" is AlertRule{AlertKind::cpu, 90, 5000}; parse() reads
+// the library's text form (throws Error PW_ERR_RULE_SYNTAX).
+struct AlertRule {
+	AlertKind kind = AlertKind::cpu;
+	uint64_t threshold = 0; // percent of one CPU, bytes, or threads
+	unsigned int for_ms = 0; // must hold at every sample this long; 0: once
+	pid_t pid = 0;          // only this process; 0: every process
+	std::string name;       // only processes with this comm; empty: any
+
+	static AlertRule parse(const std::string &text)
+	{
+		pw_alert_rule r{};
+		char *storage = nullptr;
+		r.sz = sizeof(r);
+		detail::check(pw_alert_rule_parse(text.c_str(), &r, &storage), "parse alert rule");
+		AlertRule a{ static_cast<AlertKind>(r.kind), r.threshold, r.for_ms, r.pid, r.name ? r.name : "" };
+		free(storage);
+		return a;
+	}
+};
+
+// One process in a sample: a view, valid as long as its Sample.
+class ProcUsage {
+public:
+	explicit ProcUsage(const pw_proc_usage *u) : u_(u) {}
+	ProcKey key() const { return u_->key; }
+	pid_t pid() const { return u_->key.pid; }
+	pid_t ppid() const { return u_->ppid; }
+	uint32_t uid() const { return u_->uid; }
+	std::string_view name() const { return std::string_view(u_->name, strnlen(u_->name, sizeof(u_->name))); }
+	char state() const { return u_->state; } // as /proc/PID/stat; 'X': exited
+	bool exited() const { return u_->exited; } // in the interval: values from its exit event
+	bool started() const { return u_->started; }
+	bool kernel_thread() const { return u_->kernel_thread; }
+	uint32_t threads() const { return u_->threads; }
+	uint64_t cpu_ns() const { return u_->cpu_ns; } // since it started, user + system
+	uint64_t user_ns() const { return u_->user_ns; }
+	uint64_t system_ns() const { return u_->system_ns; }
+	uint64_t cpu_delta_ns() const { return u_->cpu_delta_ns; } // in the interval
+	uint64_t rss_bytes() const { return u_->rss_bytes; } // exited: the peak
+	uint64_t max_rss_bytes() const { return u_->max_rss_bytes; } // exited only, else 0
+	int exit_status() const { return u_->exit_status; }
+	std::string_view image() const { return detail::sv(u_->image); }
+	std::vector<std::string_view> args() const
+	{
+		std::vector<std::string_view> v;
+		for (size_t i = 0; i < u_->argc; i++)
+			v.push_back(detail::sv(u_->argv[i]));
+		return v;
+	}
+	const pw_proc_usage *raw() const { return u_; }
+
+private:
+	const pw_proc_usage *u_;
+};
+
+// A sample: borrowed from its Sampler, valid until the next sample() or the
+// Sampler's end. Live processes first (pid order), then those that exited.
+class Sample {
+public:
+	explicit Sample(const pw_sample *s) : s_(s) {}
+	uint64_t time_ns() const { return pw_sample_time_ns(s_); } // CLOCK_MONOTONIC
+	uint64_t interval_ns() const { return pw_sample_interval_ns(s_); }
+	size_t size() const { return pw_sample_count(s_); }
+	ProcUsage operator[](size_t i) const { return ProcUsage(pw_sample_process(s_, i)); }
+	size_t tasks() const { return pw_sample_tasks(s_); } // tasks the kernel walked
+	uint64_t cost_ns() const { return pw_sample_cost_ns(s_); } // ns the walk took
+	// CPU in the interval in percent of one CPU (100: one CPU all the time).
+	double cpu_percent(const ProcUsage &u) const
+	{
+		return interval_ns() ? 100.0 * double(u.cpu_delta_ns()) / double(interval_ns()) : 0.0;
+	}
+	// The live (exited false) or exited entry of pid, if any.
+	std::optional<ProcUsage> find(pid_t pid, bool exited = false) const
+	{
+		for (size_t i = 0; i < size(); i++)
+			if ((*this)[i].pid() == pid && (*this)[i].exited() == exited)
+				return (*this)[i];
+		return std::nullopt;
+	}
+
+	class iterator {
+	public:
+		iterator(const Sample *s, size_t i) : s_(s), i_(i) {}
+		ProcUsage operator*() const { return (*s_)[i_]; }
+		iterator &operator++() { ++i_; return *this; }
+		bool operator!=(const iterator &o) const { return i_ != o.i_; }
+	private:
+		const Sample *s_;
+		size_t i_;
+	};
+	iterator begin() const { return iterator(this, 0); }
+	iterator end() const { return iterator(this, size()); }
+	const pw_sample *raw() const { return s_; }
+
+private:
+	const pw_sample *s_;
+};
+
+struct SamplerOptions {
+	LogFn log;                 // optional
+	size_t max_processes = 0;  // process table bound; 0: the library's (65536)
+};
+
+// CPU and memory of every process, sampled with one BPF task iterator walk
+// per sample() (no /proc file per process); exits between samples come from
+// exit events. The handler receives process_exit events (with rusage())
+// and resource_alert events from add_alert() rules; it runs on the calling
+// thread inside dispatch() and sample(), and what it throws is rethrown there.
+// One thread owns a Sampler. Errors are exceptions (procward::Error).
+class Sampler {
+public:
+	using Handler = std::function<void(const Event &)>;
+
+	explicit Sampler(const SamplerOptions &opts = {}, Handler handler = {}) : st_(new State)
+	{
+		st_->handler = std::move(handler);
+		st_->log = opts.log;
+		pw_sampler_opts o{};
+		o.sz = sizeof(o);
+		o.on_event = on_event;
+		o.userdata = st_.get();
+		o.log = opts.log ? detail::log_trampoline : nullptr;
+		o.log_userdata = opts.log ? &st_->log : nullptr;
+		o.max_processes = opts.max_processes;
+		detail::check(pw_sampler_new(&o, &st_->s), "sampler");
+	}
+	Sampler(Sampler &&) = default;
+	Sampler &operator=(Sampler &&) = default;
+	~Sampler() = default;
+
+	// Returns the rule's index, which alert events carry (alert_rule()).
+	int add_alert(const AlertRule &r)
+	{
+		pw_alert_rule c{};
+		c.sz = sizeof(c);
+		c.kind = static_cast<enum pw_alert_kind>(r.kind);
+		c.threshold = r.threshold;
+		c.for_ms = r.for_ms;
+		c.pid = r.pid;
+		c.name = r.name.empty() ? nullptr : r.name.c_str(); // the library copies it
+		return detail::check(pw_sampler_add_alert(h(), &c), "add alert");
+	}
+	int add_alert(const std::string &text) { return add_alert(AlertRule::parse(text)); }
+
+	// Loads, attaches and takes the baseline sample.
+	void start() { detail::check(pw_sampler_start(h()), "start sampler"); }
+	int fd() const { return detail::check(pw_sampler_fd(h()), "sampler fd"); }
+	// Collect exit events for up to timeout_ms (-1: until one); their count.
+	int dispatch(int timeout_ms = -1) { return finish(pw_sampler_dispatch(h(), timeout_ms), "sampler dispatch"); }
+	// Collect exit events until ms have passed (waits on fd(), no sleep).
+	void run_for(int ms)
+	{
+		auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+		for (auto now = std::chrono::steady_clock::now(); now < end; now = std::chrono::steady_clock::now())
+			dispatch(int(std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1);
+	}
+	// The deltas since the previous sample; alert rules are evaluated (the
+	// handler runs). The Sample is valid until the next call.
+	Sample sample()
+	{
+		const pw_sample *smp = nullptr;
+		finish(pw_sampler_sample(h(), &smp), "sample");
+		if (!smp)
+			throw Error(-EINTR, "sample interrupted");
+		return Sample(smp);
+	}
+	MonitorStats stats() const
+	{
+		struct pw_monitor_stats s{};
+		s.sz = sizeof(s);
+		detail::check(pw_monitor_stats(pw_sampler_monitor(h()), &s), "sampler stats");
+		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
+			 s.table_evictions };
+	}
+	pw_sampler *raw() const { return st_->s; }
+
+private:
+	struct State {
+		pw_sampler *s = nullptr;
+		Handler handler;
+		LogFn log;
+		std::exception_ptr error;
+		~State() { pw_sampler_free(s); }
+	};
+	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
+	{
+		State *st = static_cast<State *>(userdata);
+		if (!st->handler)
+			return 0;
+		try {
+			Event e(ev);
+			st->handler(e);
+			return 0;
+		} catch (...) {
+			st->error = std::current_exception();
+			return -ECANCELED;
+		}
+	}
+	pw_sampler *h() const
+	{
+		if (!st_)
+			throw Error(-EBADF, "sampler moved from");
+		return st_->s;
 	}
 	int finish(int ret, const char *what)
 	{

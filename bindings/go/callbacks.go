@@ -33,6 +33,22 @@ func pwgoOnEvent(h C.uintptr_t, ev *C.struct_pw_event) (ret C.int) {
 	return 0
 }
 
+//export pwgoOnSamplerEvent
+func pwgoOnSamplerEvent(h C.uintptr_t, ev *C.struct_pw_event) (ret C.int) {
+	s := cgo.Handle(h).Value().(*Sampler)
+	if s.onEvent == nil {
+		return 0
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.panicV = p
+			ret = -C.int(syscall.ECANCELED)
+		}
+	}()
+	s.onEvent(copyEvent(ev, false, false))
+	return 0
+}
+
 //export pwgoLog
 func pwgoLog(h C.uintptr_t, level C.int, msg *C.char) {
 	f := cgo.Handle(h).Value().(func(LogLevel, string))

@@ -30,6 +30,7 @@ const (
 	Lost          EventType = C.PW_EVENT_LOST
 	ProcessAccess EventType = C.PW_EVENT_PROCESS_ACCESS
 	ThreadAccess  EventType = C.PW_EVENT_THREAD_ACCESS
+	ResourceAlert EventType = C.PW_EVENT_RESOURCE_ALERT // from a Sampler's alert rule
 )
 
 // Mask is its bit for MonitorOptions.Events.
@@ -81,6 +82,13 @@ type Event struct {
 	AccessResult         int64
 	AccessDenied         bool
 	AccessDetail         uint64
+	// Resource alerts (Pid, Key, Name, Args, Token are the process's): the
+	// rule's index (Sampler.AddAlert's result), its kind, the value that
+	// crossed it and the threshold (percent of one CPU, bytes or threads).
+	AlertRule      int
+	AlertKind      AlertKind
+	AlertValue     uint64
+	AlertThreshold uint64
 }
 
 // formatted: a snprintf-like formatter of the library, sized then filled.
@@ -164,6 +172,12 @@ func copyEvent(ev *C.struct_pw_event, names, json bool) *Event {
 		e.AccessResult = int64(o.access_result)
 		e.AccessDenied = bool(o.access_denied)
 		e.AccessDetail = uint64(o.access_detail)
+	}
+	if e.Type == ResourceAlert {
+		e.AlertRule = int(o.alert_rule)
+		e.AlertKind = AlertKind(o.alert_kind)
+		e.AlertValue = uint64(o.alert_value)
+		e.AlertThreshold = uint64(o.alert_threshold)
 	}
 	return e
 }

@@ -13,6 +13,12 @@ static int on_event(struct pw_monitor *m, const struct pw_event *ev, void *ud)
 	return pwgoOnEvent((uintptr_t)ud, (struct pw_event *)ev);
 }
 
+static int on_sampler_event(struct pw_monitor *m, const struct pw_event *ev, void *ud)
+{
+	(void)m;
+	return pwgoOnSamplerEvent((uintptr_t)ud, (struct pw_event *)ev);
+}
+
 static void on_log(enum pw_log_level level, const char *msg, void *ud)
 {
 	pwgoLog((uintptr_t)ud, (int)level, (char *)msg);
@@ -39,6 +45,16 @@ static void on_gate_error(struct pw_gate *g, const struct pw_exec_request *req, 
 void pwgo_monitor_callbacks(struct pw_monitor_opts *o, uintptr_t h, uintptr_t log_h)
 {
 	o->on_event = on_event;
+	o->userdata = (void *)h;
+	if (log_h) {
+		o->log = on_log;
+		o->log_userdata = (void *)log_h;
+	}
+}
+
+void pwgo_sampler_callbacks(struct pw_sampler_opts *o, uintptr_t h, uintptr_t log_h)
+{
+	o->on_event = on_sampler_event;
 	o->userdata = (void *)h;
 	if (log_h) {
 		o->log = on_log;
@@ -95,6 +111,12 @@ void pwgo_event_read(const struct pw_event *ev, struct pwgo_event *o)
 		o->access_result = pw_event_access_result(ev);
 		o->access_detail = pw_event_access_detail(ev);
 		o->access_denied = pw_event_access_denied(ev);
+	}
+	if (o->type == PW_EVENT_RESOURCE_ALERT) {
+		o->alert_rule = pw_event_alert_rule(ev);
+		o->alert_kind = (int)pw_event_alert_kind(ev);
+		o->alert_value = pw_event_alert_value(ev);
+		o->alert_threshold = pw_event_alert_threshold(ev);
 	}
 }
 

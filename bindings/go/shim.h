@@ -7,6 +7,7 @@
 #include <procward.h>
 
 void pwgo_monitor_callbacks(struct pw_monitor_opts *o, uintptr_t h, uintptr_t log_h);
+void pwgo_sampler_callbacks(struct pw_sampler_opts *o, uintptr_t h, uintptr_t log_h);
 void pwgo_gate_callbacks(struct pw_gate_opts *o, uintptr_t h, int handler, int decisions, uintptr_t log_h);
 
 /* Everything an Event copies, read in one cgo call instead of one per accessor. */
@@ -32,6 +33,9 @@ struct pwgo_event {
 	int64_t access_result;
 	uint64_t access_detail;
 	bool access_denied;
+	/* resource alerts */
+	int alert_rule, alert_kind;
+	uint64_t alert_value, alert_threshold;
 };
 void pwgo_event_read(const struct pw_event *ev, struct pwgo_event *out);
 /* argv[0..n) into out; returns how many were stored */

@@ -118,6 +118,65 @@ pub type pw_event_fn =
     Option<unsafe extern "C" fn(m: *mut pw_monitor, ev: *const pw_event, ud: *mut c_void) -> c_int>;
 
 #[repr(C)]
+pub struct pw_sampler {
+    _opaque: [u8; 0],
+}
+#[repr(C)]
+pub struct pw_sample {
+    _opaque: [u8; 0],
+}
+
+/// One process in a sample (`struct pw_proc_usage`), borrowed from its sample.
+#[repr(C)]
+pub struct pw_proc_usage {
+    pub sz: usize,
+    pub key: pw_proc_key,
+    pub ppid: pid_t,
+    pub uid: u32,
+    pub name: [c_char; 16],
+    pub state: c_char,
+    pub exited: bool,
+    pub started: bool,
+    pub kernel_thread: bool,
+    pub threads: u32,
+    pub cpu_ns: u64,
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub cpu_delta_ns: u64,
+    pub rss_bytes: u64,
+    pub max_rss_bytes: u64,
+    pub exit_status: c_int,
+    pub image: *const c_char,
+    pub argc: usize,
+    pub argv: *const *const c_char,
+}
+
+#[repr(C)]
+pub struct pw_sampler_opts {
+    pub sz: usize,
+    pub on_event: pw_event_fn,
+    pub userdata: *mut c_void,
+    pub log: pw_log_fn,
+    pub log_userdata: *mut c_void,
+    pub max_processes: usize,
+}
+
+pub const PW_ALERT_CPU: c_int = 1;
+pub const PW_ALERT_RSS: c_int = 2;
+pub const PW_ALERT_THREADS: c_int = 3;
+pub const PW_MAX_ALERT_RULES: usize = 16;
+
+#[repr(C)]
+pub struct pw_alert_rule {
+    pub sz: usize,
+    pub kind: c_int, // enum pw_alert_kind
+    pub threshold: u64,
+    pub for_ms: c_uint,
+    pub pid: pid_t,
+    pub name: *const c_char,
+}
+
+#[repr(C)]
 pub struct pw_monitor_opts {
     pub sz: usize,
     pub events: c_uint,
@@ -352,6 +411,26 @@ extern "C" {
     pub fn pw_monitor_run(m: *mut pw_monitor) -> c_int;
     pub fn pw_monitor_stop(m: *mut pw_monitor);
     pub fn pw_monitor_stats(m: *const pw_monitor, s: *mut pw_monitor_stats) -> c_int;
+
+    pub fn pw_sampler_new(opts: *const pw_sampler_opts, out: *mut *mut pw_sampler) -> c_int;
+    pub fn pw_sampler_free(s: *mut pw_sampler);
+    pub fn pw_sampler_start(s: *mut pw_sampler) -> c_int;
+    pub fn pw_sampler_fd(s: *const pw_sampler) -> c_int;
+    pub fn pw_sampler_dispatch(s: *mut pw_sampler, timeout_ms: c_int) -> c_int;
+    pub fn pw_sampler_sample(s: *mut pw_sampler, out: *mut *const pw_sample) -> c_int;
+    pub fn pw_sampler_monitor(s: *mut pw_sampler) -> *mut pw_monitor;
+    pub fn pw_sample_time_ns(smp: *const pw_sample) -> u64;
+    pub fn pw_sample_interval_ns(smp: *const pw_sample) -> u64;
+    pub fn pw_sample_count(smp: *const pw_sample) -> usize;
+    pub fn pw_sample_process(smp: *const pw_sample, i: usize) -> *const pw_proc_usage;
+    pub fn pw_sample_tasks(smp: *const pw_sample) -> usize;
+    pub fn pw_sample_cost_ns(smp: *const pw_sample) -> u64;
+    pub fn pw_sampler_add_alert(s: *mut pw_sampler, rule: *const pw_alert_rule) -> c_int;
+    pub fn pw_alert_rule_parse(text: *const c_char, out: *mut pw_alert_rule, storage: *mut *mut c_char) -> c_int;
+    pub fn pw_event_alert_rule(ev: *const pw_event) -> c_int;
+    pub fn pw_event_alert_kind(ev: *const pw_event) -> c_int;
+    pub fn pw_event_alert_value(ev: *const pw_event) -> u64;
+    pub fn pw_event_alert_threshold(ev: *const pw_event) -> u64;
 
     pub fn pw_access_name(right: c_uint) -> *const c_char;
     pub fn pw_access_op_name(op: c_int) -> *const c_char;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //! procward - a safe Rust binding over the C ABI of libprocward
 //! (include/procward.h): [`Monitor`] (process and thread lifecycle, access
-//! operations), [`Gate`] (the exec gate) and [`Snapshot`] (running processes).
+//! operations), [`Gate`] (the exec gate), [`Snapshot`] (running processes)
+//! and [`Sampler`] (CPU and memory per interval, alert rules).
 //!
 //! Events, exec requests and decision records are borrowed from the library:
 //! [`Event<'a>`](Event) and everything read from it live only as long as the
@@ -48,6 +49,17 @@
 //!     on_decision: Some(Box::new(move |d: &Decision<'_>| k.lock().unwrap().push(d.name()))),
 //!     ..Default::default()
 //! };
+//! ```
+//!
+//! A [`Sample`] borrows its [`Sampler`] (the library reuses it at the next
+//! sample), so holding one across the next `sample()` is rejected:
+//!
+//! ```compile_fail,E0499
+//! use procward::{Sampler, SamplerOptions};
+//! let mut s = Sampler::new(SamplerOptions::default(), |_| {}).unwrap();
+//! let first = s.sample().unwrap();
+//! let second = s.sample().unwrap(); // error: s is still borrowed by first
+//! println!("{} {}", first.len(), second.len());
 //! ```
 //!
 //! Copying out is what compiles:
@@ -380,6 +392,8 @@ pub enum EventType {
     ProcessAccess,
     /// an operation on one thread of another process
     ThreadAccess,
+    /// a [`Sampler`]'s alert rule was crossed
+    ResourceAlert,
     /// a type this binding does not know yet
     Other(i32),
 }
@@ -395,6 +409,7 @@ impl EventType {
             6 => EventType::Lost,
             7 => EventType::ProcessAccess,
             8 => EventType::ThreadAccess,
+            9 => EventType::ResourceAlert,
             t => EventType::Other(t),
         }
     }
@@ -409,6 +424,7 @@ impl EventType {
             EventType::Lost => 6,
             EventType::ProcessAccess => 7,
             EventType::ThreadAccess => 8,
+            EventType::ResourceAlert => 9,
             EventType::Other(t) => t,
         }
     }
@@ -490,6 +506,16 @@ impl<'a> Event<'a> {
         access_denied -> bool = pw_event_access_denied;
         /// Access: ptrace request, open flags, or pidfd_getfd's fd.
         access_detail -> u64 = pw_event_access_detail;
+        /// Resource alerts: the rule's index ([`Sampler::add_alert`]'s result).
+        alert_rule -> i32 = pw_event_alert_rule;
+        /// Resource alerts: the value that crossed the rule (percent of one CPU, bytes or threads).
+        alert_value -> u64 = pw_event_alert_value;
+        /// Resource alerts: the rule's threshold.
+        alert_threshold -> u64 = pw_event_alert_threshold;
+    }
+    /// Resource alerts: what the rule measures.
+    pub fn alert_kind(&self) -> AlertKind {
+        AlertKind::from_raw(unsafe { ffi::pw_event_alert_kind(self.raw) })
     }
     /// Access: the operation (`enum pw_access_op`).
     pub fn access_op(&self) -> i32 {
@@ -1042,6 +1068,378 @@ impl<'h> Drop for Monitor<'h> {
     fn drop(&mut self) {
         *self.stop.monitor.lock().unwrap_or_else(|e| e.into_inner()) = ptr::null_mut();
         unsafe { ffi::pw_monitor_free(self.raw) }
+    }
+}
+
+// ------------------------------------------------------------------ sampler
+
+/// What an alert rule measures (`enum pw_alert_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    /// CPU in percent of one CPU
+    Cpu,
+    /// resident set in bytes
+    Rss,
+    /// number of threads
+    Threads,
+    /// a kind this binding does not know yet
+    Other(i32),
+}
+
+impl AlertKind {
+    fn from_raw(k: c_int) -> AlertKind {
+        match k {
+            ffi::PW_ALERT_CPU => AlertKind::Cpu,
+            ffi::PW_ALERT_RSS => AlertKind::Rss,
+            ffi::PW_ALERT_THREADS => AlertKind::Threads,
+            k => AlertKind::Other(k),
+        }
+    }
+    /// The C value.
+    pub fn raw(self) -> c_int {
+        match self {
+            AlertKind::Cpu => ffi::PW_ALERT_CPU,
+            AlertKind::Rss => ffi::PW_ALERT_RSS,
+            AlertKind::Threads => ffi::PW_ALERT_THREADS,
+            AlertKind::Other(k) => k,
+        }
+    }
+}
+
+/// An alert rule (`struct pw_alert_rule`): "cpu > 90% for 5s" is
+/// `AlertRule { kind: AlertKind::Cpu, threshold: 90, for_ms: 5000, pid: 0, name: None }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRule {
+    /// What it measures.
+    pub kind: AlertKind,
+    /// Percent of one CPU, bytes, or threads.
+    pub threshold: u64,
+    /// The condition must hold at every sample this long; 0: once.
+    pub for_ms: u32,
+    /// Only this process; 0: every process.
+    pub pid: i32,
+    /// Only processes with this comm.
+    pub name: Option<String>,
+}
+
+impl AlertRule {
+    /// The library's text form: "cpu > 90% for 5s", "rss > 2GiB",
+    /// "threads > 500", optionally followed by "pid N" or "name COMM".
+    /// Err with [`ErrorKind::RuleSyntax`].
+    pub fn parse(text: &str) -> Result<AlertRule> {
+        let c = cstring(text, "parse alert rule")?;
+        let mut r = ffi::pw_alert_rule {
+            sz: std::mem::size_of::<ffi::pw_alert_rule>(),
+            kind: 0,
+            threshold: 0,
+            for_ms: 0,
+            pid: 0,
+            name: ptr::null(),
+        };
+        let mut storage: *mut c_char = ptr::null_mut();
+        check(unsafe { ffi::pw_alert_rule_parse(c.as_ptr(), &mut r, &mut storage) }, "parse alert rule")?;
+        let name = cstr(r.name).map(|n| n.to_string_lossy().into_owned());
+        unsafe { ffi::free(storage as *mut c_void) };
+        Ok(AlertRule { kind: AlertKind::from_raw(r.kind), threshold: r.threshold, for_ms: r.for_ms, pid: r.pid, name })
+    }
+}
+
+/// Options of a [`Sampler`] (`struct pw_sampler_opts`).
+#[derive(Default)]
+pub struct SamplerOptions {
+    /// Process table bound; 0: the library's (65536).
+    pub max_processes: usize,
+    /// Alert rules in text form, added by new().
+    pub alerts: Vec<String>,
+    /// The library's log lines.
+    pub log: Option<Box<dyn Fn(LogLevel, &str) + Send + Sync>>,
+}
+
+/// One process in a sample, borrowed from the [`Sample`].
+#[derive(Clone, Copy)]
+pub struct ProcUsage<'s> {
+    raw: &'s ffi::pw_proc_usage,
+    interval_ns: u64,
+}
+
+impl<'s> ProcUsage<'s> {
+    /// The process key.
+    pub fn key(&self) -> ProcKey {
+        self.raw.key
+    }
+    /// The pid.
+    pub fn pid(&self) -> i32 {
+        self.raw.key.pid
+    }
+    /// The parent's pid.
+    pub fn ppid(&self) -> i32 {
+        self.raw.ppid
+    }
+    /// Real uid.
+    pub fn uid(&self) -> u32 {
+        self.raw.uid
+    }
+    /// comm.
+    pub fn name(&self) -> &'s OsStr {
+        let b: &'s [u8] = unsafe { &*(&self.raw.name[..] as *const [c_char] as *const [u8]) };
+        OsStr::from_bytes(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())])
+    }
+    /// As /proc/PID/stat: 'R', 'S', 'D', 'Z', 'T', ...; 'X': exited.
+    pub fn state(&self) -> char {
+        self.raw.state as u8 as char
+    }
+    /// Exited in the interval: the values come from its exit event.
+    pub fn exited(&self) -> bool {
+        self.raw.exited
+    }
+    /// Started in the interval.
+    pub fn started(&self) -> bool {
+        self.raw.started
+    }
+    /// A kernel thread.
+    pub fn kernel_thread(&self) -> bool {
+        self.raw.kernel_thread
+    }
+    /// Threads.
+    pub fn threads(&self) -> u32 {
+        self.raw.threads
+    }
+    /// CPU since it started (user + system), ns.
+    pub fn cpu_ns(&self) -> u64 {
+        self.raw.cpu_ns
+    }
+    /// User share of cpu_ns.
+    pub fn user_ns(&self) -> u64 {
+        self.raw.user_ns
+    }
+    /// System share of cpu_ns.
+    pub fn system_ns(&self) -> u64 {
+        self.raw.system_ns
+    }
+    /// CPU in the interval, ns.
+    pub fn cpu_delta_ns(&self) -> u64 {
+        self.raw.cpu_delta_ns
+    }
+    /// CPU in the interval in percent of one CPU (100: one CPU all the time).
+    pub fn cpu_percent(&self) -> f64 {
+        if self.interval_ns == 0 {
+            0.0
+        } else {
+            100.0 * self.raw.cpu_delta_ns as f64 / self.interval_ns as f64
+        }
+    }
+    /// Resident set now; for exited processes their peak.
+    pub fn rss_bytes(&self) -> u64 {
+        self.raw.rss_bytes
+    }
+    /// Exited: peak RSS; else 0.
+    pub fn max_rss_bytes(&self) -> u64 {
+        self.raw.max_rss_bytes
+    }
+    /// Exited: the raw wait status.
+    pub fn exit_status(&self) -> i32 {
+        self.raw.exit_status
+    }
+    /// The image from the process table, if known.
+    pub fn image(&self) -> Option<&'s OsStr> {
+        os(self.raw.image)
+    }
+    /// The command line from the process table (empty if unknown).
+    pub fn args(&self) -> Vec<&'s OsStr> {
+        if self.raw.argv.is_null() {
+            return Vec::new();
+        }
+        (0..self.raw.argc).filter_map(|i| os(unsafe { *self.raw.argv.add(i) })).collect()
+    }
+}
+
+/// A sample, borrowed from its [`Sampler`]: it holds the sampler borrowed,
+/// so the next sample() cannot come while it lives.
+pub struct Sample<'s> {
+    raw: *const ffi::pw_sample,
+    _sampler: PhantomData<&'s mut ()>,
+}
+
+impl<'s> Sample<'s> {
+    /// CLOCK_MONOTONIC ns of the sample.
+    pub fn time_ns(&self) -> u64 {
+        unsafe { ffi::pw_sample_time_ns(self.raw) }
+    }
+    /// ns since the previous sample.
+    pub fn interval_ns(&self) -> u64 {
+        unsafe { ffi::pw_sample_interval_ns(self.raw) }
+    }
+    /// Tasks the kernel walked.
+    pub fn tasks(&self) -> usize {
+        unsafe { ffi::pw_sample_tasks(self.raw) }
+    }
+    /// ns the walk took.
+    pub fn cost_ns(&self) -> u64 {
+        unsafe { ffi::pw_sample_cost_ns(self.raw) }
+    }
+    /// Processes: live ones first (pid order), then those that exited in the interval.
+    pub fn len(&self) -> usize {
+        unsafe { ffi::pw_sample_count(self.raw) }
+    }
+    /// No process.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The i-th process.
+    pub fn get(&self, i: usize) -> Option<ProcUsage<'_>> {
+        if i >= self.len() {
+            return None;
+        }
+        let interval_ns = self.interval_ns();
+        unsafe { ffi::pw_sample_process(self.raw, i).as_ref() }.map(|raw| ProcUsage { raw, interval_ns })
+    }
+    /// Every process.
+    pub fn iter(&self) -> impl Iterator<Item = ProcUsage<'_>> {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+    /// The live (`exited` false) or exited entry of pid.
+    pub fn find(&self, pid: i32, exited: bool) -> Option<ProcUsage<'_>> {
+        self.iter().find(|u| u.pid() == pid && u.exited() == exited)
+    }
+}
+
+struct SamplerState<'h> {
+    handler: Handler<'h>,
+    panic: Option<Box<dyn Any + Send>>,
+    log: Option<LogFn>,
+}
+
+unsafe extern "C" fn on_sampler_event(_m: *mut ffi::pw_monitor, ev: *const ffi::pw_event, ud: *mut c_void) -> c_int {
+    let state = &mut *(ud as *mut SamplerState<'_>);
+    let event = Event { raw: ev, _call: PhantomData };
+    let handler = &mut state.handler;
+    match panic::catch_unwind(AssertUnwindSafe(|| handler(&event))) {
+        Ok(()) => 0,
+        Err(p) => {
+            state.panic = Some(p);
+            -125 // -ECANCELED: stops the call, which resumes the panic
+        }
+    }
+}
+
+/// CPU and memory of every process, one BPF task-iterator walk per
+/// [`Sampler::sample`]; exits between samples come from exit events. The
+/// handler gets [`EventType::ProcessExit`] events (with rusage()) and
+/// [`EventType::ResourceAlert`] events from alert rules, on the thread that
+/// calls dispatch()/sample(), as a borrowed [`Event`]; a panic in it
+/// resumes there.
+pub struct Sampler<'h> {
+    raw: *mut ffi::pw_sampler,
+    state: Box<SamplerState<'h>>,
+}
+
+impl<'h> Sampler<'h> {
+    /// Validate the options and rules; loads nothing until start().
+    pub fn new<F>(opts: SamplerOptions, handler: F) -> Result<Sampler<'h>>
+    where
+        F: FnMut(&Event<'_>) + 'h,
+    {
+        let mut state = Box::new(SamplerState { handler: Box::new(handler), panic: None, log: opts.log });
+        let log_ud: *mut c_void = match state.log.as_ref() {
+            Some(l) => l as *const LogFn as *mut c_void,
+            None => ptr::null_mut(),
+        };
+        let copts = ffi::pw_sampler_opts {
+            sz: std::mem::size_of::<ffi::pw_sampler_opts>(),
+            on_event: Some(on_sampler_event),
+            userdata: &mut *state as *mut SamplerState<'h> as *mut c_void,
+            log: if log_ud.is_null() { None } else { Some(log_trampoline) },
+            log_userdata: log_ud,
+            max_processes: opts.max_processes,
+        };
+        let mut raw = ptr::null_mut();
+        check(unsafe { ffi::pw_sampler_new(&copts, &mut raw) }, "sampler")?;
+        let mut s = Sampler { raw, state };
+        for a in &opts.alerts {
+            s.add_alert_text(a)?;
+        }
+        Ok(s)
+    }
+    /// Add an alert rule, before or after start; its index, which its
+    /// alert events carry (`Event::alert_rule`).
+    pub fn add_alert(&mut self, r: &AlertRule) -> Result<usize> {
+        let name = opt_cstring(r.name.as_deref(), "add alert")?;
+        let c = ffi::pw_alert_rule {
+            sz: std::mem::size_of::<ffi::pw_alert_rule>(),
+            kind: r.kind.raw(),
+            threshold: r.threshold,
+            for_ms: r.for_ms,
+            pid: r.pid,
+            name: opt_ptr(&name), // copied by the library
+        };
+        check(unsafe { ffi::pw_sampler_add_alert(self.raw, &c) }, "add alert").map(|i| i as usize)
+    }
+    /// Add an alert rule in text form ([`AlertRule::parse`]).
+    pub fn add_alert_text(&mut self, text: &str) -> Result<usize> {
+        self.add_alert(&AlertRule::parse(text)?)
+    }
+    /// Load, attach, seed the table and take the baseline sample.
+    pub fn start(&mut self) -> Result<()> {
+        check(unsafe { ffi::pw_sampler_start(self.raw) }, "start sampler").map(|_| ())
+    }
+    /// Readable when exit events wait, after start.
+    pub fn fd(&self) -> Result<RawFd> {
+        check(unsafe { ffi::pw_sampler_fd(self.raw) }, "sampler fd")
+    }
+    fn finish(&mut self, ret: c_int, what: &str) -> Result<usize> {
+        if let Some(p) = self.state.panic.take() {
+            panic::resume_unwind(p);
+        }
+        if ret == -4 {
+            return Ok(0); // EINTR
+        }
+        check(ret, what).map(|n| n as usize)
+    }
+    /// Collect exit events for up to timeout_ms (-1: until one arrives, 0:
+    /// the ready ones); how many.
+    pub fn dispatch(&mut self, timeout_ms: i32) -> Result<usize> {
+        let ret = unsafe { ffi::pw_sampler_dispatch(self.raw, timeout_ms) };
+        self.finish(ret, "sampler dispatch")
+    }
+    /// Collect exit events until `d` has passed (waiting on the fd, no sleep).
+    pub fn run_for(&mut self, d: std::time::Duration) -> Result<()> {
+        let end = std::time::Instant::now() + d;
+        loop {
+            let now = std::time::Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            self.dispatch((end - now).as_millis() as i32 + 1)?;
+        }
+    }
+    /// Take a sample now: the deltas since the previous one; alert rules are
+    /// evaluated (the handler runs). Borrows the sampler while it lives.
+    pub fn sample(&mut self) -> Result<Sample<'_>> {
+        let mut smp: *const ffi::pw_sample = ptr::null();
+        let ret = unsafe { ffi::pw_sampler_sample(self.raw, &mut smp) };
+        self.finish(ret, "sample")?;
+        if smp.is_null() {
+            return Err(Error::from_ret(-4, "sample"));
+        }
+        Ok(Sample { raw: smp, _sampler: PhantomData })
+    }
+    /// Counters of the sampler's monitor.
+    pub fn stats(&self) -> Result<MonitorStats> {
+        let mut s = ffi::pw_monitor_stats { sz: std::mem::size_of::<ffi::pw_monitor_stats>(), ..Default::default() };
+        check(unsafe { ffi::pw_monitor_stats(ffi::pw_sampler_monitor(self.raw), &mut s) }, "sampler stats")?;
+        Ok(MonitorStats {
+            events_delivered: s.events_delivered,
+            events_lost: s.events_lost,
+            events_filtered: s.events_filtered,
+            processes_tracked: s.processes_tracked,
+            table_evictions: s.table_evictions,
+        })
+    }
+}
+
+impl<'h> Drop for Sampler<'h> {
+    fn drop(&mut self) {
+        unsafe { ffi::pw_sampler_free(self.raw) }
     }
 }
 
