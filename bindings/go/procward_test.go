@@ -977,9 +977,9 @@ func runFor(t *testing.T, s *Sampler, d time.Duration) {
 
 // A busy child's delta over 500 ms is what the kernel says it ran
 // (schedstat read right around the sample: 20 ms of slack), and 100% of a
-// CPU within -30/+5 points: one thread cannot pass 100% (+5: the walk and
+// CPU within -40/+5 points: one thread cannot pass 100% (+5: the walk and
 // the interval's clock are read a moment apart); on this shared 2-core
-// machine its nice -10 weight (9.3x a nice-0 task's) keeps it above 70%
+// machine its nice -10 weight (9.3x a nice-0 task's) keeps it above 60% (the C suite's floor)
 // even with two other runnable tasks on its CPU. Its exit is in the next
 // sample, once.
 func TestSamplerBusyChild(t *testing.T) {
@@ -1000,8 +1000,8 @@ func TestSamplerBusyChild(t *testing.T) {
 	}
 	t.Logf("spin: %.1f%% of a CPU over %.1f ms; %d tasks walked in %.3f ms", u.CPUPercent,
 		float64(smp.IntervalNs)/1e6, smp.Tasks, float64(smp.CostNs)/1e6)
-	if u.CPUPercent < 70 || u.CPUPercent > 105 {
-		t.Errorf("CPU %.1f%%, want 100%% -30/+5", u.CPUPercent)
+	if u.CPUPercent < 60 || u.CPUPercent > 105 {
+		t.Errorf("CPU %.1f%%, want 100%% -40/+5", u.CPUPercent)
 	}
 	if u.CPUDeltaNs+20e6 < after-before || u.CPUDeltaNs > after-before+20e6 {
 		t.Errorf("delta %d ns, schedstat %d ns", u.CPUDeltaNs, after-before)

@@ -925,9 +925,9 @@ fn sampler_started<'h>(mut s: Sampler<'h>) -> Option<Sampler<'h>> {
 
 /// A busy child's delta over 500 ms is what the kernel says it ran
 /// (schedstat read right around the sample: 20 ms of slack), and 100% of a
-/// CPU within -30/+5 points: one thread cannot pass 100% (+5: the walk and
+/// CPU within -40/+5 points: one thread cannot pass 100% (+5: the walk and
 /// the interval's clock are read a moment apart); on this shared 2-core
-/// machine its nice -10 weight (9.3x a nice-0 task's) keeps it above 70%
+/// machine its nice -10 weight (9.3x a nice-0 task's) keeps it above 60% (the C suite's floor)
 /// even with two other runnable tasks on its CPU. Its exit is in the next
 /// sample, once.
 #[test]
@@ -954,7 +954,7 @@ fn sampler_busy_child_at_one_cpu() {
             smp.tasks(),
             smp.cost_ns() as f64 / 1e6
         );
-        assert!(u.cpu_percent() >= 70.0 && u.cpu_percent() <= 105.0, "{}%", u.cpu_percent());
+        assert!(u.cpu_percent() >= 60.0 && u.cpu_percent() <= 105.0, "{}%", u.cpu_percent());
         assert!(u.cpu_delta_ns() + 20_000_000 >= after - before, "{} vs {}", u.cpu_delta_ns(), after - before);
         assert!(u.cpu_delta_ns() <= after - before + 20_000_000, "{} vs {}", u.cpu_delta_ns(), after - before);
         assert_eq!(u.name(), OsStr::new("sh"));
