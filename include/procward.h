@@ -727,8 +727,9 @@ PW_API uint64_t pw_event_alert_threshold(const struct pw_event *ev);
  *    process: every read and write through it is checked
  *    (lsm/file_permission; EPERM).
  *  - A tracer attached before the rule: its ptrace requests are not
- *    checked again by the kernel, so pw_monitor_protect() refuses a
- *    process that has a tracer (-EBUSY) instead of pretending.
+ *    checked again by the kernel, so pw_monitor_protect() refuses a PID
+ *    rule for a process that has a tracer on any thread (-EBUSY) instead
+ *    of pretending. Processes a name rule matches are not checked.
  *  - Reopening a target's file through /proc/PID/fd/N or map_files/N is
  *    DUP_HANDLE (lsm/inode_follow_link; EPERM); readlink() stays read-info.
  *  - perf_event_open() on the target: read-info, and READ_MEMORY too when

@@ -297,7 +297,7 @@ static void seed_threads(struct pw_access_state *s, pid_t pid)
 /*
  * The rights and flags that all entries give to one process (by pid and by
  * its name). A PID rule bound to another process that had this PID is not
- * this process's (start_ns: 0 when unknown).
+ * this process's (start_ns: 0 when unknown, and then every rule counts).
  */
 static void merged_for(const struct pw_access_state *s, pid_t pid, const char comm[PW_COMM_LEN],
 		       uint64_t start_ns, struct pw_access_target_val *val)
@@ -311,7 +311,7 @@ static void merged_for(const struct pw_access_state *s, pid_t pid, const char co
 
 		if (e->pid ? e->pid != pid : memcmp(e->name, comm, PW_COMM_LEN))
 			continue;
-		if (e->pid && e->protect && e->rule.start_ns && e->rule.start_ns != start_ns)
+		if (e->pid && e->protect && start_ns && e->rule.start_ns && e->rule.start_ns != start_ns)
 			continue;
 		bit = e->pid ? PW_TGT_BY_PID : PW_TGT_BY_NAME;
 		val->flags |= bit;
@@ -382,20 +382,23 @@ static int sync_process(struct pw_access_state *s, pid_t pid)
 		bpf_map_delete_elem(fd, &key);
 		return -ESRCH;
 	}
-	/* Best effort for watching (0: unknown); protection needs it (below). */
-	err = run_resolver(s, pid, false, &start_ns);
-	if (err == -ESRCH) {
-		bpf_map_delete_elem(fd, &key);
-		return err;
-	}
-	merged_for(s, pid, comm, start_ns, &val);
+	merged_for(s, pid, comm, 0, &val);
 	if (!val.flags) {
 		bpf_map_delete_elem(fd, &key);
 		return 0;
 	}
-	if ((val.flags & PW_TGT_PROTECTED) && err) {
-		bpf_map_delete_elem(fd, &key);
-		return err;
+	/*
+	 * Protection needs the exact start time (one walk of the task list);
+	 * watching alone goes without it (target_start_ns 0).
+	 */
+	if (val.flags & PW_TGT_PROTECTED) {
+		err = run_resolver(s, pid, false, &start_ns);
+		if (!err)
+			merged_for(s, pid, comm, start_ns, &val);
+		if (err || !val.flags) {
+			bpf_map_delete_elem(fd, &key);
+			return err;
+		}
 	}
 	if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
 		return -errno;
