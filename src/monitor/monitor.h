@@ -8,6 +8,7 @@
 
 #include "procward.h"
 #include "monitor/event.h"
+#include "core/fork.h"
 #include "core/log.h"
 #include "monitor/rules.h"
 
@@ -41,6 +42,7 @@ struct pw_monitor {
 	struct pw_proc_key recent_exits[PW_RECENT_EXITS]; /* duplicate exit reports */
 	size_t recent_exit_next;
 	struct pw_access_state *access; /* access operations (access.c); NULL until used */
+	struct pw_fork_hook fork_hook;  /* forked children give up its descriptors (core/fork.h) */
 };
 
 #endif
