@@ -29,6 +29,8 @@
  *  - the first pw_gate_start() installs pthread_atfork() handlers (once per
  *    process), so that a forked child closes its copies of the gate's
  *    descriptors (see the gate's limits below);
+ *  - the first pw_monitor_new() or pw_sampler_new() installs another pair
+ *    for monitors and samplers (see "Forked children" at pw_monitor_free);
  *  - while the library loads BPF objects it routes libbpf's messages to the
  *    handle's log callback; every other message still reaches the print
  *    function the application set with libbpf_set_print(), which is chained,
@@ -494,7 +496,28 @@ struct pw_monitor_opts {
 
 /* Validates options; loads nothing yet. */
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out);
-/* Stops if running, detaches every program, frees. Accepts NULL. */
+/*
+ * Stops if running, detaches every program, frees. Accepts NULL. When it
+ * returns, no link of the monitor exists (its protection rules end here);
+ * the kernel drops the detached programs after an RCU grace period.
+ *
+ * Forked children: a child made by fork() while monitors exist (glibc's
+ * fork(), which runs pthread_atfork handlers) gets none of their kernel
+ * objects: before fork() returns in the child, each of the monitor's BPF
+ * program, link, map and BTF descriptors is replaced by an eventfd, so the
+ * child keeps nothing attached and nothing loaded, however long it lives.
+ * The child's copy of the monitor is inert: it must not be used, only
+ * freed (pw_monitor_free() there closes just those placeholders). What the
+ * child still keeps until it execs or exits: its copies of the ring
+ * buffer's and the global data's memory mappings, and of the perf events
+ * that syscall tracepoints are attached through, with no program on them.
+ * vfork(), posix_spawn(), system() and popen() children exec (every BPF
+ * descriptor is close-on-exec) or exit. Not covered: a raw clone() or
+ * clone3() without CLONE_VM runs no handler, and such a child keeps the
+ * programs attached until it execs or exits; pw_monitor_free() first
+ * removes every protection rule from the kernel and silences every
+ * program, so what it keeps enforces and reports nothing.
+ */
 PW_API void pw_monitor_free(struct pw_monitor *m);
 
 /* Add a rule; before or after start (takes effect for the next event). */
@@ -598,7 +621,7 @@ struct pw_sampler_opts {
 };
 
 PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out);
-/* Detaches everything, frees the last sample. Accepts NULL. */
+/* Detaches everything, frees the last sample. Accepts NULL. Forked children: as pw_monitor_free(). */
 PW_API void pw_sampler_free(struct pw_sampler *s);
 /* Load, attach, seed the table and take the baseline sample (not returned). */
 PW_API int pw_sampler_start(struct pw_sampler *s);

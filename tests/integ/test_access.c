@@ -1450,6 +1450,70 @@ static void forked_child_keeps_no_program(void **state)
 	close(t.ack);
 }
 
+/* Whether any link of `ids` that `before` did not have still exists. */
+static bool some_link_exists(const struct bpf_ids *ids, const struct bpf_ids *before)
+{
+	for (size_t i = 0; i < ids->n_link; i++)
+		if (!has_id(before->link, before->n_link, ids->link[i]) &&
+		    bpf_id_exists(BPF_LINK_GET_FD_BY_ID, ids->link[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A child made by a raw clone() runs no fork handler and keeps the
+ * programs attached (documented under "Forked children"): but freeing the
+ * monitor left them no rule, so a protected process is killable at once.
+ * Once that child exits, nothing remains.
+ */
+static void raw_clone_child_keeps_inert_programs(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-raw", .deny = PW_ACCESS_TERMINATE);
+	struct bpf_ids before, running;
+	struct pw_monitor *m;
+	struct target t;
+	int hold[2];
+	pid_t raw;
+
+	(void)state;
+	bpf_ids_of(getpid(), &before);
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, getppid());
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	t = spawn_target("pwacc-raw", NULL);
+	if (have_lsm())
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+	bpf_ids_of(getpid(), &running);
+
+	assert_int_equal(pipe(hold), 0);
+	raw = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	assert_true(raw >= 0);
+	if (raw == 0) { /* raw syscalls only: no fork handler ran, glibc's state is the parent's */
+		char c;
+
+		syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		syscall(SYS_close, hold[1]);
+		syscall(SYS_read, hold[0], &c, 1);
+		syscall(SYS_exit_group, 0);
+	}
+	close(hold[0]);
+
+	pw_monitor_free(m);
+	assert_true(some_link_exists(&running, &before)); /* the raw child's copies */
+	assert_int_equal(op_kill(t.pid, SIGTERM), 0); /* with BPF LSM: no rule left */
+	assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
+	close(t.ctl);
+	close(t.ack);
+
+	close(hold[1]); /* the raw child reads EOF and exits */
+	assert_int_equal(wait_exit(raw, 5000), 0);
+	assert_false(some_link_exists(&running, &before));
+}
+
 static int setup_root(void **state)
 {
 	(void)state;
@@ -1483,6 +1547,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(protect_terminal_signal_not_covered),
 		cmocka_unit_test(protect_by_exec_name),
 		cmocka_unit_test(forked_child_keeps_no_program),
+		cmocka_unit_test(raw_clone_child_keeps_inert_programs),
 	};
 
 	/* protect_by_exec_name runs this binary under another name: say so, then wait. */
