@@ -743,27 +743,61 @@ PW_API uint64_t pw_event_alert_threshold(const struct pw_event *ev);
  *    TERMINATE (lowering RLIMIT_CPU kills): prlimit fails with EPERM.
  *  - cgroup.kill and cgroup.freeze (cgroup v2) of any cgroup whose subtree
  *    holds the target: lsm/file_permission refuses the write (EPERM) for a
- *    rule denying terminate (kill) or suspend-resume (freeze). Not covered:
- *    cgroup v1's freezer.state, and moving the target into a cgroup that
- *    is already frozen (needs write access to both cgroups' cgroup.procs).
+ *    rule denying terminate (kill) or suspend-resume (freeze).
  *  - A /proc/PID/mem fd opened before the rule, or received from another
  *    process: every read and write through it is checked
  *    (lsm/file_permission; EPERM).
  *  - A tracer attached before the rule: its ptrace requests are not
  *    checked again by the kernel, so pw_monitor_protect() refuses a PID
  *    rule for a process that has a tracer on any thread (-EBUSY) instead
- *    of pretending. Processes a name rule matches are not checked.
+ *    of pretending. Processes a name rule matches are not checked (below).
  *  - Reopening a target's file through /proc/PID/fd/N or map_files/N is
  *    DUP_HANDLE (lsm/inode_follow_link; EPERM); readlink() stays read-info.
  *  - perf_event_open() on the target: read-info, and READ_MEMORY too when
  *    it samples (registers and user stack; lsm/perf_event_alloc; EPERM).
- *    CPU-wide events (pid -1, CAP_PERFMON) name no task: not covered.
- *  - Terminal-generated signals (^C, ^Z, ^\ typed on the terminal, TIOCSIG
- *    on a pty master, hangup) are sent by the kernel with SEND_SIG_PRIV,
- *    which no LSM hook sees: NOT covered. A process that must survive its
- *    terminal must have none (setsid(), no controlling tty).
  * Operations seen only by these hooks (PW_ACCESS_OP_SIGIO and later) are
  * reported when denied, not when allowed.
+ *
+ * NOT covered, and why. Signals the kernel sends as its own (SEND_SIG_PRIV):
+ * check_kill_permission() returns before security_task_kill() for them, so
+ * no LSM program sees them:
+ *  - Terminal-generated signals: ^C, ^Z, ^\ on its controlling terminal,
+ *    TIOCSIG on the pty master, SIGHUP and SIGCONT at a hangup. Whoever
+ *    holds the terminal sends them. Remedy: no controlling terminal
+ *    (setsid()). tests/integ/test_access.c shows TIOCSIG killing a process
+ *    whose rule denies terminate.
+ *  - The death of its PID namespace's init, which SIGKILLs every process
+ *    in the namespace. Remedy: protect that init too.
+ *  - The OOM killer, which can be aimed at it by raising its
+ *    /proc/PID/oom_score_adj (its owner or root; the kernel asks for no
+ *    ptrace access) or by lowering memory.max of a cgroup holding it.
+ * Signals the kernel raises in the process itself: SIGBUS when a file it
+ * has mapped is truncated (by anyone allowed to write that file), SIGXCPU
+ * and SIGKILL at an RLIMIT_CPU set before the rule, SIGPIPE, SIGSEGV.
+ * Outside what a rule can name:
+ *  - CPU-wide perf events (pid -1; CAP_PERFMON, or perf_event_paranoid
+ *    <= 0) sample every task on a CPU, registers and user stacks included,
+ *    and name no task for lsm/perf_event_alloc to check.
+ *  - Moving it into a cgroup that is already frozen (write access to both
+ *    cgroups' cgroup.procs): the PID is in the written data, which no hook
+ *    that sees the write can read.
+ *  - A tracer attached before a name rule matched the process: the kernel
+ *    checks a tracer once, at attach, and pw_monitor_protect() can refuse
+ *    only a PID rule (-EBUSY).
+ *  - root with CAP_SYS_ADMIN or CAP_BPF can rewrite procward's maps (by
+ *    id), kill the process whose monitor holds the rules (they end with it:
+ *    protect that process as well), load a kernel module, write
+ *    /proc/sysrq-trigger or reboot. An LSM program cannot stand above the
+ *    kernel that root controls.
+ * Not covered although a hook exists (these slow, freeze or read the
+ * process, none kills it; procward does not check them):
+ *  - cgroup v1's freezer.state (cgroup v2's cgroup.freeze is covered);
+ *  - setpriority(), sched_setscheduler(), sched_setaffinity(),
+ *    ioprio_set() on it (same uid or CAP_SYS_NICE), and the cgroup v2
+ *    limits cpu.max, io.max, pids.max;
+ *  - /proc/PID files the kernel serves without a ptrace check (stat,
+ *    status, cmdline, comm, ...).
+ * A process is never refused anything on itself (its own threads).
  */
 
 /* Access rights; an event carries the rights its operation needs. */
