@@ -516,7 +516,11 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
  * clone3() without CLONE_VM runs no handler, and such a child keeps the
  * programs attached until it execs or exits; pw_monitor_free() first
  * removes every protection rule from the kernel and silences every
- * program, so what it keeps enforces and reports nothing.
+ * program, so what it keeps enforces and reports nothing. A fork() on
+ * another thread waits while a monitor loads or unloads its programs (so
+ * that the child sees all of their descriptors or none); a log callback
+ * that runs meanwhile may itself fork, but must not wait for a thread that
+ * forks.
  */
 PW_API void pw_monitor_free(struct pw_monitor *m);
 

@@ -54,7 +54,12 @@ static void after_fork_child(void)
 			close(placeholder);
 		placeholder = -1;
 	}
-	pthread_mutex_unlock(&registry_lock);
+	/*
+	 * Not an unlock: a recursive mutex records its owner's TID, which is
+	 * the parent thread's, so unlocking it here would fail and leave it
+	 * held in the child for good. This thread is the child's only one.
+	 */
+	registry_lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
 static void install_handlers(void)

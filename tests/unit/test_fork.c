@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -125,11 +126,50 @@ static void unregistered_handle_is_left_alone(void **state)
 	close(report[0]);
 }
 
+/*
+ * The registry lock is usable in the child: fork() took it in the parent
+ * (the prepare handler), and a child that makes or frees a handle takes it
+ * again. A wedged lock would hang the child: the parent waits bounded and
+ * kills it.
+ */
+static void child_can_take_the_lock(void **state)
+{
+	struct handle h = { .hook.in_child = forget, .fd = -1 };
+	char verdict = 0;
+	int report[2];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(report), 0);
+	pw_fork_register(&h.hook);
+	pw_fork_lock(); /* held while forking too: recursive */
+	pid = fork();
+	if (pid == 0) {
+		struct handle again = { .hook.in_child = forget, .fd = -1 };
+
+		pw_fork_register(&again.hook);
+		pw_fork_unregister(&again.hook);
+		(void)!write(report[1], "y", 1);
+		_exit(0);
+	}
+	pw_fork_unlock();
+	assert_true(pid > 0);
+	close(report[1]);
+	if (!readable(report[0], 5000))
+		kill(pid, SIGKILL);
+	assert_int_equal(read(report[0], &verdict, 1), 1);
+	assert_int_equal(verdict, 'y');
+	assert_int_equal(waitpid(pid, &(int){ 0 }, 0), pid);
+	pw_fork_unregister(&h.hook);
+	close(report[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(child_gives_up_registered_fd),
 		cmocka_unit_test(unregistered_handle_is_left_alone),
+		cmocka_unit_test(child_can_take_the_lock),
 	};
 
 	return cmocka_run_group_tests_name("fork", tests, NULL, NULL);
