@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -100,6 +101,27 @@ void pw_fork_forget_fd(int fd)
 		close(fd);
 }
 
+/*
+ * A global data map (.bss, .data, .rodata) is mapped MAP_SHARED: through
+ * the child's copy of that mapping, a write in the child (its own
+ * pw_monitor_free() clearing the configuration) would reach the parent's
+ * programs. Private zeroed memory takes its place, at the same address and
+ * of the size libbpf mapped (bpf_map_mmap_sz()), so libbpf's later munmap()
+ * in the child still matches.
+ */
+static void forget_mapping(struct bpf_map *map)
+{
+	size_t value_size, len, page = (size_t)getpagesize();
+	const void *addr = bpf_map__initial_value(map, &value_size);
+
+	if (!addr)
+		return;
+	len = (((size_t)bpf_map__value_size(map) + 7) & ~(size_t)7) * bpf_map__max_entries(map);
+	len = (len + page - 1) & ~(page - 1);
+	mmap((void *)addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+	     0);
+}
+
 void pw_fork_forget_bpf_object(const struct bpf_object *obj)
 {
 	struct bpf_program *prog;
@@ -109,8 +131,10 @@ void pw_fork_forget_bpf_object(const struct bpf_object *obj)
 		return;
 	bpf_object__for_each_program(prog, obj)
 		pw_fork_forget_fd(bpf_program__fd(prog));
-	bpf_object__for_each_map(map, obj)
+	bpf_object__for_each_map(map, obj) {
+		forget_mapping(map);
 		pw_fork_forget_fd(bpf_map__fd(map));
+	}
 	if (bpf_object__btf(obj))
 		pw_fork_forget_fd(btf__fd(bpf_object__btf(obj)));
 }

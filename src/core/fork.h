@@ -37,7 +37,10 @@ void pw_fork_unlock(void);
  * child) closes that eventfd instead of whatever the child opened since.
  */
 void pw_fork_forget_fd(int fd);
-/* Every program, map and BTF descriptor of the object. */
+/*
+ * Every program, map and BTF descriptor of the object, and its shared
+ * mappings of global data (replaced by private zeroed memory).
+ */
 void pw_fork_forget_bpf_object(const struct bpf_object *obj);
 void pw_fork_forget_link(const struct bpf_link *link);
 

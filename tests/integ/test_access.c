@@ -1514,6 +1514,45 @@ static void raw_clone_child_keeps_inert_programs(void **state)
 	assert_false(some_link_exists(&running, &before));
 }
 
+/*
+ * A child that frees its (inert) copy of the monitor touches nothing of
+ * the parent's: the parent still gets events and, with BPF LSM, still
+ * enforces. Its copy shared the kernel's global data with the parent
+ * until fork() gave it private memory instead.
+ */
+static void child_freeing_its_copy_leaves_parent_alone(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-copy", .deny = PW_ACCESS_TERMINATE);
+	struct pw_monitor *m;
+	struct target t;
+	pid_t pid;
+
+	(void)state;
+	t = spawn_target("pwacc-copy", NULL);
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, t.pid);
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pw_monitor_free(m);
+		_exit(0);
+	}
+	assert_int_equal(wait_exit(pid, 10000), 0);
+
+	assert_int_equal(op_kill(t.pid, 0), 0);
+	assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 5000));
+	if (have_lsm())
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+	pw_monitor_free(m);
+	end_target(&t);
+}
+
 static int setup_root(void **state)
 {
 	(void)state;
@@ -1548,6 +1587,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(protect_by_exec_name),
 		cmocka_unit_test(forked_child_keeps_no_program),
 		cmocka_unit_test(raw_clone_child_keeps_inert_programs),
+		cmocka_unit_test(child_freeing_its_copy_leaves_parent_alone),
 	};
 
 	/* protect_by_exec_name runs this binary under another name: say so, then wait. */
