@@ -504,12 +504,13 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
  * Forked children: a child made by fork() while monitors exist (glibc's
  * fork(), which runs pthread_atfork handlers) gets none of their kernel
  * objects: before fork() returns in the child, each of the monitor's BPF
- * program, link, map and BTF descriptors is replaced by an eventfd, so the
- * child keeps nothing attached and nothing loaded, however long it lives.
- * The child's copy of the monitor is inert: it must not be used, only
- * freed (pw_monitor_free() there closes just those placeholders). What the
- * child still keeps until it execs or exits: its copies of the ring
- * buffer's and the global data's memory mappings, and of the perf events
+ * program, link, map and BTF descriptors is replaced by an eventfd, and
+ * its shared mappings of the programs' global data by private memory, so
+ * the child keeps nothing attached and nothing loaded, however long it
+ * lives. The child's copy of the monitor is inert: it must not be used,
+ * only freed (pw_monitor_free() there closes just those placeholders and
+ * leaves the parent's monitor as it was). What the child still keeps until
+ * it execs or exits: its mapping of the ring buffer, and the perf events
  * that syscall tracepoints are attached through, with no program on them.
  * vfork(), posix_spawn(), system() and popen() children exec (every BPF
  * descriptor is close-on-exec) or exit. Not covered: a raw clone() or
