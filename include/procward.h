@@ -626,7 +626,7 @@ struct pw_sampler_opts {
 };
 
 PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out);
-/* Detaches everything, frees the last sample. Accepts NULL. Forked children: as pw_monitor_free(). */
+/* Detaches everything, frees the last sample. Accepts NULL. Forked children: see pw_monitor_free(). */
 PW_API void pw_sampler_free(struct pw_sampler *s);
 /* Load, attach, seed the table and take the baseline sample (not returned). */
 PW_API int pw_sampler_start(struct pw_sampler *s);

@@ -32,7 +32,8 @@
  */
 static void forget_in_child(struct pw_fork_hook *hook)
 {
-	struct pw_monitor *m = (struct pw_monitor *)((char *)hook - offsetof(struct pw_monitor, fork_hook));
+	struct pw_monitor *m =
+		(struct pw_monitor *)((char *)hook - offsetof(struct pw_monitor, fork_hook));
 
 	if (m->skel) {
 		struct bpf_link **links = (struct bpf_link **)&m->skel->links;

@@ -133,7 +133,8 @@ static int on_monitor_event(struct pw_monitor *m, const struct pw_event *ev, voi
 /* In a child of fork(): the iterator program goes (its monitor has its own hook). */
 static void forget_in_child(struct pw_fork_hook *hook)
 {
-	struct pw_sampler *s = (struct pw_sampler *)((char *)hook - offsetof(struct pw_sampler, fork_hook));
+	struct pw_sampler *s =
+		(struct pw_sampler *)((char *)hook - offsetof(struct pw_sampler, fork_hook));
 
 	pw_fork_forget_link(s->iter_link);
 	if (s->skel)
