@@ -29,6 +29,8 @@
  *  - the first pw_gate_start() installs pthread_atfork() handlers (once per
  *    process), so that a forked child closes its copies of the gate's
  *    descriptors (see the gate's limits below);
+ *  - the first pw_monitor_new() or pw_sampler_new() installs another pair
+ *    for monitors and samplers (see "Forked children" at pw_monitor_free);
  *  - while the library loads BPF objects it routes libbpf's messages to the
  *    handle's log callback; every other message still reaches the print
  *    function the application set with libbpf_set_print(), which is chained,
@@ -644,7 +646,33 @@ struct pw_monitor_opts {
 
 /* Validates options; loads nothing yet. */
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out);
-/* Stops if running, detaches every program, frees. Accepts NULL. */
+/*
+ * Stops if running, detaches every program, frees. Accepts NULL. When it
+ * returns, no link of the monitor exists (its protection rules end here);
+ * the kernel drops the detached programs after an RCU grace period.
+ *
+ * Forked children: a child made by fork() while monitors exist (glibc's
+ * fork(), which runs pthread_atfork handlers) gets none of their kernel
+ * objects: before fork() returns in the child, each of the monitor's BPF
+ * program, link, map and BTF descriptors is replaced by an eventfd, and
+ * its shared mappings of the programs' global data by private memory, so
+ * the child keeps nothing attached and nothing loaded, however long it
+ * lives. The child's copy of the monitor is inert: it must not be used,
+ * only freed (pw_monitor_free() there closes just those placeholders and
+ * leaves the parent's monitor as it was). What the child still keeps until
+ * it execs or exits: its mapping of the ring buffer, and the perf events
+ * that syscall tracepoints are attached through, with no program on them.
+ * vfork(), posix_spawn(), system() and popen() children exec (every BPF
+ * descriptor is close-on-exec) or exit. Not covered: a raw clone() or
+ * clone3() without CLONE_VM runs no handler, and such a child keeps the
+ * programs attached until it execs or exits; pw_monitor_free() first
+ * removes every protection rule from the kernel and silences every
+ * program, so what it keeps enforces and reports nothing. A fork() on
+ * another thread waits while a monitor loads or unloads its programs (so
+ * that the child sees all of their descriptors or none); a log callback
+ * that runs meanwhile may itself fork, but must not wait for a thread that
+ * forks.
+ */
 PW_API void pw_monitor_free(struct pw_monitor *m);
 
 /* Add a rule; before or after start (takes effect for the next event). */
@@ -748,7 +776,7 @@ struct pw_sampler_opts {
 };
 
 PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out);
-/* Detaches everything, frees the last sample. Accepts NULL. */
+/* Detaches everything, frees the last sample. Accepts NULL. Forked children: see pw_monitor_free(). */
 PW_API void pw_sampler_free(struct pw_sampler *s);
 /* Load, attach, seed the table and take the baseline sample (not returned). */
 PW_API int pw_sampler_start(struct pw_sampler *s);
@@ -870,26 +898,61 @@ PW_API uint64_t pw_event_alert_threshold(const struct pw_event *ev);
  *    TERMINATE (lowering RLIMIT_CPU kills): prlimit fails with EPERM.
  *  - cgroup.kill and cgroup.freeze (cgroup v2) of any cgroup whose subtree
  *    holds the target: lsm/file_permission refuses the write (EPERM) for a
- *    rule denying terminate (kill) or suspend-resume (freeze). Not covered:
- *    cgroup v1's freezer.state, and moving the target into a cgroup that
- *    is already frozen (needs write access to both cgroups' cgroup.procs).
+ *    rule denying terminate (kill) or suspend-resume (freeze).
  *  - A /proc/PID/mem fd opened before the rule, or received from another
  *    process: every read and write through it is checked
  *    (lsm/file_permission; EPERM).
  *  - A tracer attached before the rule: its ptrace requests are not
- *    checked again by the kernel, so pw_monitor_protect() refuses a
- *    process that has a tracer (-EBUSY) instead of pretending.
+ *    checked again by the kernel, so pw_monitor_protect() refuses a PID
+ *    rule for a process that has a tracer on any thread (-EBUSY) instead
+ *    of pretending. Processes a name rule matches are not checked (below).
  *  - Reopening a target's file through /proc/PID/fd/N or map_files/N is
  *    DUP_HANDLE (lsm/inode_follow_link; EPERM); readlink() stays read-info.
  *  - perf_event_open() on the target: read-info, and READ_MEMORY too when
  *    it samples (registers and user stack; lsm/perf_event_alloc; EPERM).
- *    CPU-wide events (pid -1, CAP_PERFMON) name no task: not covered.
- *  - Terminal-generated signals (^C, ^Z, ^\ typed on the terminal, TIOCSIG
- *    on a pty master, hangup) are sent by the kernel with SEND_SIG_PRIV,
- *    which no LSM hook sees: NOT covered. A process that must survive its
- *    terminal must have none (setsid(), no controlling tty).
  * Operations seen only by these hooks (PW_ACCESS_OP_SIGIO and later) are
  * reported when denied, not when allowed.
+ *
+ * NOT covered, and why. Signals the kernel sends as its own (SEND_SIG_PRIV):
+ * check_kill_permission() returns before security_task_kill() for them, so
+ * no LSM program sees them:
+ *  - Terminal-generated signals: ^C, ^Z, ^\ on its controlling terminal,
+ *    TIOCSIG on the pty master, SIGHUP and SIGCONT at a hangup. Whoever
+ *    holds the terminal sends them. Remedy: no controlling terminal
+ *    (setsid()). tests/integ/test_access.c shows TIOCSIG killing a process
+ *    whose rule denies terminate.
+ *  - The death of its PID namespace's init, which SIGKILLs every process
+ *    in the namespace. Remedy: protect that init too.
+ *  - The OOM killer, which can be aimed at it by raising its
+ *    /proc/PID/oom_score_adj (its owner or root; the kernel asks for no
+ *    ptrace access) or by lowering memory.max of a cgroup holding it.
+ * Signals the kernel raises in the process itself: SIGBUS when a file it
+ * has mapped is truncated (by anyone allowed to write that file), SIGXCPU
+ * and SIGKILL at an RLIMIT_CPU set before the rule, SIGPIPE, SIGSEGV.
+ * Outside what a rule can name:
+ *  - CPU-wide perf events (pid -1; CAP_PERFMON, or perf_event_paranoid
+ *    <= 0) sample every task on a CPU, registers and user stacks included,
+ *    and name no task for lsm/perf_event_alloc to check.
+ *  - Moving it into a cgroup that is already frozen (write access to both
+ *    cgroups' cgroup.procs): the PID is in the written data, which no hook
+ *    that sees the write can read.
+ *  - A tracer attached before a name rule matched the process: the kernel
+ *    checks a tracer once, at attach, and pw_monitor_protect() can refuse
+ *    only a PID rule (-EBUSY).
+ *  - root with CAP_SYS_ADMIN or CAP_BPF can rewrite procward's maps (by
+ *    id), kill the process whose monitor holds the rules (they end with it:
+ *    protect that process as well), load a kernel module, write
+ *    /proc/sysrq-trigger or reboot. An LSM program cannot stand above the
+ *    kernel that root controls.
+ * Not covered although a hook exists (these slow, freeze or read the
+ * process, none kills it; procward does not check them):
+ *  - cgroup v1's freezer.state (cgroup v2's cgroup.freeze is covered);
+ *  - setpriority(), sched_setscheduler(), sched_setaffinity(),
+ *    ioprio_set() on it (same uid or CAP_SYS_NICE), and the cgroup v2
+ *    limits cpu.max, io.max, pids.max;
+ *  - /proc/PID files the kernel serves without a ptrace check (stat,
+ *    status, cmdline, comm, ...).
+ * A process is never refused anything on itself (its own threads).
  */
 
 /* Access rights; an event carries the rights its operation needs. */

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "access/access.h"
+#include "core/fork.h"
 #include "core/log.h"
 #include "core/opts.h"
 #include "monitor/rules.h"
@@ -297,7 +298,7 @@ static void seed_threads(struct pw_access_state *s, pid_t pid)
 /*
  * The rights and flags that all entries give to one process (by pid and by
  * its name). A PID rule bound to another process that had this PID is not
- * this process's (start_ns: 0 when unknown).
+ * this process's (start_ns: 0 when unknown, and then every rule counts).
  */
 static void merged_for(const struct pw_access_state *s, pid_t pid, const char comm[PW_COMM_LEN],
 		       uint64_t start_ns, struct pw_access_target_val *val)
@@ -311,7 +312,7 @@ static void merged_for(const struct pw_access_state *s, pid_t pid, const char co
 
 		if (e->pid ? e->pid != pid : memcmp(e->name, comm, PW_COMM_LEN))
 			continue;
-		if (e->pid && e->protect && e->rule.start_ns && e->rule.start_ns != start_ns)
+		if (e->pid && e->protect && start_ns && e->rule.start_ns && e->rule.start_ns != start_ns)
 			continue;
 		bit = e->pid ? PW_TGT_BY_PID : PW_TGT_BY_NAME;
 		val->flags |= bit;
@@ -382,20 +383,23 @@ static int sync_process(struct pw_access_state *s, pid_t pid)
 		bpf_map_delete_elem(fd, &key);
 		return -ESRCH;
 	}
-	/* Best effort for watching (0: unknown); protection needs it (below). */
-	err = run_resolver(s, pid, false, &start_ns);
-	if (err == -ESRCH) {
-		bpf_map_delete_elem(fd, &key);
-		return err;
-	}
-	merged_for(s, pid, comm, start_ns, &val);
+	merged_for(s, pid, comm, 0, &val);
 	if (!val.flags) {
 		bpf_map_delete_elem(fd, &key);
 		return 0;
 	}
-	if ((val.flags & PW_TGT_PROTECTED) && err) {
-		bpf_map_delete_elem(fd, &key);
-		return err;
+	/*
+	 * Protection needs the exact start time (one walk of the task list);
+	 * watching alone goes without it (target_start_ns 0).
+	 */
+	if (val.flags & PW_TGT_PROTECTED) {
+		err = run_resolver(s, pid, false, &start_ns);
+		if (!err)
+			merged_for(s, pid, comm, start_ns, &val);
+		if (err || !val.flags) {
+			bpf_map_delete_elem(fd, &key);
+			return err;
+		}
 	}
 	if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
 		return -errno;
@@ -603,12 +607,13 @@ static int sync_entry(const struct pw_access_host *h, pid_t pid, const char name
 	return err;
 }
 
+/* Every key of a hash map goes (keys of at most PW_COMM_LEN bytes). */
 static void clear_map(int fd)
 {
-	__u32 key;
+	char key[PW_COMM_LEN];
 
-	while (!bpf_map_get_next_key(fd, NULL, &key))
-		if (bpf_map_delete_elem(fd, &key))
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
 			break;
 }
 
@@ -694,6 +699,7 @@ static int access_start(const struct pw_access_host *h)
 	if (s->skel)
 		return 0;
 	tracepoints = syscall_tracepoints_usable(h);
+	pw_fork_lock(); /* a fork() elsewhere sees all the descriptors or none */
 	pw_log_libbpf_begin(h->log);
 	skel = access_bpf__open();
 	if (!skel) {
@@ -755,6 +761,7 @@ out:
 	pw_log_libbpf_end();
 	if (err)
 		access_stop(h);
+	pw_fork_unlock();
 	return err;
 }
 
@@ -767,12 +774,44 @@ int pw_access_start(struct pw_monitor *m)
 
 static void access_stop(const struct pw_access_host *h)
 {
-	if (!(*h->state))
+	struct pw_access_state *s = *h->state;
+
+	if (!s)
 		return;
-	bpf_link__destroy((*h->state)->resolver);
-	(*h->state)->resolver = NULL;
-	access_bpf__destroy((*h->state)->skel);
-	(*h->state)->skel = NULL;
+	pw_fork_lock();
+	/*
+	 * A child that no fork handler ran for (raw clone(), see "Forked
+	 * children" in procward.h) may keep the programs alive past this: they
+	 * are left with no rule to enforce and nothing to report.
+	 */
+	if (s->skel && s->skel->bss) {
+		memset(&s->skel->bss->acfg, 0, sizeof(s->skel->bss->acfg));
+		clear_map(bpf_map__fd(s->skel->maps.protect_pids));
+		clear_map(bpf_map__fd(s->skel->maps.protect_names));
+	}
+	bpf_link__destroy(s->resolver);
+	s->resolver = NULL;
+	access_bpf__destroy(s->skel);
+	s->skel = NULL;
+	pw_fork_unlock();
+}
+
+/* monitor.c's fork hook: the access object's descriptors leave the child too. */
+void pw_access_forget_in_child(struct pw_monitor *m)
+{
+	const struct pw_access_host h = host_of(m);
+	struct pw_access_state *s = *h.state;
+
+	if (!s || !s->skel)
+		return;
+	pw_fork_forget_link(s->resolver);
+	{
+		struct bpf_link **links = (struct bpf_link **)&s->skel->links;
+
+		for (size_t i = 0; i < sizeof(s->skel->links) / sizeof(*links); i++)
+			pw_fork_forget_link(links[i]);
+	}
+	pw_fork_forget_bpf_object(s->skel->obj);
 }
 
 void pw_access_stop(struct pw_monitor *m)

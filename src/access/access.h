@@ -33,6 +33,8 @@ bool pw_access_wanted(const struct pw_monitor *m);
 int pw_access_start(struct pw_monitor *m);
 /* Detach and free the kernel side; the rule lists stay. */
 void pw_access_stop(struct pw_monitor *m);
+/* In a forked child (core/fork.h): give up the access object's descriptors. */
+void pw_access_forget_in_child(struct pw_monitor *m);
 /* Free everything (pw_monitor_free). */
 void pw_access_free(struct pw_monitor *m);
 

@@ -4,6 +4,7 @@
  * consume the ring buffer, keep the process table, deliver events.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +24,30 @@
 #include "core/percpu.h"
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
+
+/*
+ * In a child of fork(): every descriptor of the monitor goes, so no program
+ * of it stays attached (or loaded) for the child's sake. The child's copy
+ * of the handle is inert; pw_monitor_free() there closes only placeholders.
+ */
+static void forget_in_child(struct pw_fork_hook *hook)
+{
+	struct pw_monitor *m =
+		(struct pw_monitor *)((char *)hook - offsetof(struct pw_monitor, fork_hook));
+
+	if (m->skel) {
+		struct bpf_link **links = (struct bpf_link **)&m->skel->links;
+
+		for (size_t i = 0; i < sizeof(m->skel->links) / sizeof(*links); i++)
+			pw_fork_forget_link(links[i]);
+		pw_fork_forget_bpf_object(m->skel->obj);
+	}
+	if (m->rb)
+		pw_fork_forget_fd(ring_buffer__epoll_fd(m->rb));
+	pw_fork_forget_fd(m->epfd);
+	pw_fork_forget_fd(m->stopfd);
+	pw_access_forget_in_child(m); /* access.c */
+}
 
 PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor **out)
 {
@@ -67,6 +92,8 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 	m->log.userdata = m->opts.log_userdata;
 	m->epfd = -1;
 	m->stopfd = -1;
+	m->fork_hook.in_child = forget_in_child;
+	pw_fork_register(&m->fork_hook);
 	*out = m;
 	return 0;
 }
@@ -406,6 +433,13 @@ static unsigned int kernel_event_mask(unsigned int wanted)
 
 static void unload(struct pw_monitor *m)
 {
+	pw_fork_lock();
+	/*
+	 * A child that no fork handler ran for (raw clone()) may keep the
+	 * programs alive: they get nothing more to report.
+	 */
+	if (m->skel && m->skel->bss)
+		m->skel->bss->cfg.event_mask = 0;
 	ring_buffer__free(m->rb);
 	m->rb = NULL;
 	pw_access_stop(m); /* access.c: before the ring it shares goes */
@@ -421,6 +455,7 @@ static void unload(struct pw_monitor *m)
 	pw_names_free(m->names);
 	m->names = NULL;
 	m->started = false;
+	pw_fork_unlock();
 }
 
 PW_API int pw_monitor_start(struct pw_monitor *m)
@@ -432,6 +467,7 @@ PW_API int pw_monitor_start(struct pw_monitor *m)
 		return -EINVAL;
 	if (m->started)
 		return -EALREADY;
+	pw_fork_lock(); /* a fork() elsewhere sees all the descriptors or none */
 	m->table = pw_proctable_new(m->opts.max_processes);
 	m->names = pw_names_new();
 	m->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -465,10 +501,12 @@ PW_API int pw_monitor_start(struct pw_monitor *m)
 	}
 	/* Events flow from here on; the table is seeded before the first is read. */
 	m->skel->bss->cfg.event_mask = kernel_event_mask(m->opts.events);
+	pw_fork_unlock();
 	seed_table(m);
 	return 0;
 fail:
 	unload(m);
+	pw_fork_unlock();
 	return err;
 }
 
@@ -623,6 +661,7 @@ PW_API void pw_monitor_free(struct pw_monitor *m)
 		return;
 	unload(m);
 	pw_access_free(m); /* access.c */
+	pw_fork_unregister(&m->fork_hook);
 	pw_rules_free(&m->rules);
 	pw_decode_buf_free(&m->dbuf);
 	pw_decode_buf_free(&m->redact_buf);

@@ -8,6 +8,7 @@
 
 #include "procward.h"
 #include "monitor/event.h"
+#include "core/fork.h"
 #include "core/log.h"
 #include "monitor/rules.h"
 
@@ -43,6 +44,7 @@ struct pw_monitor {
 	struct pw_access_state *access; /* access operations (access.c); NULL until used */
 	struct pw_decode_buf redact_buf; /* argv of the event being delivered, redacted (opts.redact) */
 	char *redacted;
+	struct pw_fork_hook fork_hook;  /* forked children give up its descriptors (core/fork.h) */
 };
 
 #endif

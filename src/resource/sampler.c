@@ -5,6 +5,7 @@
  * that exited in between taken from their exit events.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,6 +131,17 @@ static int on_monitor_event(struct pw_monitor *m, const struct pw_event *ev, voi
 	return s->opts.on_event ? s->opts.on_event(m, ev, s->opts.userdata) : 0;
 }
 
+/* In a child of fork(): the iterator program goes (its monitor has its own hook). */
+static void forget_in_child(struct pw_fork_hook *hook)
+{
+	struct pw_sampler *s =
+		(struct pw_sampler *)((char *)hook - offsetof(struct pw_sampler, fork_hook));
+
+	pw_fork_forget_link(s->iter_link);
+	if (s->skel)
+		pw_fork_forget_bpf_object(s->skel->obj);
+}
+
 PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out)
 {
 	struct pw_sampler *s;
@@ -150,6 +162,8 @@ PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler 
 		memcpy(&s->opts, opts, sz);
 	}
 	s->opts.sz = sizeof(s->opts);
+	s->fork_hook.in_child = forget_in_child;
+	pw_fork_register(&s->fork_hook);
 	*out = s;
 	return 0;
 }
@@ -172,8 +186,13 @@ PW_API void pw_sampler_free(struct pw_sampler *s)
 {
 	if (!s)
 		return;
+	pw_fork_lock();
 	bpf_link__destroy(s->iter_link);
 	sampler_bpf__destroy(s->skel);
+	s->iter_link = NULL;
+	s->skel = NULL;
+	pw_fork_unlock();
+	pw_fork_unregister(&s->fork_hook);
 	pw_monitor_free(s->mon);
 	for (size_t i = 0; i < s->n_pending; i++)
 		exit_entry_clear(&s->pending[i]);
@@ -533,6 +552,7 @@ PW_API int pw_sampler_start(struct pw_sampler *s)
 	err = pw_monitor_new(&mopts, &s->mon);
 	if (err)
 		return err;
+	pw_fork_lock(); /* a fork() elsewhere sees the iterator's descriptors or none */
 	s->skel = sampler_bpf__open_and_load();
 	if (!s->skel) {
 		err = pw_bpf_load_error(-errno);
@@ -543,19 +563,23 @@ PW_API int pw_sampler_start(struct pw_sampler *s)
 		err = pw_bpf_load_error(-errno);
 		goto fail;
 	}
+	pw_fork_unlock();
 	err = pw_monitor_start(s->mon);
 	if (err)
-		goto fail;
+		goto fail_unlocked;
 	s->started = true;
 	err = sample_now(s, true);
 	if (err)
-		goto fail;
+		goto fail_unlocked;
 	return 0;
+fail_unlocked:
+	pw_fork_lock();
 fail:
 	bpf_link__destroy(s->iter_link);
 	s->iter_link = NULL;
 	sampler_bpf__destroy(s->skel);
 	s->skel = NULL;
+	pw_fork_unlock();
 	pw_monitor_free(s->mon);
 	s->mon = NULL;
 	s->started = false;

@@ -3,6 +3,7 @@
 #ifndef PW_SAMPLER_H
 #define PW_SAMPLER_H
 
+#include "core/fork.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ struct pw_sampler {
 	struct pw_monitor *mon;
 	struct sampler_bpf *skel;
 	struct bpf_link *iter_link;
+	struct pw_fork_hook fork_hook; /* forked children give up skel and iter_link (core/fork.h) */
 	bool started;
 	/* exits collected since the last sample */
 	struct pw_exit_entry *pending;

@@ -5,8 +5,10 @@
  * operation's event is checked. Enforcement runs where BPF LSM works (the
  * VM matrix); elsewhere the same binary checks the documented refusal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1280,16 +1282,16 @@ static void protect_by_exec_name(void **state)
 	fprintf(stderr, "  exec-name: checked\n");
 
 	/*
-	 * Lift the rules before freeing: children forked after the monitor
-	 * started hold copies of its BPF links, so the LSM programs (and the
-	 * rules in their maps) outlive pw_monitor_free() until they exit.
+	 * The rules go with the monitor, although the children forked since it
+	 * started live on (forked_child_keeps_no_program).
 	 */
-	assert_int_equal(pw_monitor_unprotect(m, &rule), 0);
-	assert_int_equal(pw_monitor_unprotect(m, &plain), 0);
 	pw_monitor_free(m);
-	end_target(&renamed);
-	kill(pid, SIGKILL);
-	assert_int_equal(WTERMSIG(wait_exit(pid, 5000)), SIGKILL);
+	assert_int_equal(op_kill(renamed.pid, SIGTERM), 0);
+	assert_int_equal(WTERMSIG(wait_exit(renamed.pid, 5000)), SIGTERM);
+	close(renamed.ctl);
+	close(renamed.ack);
+	assert_int_equal(op_kill(pid, SIGTERM), 0);
+	assert_int_equal(WTERMSIG(wait_exit(pid, 5000)), SIGTERM);
 	watchdog_stop();
 	close(impostor.ctl);
 	close(impostor.ack);
@@ -1297,6 +1299,258 @@ static void protect_by_exec_name(void **state)
 	close(ready[1]);
 	assert_int_equal(unlink(link), 0);
 	assert_int_equal(rmdir(dir), 0);
+}
+
+/* --------------------------------------------- children forked meanwhile */
+
+struct bpf_ids {
+	uint32_t prog[256], link[256];
+	size_t n_prog, n_link;
+};
+
+static void add_id(uint32_t *v, size_t *n, uint32_t id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == id)
+			return;
+	if (*n < 256)
+		v[(*n)++] = id;
+}
+
+/* The BPF program and link ids that process `pid` holds descriptors of (its fdinfo). */
+static void bpf_ids_of(pid_t pid, struct bpf_ids *ids)
+{
+	char dir[64], path[352], line[256];
+	struct dirent *d;
+	DIR *fds;
+
+	memset(ids, 0, sizeof(*ids));
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	fds = opendir(dir);
+	assert_non_null(fds);
+	while ((d = readdir(fds))) {
+		unsigned int id;
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* closed meanwhile */
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "prog_id: %u", &id) == 1)
+				add_id(ids->prog, &ids->n_prog, id);
+			else if (sscanf(line, "link_id: %u", &id) == 1)
+				add_id(ids->link, &ids->n_link, id);
+		}
+		fclose(f);
+	}
+	closedir(fds);
+}
+
+static bool has_id(const uint32_t *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* Whether the kernel still has the program or link with this id (no bpftool). */
+static bool bpf_id_exists(enum bpf_cmd cmd, uint32_t id)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	if (cmd == BPF_LINK_GET_FD_BY_ID)
+		attr.link_id = id;
+	else
+		attr.prog_id = id;
+	fd = (int)syscall(SYS_bpf, cmd, &attr, sizeof(attr));
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	assert_int_equal(errno, ENOENT);
+	return false;
+}
+
+/*
+ * A child forked after the monitor started, and alive after it was freed:
+ * it holds none of the monitor's programs or links, and once the monitor
+ * is freed none of them exists any more - so, with BPF LSM, its protection
+ * ends with the monitor even though the protected process lives on.
+ */
+static void forked_child_keeps_no_program(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-forked", .deny = PW_ACCESS_TERMINATE);
+	struct bpf_ids before, running, child, after;
+	size_t progs = 0, links = 0;
+	struct pw_monitor *m;
+	struct target t;
+
+	(void)state;
+	bpf_ids_of(getpid(), &before);
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, getppid());
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	t = spawn_target("pwacc-forked", NULL);
+
+	bpf_ids_of(getpid(), &running);
+	for (size_t i = 0; i < running.n_prog; i++)
+		progs += !has_id(before.prog, before.n_prog, running.prog[i]);
+	for (size_t i = 0; i < running.n_link; i++)
+		links += !has_id(before.link, before.n_link, running.link[i]);
+	assert_true(progs > 0 && links > 0); /* the monitor's own, attached */
+	bpf_ids_of(t.pid, &child);
+	for (size_t i = 0; i < child.n_prog; i++)
+		assert_false(has_id(running.prog, running.n_prog, child.prog[i]) &&
+			     !has_id(before.prog, before.n_prog, child.prog[i]));
+	for (size_t i = 0; i < child.n_link; i++)
+		assert_false(has_id(running.link, running.n_link, child.link[i]) &&
+			     !has_id(before.link, before.n_link, child.link[i]));
+	if (have_lsm())
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+	fprintf(stderr, "  forked: monitor holds %zu programs, %zu links; the child none of them\n",
+		progs, links);
+
+	pw_monitor_free(m); /* no unprotect first */
+	bpf_ids_of(getpid(), &after);
+	/* Detaching is synchronous: the links are gone when close() returns. */
+	for (size_t i = 0; i < running.n_link; i++)
+		if (!has_id(before.link, before.n_link, running.link[i]))
+			assert_false(bpf_id_exists(BPF_LINK_GET_FD_BY_ID, running.link[i]));
+	/*
+	 * The kernel puts a detached program only after an RCU grace period
+	 * (bpf_link_free: dealloc_deferred), which user space cannot wait for:
+	 * poll, bounded. With a child holding a copy it would never go.
+	 */
+	for (size_t i = 0; i < running.n_prog; i++) {
+		uint32_t id = running.prog[i];
+		int waited = 0;
+
+		if (has_id(before.prog, before.n_prog, id))
+			continue;
+		assert_false(has_id(after.prog, after.n_prog, id));
+		while (bpf_id_exists(BPF_PROG_GET_FD_BY_ID, id) && waited < 10000)
+			waited += poll(NULL, 0, 10) == 0 ? 10 : 0;
+		assert_false(bpf_id_exists(BPF_PROG_GET_FD_BY_ID, id));
+	}
+	assert_true(still_alive(t.pid));
+	/* With BPF LSM: the rule was denying this until pw_monitor_free() */
+	assert_int_equal(op_kill(t.pid, SIGTERM), 0);
+	assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
+	close(t.ctl);
+	close(t.ack);
+}
+
+/* Whether any link of `ids` that `before` did not have still exists. */
+static bool some_link_exists(const struct bpf_ids *ids, const struct bpf_ids *before)
+{
+	for (size_t i = 0; i < ids->n_link; i++)
+		if (!has_id(before->link, before->n_link, ids->link[i]) &&
+		    bpf_id_exists(BPF_LINK_GET_FD_BY_ID, ids->link[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A child made by a raw clone() runs no fork handler and keeps the
+ * programs attached (documented under "Forked children"): but freeing the
+ * monitor left them no rule, so a protected process is killable at once.
+ * Once that child exits, nothing remains.
+ */
+static void raw_clone_child_keeps_inert_programs(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-raw", .deny = PW_ACCESS_TERMINATE);
+	struct bpf_ids before, running;
+	struct pw_monitor *m;
+	struct target t;
+	int hold[2];
+	pid_t raw;
+
+	(void)state;
+	bpf_ids_of(getpid(), &before);
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, getppid());
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	t = spawn_target("pwacc-raw", NULL);
+	if (have_lsm())
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+	bpf_ids_of(getpid(), &running);
+
+	assert_int_equal(pipe(hold), 0);
+	raw = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	assert_true(raw >= 0);
+	if (raw == 0) { /* raw syscalls only: no fork handler ran, glibc's state is the parent's */
+		char c;
+
+		syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		syscall(SYS_close, hold[1]);
+		syscall(SYS_read, hold[0], &c, 1);
+		syscall(SYS_exit_group, 0);
+	}
+	close(hold[0]);
+
+	pw_monitor_free(m);
+	assert_true(some_link_exists(&running, &before)); /* the raw child's copies */
+	assert_int_equal(op_kill(t.pid, SIGTERM), 0); /* with BPF LSM: no rule left */
+	assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
+	close(t.ctl);
+	close(t.ack);
+
+	close(hold[1]); /* the raw child reads EOF and exits */
+	assert_int_equal(wait_exit(raw, 5000), 0);
+	assert_false(some_link_exists(&running, &before));
+}
+
+/*
+ * A child that frees its (inert) copy of the monitor touches nothing of
+ * the parent's: the parent still gets events and, with BPF LSM, still
+ * enforces. Its copy shared the kernel's global data with the parent
+ * until fork() gave it private memory instead.
+ */
+static void child_freeing_its_copy_leaves_parent_alone(void **state)
+{
+	static struct recorder r;
+	PW_OPTS(pw_protect_rule, rule, .name = "pwacc-copy", .deny = PW_ACCESS_TERMINATE);
+	struct pw_monitor *m;
+	struct target t;
+	pid_t pid;
+
+	(void)state;
+	t = spawn_target("pwacc-copy", NULL);
+	memset(&r, 0, sizeof(r));
+	m = access_monitor(&r);
+	watch_pid(m, t.pid);
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pw_monitor_free(m);
+		_exit(0);
+	}
+	assert_int_equal(wait_exit(pid, 10000), 0);
+
+	assert_int_equal(op_kill(t.pid, 0), 0);
+	assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 5000));
+	if (have_lsm())
+		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
+	pw_monitor_free(m);
+	end_target(&t);
 }
 
 static int setup_root(void **state)
@@ -1331,6 +1585,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(protect_cgroup_kill_freeze),
 		cmocka_unit_test(protect_terminal_signal_not_covered),
 		cmocka_unit_test(protect_by_exec_name),
+		cmocka_unit_test(forked_child_keeps_no_program),
+		cmocka_unit_test(raw_clone_child_keeps_inert_programs),
+		cmocka_unit_test(child_freeing_its_copy_leaves_parent_alone),
 	};
 
 	/* protect_by_exec_name runs this binary under another name: say so, then wait. */

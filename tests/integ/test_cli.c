@@ -184,6 +184,52 @@ static void exit_statuses_and_messages(void **state)
 #undef NOBODY
 
 /*
+ * Every right the library knows is in `procward protect --help` and in the
+ * man page (a right added later must be documented in both); protect's
+ * own usage errors.
+ */
+static void protect_help_lists_every_right(void **state)
+{
+	static char out[16384], man[262144];
+	unsigned int all = 0;
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(run(CLI " protect --help", out, sizeof(out)), 0);
+	f = fopen(PW_TEST_SRC_DIR "/doc/procward.1", "r");
+	assert_non_null(f);
+	n = fread(man, 1, sizeof(man) - 1, f);
+	fclose(f);
+	man[n] = 0;
+	for (unsigned int bit = 1; bit; bit <<= 1) {
+		const char *name = pw_access_name(bit);
+		char roff[64], word[64];
+		size_t j = 0;
+
+		if (!name)
+			continue;
+		all |= bit;
+		snprintf(word, sizeof(word), " %s ", name); /* a whole word in the list */
+		assert_non_null(strstr(out, word));
+		for (const char *c = name; *c && j + 3 < sizeof(roff); c++) {
+			if (*c == '-')
+				roff[j++] = '\\';
+			roff[j++] = *c;
+		}
+		roff[j] = 0;
+		assert_non_null(strstr(man, roff)); /* roff spells '-' as "\-" */
+	}
+	assert_int_equal(all, PW_ACCESS_ALL);
+	assert_non_null(strstr(out, "--exec-name"));
+	assert_non_null(strstr(man, "exec\\-name"));
+	assert_int_equal(run(CLI " protect pwcli-x -D set-limits,bogus 2>&1", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "unknown right in 'set-limits,bogus'"));
+	assert_int_equal(run(CLI " protect 1 -D all --exec-name 2>&1", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--exec-name needs a NAME"));
+}
+
+/*
  * A probe (a copy of sh named pw-cli-probe) runs echo with an argument of
  * invalid UTF-8 and terminal controls, under `procward watch`.
  */
@@ -952,6 +998,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exit_statuses_and_messages),
+		cmocka_unit_test(protect_help_lists_every_right),
 		cmocka_unit_test_setup_teardown(watch_json_is_valid_and_lossless, setup, teardown),
 		cmocka_unit_test_setup_teardown(watch_text_escapes_control_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(watch_exit_lines_carry_rusage, setup, teardown),

@@ -16,11 +16,27 @@ static const char protect_usage[] =
 	"\n"
 	"Deny access rights on a process (by PID, or every process with that name)\n"
 	"while this command runs, and print the access operations aimed at it.\n"
+	"A PID names that one process: a later process given its PID is not protected.\n"
 	"Needs BPF LSM (see 'procward features': bpf_lsm).\n"
 	"\n"
-	"  -D, --deny RIGHTS        comma-separated: debug, read-memory, write-memory, read-info,\n"
-	"                           terminate, suspend-resume, signal, open-handle, duplicate-handle,\n"
-	"                           memory, signals, all\n"
+	"  -D, --deny RIGHTS        comma-separated rights to deny:\n"
+	"        debug              ptrace attach/seize and every ptrace request\n"
+	"        read-memory        process_vm_readv, /proc/PID/mem reads, perf sampling\n"
+	"        write-memory       process_vm_writev, /proc/PID/mem writes\n"
+	"        read-info          /proc/PID/environ and other ptrace read checks, signal 0,\n"
+	"                           perf_event_open counting\n"
+	"        terminate          SIGKILL, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGABRT, cgroup.kill\n"
+	"        suspend-resume     SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT, cgroup.freeze\n"
+	"        signal             every other signal\n"
+	"        open-handle        pidfd_open\n"
+	"        duplicate-handle   pidfd_getfd, reopening /proc/PID/fd/N or map_files/N\n"
+	"        set-limits         prlimit on it (denying terminate refuses prlimit too)\n"
+	"      or a group: memory (read- and write-memory), signals (terminate,\n"
+	"      suspend-resume, signal), all; short forms: kill, suspend, dup-handle.\n"
+	"      A signal counts by its number however it is sent (kill, tgkill, pidfd,\n"
+	"      a group signal, SIGIO/F_SETSIG from a file it owns).\n"
+	"  -e, --exec-name          NAME only: protect a process only while its name is the one\n"
+	"                           its exec gave it (renaming a process cannot opt it in)\n"
 	"  -x, --except-uid UID     originators with this effective uid are allowed\n"
 	"  -s, --except-self        this procward process is allowed\n"
 	"  -j, --json               JSON Lines (default when the output is not a terminal)\n"
@@ -31,6 +47,9 @@ static const char protect_usage[] =
 	"  -d, --duration SECONDS   stop after this long\n"
 	"  -v, --verbose            library messages on stderr\n"
 	"  -h, --help               this text\n"
+	"\n"
+	"Not covered (see procward(1), LIMITS): terminal-generated signals (^C, TIOCSIG,\n"
+	"hangup), the OOM killer, cgroup v1 freezer.state, CPU-wide perf events.\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage error, 77 enforcement not available here.\n";
 
@@ -56,6 +75,7 @@ int cmd_protect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "deny", required_argument, NULL, 'D' },
+		{ "exec-name", no_argument, NULL, 'e' },
 		{ "except-uid", required_argument, NULL, 'x' },
 		{ "except-self", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
@@ -79,7 +99,7 @@ int cmd_protect(int argc, char **argv)
 	PW_OPTS(pw_protect_rule, rule);
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "D:x:sjto:d:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "D:ex:sjto:d:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'D':
 			if (pw_access_parse(optarg, &rule.deny))
@@ -91,6 +111,7 @@ int cmd_protect(int argc, char **argv)
 			rule.except_uid = (uint32_t)v;
 			rule.flags |= PW_PROTECT_EXCEPT_UID;
 			break;
+		case 'e': rule.flags |= PW_PROTECT_EXEC_NAME; break;
 		case 's': rule.flags |= PW_PROTECT_EXCEPT_PID; break; /* except_pid 0: ourselves */
 		case 'j': json = 1; break;
 		case 't': json = 0; break;
@@ -118,6 +139,8 @@ int cmd_protect(int argc, char **argv)
 		rule.pid = 0;
 		rule.name = target;
 	}
+	if (rule.pid && (rule.flags & PW_PROTECT_EXEC_NAME))
+		return cli_usage("protect", "--exec-name needs a NAME, not a PID");
 
 	err = pw_monitor_new(&opts, &m);
 	if (!err)
