@@ -49,7 +49,19 @@ static bool holds;
 
 static int setup(void **state)
 {
+	sigset_t hup;
+
 	(void)state;
+	/*
+	 * The subjects are held, and a process that ignores or blocks SIGHUP
+	 * cannot be (it is killed at exec: include/procward.h, "Held execs").
+	 * Run under nohup or a CI runner that ignores SIGHUP, the subjects
+	 * would inherit that: they get the default disposition, unblocked.
+	 */
+	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &hup, NULL);
 	if (geteuid() != 0)
 		return 0;
 	snprintf(dir, sizeof(dir), "/tmp/pw-gate-evasion-XXXXXX");
