@@ -1507,6 +1507,11 @@ struct pw_gate_stats {
 	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
 	uint64_t guardian_held;     /* held execs the guardian continued or killed for a gate that did not */
 	uint64_t filesystems_marked_held; /* filesystems of other mount namespaces marked through a held exec */
+	/*
+	 * Of guardian_verdicts: exec-opens out of the rules' scope (see "Crash
+	 * safety") that the guardian allowed although timeout_verdict denies.
+	 */
+	uint64_t guardian_out_of_scope;
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

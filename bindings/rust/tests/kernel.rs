@@ -187,7 +187,7 @@ int main(void) {
 S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
 S(pw_monitor_opts, redact) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
 S(pw_protect_rule, except_pid) S(pw_gate_opts, redact) S(pw_gate_rule, cache)
-S(pw_gate_stats, filesystems_marked_held) S(pw_rusage, flags)
+S(pw_gate_stats, guardian_out_of_scope) S(pw_rusage, flags)
 printf("PW_GATE_RECORD_NOTABLE %u %d\n", PW_GATE_RECORD_NOTABLE, PW_GATE_BY_GUARDIAN);
 printf("PW_ACCESS_ALL %u %u\n", PW_ACCESS_ALL, PW_ACCESS_SET_LIMITS);
 return 0; }"#,
@@ -215,7 +215,7 @@ return 0; }"#,
         ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
         ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, redact)),
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
-        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, filesystems_marked_held)),
+        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, guardian_out_of_scope)),
         ("pw_rusage", std::mem::size_of::<ffi::pw_rusage>(), last_off!(ffi::pw_rusage, flags)),
         ("PW_GATE_RECORD_NOTABLE", record::NOTABLE as usize, record::BY_GUARDIAN as usize),
         ("PW_ACCESS_ALL", access::ALL as usize, access::SET_LIMITS as usize),
