@@ -49,6 +49,13 @@
  * anything is queued or pending: a few wake-ups a second under load, none
  * per exec.
  *
+ * Scope. A DENY timeout_verdict fails closed only for what the gate
+ * gates: the gating process publishes the subject masks of its `gate` and
+ * `deny` rules (pw_guard_scope()), and the guardian allows an exec-open
+ * whose execve-entry record (gate_meta, by tid) matches none of them, as
+ * the gate itself would (g_out_of_scope). A scoped gate in a group stop
+ * has its queue read at once, so that nobody else waits a window for it.
+ *
  * The promise, timeout_ms + 250 ms from the exec-open: an exec nobody
  * reads is seen queued within GUARD_LOOK_NS and taken a stall window
  * (timeout_ms) later; one the gate read is answered GUARD_SLACK_NS after
