@@ -1060,8 +1060,11 @@ void pw_guard_stop(struct pw_gate *g)
 	g->guard_saved.kills = __atomic_load_n(&s->kills, __ATOMIC_SEQ_CST);
 	g->guard_saved.held_released = __atomic_load_n(&s->held_released, __ATOMIC_SEQ_CST);
 	g->guard_saved.out_of_scope = __atomic_load_n(&s->out_of_scope, __ATOMIC_SEQ_CST);
-	munmap(s, shm_size(s->n_slots));
+	/* (under the rules' lock: a rule added meanwhile publishes its scope in here) */
+	pthread_rwlock_wrlock(&g->rules_lock);
 	g->guard = NULL;
+	munmap(s, shm_size(s->n_slots));
+	pthread_rwlock_unlock(&g->rules_lock);
 	if (g->guard_wake_fd >= 0)
 		close(g->guard_wake_fd);
 	g->guard_wake_fd = -1;
