@@ -1167,7 +1167,8 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *    have timed out by then either;
  *  - when the gating process dies or execs, the guardian removes the
  *    marks, answers everything and exits.
- * Such verdicts are counted (guardian_verdicts, guardian_read) and, for
+ * Such verdicts are counted (guardian_verdicts, guardian_read,
+ * guardian_out_of_scope) and, for
  * requests the gate had read, reported to on_decision as
  * PW_GATE_BY_GUARDIAN once the gate runs again (a late verdict call
  * returns -ETIMEDOUT); execs the guardian read itself are counted only.
@@ -1187,9 +1188,20 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  *  - an exec the gate read but had not yet published (the few instructions
  *    between its read() and the publish) when it stopped waits until it
  *    runs again; if it died, the kernel allows it when the group closes.
- *  - the guardian answers with timeout_verdict for every process on the
- *    machine: it knows no rules. With timeout_verdict DENY, a stopped gate
- *    denies every exec that is not a kernel helper.
+ *  - the guardian knows the rules' scope, not the rules: with
+ *    timeout_verdict DENY it denies the execs of processes some `gate` or
+ *    `deny` rule's subject (uid, by-name, by-pid, children) matches, and
+ *    allows every other (guardian_out_of_scope), as the gate itself
+ *    would: a stopped or dead fail-closed gate fails closed only for what
+ *    it gates. Everything gets timeout_verdict when that cannot be told:
+ *    no subject-scoped `gate` rule, a `gate` or `deny` rule without a
+ *    subject (it may match anyone), or no execve-entry record of the
+ *    exec's thread whose process is still the one recorded (a kernel
+ *    helper's exec, an exec begun before the gate was armed).
+ *  - a scoped DENY gate in a group stop (SIGSTOP, job control; not a
+ *    debugger's ptrace stop) has its queue read by the guardian at once,
+ *    so execs out of its scope do not wait timeout_ms for it; its in-scope
+ *    execs then get timeout_verdict at once too, not at their deadline.
  *  - timeout_ms + 250 ms assumes the machine schedules the guardian (it
  *    has no real-time priority). An interpreter's deadline counts from
  *    when the gate read it (its execve began before the main image was
@@ -1581,6 +1593,11 @@ struct pw_gate_stats {
 	uint64_t tree_dropped;      /* children left out of a `children` subject: the kernel map was full */
 	uint64_t guardian_held;     /* held execs the guardian continued or killed for a gate that did not */
 	uint64_t filesystems_marked_held; /* filesystems of other mount namespaces marked through a held exec */
+	/*
+	 * Of guardian_verdicts: exec-opens out of the rules' scope (see "Crash
+	 * safety") that the guardian allowed although timeout_verdict denies.
+	 */
+	uint64_t guardian_out_of_scope;
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

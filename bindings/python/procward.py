@@ -289,6 +289,7 @@ _GATE_STATS_FIELDS = (
     # execs fanotify never saw, and the loader (issue 12)
     "held", "held_killed", "held_resumed_killed", "held_escaped", "via_loader",
     "loader_unresolved", "cache_stale", "tree_dropped", "guardian_held", "filesystems_marked_held",
+    "guardian_out_of_scope",
 )
 
 
@@ -1613,6 +1614,7 @@ class GateStats:
     tree_dropped: int = 0
     guardian_held: int = 0        # held execs the guardian released for the gate
     filesystems_marked_held: int = 0  # other namespaces' filesystems marked through a held exec
+    guardian_out_of_scope: int = 0  # exec-opens out of the rules' scope the guardian allowed
 
 
 @dataclasses.dataclass(frozen=True)

@@ -526,6 +526,8 @@ static void read_events(struct pw_gate *g, char *buf, bool may_inline)
 			    (req = g->free_list)) {
 				g->free_list = req->qnext;
 				req->info.fd = m->fd;
+				req->info.tid = (uint32_t)m->pid; /* FAN_REPORT_TID; for the guardian's scope */
+				req->info.held = false; /* (a pool entry's last use may have been a held exec) */
 				atomic_store(&req->deadline_ns, now + (uint64_t)g->opts.timeout_ms * 1000000ull);
 			}
 			reqs[n] = req;

@@ -104,6 +104,7 @@ static void rules_changed(struct pw_gate *g)
 	atomic_fetch_add(&g->rules_gen, 1);
 	pw_gate_cache_flush(g);
 	pw_gate_hold_update_mode(g); /* issue 12: hold ungated execs only if something could deny */
+	pw_guard_scope(g);           /* what the guardian may allow for a gate that does not answer */
 }
 
 PW_API int pw_gate_add_rule(struct pw_gate *g, const struct pw_gate_rule *rule)
@@ -469,12 +470,14 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 		s.guardian_kills = __atomic_load_n(&g->guard->kills, __ATOMIC_SEQ_CST);
 		s.guardian_pid = g->guard_pid;
 		s.guardian_held = __atomic_load_n(&g->guard->held_released, __ATOMIC_SEQ_CST);
+		s.guardian_out_of_scope = __atomic_load_n(&g->guard->out_of_scope, __ATOMIC_SEQ_CST);
 	} else {
 		s.guardian_verdicts = g->guard_saved.verdicts;
 		s.guardian_read = g->guard_saved.read_by_guardian;
 		s.guardian_kernel_helpers = g->guard_saved.kernel_helpers;
 		s.guardian_kills = g->guard_saved.kills;
 		s.guardian_held = g->guard_saved.held_released;
+		s.guardian_out_of_scope = g->guard_saved.out_of_scope;
 	}
 	/* issue 12 */
 	s.held = atomic_load(&g->held);

@@ -273,7 +273,7 @@ struct pw_gate {
 	pid_t guard_pid;
 	int guard_pidfd, guard_live_fd, guard_wake_fd;
 	struct {
-		uint64_t verdicts, read_by_guardian, kernel_helpers, kills, held_released;
+		uint64_t verdicts, read_by_guardian, kernel_helpers, kills, held_released, out_of_scope;
 	} guard_saved;                  /* its counters, kept when it exits */
 	atomic_int verdicts_running;    /* application verdict calls in progress (stop waits for them) */
 	_Atomic uint64_t by_guardian;   /* requests of ours the guardian answered */

@@ -49,6 +49,13 @@
  * anything is queued or pending: a few wake-ups a second under load, none
  * per exec.
  *
+ * Scope. A DENY timeout_verdict fails closed only for what the gate
+ * gates: the gating process publishes the subject masks of its `gate` and
+ * `deny` rules (pw_guard_scope()), and the guardian allows an exec-open
+ * whose execve-entry record (gate_meta, by tid) matches none of them, as
+ * the gate itself would (g_out_of_scope). A scoped gate in a group stop
+ * has its queue read at once, so that nobody else waits a window for it.
+ *
  * The promise, timeout_ms + 250 ms from the exec-open: an exec nobody
  * reads is seen queued within GUARD_LOOK_NS and taken a stall window
  * (timeout_ms) later; one the gate read is answered GUARD_SLACK_NS after
@@ -169,6 +176,7 @@ struct guard_fds {
 	int marks;                   /* BPF map gate_marks (a map only: no program lives on in here) */
 	int held;                    /* BPF map gate_held: the execs held (stopped) for the gate */
 	int ring;                    /* BPF ring `ungated`: polled only, never consumed here */
+	int meta;                    /* BPF map gate_meta: the subject bits of an exec, for the scope */
 	int event;                   /* the number events are read into: the gating process's group fd */
 	bool killed;
 };
@@ -339,6 +347,110 @@ GUARD_FN static uint64_t g_start_ticks(int pid)
 	return field == 22 ? ticks : 0;
 }
 
+/* Append v in decimal to path at i; returns the new end. */
+GUARD_FN static int g_put_dec(char *path, int i, uint32_t v)
+{
+	int n = 0, digits[12];
+
+	do {
+		digits[n++] = (int)(v % 10);
+		v /= 10;
+	} while (v && n < 12);
+	while (n)
+		path[i++] = (char)('0' + digits[--n]);
+	return i;
+}
+
+/* The state letter of /proc/PID/stat (field 3); 0 if unreadable. */
+GUARD_FN static char g_state(int pid)
+{
+	char path[32], buf[512];
+	int i = 0, fd;
+	long len;
+
+	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
+	i = g_put_dec(path, i, (uint32_t)pid);
+	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
+	path[i] = 0;
+	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
+	if (fd < 0)
+		return 0;
+	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
+	gsys(SYS_close, fd, 0, 0, 0, 0);
+	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
+		;
+	return i > 0 && i + 2 < len ? buf[i + 2] : 0;
+}
+
+/* tid is a thread of process pid now (/proc/PID/task/TID exists). */
+GUARD_FN static bool g_thread_of(uint32_t pid, uint32_t tid)
+{
+	char path[48];
+	int i = 0;
+
+	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
+	i = g_put_dec(path, i, pid);
+	path[i++] = '/', path[i++] = 't', path[i++] = 'a', path[i++] = 's', path[i++] = 'k', path[i++] = '/';
+	i = g_put_dec(path, i, tid);
+	path[i] = 0;
+	return gsys(SYS_faccessat, AT_FDCWD, (long)path, F_OK, 0, 0) == 0;
+}
+
+/* The gate's rules have a scope the guardian can tell processes apart by. */
+GUARD_FN static bool g_scoped(struct pw_guard_shm *s)
+{
+	return s->timeout_response != FAN_ALLOW && !LD(&s->scope_all);
+}
+
+/*
+ * An exec-open of thread tid that the gate itself would allow without a
+ * rule or the handler looking at it: its process matches no rule that can
+ * deny or ask (pw_guard_scope()). The BPF side wrote the subject bits at
+ * this execve's entry (gate_meta, by tid); the meta is taken for this
+ * exec's only if its process is alive with the start time it recorded and
+ * tid is still one of its threads. Anything unsure (no meta, a kernel
+ * helper's exec under a reused tid, rules changing meanwhile): false, and
+ * the exec gets timeout_verdict.
+ */
+GUARD_FN static bool g_out_of_scope(struct pw_guard_shm *s, const struct guard_fds *f, uint32_t tid)
+{
+	struct pw_gate_meta meta;
+	uint32_t seq, n;
+
+	if (!tid || !g_scoped(s))
+		return false;
+	if (g_map(BPF_MAP_LOOKUP_ELEM, f->meta, &tid, &meta, 0) || meta.tid != tid || !meta.pid)
+		return false;
+	seq = LD(&s->scope_seq);
+	if ((seq & 1) || LD(&s->scope_all))
+		return false;
+	n = LD(&s->n_scopes);
+	for (uint32_t i = 0; i < n && i < PW_GUARD_SCOPES_MAX; i++) {
+		uint64_t m = LD(&s->scope_masks[i]);
+
+		if ((meta.subject_bits & m) == m)
+			return false;
+	}
+	if (LD(&s->scope_seq) != seq)
+		return false;
+	if (g_start_ticks((int)meta.pid) != meta.start_ns / (1000000000ull / s->clk_tck))
+		return false;
+	return tid == meta.pid || g_thread_of(meta.pid, tid);
+}
+
+/*
+ * The response to an exec-open of tid the gate did not answer in time:
+ * timeout_verdict, or allow if it is out of scope (counted). A DENY
+ * timeout_verdict fails closed only for what the gate gates.
+ */
+GUARD_FN static uint32_t g_verdict(struct pw_guard_shm *s, const struct guard_fds *f, uint32_t tid)
+{
+	if (s->timeout_response == FAN_ALLOW || !g_out_of_scope(s, f, tid))
+		return s->timeout_response;
+	ADD(&s->out_of_scope, 1);
+	return FAN_ALLOW;
+}
+
 /*
  * Continue (allow) or kill a held process for the gate. The pidfd pins
  * the process it was opened on; the start time, read after it, says
@@ -471,13 +583,18 @@ GUARD_FN static void g_cover(struct pw_guard_shm *s, struct guard_fds *f)
 		if (m.fd < 0)
 			continue;
 		if (m.mask & FAN_OPEN_EXEC_PERM) {
+			bool out_of_scope = false;
+			uint32_t in_row;
+
 			if (response != FAN_ALLOW && g_kernel_helper(m.pid)) {
 				response = FAN_ALLOW;
 				ADD(&s->kernel_helpers, 1);
+			} else if (response != FAN_ALLOW) {
+				response = g_verdict(s, f, (uint32_t)m.pid);
+				out_of_scope = response == FAN_ALLOW;
 			}
-			uint32_t in_row;
-
-			if (response == FAN_ALLOW)
+			/* (the gate marks no out-of-scope exec: sched_process_exec ignores them) */
+			if (response == FAN_ALLOW && !out_of_scope)
 				g_mark(f, m.pid);
 			ADD(&s->read_by_guardian, 1);
 			in_row = g_count(s);
@@ -501,7 +618,7 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 		if (PW_GUARD_STATUS(st) == PW_GUARD_APP && all) {
 			/* claimed by a process that is gone: it may not have written; a repeat is refused (ENOENT) */
 			if (!LD(&sl->held_pid)) /* (a held one: g_held_all reads the verdict it left) */
-				g_respond(f, sl->fd, s->timeout_response);
+				g_respond(f, sl->fd, g_verdict(s, f, LD(&sl->tid)));
 			continue;
 		}
 		if (PW_GUARD_STATUS(st) != PW_GUARD_PENDING)
@@ -520,7 +637,7 @@ GUARD_FN static uint64_t g_slots(struct pw_guard_shm *s, struct guard_fds *f, ui
 		if (LD(&sl->held_pid))
 			g_release(s, f, LD(&sl->held_pid), LD(&sl->held_start_ns), s->timeout_response == FAN_ALLOW);
 		else
-			g_respond(f, sl->fd, s->timeout_response);
+			g_respond(f, sl->fd, g_verdict(s, f, LD(&sl->tid)));
 		ST(&sl->state, PW_GUARD_WITH(st, PW_GUARD_ANSWERED));
 		gsys(SYS_futex, (long)&sl->state, FUTEX_WAKE, 1, 0, 0);
 		g_kill_check(s, f, in_row);
@@ -568,28 +685,28 @@ GUARD_FN static int g_dup_to(int from, int to)
 
 /*
  * Descriptors: keep the group, the liveness pipe, the wake eventfd, the
- * gating process's pidfd and three BPF maps (gate_marks, gate_held, the
- * ungated ring) just above the group's number F, fill 0..F-1 with
+ * gating process's pidfd and four BPF maps (gate_marks, gate_held, the
+ * ungated ring, gate_meta) just above the group's number F, fill 0..F-1 with
  * placeholders, close everything else (the gating process's sockets, BPF
  * links, event fds: none may live on in the guardian). The lowest free
  * number is then F, where every event the guardian reads lands.
  */
 GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int app_pidfd)
 {
-	int F = s->group_fd, hi = F + 8;
-	int src[7] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd, s->held_fd, s->ring_fd };
+	int F = s->group_fd, hi = F + 9;
+	int src[8] = { F, s->live_fd, s->wake_fd, app_pidfd, s->marks_fd, s->held_fd, s->ring_fd, s->meta_fd };
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (src[i] > hi)
 			hi = src[i];
 	hi += 1; /* above every source and every target */
-	for (int i = 0; i < 7; i++) /* above every source first: a target must not overwrite one */
+	for (int i = 0; i < 8; i++) /* above every source first: a target must not overwrite one */
 		if (g_dup_to(src[i], hi + i) < 0)
 			return -EMFILE;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (g_dup_to(hi + i, F + 1 + i) < 0)
 			return -EMFILE;
-	gsys(SYS_close_range, F + 8, ~0u, 0, 0, 0);
+	gsys(SYS_close_range, F + 9, ~0u, 0, 0, 0);
 	for (int i = 0; i < F; i++)
 		if (g_dup_to(F + 1, i) < 0)
 			return -EMFILE;
@@ -601,6 +718,7 @@ GUARD_FN static int g_setup_fds(struct pw_guard_shm *s, struct guard_fds *f, int
 	f->marks = F + 5;
 	f->held = F + 6;
 	f->ring = F + 7;
+	f->meta = F + 8;
 	f->event = F;
 	return 0;
 }
@@ -679,7 +797,15 @@ GUARD_FN static int g_main(void *arg)
 			 * read since the last time that happened: the gating
 			 * process still does not read, no need to wait again.
 			 */
-			if (now - first_seen >= s->stall_ns || g_stalled(s, stalled_read, missed_read)) {
+			/*
+			 * A scoped gate in a group stop (SIGSTOP, job control:
+			 * state T) reads nothing until continued: what is queued
+			 * is ours at once, so that execs out of its scope do not
+			 * wait a window for it. (Not a ptrace stop, t: a traced
+			 * gate stops briefly at every system call.)
+			 */
+			if (now - first_seen >= s->stall_ns || g_stalled(s, stalled_read, missed_read) ||
+			    (g_scoped(s) && g_state((int)s->app_pid) == 'T')) {
 				stalled_read = last_read;
 				g_cover(s, &f);
 				first_seen = 0;
@@ -830,6 +956,8 @@ int pw_guard_start(struct pw_gate *g)
 	s->marks_fd = g->marks_fd;
 	s->held_fd = g->held_fd;
 	s->ring_fd = bpf_map__fd(g->skel->maps.ungated);
+	s->meta_fd = g->meta_fd;
+	s->scope_all = 1; /* until pw_guard_scope() below */
 	s->timeout_ns = (uint64_t)g->opts.timeout_ms * 1000000ull;
 	s->clk_tck = (uint32_t)sysconf(_SC_CLK_TCK);
 	s->app_pid = getpid();
@@ -878,6 +1006,10 @@ int pw_guard_start(struct pw_gate *g)
 		pw_log(&g->log, PW_LOG_ERROR, "the gate's guardian process failed to start: %s", strerror(-err));
 		goto fail_started;
 	}
+	/* Now that rules_changed() sees g->guard: no change of the rules is missed. */
+	pthread_rwlock_rdlock(&g->rules_lock);
+	pw_guard_scope(g);
+	pthread_rwlock_unlock(&g->rules_lock);
 	/* Children forked later need none of it (the guardian has its own). */
 	madvise(s, sz, MADV_DONTFORK);
 	pw_log(&g->log, PW_LOG_DEBUG, "guardian process %d started", (int)pid);
@@ -927,8 +1059,12 @@ void pw_guard_stop(struct pw_gate *g)
 	g->guard_saved.kernel_helpers = __atomic_load_n(&s->kernel_helpers, __ATOMIC_SEQ_CST);
 	g->guard_saved.kills = __atomic_load_n(&s->kills, __ATOMIC_SEQ_CST);
 	g->guard_saved.held_released = __atomic_load_n(&s->held_released, __ATOMIC_SEQ_CST);
-	munmap(s, shm_size(s->n_slots));
+	g->guard_saved.out_of_scope = __atomic_load_n(&s->out_of_scope, __ATOMIC_SEQ_CST);
+	/* (under the rules' lock: a rule added meanwhile publishes its scope in here) */
+	pthread_rwlock_wrlock(&g->rules_lock);
 	g->guard = NULL;
+	munmap(s, shm_size(s->n_slots));
+	pthread_rwlock_unlock(&g->rules_lock);
 	if (g->guard_wake_fd >= 0)
 		close(g->guard_wake_fd);
 	g->guard_wake_fd = -1;
@@ -950,6 +1086,7 @@ void pw_guard_publish(struct pw_gate *g, struct pw_exec_request *req)
 	if (!sl)
 		return;
 	sl->fd = req->info.fd;
+	__atomic_store_n(&sl->tid, req->info.held ? 0 : req->info.tid, __ATOMIC_RELAXED);
 	__atomic_store_n(&sl->held_pid, req->info.held ? req->info.tid : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sl->held_start_ns, req->info.held ? req->info.held_start_ns : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sl->deadline_ns, atomic_load(&req->deadline_ns), __ATOMIC_SEQ_CST);
@@ -1016,4 +1153,36 @@ void pw_guard_reading(struct pw_gate *g)
 {
 	if (g->guard)
 		__atomic_store_n(&g->guard->last_read_ns, pw_gate_now_ns(), __ATOMIC_RELAXED);
+}
+
+/*
+ * What the guardian may allow for a gate that does not answer: a process
+ * the gate would allow without asking anyone. The gate asks the handler
+ * for a process in the scope of an ASK rule with a subject (or everyone,
+ * without one), and rules can deny anyone they match; so the guardian's
+ * scope is every ASK or DENY rule's subject mask, and everyone if one of
+ * them has no subject, or if no ASK rule has one. A process matching none
+ * is allowed by the gate itself (route_by_rules: no rule, scoped gate).
+ */
+void pw_guard_scope(struct pw_gate *g)
+{
+	struct pw_guard_shm *s = g->guard;
+	uint32_t n = 0, all = !g->rules.have_scope;
+
+	if (!s)
+		return;
+	__atomic_store_n(&s->scope_seq, s->scope_seq + 1, __ATOMIC_SEQ_CST); /* odd: being rewritten */
+	for (size_t i = 0; i < g->rules.n && !all; i++) {
+		const struct pw_gate_rule_entry *e = &g->rules.v[i];
+
+		if (e->action != PW_GATE_ASK && e->action != PW_GATE_DENY)
+			continue;
+		if (!e->subject_mask || n == PW_GUARD_SCOPES_MAX)
+			all = 1;
+		else
+			__atomic_store_n(&s->scope_masks[n++], e->subject_mask, __ATOMIC_SEQ_CST);
+	}
+	__atomic_store_n(&s->n_scopes, n, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->scope_all, all, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->scope_seq, s->scope_seq + 1, __ATOMIC_SEQ_CST);
 }

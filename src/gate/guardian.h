@@ -42,9 +42,12 @@ struct pw_guard_slot {
 	 * checking it is still the one held (start time). 0: an exec-open.
 	 */
 	uint32_t held_pid;
-	uint32_t __pad;
+	uint32_t tid;            /* an exec-open's thread (FAN_REPORT_TID): its gate_meta key */
 	uint64_t held_start_ns;  /* boottime ns, as gate_held and the process key have it */
 };
+
+/* Subject masks the guardian applies timeout_verdict to (see pw_guard_scope()). */
+#define PW_GUARD_SCOPES_MAX 64
 
 /* The shared mapping (MAP_SHARED, created before the guardian is cloned). */
 struct pw_guard_shm {
@@ -65,7 +68,7 @@ struct pw_guard_shm {
 	uint64_t stack_lo;           /* the guardian's stack (locked by it) */
 	uint64_t timeout_ns;         /* timeout_ms: a held exec nobody read is the guardian's after it */
 	int32_t ring_fd;             /* BPF ring `ungated`: unread while readable (held execs among it) */
-	uint32_t __pad3;
+	int32_t meta_fd;             /* BPF map gate_meta: who is exec'ing, for the scope */
 	/* its strings: here, locked, rather than in the library's .rodata (a file's pages) */
 	char name[16];               /* "pw-guardian" */
 	char oom_path[32];           /* "/proc/self/oom_score_adj" */
@@ -74,12 +77,25 @@ struct pw_guard_shm {
 	uint64_t last_read_ns;       /* a reader began a read() of the group */
 	uint32_t idle;               /* the guardian sleeps without a deadline: a publish must wake it */
 	uint32_t missed_in_row;      /* reset by every answer the gating process gives */
+	/*
+	 * What the gate's rules can deny or ask about (pw_guard_scope()):
+	 * every process (scope_all), or those whose gate_meta subject_bits
+	 * hold all bits of one of scope_masks. scope_seq is odd while the
+	 * gating process rewrites them; the guardian reads them between two
+	 * equal even values, or gives timeout_verdict.
+	 */
+	uint32_t scope_seq;
+	uint32_t scope_all;
+	uint32_t n_scopes;
+	uint32_t __pad4;
+	uint64_t scope_masks[PW_GUARD_SCOPES_MAX];
 	/* written by the guardian */
 	uint64_t verdicts;           /* exec-opens the guardian answered */
 	uint64_t read_by_guardian;   /* of them: read from the queue by the guardian */
 	uint64_t kernel_helpers;     /* of them: the kernel's usermode helpers, allowed */
 	uint64_t kills;              /* gating process SIGKILLed (kill_after) */
 	uint64_t held_released;      /* held execs the guardian continued or killed (a verdict each) */
+	uint64_t out_of_scope;       /* of verdicts: exec-opens out of the rules' scope, allowed */
 	uint32_t ready;              /* the guardian is set up (its descriptors and locks) */
 	int32_t setup_err;           /* or why it failed (negative errno) */
 	struct pw_guard_slot slots[];
@@ -106,5 +122,7 @@ bool pw_guard_claim(struct pw_gate *g, struct pw_exec_request *req);
 void pw_guard_release(struct pw_gate *g, struct pw_exec_request *req);
 /* A reader is about to read() the group. */
 void pw_guard_reading(struct pw_gate *g);
+/* The rules changed: publish their scope (caller holds rules_lock, or nothing can change them). */
+void pw_guard_scope(struct pw_gate *g);
 
 #endif

@@ -968,7 +968,11 @@ static pid_t start_gating_child(enum pw_exec_verdict timeout_verdict, unsigned i
 
 		close(p[0]);
 		to_parent = p[1];
-		snprintf(rule, sizeof(rule), "gate uid %d", NOBODY); /* nobody else waits on this gate */
+		/*
+		 * Only this test's own children that became uid 65534: a stopped
+		 * or dead fail-closed gate denies nobody else's execs.
+		 */
+		snprintf(rule, sizeof(rule), "gate uid %d by-pid %d children", NOBODY, (int)getppid());
 		if (pw_gate_new(&o, &g) || pw_gate_add_rule_text(g, rule) || pw_gate_start(g))
 			_exit(1);
 		ok = pw_gate_hold_supported(g) ? 'H' : 'N';
@@ -1043,6 +1047,32 @@ static void held_when_gate_fails(enum gate_fate fate, enum pw_exec_verdict timeo
 	}
 	status = wait_child(pid);
 	elapsed = now_ms() - t0;
+	if (fate != GATE_DIES && timeout_verdict == PW_EXEC_DENY) {
+		/*
+		 * Fail-closed only for what it gates: this test's own exec as
+		 * root, out of the scope, runs while the gate is still stopped,
+		 * well before timeout_ms (the guardian reads a stopped gate's
+		 * queue at once and allows it).
+		 */
+		char root_marker[192];
+		long long t1 = now_ms(), root_ms;
+		pid_t root_pid = fork();
+		int root_status;
+
+		assert_true(root_pid >= 0);
+		snprintf(root_marker, sizeof(root_marker), "%s-root", marker);
+		unlink(root_marker);
+		if (root_pid == 0)
+			exec_payload(legit, root_marker);
+		root_status = wait_child(root_pid);
+		root_ms = now_ms() - t1;
+		fprintf(stderr, "gate %s: an out-of-scope exec ran in %lld ms (timeout_ms %u)\n", names[fate],
+			root_ms, t_ms);
+		assert_true(WIFEXITED(root_status));
+		assert_int_equal(WEXITSTATUS(root_status), 0);
+		assert_true(exists(root_marker));
+		assert_true(root_ms < t_ms / 2);
+	}
 	if (fate != GATE_DIES) {
 		kill(gating, SIGKILL);
 		wait_status(gating);

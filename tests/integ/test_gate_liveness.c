@@ -11,8 +11,9 @@
  * by argv[0]), so the test needs nothing from the host but /bin/sh. Every
  * wait is bounded; a watchdog thread (no exec) SIGKILLs the gating process
  * and its guardian by pid, restores core_pattern and exits if the test
- * hangs. timeout_verdict is ALLOW: a stopped gate here releases other
- * people's execs too (PW_TEST_EXCLUSIVE=1, as in the VM, adds a DENY run).
+ * hangs. With timeout_verdict DENY, a stopped or crashed gate denies only
+ * what it gates (this run's own subjects): everyone else's execs, and this
+ * test's unrelated ones, are allowed by the guardian (out of scope).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -497,8 +498,9 @@ static size_t progs_of(pid_t pid, uint32_t *ids, size_t max)
 
 /*
  * What the guardian holds: its group (and placeholders), pipe, eventfd,
- * pidfd and three BPF maps (gate_marks, where it marks gated execs;
- * gate_held and the ungated ring, for held execs); no program or link.
+ * pidfd and four BPF maps (gate_marks, where it marks gated execs;
+ * gate_held and the ungated ring, for held execs; gate_meta, for the
+ * scope); no program or link.
  */
 static void check_guardian_fds(pid_t guardian)
 {
@@ -532,7 +534,7 @@ static void check_guardian_fds(pid_t guardian)
 	}
 	closedir(d);
 	assert_true(fanotify >= 1);
-	assert_int_equal(maps, 3);
+	assert_int_equal(maps, 4);
 	assert_int_equal(other, 0);
 }
 
@@ -666,23 +668,35 @@ static pid_t start_pending(struct gating *gt, const char *marker)
 	return pid;
 }
 
-/* The unrelated exec: decided within the promise (v: what it gets, the gate being unable). */
-static long long unrelated_exec_gets(enum pw_exec_verdict v)
+/*
+ * The unrelated exec (this test's own name: out of the gate's scope):
+ * allowed within the promise whatever timeout_verdict is, the gate being
+ * unable. With v DENY and in_scope, an exec of the gated name next: denied
+ * by the guardian within the promise.
+ */
+static long long unrelated_exec_gets(enum pw_exec_verdict v, bool in_scope)
 {
-	long long ms;
+	long long ms, scoped_ms;
 	int status = run_exec(NULL, p_true, NULL, &ms);
 
 	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), v == PW_EXEC_DENY ? EXEC_FAILED + EPERM : 0);
+	assert_int_equal(WEXITSTATUS(status), 0);
 	fprintf(stderr, "  unrelated exec: %lld ms (bound %d + %lld without a gate)\n", ms, BOUND_MS,
 		exec_overhead_ms);
 	assert_true(ms <= BOUND_MS + exec_overhead_ms);
+	if (v == PW_EXEC_DENY && in_scope) {
+		status = run_exec(subj, p_true, NULL, &scoped_ms);
+		fprintf(stderr, "  in-scope exec: %lld ms\n", scoped_ms);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), EXEC_FAILED + EPERM);
+		assert_true(scoped_ms <= BOUND_MS + exec_overhead_ms);
+	}
 	return ms;
 }
 
 static long long unrelated_exec(void)
 {
-	return unrelated_exec_gets(PW_EXEC_ALLOW);
+	return unrelated_exec_gets(PW_EXEC_ALLOW, false);
 }
 
 /*
@@ -736,7 +750,7 @@ static void sigstop_with_pending(enum pw_exec_verdict v)
 	pending = start_pending(&gt, marker);
 	t0 = ms_now();
 	kill_gating(&gt, SIGSTOP);
-	unrelated_exec_gets(v); /* read by the guardian: timeout_verdict too */
+	unrelated_exec_gets(v, true); /* read by the guardian: allowed, out of scope; in scope: v */
 	pending_gets_timeout_verdict(pending, marker, t0, v);
 	state_of(gt.guardian, &state);
 	assert_int_not_equal(state, 'T');
@@ -758,8 +772,7 @@ static void test_sigstop_pending(void **state)
 	(void)state;
 	require_bpf();
 	sigstop_with_pending(PW_EXEC_ALLOW);
-	if (getenv("PW_TEST_EXCLUSIVE"))
-		sigstop_with_pending(PW_EXEC_DENY); /* fail-closed denies the whole machine meanwhile */
+	sigstop_with_pending(PW_EXEC_DENY); /* fail-closed for this run's subjects only */
 }
 
 static void test_sigkill_posix_spawn(void **state)
@@ -866,7 +879,8 @@ static void segfault_pipe_core_pattern(enum pw_exec_verdict v)
 	close(fd);
 	pending = start_pending(&gt, marker); /* the handler segfaults on it */
 	t0 = ms_now();
-	unrelated_exec_gets(v);
+	/* (no in-scope exec here: once the gate is dead, nothing gates it) */
+	unrelated_exec_gets(v, false);
 	pending_gets_timeout_verdict(pending, marker, t0, v);
 	assert_int_equal(wait_exit(gt.pid, 10000, &status), 0);
 	gt.pid = 0;
@@ -1067,6 +1081,58 @@ static void test_late_read_keeps_promise(void **state)
 	stop_gating(&gt, &st);
 	assert_int_equal(st.a, 1); /* the guardian answered it, the gate recorded so */
 	assert_int_equal(st.ungated_holds, 0);
+	check_nothing_left(&gt);
+	watchdog_disarm();
+}
+
+/*
+ * A stopped fail-closed gate fails closed only for what it gates: with a
+ * long timeout_ms and DENY, an exec out of its scope (this test's own
+ * name) runs at once while the gate is SIGSTOPped, and one of the gated
+ * name is denied by the guardian.
+ */
+#define SCOPE_T_MS 3000
+static void test_stopped_scoped_gate_denies_only_its_own(void **state)
+{
+	struct gating_opts go = { .sc = SC_DEFER, .workers = 2, .timeout_verdict = PW_EXEC_DENY,
+				  .timeout_ms = SCOPE_T_MS };
+	struct gating gt;
+	struct msg st;
+	long long ms, out_ms[2];
+	int status;
+	char pstate = 0;
+
+	(void)state;
+	require_bpf();
+	watchdog_arm(60000);
+	start_gating(&gt, &go);
+	kill_gating(&gt, SIGSTOP);
+	for (int i = 0; i < 500 && pstate != 'T'; i++) { /* the stop is asynchronous: wait for it, bounded */
+		state_of(gt.pid, &pstate);
+		if (pstate != 'T')
+			sched_yield();
+	}
+	assert_int_equal(pstate, 'T');
+	for (int i = 0; i < 2; i++) {
+		status = run_exec(NULL, p_true, NULL, &out_ms[i]);
+		fprintf(stderr, "  out-of-scope exec %d: %lld ms (timeout_ms %d)\n", i, out_ms[i], SCOPE_T_MS);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		/* well before timeout_ms: not a stall window spent waiting for the stopped gate */
+		assert_true(out_ms[i] <= SCOPE_T_MS / 3 + exec_overhead_ms);
+	}
+	status = run_exec(subj, p_true, NULL, &ms);
+	fprintf(stderr, "  in-scope exec: denied after %lld ms\n", ms);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED + EPERM);
+	assert_true(ms <= SCOPE_T_MS + 250 + exec_overhead_ms);
+	kill_gating(&gt, SIGCONT);
+	stop_gating(&gt, &st);
+	fprintf(stderr, "  guardian: %" PRIu64 " verdicts, %" PRIu64 " read by it, %" PRIu64 " out of scope\n",
+		st.st.guardian_verdicts, st.st.guardian_read, st.st.guardian_out_of_scope);
+	/* two execs, each its image and its ELF interpreter; the machine's own may add more */
+	assert_true(st.st.guardian_out_of_scope >= 4);
+	assert_true(st.st.guardian_verdicts >= st.st.guardian_out_of_scope + 1); /* + the denied one */
 	check_nothing_left(&gt);
 	watchdog_disarm();
 }
@@ -1304,6 +1370,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_stop_process_group, kill_leftovers),
 		cmocka_unit_test_teardown(test_slow_gate_not_overruled, kill_leftovers),
 		cmocka_unit_test_teardown(test_late_read_keeps_promise, kill_leftovers),
+		cmocka_unit_test_teardown(test_stopped_scoped_gate_denies_only_its_own, kill_leftovers),
 		cmocka_unit_test_teardown(test_kill_on_missed_deadline, kill_leftovers),
 		cmocka_unit_test_teardown(test_exec_self_while_gating, kill_leftovers),
 		cmocka_unit_test_teardown(test_idle_guardian_costs_nothing, kill_leftovers),

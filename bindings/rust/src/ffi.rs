@@ -321,6 +321,7 @@ pub struct pw_gate_stats {
     pub tree_dropped: u64,
     pub guardian_held: u64,
     pub filesystems_marked_held: u64,
+    pub guardian_out_of_scope: u64,
 }
 
 extern "C" {
