@@ -15,8 +15,9 @@
 
 #include <bpf/libbpf.h>
 
-#include "gate/gate.h"
+#include "core/fd.h"
 #include "core/opts.h"
+#include "gate/gate.h"
 #include "gate.skel.h"
 #include "hold.skel.h"
 
@@ -251,9 +252,7 @@ static void gate_shutdown(struct pw_gate *g)
 	free(g->cache);
 	g->cache = NULL;
 	pw_gate_fork_unregister(g);
-	if (g->fan_fd >= 0)
-		close(g->fan_fd); /* and with the group, every ignore mark */
-	g->fan_fd = -1;
+	pw_zclose(&g->fan_fd); /* and with the group, every ignore mark */
 	pthread_mutex_lock(&g->sink_lock);
 	pthread_cond_broadcast(&g->sink_cv);
 	pthread_mutex_unlock(&g->sink_lock);
@@ -267,12 +266,8 @@ static void gate_shutdown(struct pw_gate *g)
 		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
 	gate_bpf__destroy(g->skel);
 	g->skel = NULL;
-	if (g->stop_fd >= 0)
-		close(g->stop_fd);
-	g->stop_fd = -1;
-	if (g->watch_fd >= 0)
-		close(g->watch_fd);
-	g->watch_fd = -1;
+	pw_zclose(&g->stop_fd);
+	pw_zclose(&g->watch_fd);
 	retire_or_free_pool(g);
 	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fd.h"
 #include "core/opts.h"
 #include "output/target.h"
 
@@ -294,9 +295,7 @@ int pw_dgram_send(struct out_target *s, const struct target_env *env, const stru
 			return -ENOTCONN;
 		reconnected = true;
 		if (dgram_connect(s) < 0) {
-			if (s->fd >= 0)
-				close(s->fd);
-			s->fd = -1;
+			pw_zclose(&s->fd);
 			return -ENOTCONN;
 		}
 	}
