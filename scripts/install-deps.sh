@@ -81,10 +81,8 @@ done
 
 log() { printf 'install-deps: %s\n' "$*"; }
 
-installed() {
-    # only "install ok installed" counts (not config-files, half-configured, ...)
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
+# shellcheck source=scripts/dpkg-lib.sh
+. "$(dirname "$0")/dpkg-lib.sh"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: dpkg-query not found: this script installs Debian packages" >&2
@@ -93,14 +91,7 @@ fi
 
 [ "$BINDINGS" -eq 1 ] && PKGS+=("${BINDINGS_PKGS[@]}")
 [ "$SERVICE" -eq 1 ] && PKGS+=("${SERVICE_PKGS[@]}")
-missing=()
-for p in "${PKGS[@]}"; do
-    if installed "$p"; then
-        log "present: $p $(dpkg-query -W -f='${Version}' "$p")"
-    else
-        missing+=("$p")
-    fi
-done
+find_missing "${PKGS[@]}"
 
 if [ "${#missing[@]}" -eq 0 ]; then
     log "all ${#PKGS[@]} build and test packages already installed"

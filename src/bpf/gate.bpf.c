@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "abi/gate.h"
+#include "lib/held.bpf.h" /* gate_held, ungated: hold.bpf.c kills a held process resumed early */
 #include "lib/path.bpf.h"
 #include "lib/token.bpf.h"
 
@@ -61,18 +62,6 @@ struct {
 	__type(value, struct pw_gate_ctime);
 } gate_cached SEC(".maps");
 
-/*
- * Execs held (stopped) until user space decides: tgid -> state. Shared
- * with hold.bpf.c, which kills a held process that something tries to
- * resume before its verdict.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PW_GATE_HELD_MAX);
-	__type(key, __u32);
-	__type(value, struct pw_gate_held);
-} gate_held SEC(".maps");
-
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -110,11 +99,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tree SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} ungated SEC(".maps");
 
 /* The argv record is built here, then copied into gate_argv; slack keeps masked reads in bounds. */
 struct argv_scratch {
@@ -284,23 +268,24 @@ int pw_gate_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 		       PW_GATE_F_EXECVEAT);
 }
 
+/* The exec syscall numbers of the target architecture (no others: the fallback stays off there). */
+#if defined(__TARGET_ARCH_x86)
+#define PW_NR_EXECVE 59
+#define PW_NR_EXECVEAT 322
+#elif defined(__TARGET_ARCH_arm64)
+#define PW_NR_EXECVE 221
+#define PW_NR_EXECVEAT 281
+#endif
+
 /* Fallback without tracefs: every syscall entry, filtered by number at once. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(pw_gate_sys_enter, struct pt_regs *regs, long id)
 {
-#if defined(__TARGET_ARCH_x86)
-	if (id == 59) /* __NR_execve */
+#ifdef PW_NR_EXECVE
+	if (id == PW_NR_EXECVE)
 		return capture((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
 			       (const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
-	if (id == 322) /* __NR_execveat */
-		return capture((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-			       (const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs),
-			       PW_GATE_F_EXECVEAT);
-#elif defined(__TARGET_ARCH_arm64)
-	if (id == 221) /* __NR_execve */
-		return capture((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
-			       (const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
-	if (id == 281) /* __NR_execveat */
+	if (id == PW_NR_EXECVEAT)
 		return capture((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
 			       (const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs),
 			       PW_GATE_F_EXECVEAT);

@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "abi/gate.h"
+#include "lib/held.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -25,18 +26,6 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 __u64 resumes_killed = 0;  /* held processes killed because something resumed them */
 __u64 resumes_escaped = 0; /* ... where the kernel refused: reported to user space to kill */
 __s64 last_refusal = 0;    /* the kernel's error for the last refusal (diagnostics) */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PW_GATE_HELD_MAX);
-	__type(key, __u32);
-	__type(value, struct pw_gate_held);
-} gate_held SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} ungated SEC(".maps");
 
 /* The held entry of task if it still waits for its verdict (and is this process, not a reuse). */
 static __always_inline bool waiting(struct task_struct *task, __u32 *tgid)

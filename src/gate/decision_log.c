@@ -22,15 +22,17 @@
  */
 static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
 {
-	pthread_mutex_lock(&g->sink_lock);
-	if (g->ring_len == g->ring_cap) {
+	struct pw_gate_dlog *dl = &g->dlog;
+
+	pthread_mutex_lock(&dl->lock);
+	if (dl->len == dl->cap) {
 		PW_GATE_COUNT(g, sink_dropped);
 	} else {
-		g->ring[(g->ring_head + g->ring_len) % g->ring_cap] = *d;
-		g->ring_len++;
-		pthread_cond_signal(&g->sink_cv);
+		dl->ring[(dl->head + dl->len) % dl->cap] = *d;
+		dl->len++;
+		pthread_cond_signal(&dl->cv);
 	}
-	pthread_mutex_unlock(&g->sink_lock);
+	pthread_mutex_unlock(&dl->lock);
 }
 
 bool pw_gate_decision_wanted(const struct pw_gate *g, enum pw_exec_verdict v,
@@ -114,28 +116,29 @@ static void redact_record(struct pw_gate *g, struct pw_gate_decision *d)
 	free(out);
 }
 
-void *pw_gate_sink_main(void *arg)
+static void *sink_main(void *arg)
 {
 	struct pw_gate *g = arg;
+	struct pw_gate_dlog *dl = &g->dlog;
 	struct pw_gate_decision *d = malloc(sizeof(*d));
 
 	if (!d)
 		return NULL;
-	pthread_mutex_lock(&g->sink_lock);
+	pthread_mutex_lock(&dl->lock);
 	for (;;) {
-		while (!g->ring_len && !atomic_load(&g->stopping))
-			pthread_cond_wait(&g->sink_cv, &g->sink_lock);
-		if (!g->ring_len)
+		while (!dl->len && !atomic_load(&g->stopping))
+			pthread_cond_wait(&dl->cv, &dl->lock);
+		if (!dl->len)
 			break;
-		*d = g->ring[g->ring_head];
-		g->ring_head = (g->ring_head + 1) % g->ring_cap;
-		g->ring_len--;
-		pthread_mutex_unlock(&g->sink_lock);
+		*d = dl->ring[dl->head];
+		dl->head = (dl->head + 1) % dl->cap;
+		dl->len--;
+		pthread_mutex_unlock(&dl->lock);
 		d->redacted = false;
 		if (g->opts.redact && d->args_len)
 			redact_record(g, d);
 		g->opts.on_decision(g, d, g->opts.decision_userdata);
-		pthread_mutex_lock(&g->sink_lock);
+		pthread_mutex_lock(&dl->lock);
 		/*
 		 * A batch delivered: let the next records gather before taking
 		 * them, so a busy period wakes this thread once per SINK_BATCH_NS
@@ -143,17 +146,61 @@ void *pw_gate_sink_main(void *arg)
 		 * `procward gate --log all`'s CPU: 62 us per spawn, against 12 us
 		 * for the bare responder). An idle sink still wakes at once.
 		 */
-		if (!g->ring_len && !atomic_load(&g->stopping)) {
+		if (!dl->len && !atomic_load(&g->stopping)) {
 			struct timespec delay = { .tv_nsec = SINK_BATCH_NS };
 
-			pthread_mutex_unlock(&g->sink_lock);
+			pthread_mutex_unlock(&dl->lock);
 			nanosleep(&delay, NULL);
-			pthread_mutex_lock(&g->sink_lock);
+			pthread_mutex_lock(&dl->lock);
 		}
 	}
-	pthread_mutex_unlock(&g->sink_lock);
+	pthread_mutex_unlock(&dl->lock);
 	free(d);
 	return NULL;
+}
+
+void pw_gate_dlog_init(struct pw_gate_dlog *dl)
+{
+	pthread_mutex_init(&dl->lock, NULL);
+	pthread_cond_init(&dl->cv, NULL);
+}
+
+int pw_gate_dlog_start(struct pw_gate *g)
+{
+	struct pw_gate_dlog *dl = &g->dlog;
+	int err;
+
+	if (!g->opts.on_decision)
+		return 0;
+	dl->cap = g->opts.decision_queue;
+	dl->head = dl->len = 0;
+	dl->ring = calloc(dl->cap, sizeof(*dl->ring));
+	if (!dl->ring)
+		return -ENOMEM;
+	err = -pthread_create(&dl->thread, NULL, sink_main, g);
+	if (err)
+		return err;
+	dl->have_thread = true;
+	return 0;
+}
+
+void pw_gate_dlog_stop(struct pw_gate_dlog *dl)
+{
+	pthread_mutex_lock(&dl->lock);
+	pthread_cond_broadcast(&dl->cv);
+	pthread_mutex_unlock(&dl->lock);
+	if (dl->have_thread)
+		pthread_join(dl->thread, NULL);
+	dl->have_thread = false;
+	free(dl->ring);
+	dl->ring = NULL;
+	dl->len = dl->head = 0;
+}
+
+void pw_gate_dlog_fini(struct pw_gate_dlog *dl)
+{
+	pthread_mutex_destroy(&dl->lock);
+	pthread_cond_destroy(&dl->cv);
 }
 
 /* ------------------------------------------------------------ ungated */

@@ -20,6 +20,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "core/fd.h"
 #include "gate/gate.h"
 #include "gate.skel.h"
 
@@ -41,13 +42,9 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	for (struct pw_gate *g = registry; g; g = g->fork_next) {
-		if (g->fan_fd >= 0)
-			close(g->fan_fd);
-		g->fan_fd = -1;
+		pw_zclose(&g->fan_fd);
 		/* the guardian's liveness pipe: only the gating process may hold its write end */
-		if (g->guard_live_fd >= 0)
-			close(g->guard_live_fd);
-		g->guard_live_fd = -1;
+		pw_zclose(&g->guard_live_fd);
 		if (g->skel) {
 			struct bpf_link **links = (struct bpf_link **)&g->skel->links;
 

@@ -15,8 +15,9 @@
 
 #include <bpf/libbpf.h>
 
-#include "gate/gate.h"
+#include "core/fd.h"
 #include "core/opts.h"
+#include "gate/gate.h"
 #include "gate.skel.h"
 #include "hold.skel.h"
 
@@ -84,8 +85,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	pthread_mutex_init(&g->ring_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
-	pthread_mutex_init(&g->sink_lock, NULL);
-	pthread_cond_init(&g->sink_cv, NULL);
+	pw_gate_dlog_init(&g->dlog);
 	pthread_mutex_init(&g->tids_lock, NULL);
 	*out = g;
 	return 0;
@@ -252,15 +252,8 @@ static void gate_shutdown(struct pw_gate *g)
 	free(g->cache);
 	g->cache = NULL;
 	pw_gate_fork_unregister(g);
-	if (g->fan_fd >= 0)
-		close(g->fan_fd); /* and with the group, every ignore mark */
-	g->fan_fd = -1;
-	pthread_mutex_lock(&g->sink_lock);
-	pthread_cond_broadcast(&g->sink_cv);
-	pthread_mutex_unlock(&g->sink_lock);
-	if (g->have_sink)
-		pthread_join(g->sink, NULL);
-	g->have_sink = false;
+	pw_zclose(&g->fan_fd); /* and with the group, every ignore mark */
+	pw_gate_dlog_stop(&g->dlog);
 	ring_buffer__free(g->rb);
 	g->rb = NULL;
 	pw_gate_hold_fini(g); /* issue 12: nothing left stopped; the watch goes before its maps */
@@ -268,19 +261,12 @@ static void gate_shutdown(struct pw_gate *g)
 		g->kernel_cache_hits = __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED);
 	gate_bpf__destroy(g->skel);
 	g->skel = NULL;
-	if (g->stop_fd >= 0)
-		close(g->stop_fd);
-	g->stop_fd = -1;
-	if (g->watch_fd >= 0)
-		close(g->watch_fd);
-	g->watch_fd = -1;
+	pw_zclose(&g->stop_fd);
+	pw_zclose(&g->watch_fd);
 	retire_or_free_pool(g);
 	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);
 	g->workers = NULL;
-	free(g->ring);
-	g->ring = NULL;
-	g->ring_len = g->ring_head = 0;
 	free(g->devs);
 	g->devs = NULL;
 	g->n_devs = g->cap_devs = 0;
@@ -321,14 +307,15 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	atomic_store(&g->watch_armed, false);
 	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
-	g->ring_cap = g->opts.decision_queue;
-	g->ring = g->opts.on_decision ? calloc(g->ring_cap, sizeof(*g->ring)) : NULL;
 	g->cache = calloc(g->opts.cache_entries, sizeof(*g->cache));
-	if (g->stop_fd < 0 || g->watch_fd < 0 || !g->pool || !g->workers || (g->opts.on_decision && !g->ring) ||
-	    !g->cache) {
+	if (g->stop_fd < 0 || g->watch_fd < 0 || !g->pool || !g->workers || !g->cache) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	/* The sink thread waits for records until the gate stops (decision_log.c). */
+	err = pw_gate_dlog_start(g);
+	if (err)
+		goto fail;
 	for (unsigned int i = 0; i < g->opts.max_pending; i++) {
 		struct pw_exec_request *r = &g->pool[i];
 
@@ -349,12 +336,6 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		err = -pthread_create(&g->workers[g->n_workers], NULL, pw_gate_worker_main, g);
 		if (err)
 			goto fail;
-	}
-	if (g->opts.on_decision) {
-		err = -pthread_create(&g->sink, NULL, pw_gate_sink_main, g);
-		if (err)
-			goto fail;
-		g->have_sink = true;
 	}
 	err = -pthread_create(&g->watch, NULL, pw_gate_watch_main, g);
 	if (err)
@@ -420,8 +401,7 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pthread_mutex_destroy(&g->ring_lock);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
-	pthread_mutex_destroy(&g->sink_lock);
-	pthread_cond_destroy(&g->sink_cv);
+	pw_gate_dlog_fini(&g->dlog);
 	pthread_mutex_destroy(&g->tids_lock);
 	free(g);
 }

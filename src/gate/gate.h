@@ -185,6 +185,20 @@ struct gate_counters {
 		cache_refused, cache_invalidated;
 };
 
+/*
+ * decision_log.c: the records for on_decision, queued by the deciding
+ * threads for the sink thread (all under lock). Owned by decision_log.c:
+ * the gate only calls the pw_gate_dlog_* functions below.
+ */
+struct pw_gate_dlog {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct pw_gate_decision *ring;
+	size_t cap, head, len;
+	pthread_t thread;
+	bool have_thread;
+};
+
 /* One image in the verdict cache. */
 struct cache_entry {
 	dev_t dev;
@@ -212,10 +226,10 @@ struct pw_gate {
 	atomic_bool stopping;
 	struct gate_counters c;
 
-	pthread_t reader, mounts, sink;
+	pthread_t reader, mounts;
 	pthread_t *workers;
 	unsigned int n_workers;
-	bool have_reader, have_mounts, have_sink;
+	bool have_reader, have_mounts;
 
 	struct pw_gate *fork_next;  /* fork.c: gates whose descriptors forked children close */
 	atomic_bool flushed;        /* stopping: the marks are gone, no new event can come */
@@ -248,11 +262,7 @@ struct pw_gate {
 		uint64_t exec_id;
 	} tids[TID_SLOTS];
 
-	/* decision records for on_decision */
-	pthread_mutex_t sink_lock;
-	pthread_cond_t sink_cv;
-	struct pw_gate_decision *ring;
-	size_t ring_cap, ring_head, ring_len;
+	struct pw_gate_dlog dlog;   /* decision records for on_decision */
 
 	/* verdict cache, under cache_lock (taken inside rules_lock, never the other way) */
 	pthread_mutex_t cache_lock;
@@ -333,13 +343,19 @@ bool pw_gate_cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int 
 void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
 			  int err);
 
+/* decision_log.c: the queue and the sink thread (pw_gate_new / pw_gate_start / stop / free) */
+void pw_gate_dlog_init(struct pw_gate_dlog *dl);
+/* With on_decision: the queue (decision_queue records) and the sink thread; 0 or -errno. */
+int pw_gate_dlog_start(struct pw_gate *g);
+/* Wakes the sink thread, which delivers what is queued once g->stopping is set; joins it, frees the queue. */
+void pw_gate_dlog_stop(struct pw_gate_dlog *dl);
+void pw_gate_dlog_fini(struct pw_gate_dlog *dl);
 /* decision_log.c: decision records */
 /* Whether this decision makes a record (on_decision set, and decision_filter selects it). */
 bool pw_gate_decision_wanted(const struct pw_gate *g, enum pw_exec_verdict v,
 			     enum pw_gate_reason reason);
 void pw_gate_record_decision(struct pw_gate *g, struct pw_exec_request *req,
 			     enum pw_exec_verdict v, int err, enum pw_gate_reason reason);
-void *pw_gate_sink_main(void *arg);
 /* ring_buffer callback for the kernel's ungated-exec reports */
 int pw_gate_on_ungated(void *ctx, void *data, size_t size);
 

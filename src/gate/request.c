@@ -13,6 +13,7 @@
 
 #include <bpf/bpf.h>
 
+#include "core/fd.h"
 #include "gate/gate.h"
 #include "gate.skel.h"
 
@@ -24,9 +25,7 @@ void pw_gate_request_put(struct pw_exec_request *req)
 
 	if (atomic_fetch_sub(&req->refs, 1) != 1)
 		return;
-	if (req->info.fd >= 0)
-		close(req->info.fd);
-	req->info.fd = -1;
+	pw_zclose(&req->info.fd);
 	if (req->info.event_fd >= 0) /* issue 12: ld.so's event fd when fd is its PROGRAM */
 		close(req->info.event_fd);
 	req->info.event_fd = -1;

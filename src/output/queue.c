@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fd.h"
 #include "core/opts.h"
 #include "output/target.h"
 
@@ -123,6 +124,29 @@ static void sink_close(struct out_target *s)
 	s->path = s->app_name = s->identifier = NULL;
 }
 
+int pw_target_set_fd(struct out_target *s, int fd, int err)
+{
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = fd;
+	return 0;
+}
+
+/* The end of every pw_sink_add_*: s joins o, or on err gives back what it holds. */
+static int sink_add(struct pw_sink *o, struct out_target *s, int err)
+{
+	if (err) {
+		sink_close(s);
+		return err;
+	}
+	o->n_sinks++;
+	return 0;
+}
+
 PW_API int pw_sink_add_file(struct pw_sink *o, const struct pw_sink_file_opts *opts)
 {
 	int err;
@@ -143,13 +167,7 @@ PW_API int pw_sink_add_file(struct pw_sink *o, const struct pw_sink_file_opts *o
 	s->path = strdup(opts->path);
 	if (!s->path)
 		return -ENOMEM;
-	err = pw_file_target_open(s);
-	if (err) {
-		sink_close(s);
-		return err;
-	}
-	o->n_sinks++;
-	return 0;
+	return sink_add(o, s, pw_file_target_open(s));
 }
 
 /*
@@ -191,7 +209,7 @@ PW_API int pw_sink_add_fd(struct pw_sink *o, int fd)
 static int dgram_connect(struct out_target *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, err;
 
 	if (strlen(s->path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -199,16 +217,8 @@ static int dgram_connect(struct out_target *s)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = fd;
-	return 0;
+	err = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	return pw_target_set_fd(s, fd, err);
 }
 
 PW_API int pw_sink_add_syslog(struct pw_sink *o, const struct pw_sink_syslog_opts *opts)
@@ -229,23 +239,15 @@ PW_API int pw_sink_add_syslog(struct pw_sink *o, const struct pw_sink_syslog_opt
 		return -EINVAL;
 	s->path = strdup(PW_OPTS_GET(opts, socket_path, NULL) ? opts->socket_path : "/dev/log");
 	s->app_name = strdup(app);
-	if (!s->path || !s->app_name) {
-		sink_close(s);
-		return -ENOMEM;
-	}
+	if (!s->path || !s->app_name)
+		return sink_add(o, s, -ENOMEM);
 	if (gethostname(s->hostname, sizeof(s->hostname) - 1) || !s->hostname[0])
 		strcpy(s->hostname, "-");
 	/* HOSTNAME is PRINTUSASCII without spaces */
 	for (char *c = s->hostname; *c; c++)
 		if (*c < 33 || *c > 126)
 			*c = '_';
-	err = dgram_connect(s);
-	if (err) {
-		sink_close(s);
-		return err;
-	}
-	o->n_sinks++;
-	return 0;
+	return sink_add(o, s, dgram_connect(s));
 }
 
 PW_API int pw_sink_add_journal(struct pw_sink *o, const struct pw_sink_journal_opts *opts)
@@ -260,17 +262,9 @@ PW_API int pw_sink_add_journal(struct pw_sink *o, const struct pw_sink_journal_o
 	s->path = strdup(PW_OPTS_GET(opts, socket_path, NULL) ? opts->socket_path
 							      : "/run/systemd/journal/socket");
 	s->identifier = strdup(PW_OPTS_GET(opts, identifier, NULL) ? opts->identifier : "procward");
-	if (!s->path || !s->identifier) {
-		sink_close(s);
-		return -ENOMEM;
-	}
-	err = dgram_connect(s);
-	if (err) {
-		sink_close(s);
-		return err;
-	}
-	o->n_sinks++;
-	return 0;
+	if (!s->path || !s->identifier)
+		return sink_add(o, s, -ENOMEM);
+	return sink_add(o, s, dgram_connect(s));
 }
 
 int pw_dgram_send(struct out_target *s, const struct target_env *env, const struct iovec *iov, int iovcnt)
@@ -301,9 +295,7 @@ int pw_dgram_send(struct out_target *s, const struct target_env *env, const stru
 			return -ENOTCONN;
 		reconnected = true;
 		if (dgram_connect(s) < 0) {
-			if (s->fd >= 0)
-				close(s->fd);
-			s->fd = -1;
+			pw_zclose(&s->fd);
 			return -ENOTCONN;
 		}
 	}

@@ -22,18 +22,13 @@ int pw_file_target_open(struct out_target *s)
 	PW_OPTS(pw_output_opts, oo, .flags = s->open_flags, .mode = s->mode);
 	struct stat st;
 	int fd = pw_output_open(s->path, &oo); /* file.c: O_NOFOLLOW, regular files only */
+	int err;
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st)) {
-		int err = -errno;
-
-		close(fd);
+	err = pw_target_set_fd(s, fd, fstat(fd, &st) ? -errno : 0);
+	if (err)
 		return err;
-	}
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = fd;
 	s->open_flags = 0; /* a reopen or a rotation appends */
 	s->size = (uint64_t)st.st_size;
 	return 0;

@@ -42,6 +42,13 @@ struct out_target {
 	char *identifier;
 };
 
+/*
+ * s writes to fd from now on, its old descriptor closed (queue.c). With err
+ * (a -errno from setting fd up) fd is closed instead, s keeps what it had,
+ * and err is returned.
+ */
+int pw_target_set_fd(struct out_target *s, int fd, int err);
+
 /* file (rotate.c) */
 int pw_file_target_open(struct out_target *s);
 int pw_file_target_write(struct out_target *s, const struct target_env *env, const char *line, size_t len);

@@ -12,37 +12,13 @@ CC=${CC:-cc}
 tmp=$(mktemp -d /tmp/pw-install-check.XXXXXX)
 prefix=$tmp/prefix
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0 skipped=0
-
-pass() { echo "  ok    $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL  $*"; failed=$((failed + 1)); }
-skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
-summary() {
-	echo "install-check: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
-# check DESCRIPTION CMD...: one check, its output shown only when it fails
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$what"
-	else
-		fail "$what"
-		printf '%s\n' "$out" | tail -20 | sed 's/^/        /'
-	fi
-}
+SUITE=install-check
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 echo "=== install into $prefix"
-if $MAKE --no-print-directory -j"$(nproc)" BUILD="$tmp/build" PREFIX="$prefix" install \
-	>"$tmp/make.log" 2>&1; then
-	pass "make install PREFIX=$prefix"
-else
-	fail "make install PREFIX=$prefix"
-	tail -30 "$tmp/make.log" | sed 's/^/        /'
-	summary
-fi
+require "make install PREFIX=$prefix" "$tmp/make.log" \
+	$MAKE --no-print-directory -j"$(nproc)" BUILD="$tmp/build" PREFIX="$prefix" install
 
 for f in bin/procward include/procward.h lib/libprocward.a lib/libprocward.so.0.1.0 \
 	lib/libprocward.so.0 lib/libprocward.so lib/pkgconfig/procward.pc \

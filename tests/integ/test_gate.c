@@ -137,6 +137,18 @@ static struct pw_gate *gate_with(struct pw_gate_opts *opts, const char *const *r
 	return g;
 }
 
+/* One exec of pwg-true as `comm` under a gate of opts and rules: its wait status; *st: the gate's counters after it. */
+static int run_true_gated(struct pw_gate_opts *opts, const char *const *rules, const char *comm,
+			  struct pw_gate_stats *st)
+{
+	struct pw_gate *g = gate_with(opts, rules);
+	int status = run_named(comm, p_true, (char *[]){ "pwg-true", NULL }, NULL);
+
+	pw_gate_stats(g, st);
+	pw_gate_free(g);
+	return status;
+}
+
 static char *rule_fmt(const char *fmt, const char *arg)
 {
 	static char buf[4][256];
@@ -575,15 +587,11 @@ static void test_extend_deadline(void **state)
 		.timeout_verdict = PW_EXEC_ALLOW);
 	const char *rules[] = { "gate by-name pwgt-extend", NULL };
 	struct pw_gate_stats st = { .sz = sizeof(st) };
-	struct pw_gate *g;
 	int status;
 
 	(void)state;
 	require_bpf();
-	g = gate_with(&o, rules);
-	status = run_named("pwgt-extend", p_true, (char *[]){ "pwg-true", NULL }, NULL);
-	pw_gate_stats(g, &st);
-	pw_gate_free(g);
+	status = run_true_gated(&o, rules, "pwgt-extend", &st);
 	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM); /* the handler's own verdict */
 	assert_int_equal(st.timed_out, 0);
 	assert_int_equal(st.extensions, 1);
@@ -596,15 +604,11 @@ static void test_handler_error_fail_closed(void **state)
 	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .error_verdict = PW_EXEC_DENY);
 	const char *rules[] = { "gate by-name pwgt-error", NULL };
 	struct pw_gate_stats st = { .sz = sizeof(st) };
-	struct pw_gate *g;
 	int status;
 
 	(void)state;
 	require_bpf();
-	g = gate_with(&o, rules);
-	status = run_named("pwgt-error", p_true, (char *[]){ "pwg-true", NULL }, NULL);
-	pw_gate_stats(g, &st);
-	pw_gate_free(g);
+	status = run_true_gated(&o, rules, "pwgt-error", &st);
 	assert_int_equal(WEXITSTATUS(status), EXEC_FAILED_BASE + EPERM);
 	assert_int_equal(st.handler_errors, 1);
 }

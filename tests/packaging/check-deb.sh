@@ -9,7 +9,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 src_root=$PWD
 tmp=$(mktemp -d /tmp/pw-deb-check.XXXXXX)
-passed=0 failed=0 skipped=0
+SUITE=packaging
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 root=
 cleanup() {
 	if [ -n "$root" ]; then
@@ -18,26 +20,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-pass() { echo "  ok    $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL  $*"; failed=$((failed + 1)); }
-skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
-summary() {
-	echo "packaging: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
-# check DESCRIPTION CMD...: one check, its output shown only when it fails
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$what"
-	else
-		fail "$what"
-		printf '%s\n' "$out" | tail -20 | sed 's/^/        /'
-	fi
-}
 
 for tool in dpkg-buildpackage dh lintian dh_python3; do
 	command -v "$tool" >/dev/null || { fail "$tool missing (scripts/install-deps.sh)"; summary; }
@@ -48,16 +30,12 @@ tree() {
 	mkdir -p "$1"
 	git -C "$src_root" ls-files -z | tar -C "$src_root" --null -T - -cf - | tar -xf - -C "$1"
 }
+# build DIR: the binary packages of the tree in DIR, unsigned, next to DIR
+build() { (cd "$1" && dpkg-buildpackage -us -uc -b); }
 
 echo "=== dpkg-buildpackage -us -uc -b (version 1)"
 tree "$tmp/v1/procward"
-if (cd "$tmp/v1/procward" && dpkg-buildpackage -us -uc -b) >"$tmp/build1.log" 2>&1; then
-	pass "dpkg-buildpackage builds from a clean tree"
-else
-	fail "dpkg-buildpackage builds from a clean tree"
-	tail -30 "$tmp/build1.log" | sed 's/^/        /'
-	summary
-fi
+require "dpkg-buildpackage builds from a clean tree" "$tmp/build1.log" build "$tmp/v1/procward"
 v1=$(dpkg-parsechangelog -l "$tmp/v1/procward/debian/changelog" -S Version)
 for p in libprocward0 libprocward-dev procward; do
 	check "built ${p}_${v1}_$(dpkg --print-architecture).deb" test -f "$tmp/v1/${p}_${v1}_$(dpkg --print-architecture).deb"
@@ -108,13 +86,7 @@ v2="${v1%%[-~]*}.1"
 		"$v2" "$(dpkg-parsechangelog -l "$tmp/v1/procward/debian/changelog" -S Maintainer)" "$(date -R)"
 	cat "$tmp/v1/procward/debian/changelog"
 } >"$tmp/v2/procward/debian/changelog"
-if (cd "$tmp/v2/procward" && dpkg-buildpackage -us -uc -b) >"$tmp/build2.log" 2>&1; then
-	pass "second build $v2"
-else
-	fail "second build $v2"
-	tail -30 "$tmp/build2.log" | sed 's/^/        /'
-	summary
-fi
+require "second build $v2" "$tmp/build2.log" build "$tmp/v2/procward"
 
 echo "=== install, upgrade, purge in a chroot"
 if [ "$(id -u)" -ne 0 ]; then

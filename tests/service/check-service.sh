@@ -16,7 +16,9 @@ src=$PWD
 PW=${PW:-$src/build/procward}
 tmp=$(mktemp -d /tmp/pw-service.XXXXXX)
 chmod 755 "$tmp"
-passed=0 failed=0 skipped=0
+SUITE=service
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 pids=()
 
 cleanup() {
@@ -32,24 +34,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-pass() { echo "  ok    $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL  $*"; failed=$((failed + 1)); }
-skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
-summary() {
-	echo "service: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
-# expect DESCRIPTION ACTUAL EXPECTED
-expect() {
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (got '$2', expected '$3')"; fi
-}
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then pass "$what"; else fail "$what"; printf '%s\n' "$out" | tail -10 | sed 's/^/        /'; fi
-}
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip "all: needs root (BPF, fanotify)"

@@ -176,10 +176,13 @@ int cli_output_option(struct cli_output_opts *o, int opt, const char *arg)
 	}
 }
 
-int cli_other_option(struct cli_output_opts *o, const char *cmd, int opt, const char *arg)
+int cli_other_option(struct cli_output_opts *o, struct cli_service_opts *svc, const char *cmd, int opt,
+		     const char *arg)
 {
 	int r = cli_output_option(o, opt, arg);
 
+	if (!r && svc)
+		r = cli_service_option(svc, opt, arg);
 	if (r > 0)
 		return 0;
 	return r < 0 ? EXIT_USAGE : cli_usage(cmd, "bad option");

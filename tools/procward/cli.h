@@ -66,8 +66,12 @@ struct cli_output_opts {
 	{ "truncate", no_argument, NULL, 0x101 }
 /* Handles 'o', 0x100, 0x101: 1 if it was one of them, 0 if not, -1 on a bad value. */
 int cli_output_option(struct cli_output_opts *o, int opt, const char *arg);
-/* The default: of a command's option switch: 0 if opt was an output option, else the exit status to return. */
-int cli_other_option(struct cli_output_opts *o, const char *cmd, int opt, const char *arg);
+/*
+ * The default: of a command's option switch: 0 if opt was an output option (or,
+ * with svc, a service option: service.h), else the exit status to return.
+ */
+int cli_other_option(struct cli_output_opts *o, struct cli_service_opts *svc, const char *cmd, int opt,
+		     const char *arg);
 
 /* ------------------------------------------------------------ output */
 

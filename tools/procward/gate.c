@@ -172,7 +172,7 @@ int cmd_gate(int argc, char **argv)
 	struct pw_gate *g = NULL;
 	char errbuf[512];
 	double duration = 0;
-	int c, err, ret = 0, verbose = 0, r;
+	int c, err, ret = 0, verbose = 0;
 	uint64_t ms;
 	PW_OPTS(pw_gate_opts, opts, .on_decision = on_decision, .decision_userdata = &cli,
 		.log = cli_log, .log_userdata = &verbose, .decision_filter = PW_GATE_RECORD_NOTABLE);
@@ -228,24 +228,15 @@ int cmd_gate(int argc, char **argv)
 		case 'v': verbose++; break;
 		case 'h': fputs(gate_usage, stdout); goto out;
 		default:
-			r = cli_output_option(&output, c, optarg);
-			if (!r)
-				r = cli_service_option(&svc, c, optarg);
-			if (r > 0)
-				break;
-			ret = r < 0 ? EXIT_USAGE : cli_usage("gate", "bad option");
-			goto out;
+			ret = cli_other_option(&output, &svc, "gate", c, optarg);
+			if (ret)
+				goto out;
 		}
 	}
-	cli_config_done();
-	if (optind < argc) {
-		ret = cli_usage("gate", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	opts.timeout_verdict = default_deny ? PW_EXEC_DENY : PW_EXEC_ALLOW;
-	ret = cli_redactor(&svc, &redactor);
+	ret = cli_service_parsed("gate", argc, argv, &svc, &redactor);
 	if (ret)
 		goto out;
+	opts.timeout_verdict = default_deny ? PW_EXEC_DENY : PW_EXEC_ALLOW;
 	opts.redact = redactor;
 	err = pw_gate_new(&opts, &g);
 	if (err) {
@@ -290,11 +281,7 @@ int cmd_gate(int argc, char **argv)
 	cli.rules_file = rules_file;
 	cli.n_rules = n_rules;
 	cli.default_deny = default_deny;
-	cli_on_hup(cli.out.sink, gate_reload, &cli);
-	cli_notify("READY=1");
-	cli_run(NULL, duration, &cli.out);
-	cli_notify("STOPPING=1");
-	cli_on_hup(NULL, NULL, NULL);
+	cli_serve(NULL, duration, &cli.out, gate_reload, &cli);
 	pw_gate_stop(g);
 	print_stats(g, opts.audit, holds);
 out:

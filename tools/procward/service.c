@@ -223,6 +223,7 @@ int cli_config_expand(const char *section, const struct option *longopts, int *a
 	struct config c = { 0 };
 	struct stat st;
 	size_t nn = 0;
+	int ret = EXIT_USAGE; /* at usage: (oom: sets its own) */
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
@@ -292,19 +293,36 @@ int cli_config_expand(const char *section, const struct option *longopts, int *a
 	return 0;
 oom:
 	cli_err("out of memory");
-	cli_config_done();
-	config_free(&c);
-	for (size_t i = 0; i < nn; i++)
-		free(nv[i]);
-	free(nv);
-	return EXIT_RUNTIME;
+	ret = EXIT_RUNTIME;
 usage:
 	cli_config_done();
 	config_free(&c);
 	for (size_t i = 0; i < nn; i++)
 		free(nv[i]);
 	free(nv);
-	return EXIT_USAGE;
+	return ret;
+}
+
+int cli_service_parsed(const char *cmd, int argc, char **argv, const struct cli_service_opts *s,
+		       struct pw_redactor **redactor)
+{
+	cli_config_done();
+	if (optind < argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return cli_redactor(s, redactor);
+}
+
+int cli_serve(struct pw_monitor *m, double duration, struct cli_out *out, void (*fn)(void *userdata),
+	      void *userdata)
+{
+	int err;
+
+	cli_on_hup(out->sink, fn, userdata);
+	cli_notify("READY=1");
+	err = cli_run(m, duration, out);
+	cli_notify("STOPPING=1");
+	cli_on_hup(NULL, NULL, NULL);
+	return err;
 }
 
 /* --------------------------------------------------------------- systemd */

@@ -79,6 +79,19 @@ void cli_config_done(void);
 
 /* The redactor the options ask for (built-in patterns unless --no-redact...); NULL for none. */
 int cli_redactor(const struct cli_service_opts *s, struct pw_redactor **out);
+/*
+ * The end of a service command's option parsing: cli_config_done(), no
+ * argument left over, and the redactor the options ask for. 0, or the exit
+ * status after a message.
+ */
+int cli_service_parsed(const char *cmd, int argc, char **argv, const struct cli_service_opts *s,
+		       struct pw_redactor **redactor);
+/*
+ * cli_run() as a service: SIGHUP reopens `out`'s files and calls fn (see
+ * cli_on_hup), and systemd hears READY=1 before and STOPPING=1 after.
+ */
+int cli_serve(struct pw_monitor *m, double duration, struct cli_out *out, void (*fn)(void *userdata),
+	      void *userdata);
 
 /*
  * sd_notify(3)'s datagram protocol without libsystemd: "READY=1",

@@ -51,7 +51,7 @@ int cmd_snapshot(int argc, char **argv)
 		case 1: opts.flags &= ~PW_SNAP_CMDLINE; break;
 		case 'h': fputs(snapshot_usage, stdout); return 0;
 		default:
-			r = cli_other_option(&output, "snapshot", opt, optarg);
+			r = cli_other_option(&output, NULL, "snapshot", opt, optarg);
 			if (r)
 				return r;
 		}

@@ -207,7 +207,7 @@ int cmd_watch(int argc, char **argv)
 	struct pw_monitor_stats stats = { .sz = sizeof(stats) };
 	struct pw_monitor *m = NULL;
 	double duration = 0;
-	int json = -1, opt, err, verbose = 0, ret = 0, r;
+	int json = -1, opt, err, verbose = 0, ret = 0;
 	uint64_t v;
 	PW_OPTS(pw_monitor_opts, opts, .on_event = on_event, .userdata = &st, .log = cli_log,
 		.log_userdata = &verbose);
@@ -270,13 +270,9 @@ int cmd_watch(int argc, char **argv)
 		case 'v': verbose++; break;
 		case 'h': fputs(watch_usage, stdout); goto out;
 		default:
-			r = cli_output_option(&output, opt, optarg);
-			if (!r)
-				r = cli_service_option(&svc, opt, optarg);
-			if (r > 0)
-				break;
-			ret = r < 0 ? EXIT_USAGE : cli_usage("watch", "bad option");
-			goto out;
+			ret = cli_other_option(&output, &svc, "watch", opt, optarg);
+			if (ret)
+				goto out;
 		}
 		if (!ok) {
 			cli_err("out of memory");
@@ -284,13 +280,7 @@ int cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	cli_config_done();
-	if (optind < argc) {
-		ret = cli_usage("watch", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-
-	ret = cli_redactor(&svc, &redactor);
+	ret = cli_service_parsed("watch", argc, argv, &svc, &redactor);
 	if (ret)
 		goto out;
 	opts.redact = redactor;
@@ -335,11 +325,7 @@ int cmd_watch(int argc, char **argv)
 	if (!st.json && (!output.path || !strcmp(output.path, "-")))
 		cli_out_str(&st.out, pw_event_text_header());
 	cli_out_flush(&st.out);
-	cli_on_hup(st.out.sink, NULL, NULL); /* SIGHUP: reopen the output files (logrotate) */
-	cli_notify("READY=1");
-	err = cli_run(m, duration, &st.out);
-	cli_notify("STOPPING=1");
-	cli_on_hup(NULL, NULL, NULL);
+	err = cli_serve(m, duration, &st.out, NULL, NULL); /* SIGHUP: reopen the output files (logrotate) */
 	if (err) {
 		cli_err("%s", pw_strerror(err));
 		ret = EXIT_RUNTIME;
