@@ -219,6 +219,56 @@ GUARD_FN static void g_kill_check(struct pw_guard_shm *s, struct guard_fds *f, u
 	}
 }
 
+/* Append v in decimal to path at i; returns the new end. */
+GUARD_FN static int g_put_dec(char *path, int i, uint32_t v)
+{
+	int n = 0, digits[12];
+
+	do {
+		digits[n++] = (int)(v % 10);
+		v /= 10;
+	} while (v && n < 12);
+	while (n)
+		path[i++] = (char)('0' + digits[--n]);
+	return i;
+}
+
+/*
+ * Field `field` (1-based, >= 3) of /proc/PID/stat as a decimal number; -1
+ * if unreadable. "pid (comm) S ppid ...": comm may hold anything, spaces
+ * and ')' included, so fields are counted from the last ')'.
+ */
+GUARD_FN static int64_t g_stat_field(int pid, int field)
+{
+	char path[32], buf[512];
+	int i = 0, spaces = 0, fd;
+	int64_t v = 0;
+	long len;
+
+	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
+	i = g_put_dec(path, i, (uint32_t)pid);
+	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
+	path[i] = 0;
+	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
+	if (fd < 0)
+		return -1;
+	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
+	gsys(SYS_close, fd, 0, 0, 0, 0);
+	if (len <= 0)
+		return -1;
+	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
+		;
+	/* field k follows the (k - 2)th space past the ')' */
+	for (; i < len && spaces < field - 2; i++)
+		if (buf[i] == ' ')
+			spaces++;
+	if (spaces != field - 2)
+		return -1;
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	return v;
+}
+
 /*
  * A task whose parent is kthreadd (pid 2) is the kernel's own usermode
  * helper (a core dump's pipe helper, modprobe): no process can reparent to
@@ -228,39 +278,7 @@ GUARD_FN static void g_kill_check(struct pw_guard_shm *s, struct guard_fds *f, u
  */
 GUARD_FN static bool g_kernel_helper(int pid)
 {
-	char path[32], buf[512];
-	int i = 0, n = 0, fd, digits[12];
-	long len;
-	int ppid = 0, field = 0;
-
-	if (pid <= 0)
-		return false;
-	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
-	while (pid && n < 12) {
-		digits[n++] = pid % 10;
-		pid /= 10;
-	}
-	while (n)
-		path[i++] = (char)('0' + digits[--n]);
-	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
-	path[i] = 0;
-	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-	if (fd < 0)
-		return false;
-	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
-	gsys(SYS_close, fd, 0, 0, 0, 0);
-	if (len <= 0)
-		return false;
-	/* "pid (comm) S ppid ...": comm may hold anything, so start after the last ')' */
-	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
-		;
-	/* ") S ppid": ppid starts after the second space past the ')' */
-	for (; i < len && field < 2; i++)
-		if (buf[i] == ' ')
-			field++;
-	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
-		ppid = ppid * 10 + (buf[i] - '0');
-	return field == 2 && ppid == 2;
+	return pid > 0 && g_stat_field(pid, 4) == 2; /* field 4: ppid; kthreadd is 2 */
 }
 
 /*
@@ -315,50 +333,9 @@ GUARD_FN static long g_map(int cmd, int map_fd, const void *key, void *value_or_
 /* Field 22 of /proc/PID/stat (start time, clock ticks since boot); 0 if unreadable. */
 GUARD_FN static uint64_t g_start_ticks(int pid)
 {
-	char path[32], buf[512];
-	int i = 0, n = 0, fd, digits[12], field = 2;
-	uint64_t ticks = 0;
-	long len;
+	int64_t ticks = g_stat_field(pid, 22);
 
-	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
-	while (pid && n < 12) {
-		digits[n++] = pid % 10;
-		pid /= 10;
-	}
-	while (n)
-		path[i++] = (char)('0' + digits[--n]);
-	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
-	path[i] = 0;
-	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-	if (fd < 0)
-		return 0;
-	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
-	gsys(SYS_close, fd, 0, 0, 0, 0);
-	if (len <= 0)
-		return 0;
-	/* "pid (comm) S ppid ...": comm may hold anything; field 3 follows the space after the last ')' */
-	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
-		;
-	for (i++; i < len && field < 22; i++)
-		if (buf[i] == ' ')
-			field++;
-	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
-		ticks = ticks * 10 + (uint64_t)(buf[i] - '0');
-	return field == 22 ? ticks : 0;
-}
-
-/* Append v in decimal to path at i; returns the new end. */
-GUARD_FN static int g_put_dec(char *path, int i, uint32_t v)
-{
-	int n = 0, digits[12];
-
-	do {
-		digits[n++] = (int)(v % 10);
-		v /= 10;
-	} while (v && n < 12);
-	while (n)
-		path[i++] = (char)('0' + digits[--n]);
-	return i;
+	return ticks < 0 ? 0 : (uint64_t)ticks;
 }
 
 /* The state letter of /proc/PID/stat (field 3); 0 if unreadable. */
