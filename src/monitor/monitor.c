@@ -569,7 +569,13 @@ PW_API int pw_monitor_dispatch(struct pw_monitor *m, int timeout_ms)
 
 		if (timeout_ms > 0 && delay.tv_nsec > timeout_ms * 1000000L)
 			delay.tv_nsec = timeout_ms * 1000000L;
-		nanosleep(&delay, NULL);
+		/*
+		 * A signal here interrupts the dispatch as one in the wait does:
+		 * swallowed, the wait below would sleep on, and a handler that
+		 * runs only once we return (Python's) would wait for an event.
+		 */
+		if (nanosleep(&delay, NULL) && errno == EINTR)
+			return m->stop_requested ? consume_stop(m) : -EINTR;
 	}
 	n = epoll_wait(m->epfd, evs, 2, timeout_ms);
 	if (n < 0)

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -939,10 +940,69 @@ static void unprivileged_start_fails_clearly(void **state)
 	assert_int_equal(wait_exit_code(pid), 0);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal that arrives during the batch delay (the short sleep after a
+ * busy dispatch) ends the dispatch with -EINTR, as one during the wait
+ * does. It used to be swallowed there, and the wait that followed slept
+ * on: a Python program's SIGTERM handler (which runs only once the C call
+ * returns) then waited for the next event, forever on a quiet machine.
+ */
+static void signal_during_batch_delay_interrupts_dispatch(void **state)
+{
+	struct collector c = { 0 };
+	PW_OPTS(pw_monitor_opts, opts, .batch_delay_us = 900000);
+	struct pw_monitor *m = start_monitor(&c, &opts);
+	PW_OPTS(pw_rule, rule, .action = PW_RULE_INCLUDE, .match = PW_MATCH_PID);
+	struct sigaction sa = { .sa_handler = on_alarm }, old; /* no SA_RESTART */
+	struct itimerval it = { .it_value = { .tv_usec = 100000 } };
+	long long t0, ms;
+	pid_t target;
+	int go[2], rc;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	target = fork();
+	if (target == 0) {
+		close(go[1]);
+		_exit(read(go[0], &b, 1) == 1 ? 0 : 1);
+	}
+	close(go[0]);
+	rule.id = target; /* only our child's events: nothing else ends the wait */
+	assert_int_equal(pw_monitor_add_rule(m, &rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(wait_exit_code(target), 0);
+	/* a batch: the next dispatch starts with the 900 ms batch delay */
+	do
+		rc = pw_monitor_dispatch(m, 5000);
+	while (rc == -EINTR);
+	assert_true(rc > 0);
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	t0 = test_ms_now();
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0); /* the signal lands in the delay */
+	rc = pw_monitor_dispatch(m, 3000);
+	ms = test_ms_now() - t0;
+	sigaction(SIGALRM, &old, NULL);
+	fprintf(stderr, "  dispatch returned %d after %lld ms (signal at 100 ms, delay 900 ms)\n", rc, ms);
+	assert_int_equal(rc, -EINTR);
+	assert_true(ms < 900);
+	close(go[1]);
+	pw_monitor_free(m);
+	collector_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exec_event_fields),
+		cmocka_unit_test(signal_during_batch_delay_interrupts_dispatch),
 		cmocka_unit_test(exec_long_argv_truncated),
 		cmocka_unit_test(token_in_new_pid_namespace),
 		cmocka_unit_test(fork_without_exec),
