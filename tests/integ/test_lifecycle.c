@@ -815,11 +815,22 @@ static void *stop_when_dispatching(void *arg)
 {
 	struct run_stop *rs = arg;
 	long long deadline = test_ms_now() + 10000;
-	pid_t pid = fork();
+	int go[2];
+	pid_t pid;
+	char b;
 
-	if (pid == 0)
-		_exit(0);
+	/* the child exits only once its pid is stored, or its exit may be read before (one CPU) */
+	if (pipe(go))
+		return NULL;
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		_exit(read(go[0], &b, 1) == 1 ? 0 : 1);
+	}
+	close(go[0]);
 	atomic_store(&rs->child, pid);
+	(void)!write(go[1], "x", 1);
+	close(go[1]);
 	waitpid(pid, NULL, 0);
 	while (!atomic_load(&rs->seen) && test_ms_now() < deadline)
 		sched_yield(); /* polling a condition with a deadline */
