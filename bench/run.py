@@ -449,6 +449,7 @@ CONFIGS = [
     ("fanotify-allow", lambda: Monitor(["{build}/pw-bench-fanotify"], ready="fanotify", stop_sig=signal.SIGTERM, counter=count_fanotify)),
     ("fapolicyd",      lambda: Fapolicyd()),
     ("procward-watch", lambda: Monitor(["{procward}", "watch", "--json", "--output", "{out}"], counter=count_procward)),
+    ("procward-watch-noredact", lambda: Monitor(["{procward}", "watch", "--json", "--no-redact", "--output", "{out}"], counter=count_procward)),
     ("procward-watch-access", lambda: Monitor(["{procward}", "watch", "--events", "access", "--json", "--output", "{out}"], counter=count_procward)),
     ("procward-lib-null", lambda: Monitor(["{build}/pw-bench-null"])),
     ("procward-watch-exclude", lambda: Monitor(["{procward}", "watch", "--exclude-name", COMM, "--json", "--output", "{out}"], counter=count_procward)),
