@@ -245,22 +245,28 @@ static void track(struct pw_monitor *m, struct pw_event *ev)
 static void redact_event(struct pw_monitor *m, struct pw_event *ev)
 {
 	size_t len = 0, argc = 0;
-	char *out = NULL, *flat, *p;
+	char *out = NULL, *p;
 	int ret;
 
 	for (size_t i = 0; i < ev->argc; i++)
 		len += strlen(ev->argv[i]) + 1;
 	free(m->redacted);
 	m->redacted = NULL;
-	flat = malloc(len ? len : 1);
-	if (!flat) {
+	if (len > m->redact_scratch_cap) {
+		char *nb = realloc(m->redact_scratch, len);
+
+		if (nb) {
+			m->redact_scratch = nb;
+			m->redact_scratch_cap = len;
+		}
+	}
+	if (len > m->redact_scratch_cap) {
 		ret = -ENOMEM;
 	} else {
-		p = flat;
+		p = m->redact_scratch;
 		for (size_t i = 0; i < ev->argc; i++)
 			p = stpcpy(p, ev->argv[i]) + 1;
-		ret = pw_redact_args(m->opts.redact, flat, len, &out, &len);
-		free(flat);
+		ret = pw_redact_args(m->opts.redact, m->redact_scratch, len, &out, &len);
 	}
 	if (ret == 0)
 		return;
@@ -672,6 +678,7 @@ PW_API void pw_monitor_free(struct pw_monitor *m)
 	pw_decode_buf_free(&m->dbuf);
 	pw_decode_buf_free(&m->redact_buf);
 	free(m->redacted);
+	free(m->redact_scratch);
 	free(m->previous_image);
 	free(m);
 }

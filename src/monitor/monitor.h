@@ -44,6 +44,8 @@ struct pw_monitor {
 	struct pw_access_state *access; /* access operations (access.c); NULL until used */
 	struct pw_decode_buf redact_buf; /* argv of the event being delivered, redacted (opts.redact) */
 	char *redacted;
+	char *redact_scratch;            /* argv flattened for the redactor; grows, never shrinks */
+	size_t redact_scratch_cap;
 	struct pw_fork_hook fork_hook;  /* forked children give up its descriptors (core/fork.h) */
 };
 
