@@ -52,7 +52,7 @@ struct pw_sink {
 	struct line *head, *tail;
 	size_t queued_lines, queued_bytes;
 	bool writer_waiting;         /* the writer sleeps in poll(): pushes must wake it */
-	bool busy;                   /* the writer holds a line it took */
+	bool busy;                   /* the writer holds a batch it took (still counted as queued) */
 	bool stop;
 	atomic_bool abandon;         /* the drain time is over: sinks stop waiting */
 	atomic_bool reopen;
@@ -301,15 +301,10 @@ int pw_dgram_send(struct out_target *s, const struct target_env *env, const stru
 	}
 }
 
-int pw_fd_write_all(int fd, bool sock, const struct target_env *env, const struct iovec *iov_in,
-		    int iovcnt)
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt)
 {
-	struct iovec iov[4];
 	int i = 0;
 
-	if (iovcnt > 4)
-		return -EINVAL;
-	memcpy(iov, iov_in, sizeof(*iov) * (size_t)iovcnt);
 	while (i < iovcnt) {
 		struct msghdr mh = { .msg_iov = &iov[i], .msg_iovlen = (size_t)(iovcnt - i) };
 		ssize_t n = sock ? sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(fd, &iov[i], iovcnt - i);
@@ -336,18 +331,65 @@ int pw_fd_write_all(int fd, bool sock, const struct target_env *env, const struc
 	return 0;
 }
 
+int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n)
+{
+	struct iovec iov[2 * PW_SINK_BATCH_LINES];
+
+	while (n) {
+		int cnt = 0;
+
+		for (; n && cnt < (int)(sizeof(iov) / sizeof(iov[0])); n--) {
+			iov[cnt++] = *lines++;
+			iov[cnt++] = (struct iovec){ "\n", 1 };
+		}
+		int err = pw_fd_write_all(fd, false, env, iov, cnt);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int sink_write(struct pw_sink *o, struct out_target *s, const struct line *l)
 {
 	struct target_env env = { .abandon = &o->abandon, .log = &o->log, .rotations = &o->rotations };
 	struct iovec iov[2] = { { (void *)l->data, l->len }, { "\n", 1 } };
 
 	switch (s->kind) {
-	case TARGET_FILE: return pw_file_target_write(s, &env, l->data, l->len);
 	case TARGET_FD: return pw_fd_write_all(s->fd, s->is_socket, &env, iov, 2);
 	case TARGET_SYSLOG: return pw_syslog_target_write(s, &env, l->type, l->data, l->len);
 	case TARGET_JOURNAL: return pw_journal_target_write(s, &env, l->type, l->data, l->len);
+	case TARGET_FILE: break; /* batched: sink_write_batch() */
 	}
 	return -EINVAL;
+}
+
+/*
+ * A batch to one target; failed[i] is set for each line it did not take.
+ * Byte streams (files, pipes) get the whole batch in one writev: the
+ * syscall and the file system's per-write cost were most of the writer's
+ * CPU when each line was its own write. Datagram targets keep one record
+ * per message, which is what their readers parse.
+ */
+static void sink_write_batch(struct pw_sink *o, struct out_target *s, struct line *const *batch,
+			     const struct iovec *lines, size_t n, bool *failed)
+{
+	struct target_env env = { .abandon = &o->abandon, .log = &o->log, .rotations = &o->rotations };
+	size_t errors = 0;
+
+	if (s->kind == TARGET_FILE) {
+		pw_file_target_write_lines(s, &env, lines, n, failed);
+	} else if (s->kind == TARGET_FD && !s->is_socket) {
+		if (pw_fd_write_lines(s->fd, &env, lines, n)) /* where it stopped is not known: all count */
+			memset(failed, 1, n * sizeof(*failed));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			failed[i] = sink_write(o, s, batch[i]) != 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		errors += failed[i];
+	if (errors)
+		atomic_fetch_add(&o->write_errors, errors);
 }
 
 static void do_reopen(struct pw_sink *o)
@@ -366,12 +408,59 @@ static void do_reopen(struct pw_sink *o)
 	}
 }
 
+/*
+ * Up to PW_SINK_BATCH_LINES lines (PW_SINK_BATCH_BYTES) off the head. They
+ * stay counted in queued_lines/queued_bytes until written, so the queue's
+ * bounds cover what the writer holds and stats.queued says what is not out.
+ */
+static size_t take_batch(struct pw_sink *o, struct line **batch, size_t *bytes)
+{
+	size_t n = 0;
+
+	*bytes = 0;
+	while (o->head && n < PW_SINK_BATCH_LINES && (n == 0 || *bytes + o->head->len <= PW_SINK_BATCH_BYTES)) {
+		struct line *l = o->head;
+
+		o->head = l->next;
+		*bytes += l->len;
+		batch[n++] = l;
+	}
+	if (!o->head)
+		o->tail = NULL;
+	return n;
+}
+
+static void write_batch(struct pw_sink *o, struct line **batch, size_t n)
+{
+	struct iovec lines[PW_SINK_BATCH_LINES];
+	bool any_failed[PW_SINK_BATCH_LINES] = { false };
+	size_t ok = 0;
+
+	if (atomic_load(&o->abandon)) {
+		atomic_fetch_add(&o->dropped, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		lines[i] = (struct iovec){ batch[i]->data, batch[i]->len };
+	for (size_t t = 0; t < o->n_sinks; t++) {
+		bool failed[PW_SINK_BATCH_LINES] = { false };
+
+		sink_write_batch(o, &o->sinks[t], batch, lines, n, failed);
+		for (size_t i = 0; i < n; i++)
+			any_failed[i] |= failed[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		ok += !any_failed[i];
+	atomic_fetch_add(&o->written, ok); /* a line is written once every target took it */
+}
+
 static void *writer_main(void *arg)
 {
 	struct pw_sink *o = arg;
+	struct line *batch[PW_SINK_BATCH_LINES];
 
 	for (;;) {
-		struct line *l;
+		size_t n, bytes;
 		uint64_t v;
 
 		if (atomic_exchange(&o->reopen, false))
@@ -395,30 +484,16 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&o->lock);
 			continue;
 		}
-		l = o->head;
-		o->head = l->next;
-		if (!o->head)
-			o->tail = NULL;
-		o->queued_lines--;
-		o->queued_bytes -= l->len;
+		n = take_batch(o, batch, &bytes);
 		o->busy = true;
 		pthread_mutex_unlock(&o->lock);
 
-		if (atomic_load(&o->abandon)) {
-			atomic_fetch_add(&o->dropped, 1);
-		} else {
-			bool ok = true;
-
-			for (size_t i = 0; i < o->n_sinks; i++)
-				if (sink_write(o, &o->sinks[i], l)) {
-					atomic_fetch_add(&o->write_errors, 1);
-					ok = false;
-				}
-			if (ok)
-				atomic_fetch_add(&o->written, 1);
-		}
-		free(l);
+		write_batch(o, batch, n);
+		for (size_t i = 0; i < n; i++)
+			free(batch[i]);
 		pthread_mutex_lock(&o->lock);
+		o->queued_lines -= n;
+		o->queued_bytes -= bytes;
 		o->busy = false;
 		pthread_mutex_unlock(&o->lock);
 	}

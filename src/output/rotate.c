@@ -134,24 +134,44 @@ static int rotate(struct out_target *s, const struct target_env *env)
 	return 0;
 }
 
-int pw_file_target_write(struct out_target *s, const struct target_env *env, const char *line, size_t len)
+/* Rotate before a line that would take a non-empty file past rotate_size, as line-at-a-time writes did. */
+static bool must_rotate(const struct out_target *s, uint64_t pending, size_t len)
 {
-	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
-	int err;
+	uint64_t size = s->size + pending;
 
-	if (s->rotate_size && s->size && s->size + len + 1 > s->rotate_size) {
-		err = rotate(s, env);
+	return s->rotate_size && size && size + len + 1 > s->rotate_size;
+}
+
+void pw_file_target_write_lines(struct out_target *s, const struct target_env *env, const struct iovec *lines,
+				size_t n, bool *failed)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t run = 0;
+		size_t j = i;
+		int err;
+
+		if (must_rotate(s, 0, lines[i].iov_len)) {
+			err = rotate(s, env);
+			if (err)
+				pw_log(env->log, PW_LOG_WARN, "output: cannot rotate %s: %s", s->path, pw_strerror(err));
+		}
+		if (s->fd < 0 && pw_file_target_open(s)) {
+			for (; i < n; i++)
+				failed[i] = true; /* the next batch tries to open it again */
+			return;
+		}
+		do
+			run += lines[j++].iov_len + 1;
+		while (j < n && !must_rotate(s, run, lines[j].iov_len));
+		/* One writev per run: with O_APPEND, no line is interleaved with another writer's. */
+		err = pw_fd_write_lines(s->fd, env, &lines[i], j - i);
 		if (err)
-			pw_log(env->log, PW_LOG_WARN, "output: cannot rotate %s: %s", s->path, pw_strerror(err));
+			for (size_t k = i; k < j; k++)
+				failed[k] = true;
+		else
+			s->size += run;
+		i = j;
 	}
-	if (s->fd < 0) {
-		err = pw_file_target_open(s);
-		if (err)
-			return err;
-	}
-	/* One writev per record: with O_APPEND, a line is never interleaved. */
-	err = pw_fd_write_all(s->fd, false, env, iov, 2);
-	if (!err)
-		s->size += len + 1;
-	return err;
 }

@@ -51,11 +51,25 @@ int pw_target_set_fd(struct out_target *s, int fd, int err);
 
 /* file (rotate.c) */
 int pw_file_target_open(struct out_target *s);
-int pw_file_target_write(struct out_target *s, const struct target_env *env, const char *line, size_t len);
+/*
+ * Lines (without their '\n') appended in order, one writev per run between
+ * rotation points; failed[i] is set for each line of a run that failed.
+ */
+void pw_file_target_write_lines(struct out_target *s, const struct target_env *env, const struct iovec *lines,
+				size_t n, bool *failed);
 int pw_file_target_reopen(struct out_target *s);
 
-/* A whole buffer to a possibly non-blocking fd, waiting in slices while env allows. */
-int pw_fd_write_all(int fd, bool sock, const struct target_env *env, const struct iovec *iov, int iovcnt);
+/* What the writer takes from the queue at a time: one writev for byte-stream targets. */
+#define PW_SINK_BATCH_LINES 256
+#define PW_SINK_BATCH_BYTES (64u << 10)
+
+/*
+ * A whole buffer to a possibly non-blocking fd, waiting in slices while env
+ * allows; iov is consumed (advanced in place).
+ */
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt);
+/* n lines (at most PW_SINK_BATCH_LINES per writev), each followed by '\n'. */
+int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n);
 
 /* syslog (syslog.c) */
 int pw_syslog_target_write(struct out_target *s, const struct target_env *env, const char *type,

@@ -192,6 +192,7 @@ int cli_other_option(struct cli_output_opts *o, struct cli_service_opts *svc, co
 
 #define OUT_CAP (256 * 1024)
 #define OUT_FLUSH_AT (OUT_CAP - 32 * 1024) /* a batch that large goes out early */
+#define OUT_MAX_RECS 1024                    /* records held for the sink before they go out */
 
 static void sink_log(enum pw_log_level level, const char *msg, void *userdata)
 {
@@ -276,7 +277,8 @@ int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts)
 		o->fd = -1;
 		o->cap = OUT_CAP;
 		o->buf = malloc(o->cap);
-		if (!ret && !o->buf) {
+		o->recs = calloc(OUT_MAX_RECS, sizeof(*o->recs));
+		if (!ret && (!o->buf || !o->recs)) {
 			cli_err("out of memory");
 			ret = EXIT_RUNTIME;
 		}
@@ -302,7 +304,8 @@ int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts)
 	o->is_tty = isatty(o->fd);
 	o->cap = OUT_CAP;
 	o->buf = malloc(o->cap);
-	if (!o->buf) {
+	o->recs = calloc(OUT_MAX_RECS, sizeof(*o->recs));
+	if (!o->buf || !o->recs) {
 		cli_err("out of memory");
 		return EXIT_RUNTIME;
 	}
@@ -314,7 +317,11 @@ int cli_out_flush(struct cli_out *o)
 	size_t off = 0;
 
 	if (o->sink) {
-		o->len = 0; /* cli_out_record() queued every record already */
+		/* full queue: -ENOBUFS, counted in the sink's dropped; the producer never waits */
+		for (size_t i = 0; i < o->n_recs; i++)
+			pw_sink_push(o->sink, o->recs[i].type, o->buf + o->recs[i].off, o->recs[i].len);
+		o->n_recs = 0;
+		o->len = 0;
 		return 0;
 	}
 	while (off < o->len && !o->err) {
@@ -339,6 +346,7 @@ static int close_sink(struct cli_out *o)
 	struct pw_sink_stats st = { .sz = sizeof(st) };
 	int ret = 0;
 
+	cli_out_flush(o); /* the records held go to the queue first */
 	pw_sink_flush(o->sink, 2000);
 	pw_sink_stats(o->sink, &st);
 	cli_err("output: %" PRIu64 " records, %" PRIu64 " written, %" PRIu64 " dropped, %" PRIu64
@@ -350,6 +358,8 @@ static int close_sink(struct cli_out *o)
 	o->sink = NULL;
 	free(o->buf);
 	o->buf = NULL;
+	free(o->recs);
+	o->recs = NULL;
 	return ret;
 }
 
@@ -370,6 +380,8 @@ int cli_out_close(struct cli_out *o)
 	}
 	free(o->buf);
 	o->buf = NULL;
+	free(o->recs);
+	o->recs = NULL;
 	o->fd = -1;
 	return ret;
 }
@@ -396,6 +408,7 @@ void cli_out_str(struct cli_out *o, const char *s)
 	size_t n = strlen(s);
 
 	if (o->sink) {
+		cli_out_flush(o); /* in order after the records held */
 		pw_sink_push(o->sink, NULL, s, n);
 		return;
 	}
@@ -420,13 +433,10 @@ void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void 
 		if (n < 0 || (size_t)n >= o->cap - o->len)
 			return;
 	}
-	if (o->sink) {
-		/* full queue: -ENOBUFS, counted in the sink's dropped; the producer never waits */
-		pw_sink_push(o->sink, o->type, o->buf + o->len, (size_t)n);
-		return;
-	}
+	if (o->sink)
+		o->recs[o->n_recs++] = (struct cli_out_rec){ o->len, (size_t)n, o->type };
 	o->len += (size_t)n;
-	if (o->len >= OUT_FLUSH_AT)
+	if (o->len >= OUT_FLUSH_AT || o->n_recs == OUT_MAX_RECS)
 		cli_out_flush(o);
 }
 

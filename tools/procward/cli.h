@@ -87,8 +87,15 @@ struct cli_out {
 	size_t len, cap;
 	int err;  /* first write error (negative errno), reported at the end */
 	pthread_mutex_t *lock; /* set when another thread writes records (the gate's decision thread) */
-	struct pw_sink *sink;  /* the writer thread: each record is queued to it, never written here */
-	const char *type;      /* the next record's type (syslog msgid) for the sink */
+	struct pw_sink *sink;  /* the writer thread: records are queued to it, never written here */
+	const char *type;      /* the next record's type (syslog msgid, a static string) for the sink */
+	/*
+	 * With a sink, the records of a batch wait in buf and are queued
+	 * together at cli_out_flush: one wake-up of the writer per batch, not
+	 * one per record (a wake-up costs more than formatting the record).
+	 */
+	struct cli_out_rec { size_t off, len; const char *type; } *recs;
+	size_t n_recs;
 };
 
 /* Open the output (stdout when path is NULL); 0, or the exit status after a message. */
