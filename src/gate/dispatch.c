@@ -137,7 +137,7 @@ static void process_request(struct pw_gate *g, struct pw_exec_request *req)
 		/* (without rules_pending, the reader routed it and looked in the cache) */
 		if (req->rules_pending) {
 			r = route_by_rules(g, req, &err, &reason);
-			if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
+			if (r == ROUTE_ASK && pw_gate_req_cached_deny(g, req, &err)) {
 				r = ROUTE_DENY;
 				reason = PW_GATE_BY_CACHE;
 			}
@@ -421,7 +421,7 @@ void pw_gate_submit(struct pw_gate *g, struct pw_exec_request *req, const struct
 		req->rules_pending = true; /* hashing belongs on a worker, never on the reader */
 	} else {
 		r = route_by_rules(g, req, &err, &reason);
-		if (r == ROUTE_ASK && pw_gate_cache_deny_hit(g, req, &err)) {
+		if (r == ROUTE_ASK && pw_gate_req_cached_deny(g, req, &err)) {
 			r = ROUTE_DENY;
 			reason = PW_GATE_BY_CACHE;
 		}

@@ -15,70 +15,41 @@
  * the gate's own (dispatch.c). The guardian answers for the rest (see
  * "Crash safety" in procward.h).
  */
-#include <pthread.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "core/fd.h"
+#include "core/fork.h"
 #include "gate/gate.h"
 #include "gate.skel.h"
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
-static struct pw_gate *registry;
-
-static void before_fork(void)
+/* In the child (core/fork.c runs the hooks): only close() and plain memory; the gate is unusable here anyway. */
+static void gate_in_child(struct pw_fork_hook *hook)
 {
-	pthread_mutex_lock(&registry_lock);
-}
+	struct pw_gate *g = (struct pw_gate *)((char *)hook - offsetof(struct pw_gate, fork_hook));
 
-static void after_fork_parent(void)
-{
-	pthread_mutex_unlock(&registry_lock);
-}
+	pw_zclose(&g->fan_fd);
+	/* the guardian's liveness pipe: only the gating process may hold its write end */
+	pw_zclose(&g->guard_live_fd);
+	if (g->skel) {
+		struct bpf_link **links = (struct bpf_link **)&g->skel->links;
 
-/* In the child: only close() and plain memory; the gate is unusable here anyway. */
-static void after_fork_child(void)
-{
-	for (struct pw_gate *g = registry; g; g = g->fork_next) {
-		pw_zclose(&g->fan_fd);
-		/* the guardian's liveness pipe: only the gating process may hold its write end */
-		pw_zclose(&g->guard_live_fd);
-		if (g->skel) {
-			struct bpf_link **links = (struct bpf_link **)&g->skel->links;
-
-			for (size_t i = 0; i < sizeof(g->skel->links) / sizeof(*links); i++)
-				if (links[i] && bpf_link__fd(links[i]) >= 0)
-					close(bpf_link__fd(links[i]));
-		}
-		pw_gate_hold_fork_child(g); /* issue 12: the held-exec watch's links too */
+		for (size_t i = 0; i < sizeof(g->skel->links) / sizeof(*links); i++)
+			if (links[i] && bpf_link__fd(links[i]) >= 0)
+				close(bpf_link__fd(links[i]));
 	}
-	pthread_mutex_unlock(&registry_lock);
-}
-
-static void install_handlers(void)
-{
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	pw_gate_hold_fork_child(g); /* issue 12: the held-exec watch's links too */
 }
 
 void pw_gate_fork_register(struct pw_gate *g)
 {
-	pthread_once(&handlers_once, install_handlers);
-	pthread_mutex_lock(&registry_lock);
-	g->fork_next = registry;
-	registry = g;
-	pthread_mutex_unlock(&registry_lock);
+	g->fork_hook.in_child = gate_in_child;
+	pw_fork_register(&g->fork_hook);
 }
 
 void pw_gate_fork_unregister(struct pw_gate *g)
 {
-	pthread_mutex_lock(&registry_lock);
-	for (struct pw_gate **p = &registry; *p; p = &(*p)->fork_next)
-		if (*p == g) {
-			*p = g->fork_next;
-			break;
-		}
-	g->fork_next = NULL;
-	pthread_mutex_unlock(&registry_lock);
+	pw_fork_unregister(&g->fork_hook);
 }

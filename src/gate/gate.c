@@ -81,7 +81,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->guard_pidfd = g->guard_live_fd = g->guard_wake_fd = -1;
 	g->held_fd = -1; /* issue 12 */
 	pthread_rwlock_init(&g->rules_lock, NULL);
-	pthread_mutex_init(&g->cache_lock, NULL);
+	pw_gate_cache_init(&g->cache);
 	pthread_mutex_init(&g->ring_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
@@ -102,7 +102,7 @@ static void rules_changed(struct pw_gate *g)
 	if (!g->started)
 		return;
 	atomic_fetch_add(&g->rules_gen, 1);
-	pw_gate_cache_flush(g);
+	pw_gate_cache_flush(&g->cache);
 	pw_gate_hold_update_mode(g); /* issue 12: hold ungated execs only if something could deny */
 	pw_guard_scope(g);           /* what the guardian may allow for a gate that does not answer */
 }
@@ -173,34 +173,6 @@ PW_API int pw_gate_load_rules_file(struct pw_gate *g, const char *path, char *er
 
 /* ------------------------------------------------------------ start/stop */
 
-/*
- * After the threads are gone only the application can hold requests: those
- * it deferred, valid until its verdict call (which now returns -ETIMEDOUT).
- * Their pool is then kept, apart from any new one, until pw_gate_free().
- */
-static void retire_or_free_pool(struct pw_gate *g)
-{
-	struct retired_pool *rp;
-	bool held = false;
-
-	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
-		if (atomic_load(&g->pool[i].refs) > 0) {
-			g->pool[i].retired = true;
-			held = true;
-		}
-	if (held && (rp = malloc(sizeof(*rp)))) {
-		rp->pool = g->pool;
-		rp->n = g->opts.max_pending;
-		rp->next = g->retired;
-		g->retired = rp;
-		pw_log(&g->log, PW_LOG_DEBUG, "deferred requests outlive the stop; kept until pw_gate_free()");
-		return;
-	}
-	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
-		pthread_mutex_destroy(&g->pool[i].mu);
-	free(g->pool);
-}
-
 static void gate_shutdown(struct pw_gate *g)
 {
 	uint64_t one = 1;
@@ -245,12 +217,7 @@ static void gate_shutdown(struct pw_gate *g)
 	/* Then the guardian, which answers anything left and exits; the group is still ours. */
 	pw_guard_stop(g);
 	/* No thread or process of ours writes responses any more. */
-	for (unsigned int i = 0; i < g->cache_n; i++)
-		if (g->cache[i].verdict == PW_EXEC_ALLOW)
-			close(g->cache[i].fd);
-	g->cache_n = 0;
-	free(g->cache);
-	g->cache = NULL;
+	pw_gate_cache_detach(&g->cache);
 	pw_gate_fork_unregister(g);
 	pw_zclose(&g->fan_fd); /* and with the group, every ignore mark */
 	pw_gate_dlog_stop(&g->dlog);
@@ -263,8 +230,8 @@ static void gate_shutdown(struct pw_gate *g)
 	g->skel = NULL;
 	pw_zclose(&g->stop_fd);
 	pw_zclose(&g->watch_fd);
-	retire_or_free_pool(g);
-	g->pool = g->free_list = g->q_head = g->q_tail = g->inflight = NULL;
+	pw_gate_pool_retire(g);
+	g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);
 	g->workers = NULL;
 	free(g->devs);
@@ -289,9 +256,6 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->held = g->held_killed = g->held_escaped = g->via_loader = g->loader_unresolved = 0; /* issue 12 */
 	g->fs_marked_held = 0;
 	memset(g->tids, 0, sizeof(g->tids));
-	g->cache_n = 0;
-	g->cache_tick = 0;
-	g->ignore_flag = FAN_MARK_IGNORE;
 	g->fs_marked = g->fs_unmarkable = 0;
 	atomic_store(&g->flushed, false);
 	err = pw_gate_open_group(g);
@@ -305,10 +269,9 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	atomic_store(&g->watch_armed, false);
-	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	g->workers = calloc(g->opts.workers, sizeof(*g->workers));
-	g->cache = calloc(g->opts.cache_entries, sizeof(*g->cache));
-	if (g->stop_fd < 0 || g->watch_fd < 0 || !g->pool || !g->workers || !g->cache) {
+	if (g->stop_fd < 0 || g->watch_fd < 0 || pw_gate_pool_create(g) || !g->workers ||
+	    pw_gate_cache_attach(&g->cache, g->opts.cache_entries, g->fan_fd, g->cached_fd)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -316,15 +279,6 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	err = pw_gate_dlog_start(g);
 	if (err)
 		goto fail;
-	for (unsigned int i = 0; i < g->opts.max_pending; i++) {
-		struct pw_exec_request *r = &g->pool[i];
-
-		pthread_mutex_init(&r->mu, NULL);
-		r->pooled = true;
-		r->info.fd = -1;
-		r->qnext = g->free_list;
-		g->free_list = r;
-	}
 	/* Before any filesystem is marked: from the first gated exec on, someone answers it. */
 	err = pw_guard_start(g);
 	if (err)
@@ -383,21 +337,10 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	if (!g)
 		return;
 	pw_gate_stop(g);
-	while (g->retired) {
-		struct retired_pool *rp = g->retired;
-
-		g->retired = rp->next;
-		for (unsigned int i = 0; i < rp->n; i++) {
-			if (rp->pool[i].info.fd >= 0)
-				close(rp->pool[i].info.fd);
-			pthread_mutex_destroy(&rp->pool[i].mu);
-		}
-		free(rp->pool);
-		free(rp);
-	}
+	pw_gate_pool_free_retired(g);
 	pw_gate_rules_free(&g->rules);
 	pthread_rwlock_destroy(&g->rules_lock);
-	pthread_mutex_destroy(&g->cache_lock);
+	pw_gate_cache_fini(&g->cache);
 	pthread_mutex_destroy(&g->ring_lock);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
@@ -434,15 +377,15 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.filesystems_marked = g->fs_marked;
 	s.filesystems_unmarkable = g->fs_unmarkable;
 	s.extensions = atomic_load(&c->extensions);
-	s.cache_hits = atomic_load(&c->cache_hits) +
+	s.cache_hits = atomic_load(&g->cache.hits) +
 		       (g->skel ? __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED)
 				: g->kernel_cache_hits);
-	s.cache_misses = atomic_load(&c->cache_misses);
-	s.cache_entries = g->cache_n;
-	s.cache_evictions = atomic_load(&c->cache_evictions);
-	s.cache_flushes = atomic_load(&c->cache_flushes);
+	s.cache_misses = atomic_load(&g->cache.misses);
+	s.cache_entries = pw_gate_cache_entries(&g->cache);
+	s.cache_evictions = atomic_load(&g->cache.evictions);
+	s.cache_flushes = atomic_load(&g->cache.flushes);
 	s.cache_refused = atomic_load(&c->cache_refused);
-	s.cache_invalidated = atomic_load(&c->cache_invalidated);
+	s.cache_invalidated = atomic_load(&g->cache.invalidated);
 	if (g->guard) {
 		s.guardian_verdicts = __atomic_load_n(&g->guard->verdicts, __ATOMIC_SEQ_CST);
 		s.guardian_read = __atomic_load_n(&g->guard->read_by_guardian, __ATOMIC_SEQ_CST);

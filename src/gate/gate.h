@@ -12,8 +12,10 @@
 #include <time.h>
 
 #include "procward.h"
+#include "core/fork.h"
 #include "core/log.h"
 #include "bpf/abi/gate.h"
+#include "gate/cache.h"
 #include "gate/guardian.h"
 
 /* ------------------------------------------------------------ SHA-256 */
@@ -181,8 +183,7 @@ struct pw_gate_decision {
 struct gate_counters {
 	_Atomic uint64_t decisions, allowed, denied, by_rule, by_handler, timed_out, late,
 		handler_errors, self_allowed, interp, overloaded, ungated, ungated_killed, no_args,
-		sink_dropped, extensions, cache_hits, cache_misses, cache_evictions, cache_flushes,
-		cache_refused, cache_invalidated;
+		sink_dropped, extensions, cache_refused;
 };
 
 /*
@@ -197,18 +198,6 @@ struct pw_gate_dlog {
 	size_t cap, head, len;
 	pthread_t thread;
 	bool have_thread;
-};
-
-/* One image in the verdict cache. */
-struct cache_entry {
-	dev_t dev;
-	ino_t ino;
-	struct timespec ctime, mtime;
-	off_t size;
-	enum pw_exec_verdict verdict;
-	int err;
-	int fd;                 /* ALLOW: the image, to remove its ignore mark on eviction */
-	uint64_t used;          /* LRU tick */
 };
 
 struct pw_gate {
@@ -231,7 +220,7 @@ struct pw_gate {
 	unsigned int n_workers;
 	bool have_reader, have_mounts;
 
-	struct pw_gate *fork_next;  /* fork.c: gates whose descriptors forked children close */
+	struct pw_fork_hook fork_hook; /* fork.c: a forked child closes the gate's descriptors */
 	atomic_bool flushed;        /* stopping: the marks are gone, no new event can come */
 
 	/* pools kept after a stop because the application held deferred requests; freed with the gate */
@@ -264,13 +253,8 @@ struct pw_gate {
 
 	struct pw_gate_dlog dlog;   /* decision records for on_decision */
 
-	/* verdict cache, under cache_lock (taken inside rules_lock, never the other way) */
-	pthread_mutex_t cache_lock;
-	struct cache_entry *cache;
-	unsigned int cache_n;
-	uint64_t cache_tick;
-	unsigned int ignore_flag;   /* FAN_MARK_IGNORE, or FAN_MARK_IGNORED_MASK before 6.0 */
-	int cached_fd;              /* BPF map gate_cached */
+	struct pw_gate_cache cache; /* verdicts per file (cache.c) */
+	int cached_fd;              /* BPF map gate_cached, handed to the cache */
 	uint64_t kernel_cache_hits; /* the kernel's count, saved when the gate stopped */
 
 	/* filesystems marked (mount thread) */
@@ -312,6 +296,10 @@ static inline uint64_t pw_gate_now_ns(void)
 
 #define PW_GATE_COUNT(g, field) atomic_fetch_add_explicit(&(g)->c.field, 1, memory_order_relaxed)
 
+/* request.c: the pool of requests (allocated at start; retired at stop while the application holds some) */
+int pw_gate_pool_create(struct pw_gate *g);
+void pw_gate_pool_retire(struct pw_gate *g);
+void pw_gate_pool_free_retired(struct pw_gate *g);
 /* request.c: one exec-open request and its answer */
 void pw_gate_request_put(struct pw_exec_request *req);
 void pw_gate_request_init(struct pw_gate *g, struct pw_exec_request *req, const struct pw_gate_exec_info *info);
@@ -334,14 +322,8 @@ void pw_gate_argv_init(struct pw_gate *g);
 int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
 		   enum pw_gate_reason reason, bool by_app);
 
-/* cache.c: the verdict cache */
-/* Drop every entry. */
-void pw_gate_cache_flush(struct pw_gate *g);
-/* A cached deny for this image answers instead of the handler (true, *err set). */
-bool pw_gate_cache_deny_hit(struct pw_gate *g, struct pw_exec_request *req, int *err);
-/* After the answer: keep the verdict for the image, if it may be kept. */
-void pw_gate_cache_insert(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v,
-			  int err);
+/* request.c: a cached deny for this request's image answers instead of the handler (true, *err set). */
+bool pw_gate_req_cached_deny(struct pw_gate *g, struct pw_exec_request *req, int *err);
 
 /* decision_log.c: the queue and the sink thread (pw_gate_new / pw_gate_start / stop / free) */
 void pw_gate_dlog_init(struct pw_gate_dlog *dl);
@@ -406,7 +388,5 @@ static inline int pw_gate_event_fd(const struct pw_gate_exec_info *info)
 {
 	return info->event_fd >= 0 ? info->event_fd : info->fd;
 }
-/* cache.c: forget the entry of a file whose cached allow was found stale */
-void pw_gate_cache_forget(struct pw_gate *g, dev_t dev, ino_t ino);
 
 #endif

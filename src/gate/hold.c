@@ -215,8 +215,7 @@ bool pw_gate_hold_event(struct pw_gate *g, const struct pw_gate_ungated *u)
 	char path[64];
 
 	if (u->hold & PW_GATE_HOLD_F_STALE) {
-		pw_gate_cache_forget(g, makedev(u->dev >> 20, u->dev & 0xfffff), u->ino);
-		PW_GATE_COUNT(g, cache_invalidated);
+		pw_gate_cache_forget(&g->cache, makedev(u->dev >> 20, u->dev & 0xfffff), u->ino);
 	}
 	if (kind == PW_GATE_HOLD_ESCAPED) {
 		kill_escaped(g, u);

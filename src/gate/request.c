@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * gate/request.c - one exec-open request: its lazily read facts, its single
- * answer to the kernel, and the verdict and accessor API.
+ * gate/request.c - one exec-open request: its pool, its lazily read facts,
+ * what of its verdict the cache keeps, its single answer to the kernel, and
+ * the verdict and accessor API.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -87,6 +89,129 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
 	}
 	pthread_mutex_unlock(&req->mu);
 	return req->image[0] ? req->image : NULL;
+}
+
+/* ------------------------------------------------------------ the pool */
+
+/*
+ * Every exec-open the gate reads takes an entry of a pool of max_pending,
+ * allocated at start: a burst never allocates, and the guardian's shared
+ * slots are indexed by the entry. 0 or -ENOMEM.
+ */
+int pw_gate_pool_create(struct pw_gate *g)
+{
+	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
+	if (!g->pool)
+		return -ENOMEM;
+	g->free_list = NULL;
+	for (unsigned int i = 0; i < g->opts.max_pending; i++) {
+		struct pw_exec_request *r = &g->pool[i];
+
+		pthread_mutex_init(&r->mu, NULL);
+		r->pooled = true;
+		r->info.fd = -1;
+		r->qnext = g->free_list;
+		g->free_list = r;
+	}
+	return 0;
+}
+
+/*
+ * After the threads are gone only the application can hold requests: those
+ * it deferred, valid until its verdict call (which now returns -ETIMEDOUT).
+ * Their pool is then kept, apart from any new one, until pw_gate_free().
+ */
+void pw_gate_pool_retire(struct pw_gate *g)
+{
+	struct retired_pool *rp;
+	bool held = false;
+
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		if (atomic_load(&g->pool[i].refs) > 0) {
+			g->pool[i].retired = true;
+			held = true;
+		}
+	if (held && (rp = malloc(sizeof(*rp)))) {
+		rp->pool = g->pool;
+		rp->n = g->opts.max_pending;
+		rp->next = g->retired;
+		g->retired = rp;
+		pw_log(&g->log, PW_LOG_DEBUG, "deferred requests outlive the stop; kept until pw_gate_free()");
+		g->pool = g->free_list = NULL;
+		return;
+	}
+	for (unsigned int i = 0; g->pool && i < g->opts.max_pending; i++)
+		pthread_mutex_destroy(&g->pool[i].mu);
+	free(g->pool);
+	g->pool = g->free_list = NULL;
+}
+
+/* pw_gate_free(): the pools deferred requests kept past a stop. */
+void pw_gate_pool_free_retired(struct pw_gate *g)
+{
+	while (g->retired) {
+		struct retired_pool *rp = g->retired;
+
+		g->retired = rp->next;
+		for (unsigned int i = 0; i < rp->n; i++) {
+			if (rp->pool[i].info.fd >= 0)
+				close(rp->pool[i].info.fd);
+			pthread_mutex_destroy(&rp->pool[i].mu);
+		}
+		free(rp->pool);
+		free(rp);
+	}
+}
+
+/* ------------------------------------------------------------ the verdict cache, for a request */
+
+bool pw_gate_req_cached_deny(struct pw_gate *g, struct pw_exec_request *req, int *err)
+{
+	const struct stat *st = pw_gate_req_stat(req); /* also what a verdict cached later is checked against */
+	struct pw_gate_file_id id;
+
+	if (st)
+		pw_gate_file_id_of(&id, st);
+	return pw_gate_cache_lookup_deny(&g->cache, st ? &id : NULL, err);
+}
+
+/*
+ * After the answer: keep the verdict for the image, if this request's may
+ * be kept. The file's own conditions (who may change it) are the cache's.
+ */
+static void keep_verdict(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err)
+{
+	const struct stat *st = pw_gate_req_stat(req);
+	struct pw_gate_file_id id;
+	const char *why;
+
+	if (g->opts.audit) {
+		why = "audit mode";
+	} else if (!st) {
+		why = "the image could not be examined";
+	} else if (v == PW_EXEC_ALLOW && (req->info.held || req->info.via_loader || req->info.loader_run)) {
+		why = "a held or loader exec: there is no fanotify event to mark"; /* a stale deny only fails closed */
+	} else {
+		/* Under the read lock: a rule change waits for this insert, then flushes it. */
+		pthread_rwlock_rdlock(&g->rules_lock);
+		if (req->rules_gen != atomic_load(&g->rules_gen))
+			why = "the rules changed while it was decided";
+		else
+			why = pw_gate_rules_cache_veto(&g->rules, req->rule, v == PW_EXEC_ALLOW,
+						       g->rules.need_image ? pw_gate_req_image(req) : NULL,
+						       req->hash_done && !req->hash_err ? req->hash : NULL);
+		if (!why) {
+			pw_gate_file_id_of(&id, st);
+			why = pw_gate_cache_insert(&g->cache, req->info.fd, &id, v, err);
+		}
+		pthread_rwlock_unlock(&g->rules_lock);
+	}
+	if (why) {
+		const char *image = pw_gate_req_image(req);
+
+		PW_GATE_COUNT(g, cache_refused);
+		pw_log(&g->log, PW_LOG_INFO, "not caching the verdict for %s: %s", image ? image : "?", why);
+	}
 }
 
 /* ------------------------------------------------------------ answering */
@@ -245,7 +370,7 @@ int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_
 	}
 	/* Only verdicts someone gave: not a timeout's, an error's or a default's. */
 	if (req->cache_want && (reason == PW_GATE_BY_HANDLER || reason == PW_GATE_BY_RULE))
-		pw_gate_cache_insert(g, req, v, err);
+		keep_verdict(g, req, v, err);
 	if (ours) {
 		err = respond(g, req, enforced, err);
 		pw_guard_release(g, req);
