@@ -562,6 +562,27 @@ static int wait_blocked(double duration, struct cli_out *out)
 	return 0;
 }
 
+int cli_start_events(struct pw_monitor *m, struct cli_out *out, const struct cli_output_opts *output,
+		     int json, bool *json_out, uint64_t *t0_ns, const char *what, const char *banner)
+{
+	int err, ret = cli_out_open(out, output);
+
+	if (ret)
+		return ret;
+	*json_out = json >= 0 ? json : !out->is_tty;
+	err = pw_monitor_start(m);
+	if (err)
+		return cli_start_error(what, err);
+	cli_catch_stop(m); /* before the message: a stop right after it ends the run in order */
+	*t0_ns = cli_now_ns();
+	if (banner)
+		cli_err("%s", banner);
+	if (!*json_out && (!output->path || !strcmp(output->path, "-")))
+		cli_out_str(out, pw_event_text_header());
+	cli_out_flush(out);
+	return 0;
+}
+
 void cli_catch_stop(struct pw_monitor *m)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: the wait must end */

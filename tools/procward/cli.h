@@ -73,6 +73,17 @@ int cli_output_option(struct cli_output_opts *o, int opt, const char *arg);
 int cli_other_option(struct cli_output_opts *o, struct cli_service_opts *svc, const char *cmd, int opt,
 		     const char *arg);
 
+/* The help lines of the output file options (cli_other_option); what: "events", "decisions". */
+#define CLI_OUTPUT_FILE_USAGE(what)                                                                       \
+	"  -o, --output FILE        append " what " to FILE (created 0600; never through a symlink)\n"     \
+	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"         \
+	"      --truncate           empty an existing output file first\n"
+/* The help lines every long-running command ends its options with. */
+#define CLI_RUN_USAGE                                                                                     \
+	"  -d, --duration SECONDS   stop after this long\n"                                               \
+	"  -v, --verbose            library messages on stderr\n"                                         \
+	"  -h, --help               this text\n"
+
 /* ------------------------------------------------------------ output */
 
 /*
@@ -114,6 +125,17 @@ int cli_fmt_event_json(const void *ev, char *buf, size_t len, void *arg);
 int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg); /* arg: uint64_t *time base */
 
 /* ------------------------------------------------------------ running */
+
+/*
+ * The start of a command that prints a monitor's events: open the output,
+ * choose JSON (json < 0: when the output is not a terminal), start the
+ * monitor (what: "monitoring", "protection" for the error), catch the stop
+ * signals, print banner (if any) on stderr and the text header when text
+ * goes to stdout. 0, or the exit status after a message.
+ */
+int cli_start_events(struct pw_monitor *m, struct cli_out *out, const struct cli_output_opts *output,
+		     int json, bool *json_out, uint64_t *t0_ns, const char *what, const char *banner);
+
 
 /*
  * Run until SIGINT/SIGTERM, the duration (seconds; 0: none) or cli_stop().

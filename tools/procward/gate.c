@@ -25,12 +25,8 @@ static const char gate_usage[] =
 	"                           non-routine verdicts; all: every decision (interpreters too)\n"
 	"  -j, --json               JSON Lines output\n"
 	"  -t, --text               readable lines (default)\n"
-	"  -o, --output FILE        append decisions to FILE (created 0600; never through a symlink)\n"
-	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
-	"      --truncate           empty an existing output file first\n"
-	"  -d, --duration SECONDS   stop after this long\n"
-	"  -v, --verbose            library messages on stderr\n"
-	"  -h, --help               this text\n"
+	CLI_OUTPUT_FILE_USAGE("decisions")
+	CLI_RUN_USAGE
 	"\n"
 	"Service outputs (decision records go through a writer thread with a bounded queue):\n"
 	"  -o -                     stdout through the writer thread\n"

@@ -41,12 +41,8 @@ static const char protect_usage[] =
 	"  -s, --except-self        this procward process is allowed\n"
 	"  -j, --json               JSON Lines (default when the output is not a terminal)\n"
 	"  -t, --text               readable columns (default on a terminal)\n"
-	"  -o, --output FILE        append events to FILE (created 0600; never through a symlink)\n"
-	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
-	"      --truncate           empty an existing output file first\n"
-	"  -d, --duration SECONDS   stop after this long\n"
-	"  -v, --verbose            library messages on stderr\n"
-	"  -h, --help               this text\n"
+	CLI_OUTPUT_FILE_USAGE("events")
+	CLI_RUN_USAGE
 	"\n"
 	"Not covered (see procward(1), LIMITS): terminal-generated signals (^C, TIOCSIG,\n"
 	"hangup), the OOM killer, cgroup v1 freezer.state, CPU-wide perf events.\n"
@@ -92,6 +88,7 @@ int cmd_protect(int argc, char **argv)
 	double duration = 0;
 	int opt, err, json = -1, ret = 0, verbose = 0, r;
 	const char *target;
+	char banner[512];
 	uint64_t v;
 	char *end;
 	PW_OPTS(pw_monitor_opts, opts, .events = PW_EVMASK_ACCESS, .on_event = protect_on_event,
@@ -154,21 +151,10 @@ int cmd_protect(int argc, char **argv)
 		ret = err == -ESRCH || err == -EINVAL || err == -ENAMETOOLONG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
-	ret = cli_out_open(&st.out, &output);
+	snprintf(banner, sizeof(banner), "protecting %s (Ctrl-C to stop)", target);
+	ret = cli_start_events(m, &st.out, &output, json, &st.json, &st.t0_ns, "protection", banner);
 	if (ret)
 		goto out;
-	st.json = json >= 0 ? json : !st.out.is_tty;
-	err = pw_monitor_start(m);
-	if (err) {
-		ret = cli_start_error("protection", err);
-		goto out;
-	}
-	cli_catch_stop(m); /* before the message: a stop right after it ends the run in order */
-	st.t0_ns = cli_now_ns();
-	cli_err("protecting %s (Ctrl-C to stop)", target);
-	if (!st.json && !output.path)
-		cli_out_str(&st.out, pw_event_text_header());
-	cli_out_flush(&st.out);
 	err = cli_run(m, duration, &st.out);
 	if (err) {
 		cli_err("%s", pw_strerror(err));

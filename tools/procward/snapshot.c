@@ -13,9 +13,7 @@ static const char snapshot_usage[] =
 	"\n"
 	"  -j, --json               JSON Lines (default when the output is not a terminal)\n"
 	"  -t, --text               readable columns (default on a terminal)\n"
-	"  -o, --output FILE        append to FILE (created 0600; never through a symlink)\n"
-	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
-	"      --truncate           empty an existing output file first\n"
+	CLI_OUTPUT_FILE_USAGE("the snapshot")
 	"      --no-cmdline         do not read command lines\n"
 	"  -h, --help               this text\n";
 

@@ -28,9 +28,7 @@ static const char watch_usage[] =
 	"  -c, --children           children inherit the verdict of their ancestors\n"
 	"  -j, --json               JSON Lines (default when the output is not a terminal)\n"
 	"  -t, --text               readable columns (default on a terminal)\n"
-	"  -o, --output FILE        append events to FILE (created 0600; never through a symlink)\n"
-	"      --output-mode MODE   permission bits of a new output file (octal, default 0600)\n"
-	"      --truncate           empty an existing output file first\n"
+	CLI_OUTPUT_FILE_USAGE("events")
 	"  -d, --duration SECONDS   stop after this long\n"
 	"  -m, --max-events N       stop after N events\n"
 	"      --ringbuf-size BYTES ring buffer size (power of two, default 16 MiB)\n"
@@ -309,22 +307,10 @@ int cmd_watch(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	ret = cli_out_open(&st.out, &output);
+	ret = cli_start_events(m, &st.out, &output, json, &st.json, &st.t0_ns, "monitoring",
+			       verbose ? "watching (Ctrl-C to stop)" : NULL);
 	if (ret)
 		goto out;
-	st.json = json >= 0 ? json : !st.out.is_tty;
-	err = pw_monitor_start(m);
-	if (err) {
-		ret = cli_start_error("monitoring", err);
-		goto out;
-	}
-	cli_catch_stop(m); /* before the message: a stop right after it ends the run in order */
-	st.t0_ns = cli_now_ns();
-	if (verbose)
-		cli_err("watching (Ctrl-C to stop)");
-	if (!st.json && (!output.path || !strcmp(output.path, "-")))
-		cli_out_str(&st.out, pw_event_text_header());
-	cli_out_flush(&st.out);
 	err = cli_serve(m, duration, &st.out, NULL, NULL); /* SIGHUP: reopen the output files (logrotate) */
 	if (err) {
 		cli_err("%s", pw_strerror(err));
