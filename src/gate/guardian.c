@@ -234,16 +234,14 @@ GUARD_FN static int g_put_dec(char *path, int i, uint32_t v)
 }
 
 /*
- * Field `field` (1-based, >= 3) of /proc/PID/stat as a decimal number; -1
- * if unreadable. "pid (comm) S ppid ...": comm may hold anything, spaces
- * and ')' included, so fields are counted from the last ')'.
+ * /proc/PID/stat into buf (*len bytes); the index of its last ')', or -1.
+ * "pid (comm) S ppid ...": comm may hold anything, spaces and ')' included,
+ * so fields are counted from the last ')'.
  */
-GUARD_FN static int64_t g_stat_field(int pid, int field)
+GUARD_FN static int g_read_stat(int pid, char *buf, int cap, long *len)
 {
-	char path[32], buf[512];
-	int i = 0, spaces = 0, fd;
-	int64_t v = 0;
-	long len;
+	char path[32];
+	int i = 0, fd;
 
 	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
 	i = g_put_dec(path, i, (uint32_t)pid);
@@ -252,12 +250,24 @@ GUARD_FN static int64_t g_stat_field(int pid, int field)
 	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
 	if (fd < 0)
 		return -1;
-	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
+	*len = gsys(SYS_read, fd, (long)buf, cap - 1, 0, 0);
 	gsys(SYS_close, fd, 0, 0, 0, 0);
-	if (len <= 0)
-		return -1;
-	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
+	for (i = (int)*len - 1; i > 0 && buf[i] != ')'; i--)
 		;
+	return i > 0 ? i : -1;
+}
+
+/* Field `field` (1-based, >= 3) of /proc/PID/stat as a decimal number; -1 if unreadable. */
+GUARD_FN static int64_t g_stat_field(int pid, int field)
+{
+	char buf[512];
+	int spaces = 0;
+	int64_t v = 0;
+	long len = 0;
+	int i = g_read_stat(pid, buf, sizeof(buf), &len);
+
+	if (i < 0)
+		return -1;
 	/* field k follows the (k - 2)th space past the ')' */
 	for (; i < len && spaces < field - 2; i++)
 		if (buf[i] == ' ')
@@ -341,22 +351,11 @@ GUARD_FN static uint64_t g_start_ticks(int pid)
 /* The state letter of /proc/PID/stat (field 3); 0 if unreadable. */
 GUARD_FN static char g_state(int pid)
 {
-	char path[32], buf[512];
-	int i = 0, fd;
-	long len;
+	char buf[512];
+	long len = 0;
+	int i = g_read_stat(pid, buf, sizeof(buf), &len);
 
-	path[i++] = '/', path[i++] = 'p', path[i++] = 'r', path[i++] = 'o', path[i++] = 'c', path[i++] = '/';
-	i = g_put_dec(path, i, (uint32_t)pid);
-	path[i++] = '/', path[i++] = 's', path[i++] = 't', path[i++] = 'a', path[i++] = 't';
-	path[i] = 0;
-	fd = (int)gsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-	if (fd < 0)
-		return 0;
-	len = gsys(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0);
-	gsys(SYS_close, fd, 0, 0, 0, 0);
-	for (i = (int)len - 1; i > 0 && buf[i] != ')'; i--)
-		;
-	return i > 0 && i + 2 < len ? buf[i + 2] : 0;
+	return i >= 0 && i + 2 < len ? buf[i + 2] : 0;
 }
 
 /* tid is a thread of process pid now (/proc/PID/task/TID exists). */
