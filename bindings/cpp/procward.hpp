@@ -429,6 +429,32 @@ struct ParsedRule {
 	ParsedRule(const ParsedRule &) = delete;
 	ParsedRule &operator=(const ParsedRule &) = delete;
 };
+
+// The on_event of Monitor and Sampler: run the handler; what it throws is
+// kept in error (finish_call() rethrows it) and stops the library's loop.
+inline int deliver_event(const std::function<void(const Event &)> &handler, const pw_event *ev,
+			 std::exception_ptr &error)
+{
+	try {
+		Event e(ev);
+		handler(e);
+		return 0;
+	} catch (...) {
+		error = std::current_exception();
+		return -ECANCELED;
+	}
+}
+// After a call that ran handlers: rethrow what one threw; EINTR is 0; else check().
+inline int finish_call(std::exception_ptr &error, int ret, const char *what)
+{
+	if (error) {
+		std::exception_ptr e = std::exchange(error, nullptr);
+		std::rethrow_exception(e);
+	}
+	if (ret == -EINTR)
+		return 0;
+	return check(ret, what);
+}
 } // namespace detail
 
 class Monitor {
@@ -557,14 +583,7 @@ private:
 	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
 	{
 		State *st = static_cast<State *>(userdata);
-		try {
-			Event e(ev);
-			st->handler(e);
-			return 0;
-		} catch (...) {
-			st->error = std::current_exception();
-			return -ECANCELED;
-		}
+		return detail::deliver_event(st->handler, ev, st->error);
 	}
 	pw_monitor *h() const
 	{
@@ -572,16 +591,7 @@ private:
 			throw Error(-EBADF, "monitor moved from");
 		return st_->m;
 	}
-	int finish(int ret, const char *what)
-	{
-		if (st_->error) {
-			std::exception_ptr e = std::exchange(st_->error, nullptr);
-			std::rethrow_exception(e);
-		}
-		if (ret == -EINTR)
-			return 0;
-		return detail::check(ret, what);
-	}
+	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
 };
 
@@ -777,14 +787,7 @@ private:
 		State *st = static_cast<State *>(userdata);
 		if (!st->handler)
 			return 0;
-		try {
-			Event e(ev);
-			st->handler(e);
-			return 0;
-		} catch (...) {
-			st->error = std::current_exception();
-			return -ECANCELED;
-		}
+		return detail::deliver_event(st->handler, ev, st->error);
 	}
 	pw_sampler *h() const
 	{
@@ -792,16 +795,7 @@ private:
 			throw Error(-EBADF, "sampler moved from");
 		return st_->s;
 	}
-	int finish(int ret, const char *what)
-	{
-		if (st_->error) {
-			std::exception_ptr e = std::exchange(st_->error, nullptr);
-			std::rethrow_exception(e);
-		}
-		if (ret == -EINTR)
-			return 0;
-		return detail::check(ret, what);
-	}
+	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
 };
 

@@ -18,34 +18,30 @@ import (
 )
 
 //export pwgoOnEvent
-func pwgoOnEvent(h C.uintptr_t, ev *C.struct_pw_event) (ret C.int) {
+func pwgoOnEvent(h C.uintptr_t, ev *C.struct_pw_event) C.int {
 	mon := cgo.Handle(h).Value().(*Monitor)
-	if mon.handler == nil {
-		return 0
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			mon.panicV = p
-			ret = -C.int(syscall.ECANCELED)
-		}
-	}()
-	mon.handler(copyEvent(ev, mon.names, mon.json))
-	return 0
+	return deliverEvent(mon.handler, &mon.panicV, ev, mon.names, mon.json)
 }
 
 //export pwgoOnSamplerEvent
-func pwgoOnSamplerEvent(h C.uintptr_t, ev *C.struct_pw_event) (ret C.int) {
+func pwgoOnSamplerEvent(h C.uintptr_t, ev *C.struct_pw_event) C.int {
 	s := cgo.Handle(h).Value().(*Sampler)
-	if s.onEvent == nil {
+	return deliverEvent(s.onEvent, &s.panicV, ev, false, false)
+}
+
+// deliverEvent gives handler (if any) a copy of ev; its panic is kept in
+// *panicV (finishCall re-raises it) and stops the call (-ECANCELED).
+func deliverEvent(handler func(*Event), panicV *interface{}, ev *C.struct_pw_event, names, json bool) (ret C.int) {
+	if handler == nil {
 		return 0
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			s.panicV = p
+			*panicV = p
 			ret = -C.int(syscall.ECANCELED)
 		}
 	}()
-	s.onEvent(copyEvent(ev, false, false))
+	handler(copyEvent(ev, names, json))
 	return 0
 }
 

@@ -435,9 +435,11 @@ func (mon *Monitor) Fd() (int, error) {
 	return int(fd), check(fd, "monitor fd")
 }
 
-func (mon *Monitor) finish(ret C.int, op string) (int, error) {
-	if p := mon.panicV; p != nil {
-		mon.panicV = nil
+// finishCall ends a Monitor or Sampler call that ran the handler: it
+// re-raises the handler's panic (taken from *panicV); EINTR is 0.
+func finishCall(panicV *interface{}, ret C.int, op string) (int, error) {
+	if p := *panicV; p != nil {
+		*panicV = nil
 		panic(p)
 	}
 	if ret == -C.int(syscall.EINTR) {
@@ -447,6 +449,10 @@ func (mon *Monitor) finish(ret C.int, op string) (int, error) {
 		return 0, err
 	}
 	return int(ret), nil
+}
+
+func (mon *Monitor) finish(ret C.int, op string) (int, error) {
+	return finishCall(&mon.panicV, ret, op)
 }
 
 // Dispatch waits up to timeoutMs (-1: forever) and gives what is ready to
@@ -523,9 +529,14 @@ func (mon *Monitor) Stats() (MonitorStats, error) {
 	if err != nil {
 		return MonitorStats{}, err
 	}
+	return monitorStats(m, "monitor stats")
+}
+
+// monitorStats reads the counters of a monitor (a Monitor's, or a Sampler's).
+func monitorStats(m *C.struct_pw_monitor, op string) (MonitorStats, error) {
 	var s C.struct_pw_monitor_stats
 	s.sz = C.size_t(unsafe.Sizeof(s))
-	if err := check(C.pw_monitor_stats(m, &s), "monitor stats"); err != nil {
+	if err := check(C.pw_monitor_stats(m, &s), op); err != nil {
 		return MonitorStats{}, err
 	}
 	return MonitorStats{uint64(s.events_delivered), uint64(s.events_lost), uint64(s.events_filtered),

@@ -179,17 +179,7 @@ func (s *Sampler) ptr() (*C.struct_pw_sampler, error) {
 }
 
 func (s *Sampler) finish(ret C.int, op string) (int, error) {
-	if p := s.panicV; p != nil {
-		s.panicV = nil
-		panic(p)
-	}
-	if ret == -C.int(syscall.EINTR) {
-		return 0, nil
-	}
-	if err := check(ret, op); err != nil {
-		return 0, err
-	}
-	return int(ret), nil
+	return finishCall(&s.panicV, ret, op)
 }
 
 // AddAlert adds a rule (before or after Start); its index, which the
@@ -378,11 +368,5 @@ func (s *Sampler) Stats() (MonitorStats, error) {
 	if err != nil {
 		return MonitorStats{}, err
 	}
-	var st C.struct_pw_monitor_stats
-	st.sz = C.size_t(unsafe.Sizeof(st))
-	if err := check(C.pw_monitor_stats(C.pw_sampler_monitor(p), &st), "sampler stats"); err != nil {
-		return MonitorStats{}, err
-	}
-	return MonitorStats{uint64(st.events_delivered), uint64(st.events_lost), uint64(st.events_filtered),
-		uint64(st.processes_tracked), uint64(st.table_evictions)}, nil
+	return monitorStats(C.pw_sampler_monitor(p), "sampler stats")
 }

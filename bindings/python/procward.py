@@ -1015,17 +1015,62 @@ class _Closing:
         except Exception:
             pass
 
-    def _add_rules_or_close(self, rules) -> None:
-        """Constructor tail: add each rule; on any failure free what was made."""
+    def _add_rules_or_close(self, rules, add=None) -> None:
+        """Constructor tail: add each rule (with add, else add_rule); on any
+        failure free what was made."""
+        add = add or self.add_rule
         try:
             for rule in rules:
-                self.add_rule(rule)
+                add(rule)
         except BaseException:
             self.close()
             raise
 
 
-class Monitor(_Closing):
+class _EventSource(_Closing):
+    """The event side shared by Monitor and Sampler: the C event and log
+    callbacks, the queue of callback-less objects and drain()."""
+
+    def _init_events(self, callback, log, resolve_names) -> None:
+        self._handle = c_void_p()
+        self._callback = callback
+        self._log = log
+        self._resolve_names = resolve_names
+        self._queue: collections.deque[Event] = collections.deque()
+        self._pending_exc: Optional[BaseException] = None
+
+    def _init_c_callbacks(self) -> None:
+        # the C side holds these function pointers: keep them alive with the object
+        self._c_event_fn = _EVENT_FN(self._on_event)
+        self._c_log_fn = _LOG_FN(self._on_log) if self._log else _LOG_FN()
+
+    # -- C callbacks: they must never let an exception unwind into C
+
+    def _on_event(self, _m, ev, _userdata) -> int:
+        try:
+            event = _make_event(ev, self._resolve_names)
+            if self._callback is None:
+                self._queue.append(event)
+            else:
+                self._callback(event)
+            return 0
+        except BaseException as e:  # re-raised by dispatch() (and Sampler.sample())
+            self._pending_exc = e
+            return -_errno.ECANCELED
+
+    def _on_log(self, level, msg, _userdata) -> None:
+        try:
+            self._log(level, _str(msg) or "")
+        except BaseException:
+            pass  # a logger's failure is not worth losing events over
+
+    def _drain(self) -> list[Event]:
+        out = list(self._queue)
+        self._queue.clear()
+        return out
+
+
+class Monitor(_EventSource):
     """A pw_monitor: the kernel-side event stream of process lifecycle.
 
     events: None (all), an int mask, or names ("exec", "process_exit", ...,
@@ -1050,19 +1095,12 @@ class Monitor(_Closing):
                  ringbuf_bytes: int = 0, max_processes: int = 0, max_args_bytes: int = 0,
                  log: Optional[Callable[[int, str], object]] = None,
                  resolve_names: bool = True):
-        self._handle = c_void_p()
-        self._callback = callback
-        self._log = log
-        self._resolve_names = resolve_names
-        self._queue: collections.deque[Event] = collections.deque()
-        self._pending_exc: Optional[BaseException] = None
+        self._init_events(callback, log, resolve_names)
         self._stop_requested = False
         self._started = False
         self._in_dispatch = False
         self._close_after_dispatch = False
-        # the C side holds these function pointers: keep them alive with the monitor
-        self._c_event_fn = _EVENT_FN(self._on_event)
-        self._c_log_fn = _LOG_FN(self._on_log) if log else _LOG_FN()
+        self._init_c_callbacks()
         opts = _MonitorOpts(
             sz=ctypes.sizeof(_MonitorOpts),
             events=_event_mask(events),
@@ -1077,26 +1115,6 @@ class Monitor(_Closing):
         )
         _check(_pw_monitor_new(byref(opts), byref(self._handle)), "monitor options")
         self._add_rules_or_close(rules)
-
-    # -- C callbacks: they must never let an exception unwind into C
-
-    def _on_event(self, _m, ev, _userdata) -> int:
-        try:
-            event = _make_event(ev, self._resolve_names)
-            if self._callback is None:
-                self._queue.append(event)
-            else:
-                self._callback(event)
-            return 0
-        except BaseException as e:  # re-raised by dispatch()
-            self._pending_exc = e
-            return -_errno.ECANCELED
-
-    def _on_log(self, level, msg, _userdata) -> None:
-        try:
-            self._log(level, _str(msg) or "")
-        except BaseException:
-            pass  # a logger's failure is not worth losing events over
 
     # -- rules
 
@@ -1273,9 +1291,7 @@ class Monitor(_Closing):
 
     def drain(self) -> list[Event]:
         """The queued events (callback-less monitors), emptying the queue."""
-        out = list(self._queue)
-        self._queue.clear()
-        return out
+        return self._drain()
 
     def stats(self) -> MonitorStats:
         s = _MonitorStats(sz=ctypes.sizeof(_MonitorStats))
@@ -1410,7 +1426,7 @@ class AlertRule:
                           name=name)
 
 
-class Sampler(_Closing):
+class Sampler(_EventSource):
     """A pw_sampler: CPU and memory of every process at your pace, from one
     BPF task-iterator walk per sample(), with the processes that exited in
     between taken from their exit events; and alert rules that raise one
@@ -1429,43 +1445,14 @@ class Sampler(_Closing):
                  alerts: Iterable[Union[str, AlertRule]] = (), max_processes: int = 0,
                  log: Optional[Callable[[int, str], object]] = None,
                  resolve_names: bool = True):
-        self._handle = c_void_p()
-        self._callback = callback
-        self._log = log
-        self._resolve_names = resolve_names
-        self._queue: collections.deque[Event] = collections.deque()
-        self._pending_exc: Optional[BaseException] = None
+        self._init_events(callback, log, resolve_names)
         self._in_call = False
-        self._c_event_fn = _EVENT_FN(self._on_event)
-        self._c_log_fn = _LOG_FN(self._on_log) if log else _LOG_FN()
+        self._init_c_callbacks()
         opts = _SamplerOpts(sz=ctypes.sizeof(_SamplerOpts), on_event=self._c_event_fn,
                             userdata=None, log=self._c_log_fn, log_userdata=None,
                             max_processes=max_processes)
         _check(_pw_sampler_new(byref(opts), byref(self._handle)), "sampler options")
-        try:
-            for rule in alerts:
-                self.add_alert(rule)
-        except BaseException:
-            self.close()
-            raise
-
-    def _on_event(self, _m, ev, _userdata) -> int:
-        try:
-            event = _make_event(ev, self._resolve_names)
-            if self._callback is None:
-                self._queue.append(event)
-            else:
-                self._callback(event)
-            return 0
-        except BaseException as e:  # re-raised by dispatch()/sample()
-            self._pending_exc = e
-            return -_errno.ECANCELED
-
-    def _on_log(self, level, msg, _userdata) -> None:
-        try:
-            self._log(level, _str(msg) or "")
-        except BaseException:
-            pass
+        self._add_rules_or_close(alerts, self.add_alert)
 
     def _h(self) -> c_void_p:
         if not self._handle:
@@ -1527,9 +1514,7 @@ class Sampler(_Closing):
 
     def drain(self) -> list[Event]:
         """The queued events (callback-less samplers), emptying the queue."""
-        out = list(self._queue)
-        self._queue.clear()
-        return out
+        return self._drain()
 
     def close(self) -> None:
         """Detach everything and free the sampler. Idempotent."""

@@ -840,10 +840,39 @@ impl Drop for Parsed {
 
 type Handler<'h> = Box<dyn FnMut(&Event<'_>) + 'h>;
 
-struct MonitorState<'h> {
+/// What a Monitor's or a Sampler's userdata points to: the handler, and the
+/// panic it raised, which the call that ran it resumes.
+struct HandlerState<'h> {
     handler: Handler<'h>,
     panic: Option<Box<dyn Any + Send>>,
     log: Option<LogFn>,
+}
+
+impl<'h> HandlerState<'h> {
+    /// After a call that ran the handler: resume its panic; EINTR (stop() or
+    /// a signal) is Ok(0); else check().
+    fn finish(&mut self, ret: c_int, what: &str) -> Result<usize> {
+        if let Some(p) = self.panic.take() {
+            panic::resume_unwind(p);
+        }
+        if ret == -4 {
+            return Ok(0); // EINTR: stop() or a signal
+        }
+        check(ret, what).map(|n| n as usize)
+    }
+}
+
+/// The counters of a monitor (a Monitor's own, or a Sampler's).
+fn monitor_stats(m: *mut ffi::pw_monitor, what: &str) -> Result<MonitorStats> {
+    let mut s = ffi::pw_monitor_stats { sz: std::mem::size_of::<ffi::pw_monitor_stats>(), ..Default::default() };
+    check(unsafe { ffi::pw_monitor_stats(m, &mut s) }, what)?;
+    Ok(MonitorStats {
+        events_delivered: s.events_delivered,
+        events_lost: s.events_lost,
+        events_filtered: s.events_filtered,
+        processes_tracked: s.processes_tracked,
+        table_evictions: s.table_evictions,
+    })
 }
 
 struct StopInner {
@@ -876,19 +905,20 @@ impl StopHandle {
 /// [`Event`].
 pub struct Monitor<'h> {
     raw: *mut ffi::pw_monitor,
-    state: Box<MonitorState<'h>>,
+    state: Box<HandlerState<'h>>,
     stop: Arc<StopInner>,
 }
 
+/// The on_event of Monitor and Sampler: ud is their HandlerState.
 unsafe extern "C" fn on_event(_m: *mut ffi::pw_monitor, ev: *const ffi::pw_event, ud: *mut c_void) -> c_int {
-    let state = &mut *(ud as *mut MonitorState<'_>);
+    let state = &mut *(ud as *mut HandlerState<'_>);
     let event = Event { raw: ev, _call: PhantomData };
     let handler = &mut state.handler;
     match panic::catch_unwind(AssertUnwindSafe(|| handler(&event))) {
         Ok(()) => 0,
         Err(p) => {
             state.panic = Some(p);
-            -125 // -ECANCELED: stops dispatch, which resumes the panic
+            -125 // -ECANCELED: stops the call (dispatch, sample), which resumes the panic
         }
     }
 }
@@ -906,7 +936,7 @@ impl<'h> Monitor<'h> {
     where
         F: FnMut(&Event<'_>) + 'h,
     {
-        let mut state = Box::new(MonitorState { handler: Box::new(handler), panic: None, log });
+        let mut state = Box::new(HandlerState { handler: Box::new(handler), panic: None, log });
         let log_ud: *mut c_void = match state.log.as_ref() {
             Some(l) => l as *const LogFn as *mut c_void,
             None => ptr::null_mut(),
@@ -915,7 +945,7 @@ impl<'h> Monitor<'h> {
             sz: std::mem::size_of::<ffi::pw_monitor_opts>(),
             events: opts.events,
             on_event: Some(on_event),
-            userdata: &mut *state as *mut MonitorState<'h> as *mut c_void,
+            userdata: &mut *state as *mut HandlerState<'h> as *mut c_void,
             ringbuf_bytes: opts.ringbuf_bytes,
             inherit_children: opts.inherit_children,
             log: if log_ud.is_null() { None } else { Some(log_trampoline) },
@@ -1027,13 +1057,7 @@ impl<'h> Monitor<'h> {
         check(unsafe { ffi::pw_monitor_fd(self.raw) }, "monitor fd")
     }
     fn finish(&mut self, ret: c_int, what: &str) -> Result<usize> {
-        if let Some(p) = self.state.panic.take() {
-            panic::resume_unwind(p);
-        }
-        if ret == -4 {
-            return Ok(0); // EINTR: stop() or a signal
-        }
-        check(ret, what).map(|n| n as usize)
+        self.state.finish(ret, what)
     }
     /// Wait up to timeout_ms (-1: forever) and deliver what is ready; the
     /// number of events delivered. A handler's panic resumes here.
@@ -1052,15 +1076,7 @@ impl<'h> Monitor<'h> {
     }
     /// Counters since start.
     pub fn stats(&self) -> Result<MonitorStats> {
-        let mut s = ffi::pw_monitor_stats { sz: std::mem::size_of::<ffi::pw_monitor_stats>(), ..Default::default() };
-        check(unsafe { ffi::pw_monitor_stats(self.raw, &mut s) }, "monitor stats")?;
-        Ok(MonitorStats {
-            events_delivered: s.events_delivered,
-            events_lost: s.events_lost,
-            events_filtered: s.events_filtered,
-            processes_tracked: s.processes_tracked,
-            table_evictions: s.table_evictions,
-        })
+        monitor_stats(self.raw, "monitor stats")
     }
 }
 
@@ -1303,25 +1319,6 @@ impl<'s> Sample<'s> {
     }
 }
 
-struct SamplerState<'h> {
-    handler: Handler<'h>,
-    panic: Option<Box<dyn Any + Send>>,
-    log: Option<LogFn>,
-}
-
-unsafe extern "C" fn on_sampler_event(_m: *mut ffi::pw_monitor, ev: *const ffi::pw_event, ud: *mut c_void) -> c_int {
-    let state = &mut *(ud as *mut SamplerState<'_>);
-    let event = Event { raw: ev, _call: PhantomData };
-    let handler = &mut state.handler;
-    match panic::catch_unwind(AssertUnwindSafe(|| handler(&event))) {
-        Ok(()) => 0,
-        Err(p) => {
-            state.panic = Some(p);
-            -125 // -ECANCELED: stops the call, which resumes the panic
-        }
-    }
-}
-
 /// CPU and memory of every process, one BPF task-iterator walk per
 /// [`Sampler::sample`]; exits between samples come from exit events. The
 /// handler gets [`EventType::ProcessExit`] events (with rusage()) and
@@ -1330,7 +1327,7 @@ unsafe extern "C" fn on_sampler_event(_m: *mut ffi::pw_monitor, ev: *const ffi::
 /// resumes there.
 pub struct Sampler<'h> {
     raw: *mut ffi::pw_sampler,
-    state: Box<SamplerState<'h>>,
+    state: Box<HandlerState<'h>>,
 }
 
 impl<'h> Sampler<'h> {
@@ -1339,15 +1336,15 @@ impl<'h> Sampler<'h> {
     where
         F: FnMut(&Event<'_>) + 'h,
     {
-        let mut state = Box::new(SamplerState { handler: Box::new(handler), panic: None, log: opts.log });
+        let mut state = Box::new(HandlerState { handler: Box::new(handler), panic: None, log: opts.log });
         let log_ud: *mut c_void = match state.log.as_ref() {
             Some(l) => l as *const LogFn as *mut c_void,
             None => ptr::null_mut(),
         };
         let copts = ffi::pw_sampler_opts {
             sz: std::mem::size_of::<ffi::pw_sampler_opts>(),
-            on_event: Some(on_sampler_event),
-            userdata: &mut *state as *mut SamplerState<'h> as *mut c_void,
+            on_event: Some(on_event),
+            userdata: &mut *state as *mut HandlerState<'h> as *mut c_void,
             log: if log_ud.is_null() { None } else { Some(log_trampoline) },
             log_userdata: log_ud,
             max_processes: opts.max_processes,
@@ -1387,13 +1384,7 @@ impl<'h> Sampler<'h> {
         check(unsafe { ffi::pw_sampler_fd(self.raw) }, "sampler fd")
     }
     fn finish(&mut self, ret: c_int, what: &str) -> Result<usize> {
-        if let Some(p) = self.state.panic.take() {
-            panic::resume_unwind(p);
-        }
-        if ret == -4 {
-            return Ok(0); // EINTR
-        }
-        check(ret, what).map(|n| n as usize)
+        self.state.finish(ret, what)
     }
     /// Collect exit events for up to timeout_ms (-1: until one arrives, 0:
     /// the ready ones); how many.
@@ -1425,15 +1416,7 @@ impl<'h> Sampler<'h> {
     }
     /// Counters of the sampler's monitor.
     pub fn stats(&self) -> Result<MonitorStats> {
-        let mut s = ffi::pw_monitor_stats { sz: std::mem::size_of::<ffi::pw_monitor_stats>(), ..Default::default() };
-        check(unsafe { ffi::pw_monitor_stats(ffi::pw_sampler_monitor(self.raw), &mut s) }, "sampler stats")?;
-        Ok(MonitorStats {
-            events_delivered: s.events_delivered,
-            events_lost: s.events_lost,
-            events_filtered: s.events_filtered,
-            processes_tracked: s.processes_tracked,
-            table_evictions: s.table_evictions,
-        })
+        monitor_stats(unsafe { ffi::pw_sampler_monitor(self.raw) }, "sampler stats")
     }
 }
 
