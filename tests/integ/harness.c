@@ -333,6 +333,100 @@ uint64_t proc_status_hex(pid_t pid, const char *field)
 	return v;
 }
 
+uint64_t proc_schedstat_ns(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &ns), 1);
+	fclose(f);
+	return ns;
+}
+
+char *proc_stat_fields(pid_t pid, char *buf, size_t len)
+{
+	char path[64], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, (int)len, f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	return p + 2;
+}
+
+char *read_line_within(int fd, char *buf, size_t cap, size_t *len, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(buf, '\n', *len);
+
+		if (nl) {
+			size_t n = (size_t)(nl - buf);
+			char *line = strndup(buf, n);
+
+			assert_non_null(line);
+			memmove(buf, nl + 1, *len - n - 1);
+			*len -= n + 1;
+			return line;
+		}
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = end - now_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return NULL;
+		assert_true(*len < cap);
+		ssize_t r = read(fd, buf + *len, cap - *len);
+
+		if (r <= 0)
+			return NULL;
+		*len += (size_t)r;
+	}
+}
+
+#define SLURP_MAX (1 << 20)
+
+char *slurp_file(const char *path)
+{
+	char *buf = calloc(1, SLURP_MAX);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n = 0;
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	while (len < SLURP_MAX - 1 && (n = read(fd, buf + len, SLURP_MAX - 1 - len)) > 0)
+		len += (size_t)n;
+	assert_true(n >= 0);
+	close(fd);
+	return buf;
+}
+
+size_t count_lines_with(const char *text, const char *a, const char *b)
+{
+	size_t n = 0;
+
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = strndup(line, len);
+
+		assert_non_null(copy);
+		n += strstr(copy, a) && (!b || strstr(copy, b));
+		free(copy);
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
 void fill_args(char *argv[], int first, int last, const char *tag)
 {
 	char arg[128];

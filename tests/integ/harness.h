@@ -96,6 +96,19 @@ void test_dir_remove(char *dir);
 void copy_file_as(const char *from, const char *to, mode_t mode);
 /* A hexadecimal field of /proc/PID/status ("CapEff", "CapBnd"). */
 uint64_t proc_status_hex(pid_t pid, const char *field);
+/* Nanoseconds on CPU of a process, all threads (/proc/PID/schedstat). */
+uint64_t proc_schedstat_ns(pid_t pid);
+/* /proc/PID/stat read into buf: a pointer to its fields after the comm (the state first). */
+char *proc_stat_fields(pid_t pid, char *buf, size_t len);
+/*
+ * The next line read from fd, through buf (cap bytes, *len of them held):
+ * malloc'd, without its newline; NULL at EOF or after timeout_ms.
+ */
+char *read_line_within(int fd, char *buf, size_t cap, size_t *len, int timeout_ms);
+/* A whole file (up to 1 MiB - 1), NUL-terminated (free it). */
+char *slurp_file(const char *path);
+/* Lines of text holding both substrings (b may be NULL). */
+size_t count_lines_with(const char *text, const char *a, const char *b);
 /* argv[first..last] = strdup("TAGnn-xxx...") of 70 x: a long argv (free each). */
 void fill_args(char *argv[], int first, int last, const char *tag);
 /*

@@ -257,6 +257,17 @@ static void check_originator(const struct acc *a)
 	assert_int_equal(a->uid, getuid());
 }
 
+/* wait_op() within 3 s an event of `op` on `target`, made by this thread: it must come. */
+static const struct acc *expect_op(struct pw_monitor *m, struct recorder *r, enum pw_access_op op,
+				   pid_t target)
+{
+	const struct acc *a = wait_op(m, r, op, target, 3000);
+
+	assert_non_null(a);
+	check_originator(a);
+	return a;
+}
+
 /* ---------------------------------------------------------- the operations */
 
 static int op_ptrace_attach(pid_t tid)
@@ -301,6 +312,14 @@ static int op_proc_mem_read(pid_t pid)
 static int op_kill(pid_t pid, int sig)
 {
 	return kill(pid, sig) ? -errno : 0;
+}
+
+/* SIGUSR1 to pid, then 200 ms of events: the accesses to it recorded so far. */
+static size_t usr1_then_count(struct pw_monitor *m, struct recorder *r, pid_t pid)
+{
+	assert_int_equal(op_kill(pid, SIGUSR1), 0);
+	pump(m, 200);
+	return count_target(r, pid);
 }
 
 static int op_tgkill(pid_t pid, pid_t tid, int sig)
@@ -350,9 +369,7 @@ static void events_for_each_operation(void **state)
 
 	/* ptrace attach to the process, then to its second thread */
 	assert_int_equal(op_ptrace_attach(t.pid), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid);
 	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
 	assert_int_equal(a->target_tid, t.pid);
 	assert_int_equal(a->access, PW_ACCESS_DEBUG);
@@ -369,27 +386,21 @@ static void events_for_each_operation(void **state)
 
 	/* process_vm_readv */
 	assert_int_equal(op_vm_readv(t.pid), sizeof(long));
-	a = wait_op(m, &r, PW_ACCESS_OP_PROCESS_VM_READV, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PROCESS_VM_READV, t.pid);
 	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
 	assert_int_equal(a->access, PW_ACCESS_READ_MEMORY);
 	assert_int_equal(a->result, sizeof(long));
 
 	/* /proc/PID/mem read */
 	assert_int_equal(op_proc_mem_read(t.pid), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PROC_MEM_OPEN, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PROC_MEM_OPEN, t.pid);
 	assert_int_equal(a->access, PW_ACCESS_READ_MEMORY);
 	assert_true(a->result >= 0);
 	assert_int_equal(a->detail & O_ACCMODE, O_RDONLY);
 
 	/* tgkill to the second thread: a thread access */
 	assert_int_equal(op_tgkill(t.pid, t.thread_tid, SIGUSR1), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid);
 	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
 	assert_int_equal(a->target_tid, t.thread_tid);
 	assert_int_equal(a->access, PW_ACCESS_SIGNAL);
@@ -406,16 +417,12 @@ static void events_for_each_operation(void **state)
 	/* pidfd_open, pidfd_getfd, pidfd_send_signal */
 	pidfd = (int)syscall(SYS_pidfd_open, t.pid, 0);
 	assert_true(pidfd >= 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PIDFD_OPEN, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PIDFD_OPEN, t.pid);
 	assert_int_equal(a->access, PW_ACCESS_OPEN_HANDLE);
 	assert_int_equal(a->result, pidfd);
 	fd = (int)syscall(SYS_pidfd_getfd, pidfd, 1, 0);
 	assert_true(fd >= 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PIDFD_GETFD, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PIDFD_GETFD, t.pid);
 	assert_int_equal(a->access, PW_ACCESS_DUP_HANDLE);
 	assert_int_equal(a->detail, 1);
 	assert_int_equal(a->result, fd);
@@ -435,9 +442,7 @@ static void events_for_each_operation(void **state)
 
 	/* kill SIGTERM: terminate; the target dies of it */
 	assert_int_equal(op_kill(t.pid, SIGTERM), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_KILL, t.pid);
 	assert_int_equal(a->type, PW_EVENT_PROCESS_ACCESS);
 	assert_int_equal(a->access, PW_ACCESS_TERMINATE);
 	assert_int_equal(a->signal, SIGTERM);
@@ -489,22 +494,16 @@ static void name_watch_and_originator_filter(void **state)
 
 	/* originator rule: our own operations are no longer reported, and counted */
 	assert_int_equal(pw_monitor_add_access_originator_rule(m, &self), 0);
-	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
-	pump(m, 200);
-	assert_int_equal(count_target(&r, t.pid), 1);
+	assert_int_equal(usr1_then_count(m, &r, t.pid), 1);
 	assert_int_equal(pw_monitor_stats(m, &stats), 0);
 	assert_true(stats.events_filtered >= 1);
 	assert_int_equal(stats.events_lost, 0);
 	assert_int_equal(pw_monitor_clear_access_originator_rules(m), 0);
-	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
-	pump(m, 200);
-	assert_int_equal(count_target(&r, t.pid), 2);
+	assert_int_equal(usr1_then_count(m, &r, t.pid), 2);
 
 	/* unwatching ends it */
 	assert_int_equal(pw_monitor_unwatch_access(m, &byname), 0);
-	assert_int_equal(op_kill(t.pid, SIGUSR1), 0);
-	pump(m, 200);
-	assert_int_equal(count_target(&r, t.pid), 2);
+	assert_int_equal(usr1_then_count(m, &r, t.pid), 2);
 	pw_monitor_free(m);
 	end_target(&t);
 }
@@ -536,6 +535,33 @@ static void parse_and_names(void **state)
 static bool have_lsm(void)
 {
 	return pw_features() & PW_FEAT_BPF_LSM;
+}
+
+/*
+ * A started monitor recording into r (cleared) the accesses to pid; with
+ * BPF LSM, protecting by rule.
+ */
+static struct pw_monitor *protecting_monitor(struct recorder *r, pid_t pid,
+					     const struct pw_protect_rule *rule)
+{
+	struct pw_monitor *m;
+
+	memset(r, 0, sizeof(*r));
+	m = access_monitor(r);
+	watch_pid(m, pid);
+	if (have_lsm())
+		assert_int_equal(pw_monitor_protect(m, rule), 0);
+	assert_int_equal(pw_monitor_start(m), 0);
+	return m;
+}
+
+/* SIGTERM a target no rule protects any more: it ends of it. */
+static void terminate_target(struct target *t)
+{
+	assert_int_equal(op_kill(t->pid, SIGTERM), 0);
+	assert_int_equal(WTERMSIG(wait_exit(t->pid, 5000)), SIGTERM);
+	close(t->ctl);
+	close(t->ack);
 }
 
 /* Without BPF LSM: the documented refusal, before and after start; observation goes on. */
@@ -719,10 +745,7 @@ static void rule_change_from_handler(void **state)
 		assert_non_null(wait_op(m, &r, PW_ACCESS_OP_KILL, t.pid, 3000));
 		/* the handler removed the rule: the same right that was denied now goes through */
 		assert_int_equal(pw_monitor_unprotect(m, &rule), -ENOENT);
-		assert_int_equal(op_kill(t.pid, SIGTERM), 0);
-		assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
-		close(t.ctl);
-		close(t.ack);
+		terminate_target(&t);
 	}
 	t2 = spawn_target("pwacc-prot", NULL);
 	{
@@ -775,9 +798,7 @@ static void protect_by_name(void **state)
 
 	assert_int_equal(kill(-t.pid, SIGKILL), 0); /* the mate got it */
 	assert_int_equal(WTERMSIG(wait_exit(mate.pid, 5000)), SIGKILL);
-	a = wait_op(m, &r, PW_ACCESS_OP_OTHER_SIGNAL, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_OTHER_SIGNAL, t.pid);
 	assert_true(a->denied);
 	assert_int_equal(a->signal, SIGKILL);
 	assert_int_equal(a->access, PW_ACCESS_TERMINATE);
@@ -937,9 +958,7 @@ static void protect_access_from_before(void **state)
 	assert_int_equal(pread(memfd, &value, sizeof(value), (off_t)(uintptr_t)&secret), -1);
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(value, 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PROC_MEM_IO, t.pid, 3000);
-	assert_non_null(a);
-	check_originator(a);
+	a = expect_op(m, &r, PW_ACCESS_OP_PROC_MEM_IO, t.pid);
 	assert_true(a->denied);
 	assert_int_equal(a->access, PW_ACCESS_READ_MEMORY);
 	assert_int_equal(a->detail, 0);
@@ -1394,12 +1413,7 @@ static void forked_child_keeps_no_program(void **state)
 
 	(void)state;
 	bpf_ids_of(getpid(), &before);
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	watch_pid(m, getppid());
-	if (have_lsm())
-		assert_int_equal(pw_monitor_protect(m, &rule), 0);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = protecting_monitor(&r, getppid(), &rule);
 	t = spawn_target("pwacc-forked", NULL);
 
 	bpf_ids_of(getpid(), &running);
@@ -1444,10 +1458,7 @@ static void forked_child_keeps_no_program(void **state)
 	}
 	assert_true(still_alive(t.pid));
 	/* With BPF LSM: the rule was denying this until pw_monitor_free() */
-	assert_int_equal(op_kill(t.pid, SIGTERM), 0);
-	assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
-	close(t.ctl);
-	close(t.ack);
+	terminate_target(&t);
 }
 
 /* Whether any link of `ids` that `before` did not have still exists. */
@@ -1478,12 +1489,7 @@ static void raw_clone_child_keeps_inert_programs(void **state)
 
 	(void)state;
 	bpf_ids_of(getpid(), &before);
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	watch_pid(m, getppid());
-	if (have_lsm())
-		assert_int_equal(pw_monitor_protect(m, &rule), 0);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = protecting_monitor(&r, getppid(), &rule);
 	t = spawn_target("pwacc-raw", NULL);
 	if (have_lsm())
 		assert_int_equal(op_kill(t.pid, SIGTERM), -EPERM);
@@ -1504,10 +1510,7 @@ static void raw_clone_child_keeps_inert_programs(void **state)
 
 	pw_monitor_free(m);
 	assert_true(some_link_exists(&running, &before)); /* the raw child's copies */
-	assert_int_equal(op_kill(t.pid, SIGTERM), 0); /* with BPF LSM: no rule left */
-	assert_int_equal(WTERMSIG(wait_exit(t.pid, 5000)), SIGTERM);
-	close(t.ctl);
-	close(t.ack);
+	terminate_target(&t); /* with BPF LSM: no rule left */
 
 	close(hold[1]); /* the raw child reads EOF and exits */
 	assert_int_equal(wait_exit(raw, 5000), 0);
@@ -1530,12 +1533,7 @@ static void child_freeing_its_copy_leaves_parent_alone(void **state)
 
 	(void)state;
 	t = spawn_target("pwacc-copy", NULL);
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	watch_pid(m, t.pid);
-	if (have_lsm())
-		assert_int_equal(pw_monitor_protect(m, &rule), 0);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = protecting_monitor(&r, t.pid, &rule);
 
 	pid = fork();
 	assert_true(pid >= 0);

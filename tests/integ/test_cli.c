@@ -82,14 +82,6 @@ static void expect_all(const struct cli_expect *e, size_t n)
 	}
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static size_t read_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY);
@@ -530,24 +522,6 @@ static void assert_clean(const char *what, const char *buf, size_t n)
 	}
 }
 
-/* Lines of buf holding `needle` (a raw substring search per line). */
-static size_t lines_holding(const char *buf, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *line = buf; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char *copy = strndup(line, len);
-
-		assert_non_null(copy);
-		n += strstr(copy, needle) != NULL;
-		free(copy);
-		line += len + (end != NULL);
-	}
-	return n;
-}
-
 /* Lines of buf that begin with `prefix`: a forged record would. */
 static size_t lines_starting(const char *buf, const char *prefix)
 {
@@ -668,11 +642,12 @@ static void hostile_bytes_through_every_command(void **state)
 	n = read_file(wtext, out, sizeof(out));
 	assert_clean("watch --text", out, n);
 	/* one exec line, the whole record on it: name, escaped directory and argument */
-	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"read x; exit 7\" sh "
-			  HOSTILE_ARG_SHOWN) != 1)
+	if (count_lines_with(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"read x; exit 7\" sh "
+			     HOSTILE_ARG_SHOWN, NULL) != 1)
 		fail_msg("watch --text: no exec line with the escaped record:\n%s", out);
 	assert_int_equal(lines_starting(out, "forged"), 0);
-	if (lines_holding(out, "process_exit") < 1 || lines_holding(out, "exit 7") != 2) /* its exec line and its exit */
+	if (count_lines_with(out, "process_exit", NULL) < 1 ||
+	    count_lines_with(out, "exit 7", NULL) != 2) /* its exec line and its exit */
 		fail_msg("watch --text: no exit 7 line:\n%s", out);
 
 	assert_true(json_lines(wjson) >= 2);
@@ -680,8 +655,8 @@ static void hostile_bytes_through_every_command(void **state)
 	/* snapshot: the row is one line, escaped; the JSON row exact */
 	n = read_file(stext, out, sizeof(out));
 	assert_clean("snapshot --text", out, n);
-	if (lines_holding(out, HOSTILE_NAME_SHOWN " ") < 1 ||
-	    lines_holding(out, "sh " HOSTILE_ARG_SHOWN) != 1)
+	if (count_lines_with(out, HOSTILE_NAME_SHOWN " ", NULL) < 1 ||
+	    count_lines_with(out, "sh " HOSTILE_ARG_SHOWN, NULL) != 1)
 		fail_msg("snapshot --text: no escaped row:\n%s", out);
 	assert_int_equal(lines_starting(out, "forged"), 0);
 	snprintf(cmd, sizeof(cmd),
@@ -726,8 +701,9 @@ static void hostile_bytes_through_every_command(void **state)
 	umount2(mnt, MNT_DETACH);
 	n = read_file(gtext, out, sizeof(out));
 	assert_clean("gate --text", out, n);
-	if (lines_holding(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"exit 0\" sh " HOSTILE_ARG_SHOWN) != 1 ||
-	    lines_holding(out, "deny") != 1)
+	if (count_lines_with(out, HOSTILE_DIR_SHOWN "/" HOSTILE_NAME_SHOWN " -c \"exit 0\" sh " HOSTILE_ARG_SHOWN,
+			     NULL) != 1 ||
+	    count_lines_with(out, "deny", NULL) != 1)
 		fail_msg("gate --text: not one escaped denial line:\n%s", out);
 	assert_int_equal(lines_starting(out, "forged"), 0);
 	assert_int_equal(json_check(gjson,
@@ -985,7 +961,7 @@ static void killed_monitor_leaves_nothing(void **state)
 	assert_int_equal(alive_progs(ids, n), n);
 	assert_int_equal(cli_finish(&p, SIGKILL, 20000), 128 + SIGKILL);
 	/* program teardown is deferred to an RCU grace period: poll, bounded */
-	for (uint64_t deadline = now_ms() + 10000; now_ms() < deadline;) {
+	for (long long deadline = test_ms_now() + 10000; test_ms_now() < deadline;) {
 		alive = alive_progs(ids, n);
 		if (!alive)
 			break;

@@ -54,38 +54,6 @@ static int run(const char *prog)
 	return wait_exit_code(pid);
 }
 
-static char *slurp(const char *path)
-{
-	char *buf = calloc(1, 1 << 20);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	assert_non_null(buf);
-	assert_true(fd >= 0);
-	n = read(fd, buf, (1 << 20) - 1);
-	assert_true(n >= 0);
-	close(fd);
-	return buf;
-}
-
-/* Lines of text holding both substrings (b may be NULL). */
-static size_t lines_with(const char *text, const char *a, const char *b)
-{
-	size_t n = 0;
-
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char *copy = strndup(line, len);
-
-		assert_non_null(copy);
-		n += strstr(copy, a) && (!b || strstr(copy, b));
-		free(copy);
-		line += len + (end != NULL);
-	}
-	return n;
-}
-
 /* The ELF interpreter this binary runs under (from /proc/self/maps), or "" when static. */
 static void interpreter(char *out, size_t len)
 {
@@ -145,8 +113,8 @@ static void gate_default_deny(void **state)
 	assert_int_equal(run(other), 0);
 	assert_int_equal(st_allowed, 0);
 	assert_int_equal(st_other, EXEC_FAILED_BASE + EPERM);
-	out = slurp(out_path);
-	if (lines_with(out, "deny", other) != 1 || lines_with(out, allowed, NULL) != 0)
+	out = slurp_file(out_path);
+	if (count_lines_with(out, "deny", other) != 1 || count_lines_with(out, allowed, NULL) != 0)
 		fail_msg("gate --default deny: want one denial of %s and nothing of %s:\n%s", other, allowed, out);
 	assert_non_null(strstr(p.err, "1 denied"));
 	free(out);
@@ -229,11 +197,11 @@ static void protect_pid_name_and_exception(void **state)
 	assert_int_equal(kill(t, SIGKILL), -1);
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
-	out = slurp(json_path);
+	out = slurp_file(json_path);
 	snprintf(needle, sizeof(needle), "\"target_pid\":%d,", t);
-	if (lines_with(out, needle, "\"signal\":15,\"result\":-1,\"denied\":true") != 1 ||
-	    lines_with(out, needle, "\"signal\":9,\"result\":-1,\"denied\":true") != 1 ||
-	    lines_with(out, needle, "\"op\":\"kill\"") != 2)
+	if (count_lines_with(out, needle, "\"signal\":15,\"result\":-1,\"denied\":true") != 1 ||
+	    count_lines_with(out, needle, "\"signal\":9,\"result\":-1,\"denied\":true") != 1 ||
+	    count_lines_with(out, needle, "\"op\":\"kill\"") != 2)
 		fail_msg("protect --json: want the two denied kills of %d:\n%s", t, out);
 	free(out);
 	/* protection ended with the command */
@@ -251,9 +219,9 @@ static void protect_pid_name_and_exception(void **state)
 	assert_int_equal(kill(t, SIGTERM), -1);
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(cli_finish(&p, SIGTERM, 20000), 0);
-	out = slurp(text_path);
+	out = slurp_file(text_path);
 	snprintf(needle, sizeof(needle), " -> %d/%d (pwce-byname) kill", t, t);
-	if (lines_with(out, needle, "sig 15 = -1 DENIED") != 1)
+	if (count_lines_with(out, needle, "sig 15 = -1 DENIED") != 1)
 		fail_msg("protect --text: want one denied kill of %d:\n%s", t, out);
 	free(out);
 	{

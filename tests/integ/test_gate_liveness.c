@@ -101,14 +101,6 @@ static void run_as_program(int argc, char **argv)
 	}
 }
 
-static long long ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void copy_self(const char *to)
 {
 	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out;
@@ -238,7 +230,7 @@ static pid_t start_exec(const char *comm, const char *path, const char *arg)
 /* Run path to completion; its status, and how long it took. Fails the test past 5 s. */
 static int run_exec(const char *comm, const char *path, const char *arg, long long *ms)
 {
-	long long t0 = ms_now();
+	long long t0 = test_ms_now();
 	pid_t pid = start_exec(comm, path, arg);
 	int status = -1;
 
@@ -247,7 +239,7 @@ static int run_exec(const char *comm, const char *path, const char *arg, long lo
 		wait_exit(pid, 5000, &status);
 		fail_msg("exec of %s did not complete in 5 s", path);
 	}
-	*ms = ms_now() - t0;
+	*ms = test_ms_now() - t0;
 	return status;
 }
 
@@ -322,13 +314,13 @@ static int child_handler(struct pw_gate *g, struct pw_exec_request *req, void *u
 		break;
 	case SC_POSIX_SPAWN: {
 		char *argv[] = { p_spawned, NULL };
-		long long t0 = ms_now();
+		long long t0 = test_ms_now();
 		int status;
 		pid_t pid;
 
 		if (!posix_spawn(&pid, p_spawned, NULL, NULL, argv, environ))
 			waitpid(pid, &status, 0);
-		send_msg(g_to_parent, 'P', ms_now() - t0, 0);
+		send_msg(g_to_parent, 'P', test_ms_now() - t0, 0);
 		break;
 	}
 	case SC_SYSTEM: {
@@ -712,7 +704,7 @@ static void pending_gets_timeout_verdict(pid_t pid, const char *marker, long lon
 	long long ms;
 
 	assert_int_equal(wait_exit(pid, 5000, &status), 0);
-	ms = ms_now() - t0;
+	ms = test_ms_now() - t0;
 	fprintf(stderr, "  pending exec: done %lld ms after the fault (bound %d + %s%lld)\n", ms, BOUND_MS,
 		v == PW_EXEC_ALLOW ? "200 + " : "", exec_overhead_ms);
 	assert_true(WIFEXITED(status));
@@ -734,6 +726,47 @@ static void marker_path(char *buf, size_t len, const char *name)
 
 /* ------------------------------------------------------------ tests */
 
+/* Arm the watchdog (60 s) and start the gating process. */
+static void arm_and_start_gating(struct gating *gt, const struct gating_opts *go)
+{
+	watchdog_arm(60000);
+	start_gating(gt, go);
+}
+
+/* The end of a test: nothing of the gate left, and the watchdog disarmed. */
+static void check_and_disarm(struct gating *gt)
+{
+	check_nothing_left(gt);
+	watchdog_disarm();
+}
+
+/* arm_and_start_gating(), then a pending exec (with a fresh marker of this name). */
+static pid_t gating_with_pending(struct gating *gt, const struct gating_opts *go, char *marker,
+				 size_t len, const char *name)
+{
+	marker_path(marker, len, name);
+	arm_and_start_gating(gt, go);
+	return start_pending(gt, marker);
+}
+
+/* The gate SIGKILLed: an unrelated exec, then the pending one, allowed in time; nothing left. */
+static void kill_gating_pending_allowed(struct gating *gt, pid_t pending, const char *marker)
+{
+	long long t0 = test_ms_now();
+
+	kill_gating(gt, SIGKILL);
+	unrelated_exec();
+	pending_gets_timeout_verdict(pending, marker, t0, PW_EXEC_ALLOW);
+	check_and_disarm(gt);
+}
+
+/* The guardian's counters and the records it made, as stop_gating() reported them. */
+static void print_guardian_records(const struct msg *st)
+{
+	fprintf(stderr, "  guardian: %" PRIu64 " verdicts, %" PRIu64 " read by it; records 'by guardian': %lld"
+		" (%lld of the held exec)\n", st->st.guardian_verdicts, st->st.guardian_read, st->b, st->a);
+}
+
 static void sigstop_with_pending(enum pw_exec_verdict v)
 {
 	struct gating_opts go = { .sc = SC_DEFER, .workers = 2, .timeout_verdict = v };
@@ -744,11 +777,8 @@ static void sigstop_with_pending(enum pw_exec_verdict v)
 	pid_t pending;
 	char state;
 
-	marker_path(marker, sizeof(marker), "stop-pending");
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	pending = start_pending(&gt, marker);
-	t0 = ms_now();
+	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "stop-pending");
+	t0 = test_ms_now();
 	kill_gating(&gt, SIGSTOP);
 	unrelated_exec_gets(v, true); /* read by the guardian: allowed, out of scope; in scope: v */
 	pending_gets_timeout_verdict(pending, marker, t0, v);
@@ -756,15 +786,13 @@ static void sigstop_with_pending(enum pw_exec_verdict v)
 	assert_int_not_equal(state, 'T');
 	kill_gating(&gt, SIGCONT);
 	stop_gating(&gt, &st);
-	fprintf(stderr, "  guardian: %" PRIu64 " verdicts, %" PRIu64 " read by it; records 'by guardian': %lld"
-		" (%lld of the held exec)\n", st.st.guardian_verdicts, st.st.guardian_read, st.b, st.a);
+	print_guardian_records(&st);
 	/* the pending exec: the gate had read it; the guardian answered it at its deadline */
 	assert_int_equal(st.a, 1);
 	assert_int_equal(st.ungated_holds, 0); /* a gated exec, though the guardian allowed it */
 	assert_true(st.st.guardian_verdicts >= 1 + st.st.guardian_read);
 	assert_true(st.st.guardian_read >= 1); /* at least the unrelated exec, read while stopped */
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 static void test_sigstop_pending(void **state)
@@ -781,26 +809,17 @@ static void test_sigkill_posix_spawn(void **state)
 	struct gating gt;
 	char marker[128];
 	struct msg m;
-	long long t0;
 	pid_t pending;
 
 	(void)state;
 	require_bpf();
-	marker_path(marker, sizeof(marker), "spawn-pending");
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	pending = start_pending(&gt, marker);
+	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "spawn-pending");
 	/* the handler's posix_spawn child shares the gate's mm: its exec is the gate's own, at once */
 	assert_true(read_msg(&gt, &m, 5000));
 	assert_int_equal(m.type, 'P');
 	fprintf(stderr, "  posix_spawn child of the handler ran in %lld ms\n", m.a);
 	assert_true(m.a < T_MS / 2);
-	t0 = ms_now();
-	kill_gating(&gt, SIGKILL);
-	unrelated_exec();
-	pending_gets_timeout_verdict(pending, marker, t0, PW_EXEC_ALLOW);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	kill_gating_pending_allowed(&gt, pending, marker);
 }
 
 static void test_sigkill_system_child(void **state)
@@ -809,25 +828,16 @@ static void test_sigkill_system_child(void **state)
 	struct gating gt;
 	char marker[128];
 	struct msg m;
-	long long t0;
 	pid_t pending;
 
 	(void)state;
 	require_bpf();
-	marker_path(marker, sizeof(marker), "system-pending");
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	pending = start_pending(&gt, marker);
+	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "system-pending");
 	/* system()'s shell execs pwl-sys: a descendant of the gate, gated, deferred by the handler */
 	assert_true(read_msg(&gt, &m, 5000));
 	assert_int_equal(m.type, 'H');
 	assert_int_equal(m.b, 1);
-	t0 = ms_now();
-	kill_gating(&gt, SIGKILL);
-	unrelated_exec();
-	pending_gets_timeout_verdict(pending, marker, t0, PW_EXEC_ALLOW);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	kill_gating_pending_allowed(&gt, pending, marker);
 }
 
 static bool read_file(const char *path, char *buf, size_t len)
@@ -869,8 +879,7 @@ static void segfault_pipe_core_pattern(enum pw_exec_verdict v)
 	snprintf(core_file, sizeof(core_file), "%s/pwl-core-data", dir);
 	unlink(core_marker);
 	unlink(core_file);
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	snprintf(pattern, sizeof(pattern), "|%s %%p", p_core);
 	atomic_store(&core_pattern_changed, true);
 	fd = open(CORE_PATTERN, O_WRONLY | O_CLOEXEC);
@@ -878,7 +887,7 @@ static void segfault_pipe_core_pattern(enum pw_exec_verdict v)
 	assert_int_equal(write(fd, pattern, strlen(pattern)), (ssize_t)strlen(pattern));
 	close(fd);
 	pending = start_pending(&gt, marker); /* the handler segfaults on it */
-	t0 = ms_now();
+	t0 = test_ms_now();
 	/* (no in-scope exec here: once the gate is dead, nothing gates it) */
 	unrelated_exec_gets(v, false);
 	pending_gets_timeout_verdict(pending, marker, t0, v);
@@ -900,8 +909,7 @@ static void segfault_pipe_core_pattern(enum pw_exec_verdict v)
 	assert_int_equal(stat(core_file, &sb), 0);
 	fprintf(stderr, "  core helper got %lld bytes of core\n", (long long)sb.st_size);
 	assert_true(sb.st_size > 0);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 static void test_segfault_pipe_core_pattern(void **state)
@@ -926,9 +934,8 @@ static void test_stuck_handlers(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	t0 = ms_now();
+	arm_and_start_gating(&gt, &go);
+	t0 = test_ms_now();
 	/* two handler threads (the reader and one worker) stuck for good, a third request queued */
 	for (int i = 0; i < 2; i++) {
 		char name[32];
@@ -944,8 +951,7 @@ static void test_stuck_handlers(void **state)
 		pending_gets_timeout_verdict(pending[i], marker[i], t0, PW_EXEC_ALLOW);
 	/* the handlers never return: stop would wait for them forever; kill the process */
 	kill_gating(&gt, SIGKILL);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 static void test_stop_process_group(void **state)
@@ -959,11 +965,8 @@ static void test_stop_process_group(void **state)
 
 	(void)state;
 	require_bpf();
-	marker_path(marker, sizeof(marker), "pgrp-pending");
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	pending = start_pending(&gt, marker);
-	t0 = ms_now();
+	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "pgrp-pending");
+	t0 = test_ms_now();
 	assert_int_equal(kill(-gt.pid, SIGSTOP), 0); /* the gating process leads its own group */
 	unrelated_exec();
 	pending_gets_timeout_verdict(pending, marker, t0, PW_EXEC_ALLOW);
@@ -973,11 +976,9 @@ static void test_stop_process_group(void **state)
 	assert_int_not_equal(st_guard, 'T'); /* its own session and group */
 	assert_int_equal(kill(-gt.pid, SIGCONT), 0);
 	stop_gating(&gt, &st);
-	fprintf(stderr, "  guardian: %" PRIu64 " verdicts, %" PRIu64 " read by it; records 'by guardian': %lld"
-		" (%lld of the held exec)\n", st.st.guardian_verdicts, st.st.guardian_read, st.b, st.a);
+	print_guardian_records(&st);
 	assert_int_equal(st.a, 1);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 /*
@@ -1001,8 +1002,7 @@ static void test_slow_gate_not_overruled(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	query_gating(&gt, &s0);
 	kill_gating(&gt, SIGSTOP);
 	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
@@ -1028,8 +1028,7 @@ static void test_slow_gate_not_overruled(void **state)
 	assert_int_equal(s1.guardian_read, 0);
 	assert_true(s1.by_handler - s0.by_handler >= 1);
 	assert_int_equal(st.ungated_holds, 0);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 /*
@@ -1053,8 +1052,7 @@ static void test_late_read_keeps_promise(void **state)
 	(void)state;
 	require_bpf();
 	marker_path(marker, sizeof(marker), "late-read");
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	kill_gating(&gt, SIGSTOP);
 	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
 		state_of(gt.pid, &state_gate);
@@ -1062,7 +1060,7 @@ static void test_late_read_keeps_promise(void **state)
 			poll(NULL, 0, 2);
 	}
 	assert_int_equal(state_gate, 'T');
-	t0 = ms_now();
+	t0 = test_ms_now();
 	pid = start_exec(subj, p_hold, marker);
 	assert_int_equal(wait_exit(pid, 500, &status), -1); /* unread, and not taken by the guardian */
 	kill_gating(&gt, SIGCONT);
@@ -1070,7 +1068,7 @@ static void test_late_read_keeps_promise(void **state)
 	assert_int_equal(m.type, 'H');
 	kill_gating(&gt, SIGSTOP); /* read late, deferred, and now nobody answers but the guardian */
 	assert_int_equal(wait_exit(pid, 5000, &status), 0);
-	ms = ms_now() - t0;
+	ms = test_ms_now() - t0;
 	fprintf(stderr, "  exec read after a 500 ms stop: done %lld ms after it started (bound 1000 + 250 + 200 + %lld)\n",
 		ms, exec_overhead_ms);
 	assert_true(WIFEXITED(status));
@@ -1081,8 +1079,7 @@ static void test_late_read_keeps_promise(void **state)
 	stop_gating(&gt, &st);
 	assert_int_equal(st.a, 1); /* the guardian answered it, the gate recorded so */
 	assert_int_equal(st.ungated_holds, 0);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 /*
@@ -1104,8 +1101,7 @@ static void test_stopped_scoped_gate_denies_only_its_own(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	kill_gating(&gt, SIGSTOP);
 	for (int i = 0; i < 500 && pstate != 'T'; i++) { /* the stop is asynchronous: wait for it, bounded */
 		state_of(gt.pid, &pstate);
@@ -1133,8 +1129,7 @@ static void test_stopped_scoped_gate_denies_only_its_own(void **state)
 	/* two execs, each its image and its ELF interpreter; the machine's own may add more */
 	assert_true(st.st.guardian_out_of_scope >= 4);
 	assert_true(st.st.guardian_verdicts >= st.st.guardian_out_of_scope + 1); /* + the denied one */
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 static void test_kill_on_missed_deadline(void **state)
@@ -1149,13 +1144,12 @@ static void test_kill_on_missed_deadline(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	marker_path(marker[0], sizeof(marker[0]), "kill-0");
 	marker_path(marker[1], sizeof(marker[1]), "kill-1");
 	pending[0] = start_pending(&gt, marker[0]);
 	pending[1] = start_pending(&gt, marker[1]);
-	t0 = ms_now();
+	t0 = test_ms_now();
 	kill_gating(&gt, SIGSTOP); /* two deadlines missed in a row: the guardian kills it */
 	pending_gets_timeout_verdict(pending[0], marker[0], t0, PW_EXEC_ALLOW);
 	pending_gets_timeout_verdict(pending[1], marker[1], t0, PW_EXEC_ALLOW);
@@ -1163,9 +1157,8 @@ static void test_kill_on_missed_deadline(void **state)
 	gt.pid = 0;
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
-	fprintf(stderr, "  gating process killed %lld ms after it stopped\n", ms_now() - t0);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	fprintf(stderr, "  gating process killed %lld ms after it stopped\n", test_ms_now() - t0);
+	check_and_disarm(&gt);
 }
 
 static void test_exec_self_while_gating(void **state)
@@ -1178,9 +1171,8 @@ static void test_exec_self_while_gating(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
-	t0 = ms_now();
+	arm_and_start_gating(&gt, &go);
+	t0 = test_ms_now();
 	assert_int_equal(write(gt.to_child, "E", 1), 1);
 	/* its liveness pipe closed on exec: the guardian answers what is left and exits */
 	for (int i = 0; i < 500; i++) {
@@ -1189,7 +1181,7 @@ static void test_exec_self_while_gating(void **state)
 			break;
 		poll(NULL, 0, 10); /* bounded look at another process's state */
 	}
-	fprintf(stderr, "  guardian gone %lld ms after the exec (state %c)\n", ms_now() - t0, st ? st : '-');
+	fprintf(stderr, "  guardian gone %lld ms after the exec (state %c)\n", test_ms_now() - t0, st ? st : '-');
 	assert_true(st == 'Z' || st == 0);
 	unrelated_exec();
 	/* the exec'd program still runs (it was the exec, not a death): it sleeps in pause() */
@@ -1203,8 +1195,7 @@ static void test_exec_self_while_gating(void **state)
 	kill_gating(&gt, SIGKILL);
 	assert_int_equal(wait_exit(gt.pid, 5000, &status), 0);
 	gt.pid = 0;
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 /* utime + stime of a process, in clock ticks. */
@@ -1254,8 +1245,7 @@ static void test_idle_guardian_costs_nothing(void **state)
 
 	(void)state;
 	require_bpf();
-	watchdog_arm(60000);
-	start_gating(&gt, &go);
+	arm_and_start_gating(&gt, &go);
 	/* what start-up left (the first look at the queue) is over within a look period */
 	efd = eventfd(0, EFD_CLOEXEC);
 	p = (struct pollfd){ .fd = efd, .events = POLLIN };
@@ -1288,8 +1278,7 @@ static void test_idle_guardian_costs_nothing(void **state)
 	if (s1.decisions == s0.decisions)
 		assert_true(w1 - w0 <= 2);
 	stop_gating(&gt, &st);
-	check_nothing_left(&gt);
-	watchdog_disarm();
+	check_and_disarm(&gt);
 }
 
 /* ------------------------------------------------------------ main */

@@ -67,24 +67,16 @@ static struct pw_monitor *exit_monitor(struct exits *x)
 	return m;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static const struct exit_rec *wait_process_exit(struct pw_monitor *m, struct exits *x,
 						int timeout_ms)
 {
-	long long end = mono_ms() + timeout_ms;
+	long long end = test_ms_now() + timeout_ms;
 
 	for (;;) {
 		for (size_t i = 0; i < x->n; i++)
 			if (x->v[i].type == PW_EVENT_PROCESS_EXIT)
 				return &x->v[i];
-		if (mono_ms() >= end)
+		if (test_ms_now() >= end)
 			return NULL;
 		int n = pw_monitor_dispatch(m, 100);
 		assert_true(n >= 0 || n == -EINTR);
@@ -176,39 +168,80 @@ static void compare_with_wait4(const struct exit_rec *e, const struct rusage *ru
 	assert_true(e->ru.major_faults == (uint64_t)ru->ru_majflt);
 }
 
+/*
+ * Reap pid with wait4() (it must exit normally, with want_code unless that
+ * is -1) and wait for its exit event, compared with wait4()'s rusage.
+ */
+static const struct exit_rec *reap_and_compare(struct pw_monitor *m, struct exits *x, pid_t pid,
+					       int want_code)
+{
+	const struct exit_rec *e;
+	struct rusage ru;
+	int status;
+
+	x->want_pid = pid;
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status));
+	if (want_code >= 0)
+		assert_int_equal(WEXITSTATUS(status), want_code);
+	e = wait_process_exit(m, x, 5000);
+	assert_non_null(e);
+	compare_with_wait4(e, &ru);
+	return e;
+}
+
+/* SIGKILL a child and reap it. */
+static void kill_and_reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 #define TOUCH_BYTES (48u << 20)
 #define BURN_NS 600000000ull
+
+/* Fork a child that runs body (which exits), then reap_and_compare() it. */
+static const struct exit_rec *fork_and_compare(struct pw_monitor *m, struct exits *x, void (*body)(void),
+					       int want_code)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		body();
+	return reap_and_compare(m, x, pid, want_code);
+}
+
+/* In a child: map TOUCH_BYTES and write fill to every page (all resident). */
+static void touch_in_child(int fill)
+{
+	char *mem = mmap(NULL, TOUCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		_exit(3);
+	memset(mem, fill, TOUCH_BYTES);
+}
+
+/* 48 MiB resident and BURN_NS of CPU, one thread; exit 7. */
+static void touch_and_burn_child(void)
+{
+	touch_in_child(0x5a);
+	burn(CLOCK_PROCESS_CPUTIME_ID, BURN_NS);
+	_exit(7);
+}
 
 static void single_thread_child_matches_wait4(void **state)
 {
 	struct exits x = { 0 };
 	struct pw_monitor *m;
 	const struct exit_rec *e;
-	struct rusage ru;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	require_bpf();
 	m = exit_monitor(&x);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *mem = mmap(NULL, TOUCH_BYTES, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (mem == MAP_FAILED)
-			_exit(3);
-		memset(mem, 0x5a, TOUCH_BYTES); /* every page resident */
-		burn(CLOCK_PROCESS_CPUTIME_ID, BURN_NS);
-		_exit(7);
-	}
-	x.want_pid = pid;
-	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
-	e = wait_process_exit(m, &x, 5000);
-	assert_non_null(e);
-	compare_with_wait4(e, &ru);
+	e = fork_and_compare(m, &x, touch_and_burn_child, 7);
 	/* The mapping alone is 48 MiB resident. */
 	assert_true(e->ru.max_rss_bytes >= TOUCH_BYTES);
 	assert_true(e->ru.cpu_ns >= BURN_NS);
@@ -246,39 +279,46 @@ static void *spin_forever(void *arg)
 	return NULL;
 }
 
+/* Three threads that burn 250 ms of CPU each, joined; exit 0. */
+static void joined_threads_child(void)
+{
+	uint64_t each = 250000000ull;
+	pthread_t t[3];
+
+	for (int i = 0; i < 3; i++)
+		if (pthread_create(&t[i], NULL, burn_thread, &each))
+			_exit(3);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	_exit(0);
+}
+
+/* Three threads spinning, exit_group() once the process used 0.8 s of CPU. */
+static void spinning_threads_child(void)
+{
+	pthread_t t;
+
+	for (int i = 0; i < 3; i++)
+		if (pthread_create(&t, NULL, spin_forever, NULL))
+			_exit(3);
+	/* Until the process (all four threads) used 0.8 s of CPU. */
+	while (clock_ns(CLOCK_PROCESS_CPUTIME_ID) < 800000000ull)
+		usleep(10000);
+	_exit(0);
+}
+
 /* Threads that were joined (released before the exit) are summed from signal_struct. */
 static void joined_threads_summed(void **state)
 {
 	struct exits x = { 0 };
 	struct pw_monitor *m;
 	const struct exit_rec *e;
-	struct rusage ru;
 	size_t thread_exits = 0;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	require_bpf();
 	m = exit_monitor(&x);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		uint64_t each = 250000000ull;
-		pthread_t t[3];
-
-		for (int i = 0; i < 3; i++)
-			if (pthread_create(&t[i], NULL, burn_thread, &each))
-				_exit(3);
-		for (int i = 0; i < 3; i++)
-			pthread_join(t[i], NULL);
-		_exit(0);
-	}
-	x.want_pid = pid;
-	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	e = wait_process_exit(m, &x, 5000);
-	assert_non_null(e);
-	compare_with_wait4(e, &ru);
+	e = fork_and_compare(m, &x, joined_threads_child, 0);
 	if (!(e->ru.flags & PW_RUSAGE_PARTIAL)) /* partial: a joined thread was still exiting */
 		assert_true(e->ru.cpu_ns >= 3 * 250000000ull);
 	/* Each thread exit carries that thread's CPU: at least what it burned. */
@@ -304,32 +344,11 @@ static void running_threads_summed_at_group_exit(void **state)
 	struct exits x = { 0 };
 	struct pw_monitor *m;
 	const struct exit_rec *e;
-	struct rusage ru;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	require_bpf();
 	m = exit_monitor(&x);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		pthread_t t;
-
-		for (int i = 0; i < 3; i++)
-			if (pthread_create(&t, NULL, spin_forever, NULL))
-				_exit(3);
-		/* Until the process (all four threads) used 0.8 s of CPU. */
-		while (clock_ns(CLOCK_PROCESS_CPUTIME_ID) < 800000000ull)
-			usleep(10000);
-		_exit(0);
-	}
-	x.want_pid = pid;
-	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
-	assert_true(WIFEXITED(status));
-	e = wait_process_exit(m, &x, 5000);
-	assert_non_null(e);
-	compare_with_wait4(e, &ru);
+	e = fork_and_compare(m, &x, spinning_threads_child, -1);
 	assert_true(e->ru.cpu_ns >= 800000000ull);
 	pw_monitor_free(m);
 }
@@ -338,18 +357,10 @@ static void running_threads_summed_at_group_exit(void **state)
 static void proc_stat(pid_t pid, char *state, uint64_t *utime, uint64_t *stime, uint64_t *start,
 		      uint64_t *rss)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p = proc_stat_fields(pid, buf, sizeof(buf));
 	unsigned long long u, s, st, r;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	p = strrchr(buf, ')');
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+	assert_int_equal(sscanf(p, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
 				       "%*d %*d %*d %*d %llu %*u %llu",
 				state, &u, &s, &st, &r),
 			 5);
@@ -364,7 +375,7 @@ static void snapshot_agrees_with_proc(void **state)
 	uint64_t utime, stime, start, rss;
 	const struct pw_process *p;
 	struct pw_snapshot *snap;
-	int ready[2], status;
+	int ready[2];
 	char st, c;
 	pid_t pid;
 
@@ -373,12 +384,7 @@ static void snapshot_agrees_with_proc(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char *mem = mmap(NULL, TOUCH_BYTES, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (mem == MAP_FAILED)
-			_exit(3);
-		memset(mem, 1, TOUCH_BYTES);
+		touch_in_child(1);
 		burn(CLOCK_PROCESS_CPUTIME_ID, 300000000ull);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(4);
@@ -410,8 +416,7 @@ static void snapshot_agrees_with_proc(void **state)
 	assert_true(pw_process_start_ns(p) == start * (1000000000ull / hz));
 	assert_true(pw_process_start_ns(p) == pw_process_key(p).start_ns);
 	pw_snapshot_free(snap);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	kill_and_reap(pid);
 }
 
 /* ---------------------------------------------------------------- sampler */
@@ -456,10 +461,10 @@ static struct pw_sampler *start_sampler(struct alerts *a)
 /* Collect exit events until ms have passed (no fixed sleep: the sampler's fd is waited on). */
 static void run_for(struct pw_sampler *s, int ms)
 {
-	long long end = mono_ms() + ms;
+	long long end = test_ms_now() + ms;
 
-	while (mono_ms() < end) {
-		int n = pw_sampler_dispatch(s, (int)(end - mono_ms()));
+	while (test_ms_now() < end) {
+		int n = pw_sampler_dispatch(s, (int)(end - test_ms_now()));
 
 		assert_true(n >= 0 || n == -EINTR);
 	}
@@ -474,21 +479,6 @@ static const struct pw_proc_usage *find_usage(const struct pw_sample *smp, pid_t
 			return u;
 	}
 	return NULL;
-}
-
-/* CPU of a process from /proc/PID/schedstat (ns on CPU, all threads). */
-static uint64_t schedstat_ns(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%llu", &ns), 1);
-	fclose(f);
-	return ns;
 }
 
 /* A busy loop; with ids, it runs as those (real, effective, saved: the fs ids follow euid). */
@@ -595,20 +585,19 @@ static void sampler_deltas_match_kernel(void **state)
 	const struct pw_proc_usage *u;
 	uint64_t before0, before1, after0, after1;
 	pid_t pid;
-	int status;
 
 	(void)state;
 	require_bpf();
 	s = start_sampler(&a);
 	pid = spin_child();
 	run_for(s, 100);
-	before0 = schedstat_ns(pid);
+	before0 = proc_schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	before1 = schedstat_ns(pid);
+	before1 = proc_schedstat_ns(pid);
 	run_for(s, 500);
-	after0 = schedstat_ns(pid);
+	after0 = proc_schedstat_ns(pid);
 	assert_int_equal(pw_sampler_sample(s, &smp), 0);
-	after1 = schedstat_ns(pid);
+	after1 = proc_schedstat_ns(pid);
 	u = find_usage(smp, pid, false);
 	assert_non_null(u);
 	fprintf(stderr, "spin: delta %.1f ms (schedstat %.1f..%.1f ms) of %.1f ms, %zu tasks walked in %.3f ms\n",
@@ -628,8 +617,7 @@ static void sampler_deltas_match_kernel(void **state)
 	assert_string_equal(u->name, "pw-spin");
 	/* forked without exec: the table has the parent's argv */
 	assert_true(u->argc >= 1);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	kill_and_reap(pid);
 	pw_sampler_free(s);
 }
 
@@ -691,7 +679,7 @@ static void alert_once_per_crossing(void **state)
 	struct alerts a = { 0 };
 	struct pw_sampler *s;
 	const struct pw_sample *smp;
-	int status, cpu_idx, thr_idx;
+	int cpu_idx, thr_idx;
 	pid_t pid;
 
 	(void)state;
@@ -728,8 +716,7 @@ static void alert_once_per_crossing(void **state)
 	assert_token_of(&a.token, pid);
 	assert_int_equal(a.key.pid, pid);
 	assert_int_equal(a.n, 2);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	kill_and_reap(pid);
 	pw_sampler_free(s);
 
 	/* threads: a process with 5 threads over 5 samples */
@@ -756,8 +743,7 @@ static void alert_once_per_crossing(void **state)
 	}
 	assert_int_equal(a.by_rule[thr_idx], 1);
 	assert_int_equal(a.last_value, 5);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	kill_and_reap(pid);
 	pw_sampler_free(s);
 }
 

@@ -21,14 +21,6 @@
 
 #define CLI PW_TEST_BUILD_DIR "/procward"
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* procward top with its stdout on a pipe; a watchdog-free design: every read has a deadline. */
 struct top_run {
 	pid_t pid;
@@ -59,44 +51,17 @@ static void top_start(struct top_run *t, char *const argv[])
 /* The next line (a frame in --json), NUL-terminated in a malloc'd copy; NULL at EOF or deadline. */
 static char *top_line(struct top_run *t, int timeout_ms)
 {
-	long long end = mono_ms() + timeout_ms;
-
-	for (;;) {
-		char *nl = memchr(t->buf, '\n', t->len);
-
-		if (nl) {
-			size_t n = (size_t)(nl - t->buf);
-			char *line = malloc(n + 1);
-
-			assert_non_null(line);
-			memcpy(line, t->buf, n);
-			line[n] = 0;
-			memmove(t->buf, nl + 1, t->len - n - 1);
-			t->len -= n + 1;
-			return line;
-		}
-		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
-		long long left = end - mono_ms();
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return NULL;
-		assert_true(t->len < sizeof(t->buf));
-		ssize_t r = read(t->fd, t->buf + t->len, sizeof(t->buf) - t->len);
-
-		if (r <= 0)
-			return NULL;
-		t->len += (size_t)r;
-	}
+	return read_line_within(t->fd, t->buf, sizeof(t->buf), &t->len, timeout_ms);
 }
 
 static int top_finish(struct top_run *t)
 {
 	int status;
-	long long end = mono_ms() + 10000;
+	long long end = test_ms_now() + 10000;
 
 	close(t->fd);
 	while (waitpid(t->pid, &status, WNOHANG) == 0) {
-		if (mono_ms() > end) {
+		if (test_ms_now() > end) {
 			kill(t->pid, SIGKILL); /* bounded: never leave it running */
 			waitpid(t->pid, &status, 0);
 			return -1;
@@ -133,20 +98,6 @@ static double field_num(const char *obj, const char *key)
 	p = strstr(obj, needle);
 	assert_non_null(p);
 	return strtod(p + strlen(needle), NULL);
-}
-
-static uint64_t schedstat_ns(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%llu", &ns), 1);
-	fclose(f);
-	return ns;
 }
 
 static uint64_t cpu_clock_ns(void)
@@ -187,8 +138,8 @@ static void json_busy_loop_and_short_lived(void **state)
 	top_start(t, argv);
 	frame = top_line(t, 20000); /* frame 1 */
 	assert_non_null(frame);
-	s0 = schedstat_ns(busy);
-	t0 = mono_ms();
+	s0 = proc_schedstat_ns(busy);
+	t0 = test_ms_now();
 	free(frame);
 
 	/*
@@ -209,8 +160,8 @@ static void json_busy_loop_and_short_lived(void **state)
 
 	frame = top_line(t, 5000); /* frame 2 */
 	assert_non_null(frame);
-	s1 = schedstat_ns(busy);
-	t1 = mono_ms();
+	s1 = proc_schedstat_ns(busy);
+	t1 = test_ms_now();
 	assert_true(frame[0] == '{' && strstr(frame, "\"time\":") && strstr(frame, "\"processes\":["));
 
 	assert_non_null(proc_object(frame, busy, obj, sizeof(obj)));

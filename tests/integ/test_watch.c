@@ -117,38 +117,6 @@ static void watch_end(struct watch *w, bool interrupt)
 	close(w->err_fd);
 }
 
-/* The whole output file, NUL-terminated (free it). */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = calloc(1, 1 << 20);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-/* Lines of text containing all of the given substrings. */
-static size_t lines_with(const char *text, const char *a, const char *b)
-{
-	size_t n = 0;
-
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char *copy = strndup(line, len);
-
-		n += strstr(copy, a) && (!b || strstr(copy, b));
-		free(copy);
-		line += len + (end != NULL);
-	}
-	return n;
-}
-
 static size_t count_lines(const char *text)
 {
 	size_t n = 0;
@@ -208,20 +176,20 @@ static void text_output_and_max_events(void **state)
 	p2 = run_true(argv);
 	watch_end(&w, false); /* --max-events 2: it stops by itself */
 	p3 = run_true(argv);
-	out = slurp(w.out_path);
+	out = slurp_file(w.out_path);
 	assert_true(WIFEXITED(w.status));
 	assert_int_equal(WEXITSTATUS(w.status), 0);
 	/* exactly two lines, one per exec, with type, pid, image and argv */
 	assert_int_equal(count_lines(out), 2);
 	pid_token(tok, sizeof(tok), p1);
-	assert_int_equal(lines_with(out, tok, "exec"), 1);
-	assert_int_equal(lines_with(out, tok, image), 1);
-	assert_int_equal(lines_with(out, tok, "pw-watch-a"), 1);
-	assert_int_equal(lines_with(out, tok, "b c"), 1);
+	assert_int_equal(count_lines_with(out, tok, "exec"), 1);
+	assert_int_equal(count_lines_with(out, tok, image), 1);
+	assert_int_equal(count_lines_with(out, tok, "pw-watch-a"), 1);
+	assert_int_equal(count_lines_with(out, tok, "b c"), 1);
 	pid_token(tok, sizeof(tok), p2);
-	assert_int_equal(lines_with(out, tok, "exec"), 1);
+	assert_int_equal(count_lines_with(out, tok, "exec"), 1);
 	pid_token(tok, sizeof(tok), p3);
-	assert_int_equal(lines_with(out, tok, NULL), 0);
+	assert_int_equal(count_lines_with(out, tok, NULL), 0);
 	assert_null(strchr(out, '{')); /* text, not JSON */
 	summary(&w, &events, &lost);
 	assert_int_equal(events, 2);
@@ -246,15 +214,15 @@ static void events_filter(void **state)
 	for (int i = 0; i < 3; i++)
 		pids[i] = run_true(argv);
 	watch_end(&w, false);
-	out = slurp(w.out_path);
+	out = slurp_file(w.out_path);
 	assert_int_equal(WEXITSTATUS(w.status), 0);
 	assert_int_equal(count_lines(out), 3);
-	assert_int_equal(lines_with(out, "process_exit", NULL), 3);
-	assert_int_equal(lines_with(out, " exec ", NULL), 0);
-	assert_int_equal(lines_with(out, "process_create", NULL), 0);
+	assert_int_equal(count_lines_with(out, "process_exit", NULL), 3);
+	assert_int_equal(count_lines_with(out, " exec ", NULL), 0);
+	assert_int_equal(count_lines_with(out, "process_create", NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		pid_token(tok, sizeof(tok), pids[i]);
-		assert_int_equal(lines_with(out, tok, "process_exit"), 1);
+		assert_int_equal(count_lines_with(out, tok, "process_exit"), 1);
 	}
 	summary(&w, &events, &lost);
 	assert_int_equal(events, 3);
@@ -279,19 +247,19 @@ static void args_max(void **state)
 	watch_start(&w, "argsmax", args);
 	pid = run_true(argv);
 	watch_end(&w, false);
-	out = slurp(w.out_path);
+	out = slurp_file(w.out_path);
 	pid_token(tok, sizeof(tok), pid);
-	assert_int_equal(lines_with(out, tok, "pw-arg01-"), 1);
+	assert_int_equal(count_lines_with(out, tok, "pw-arg01-"), 1);
 	/*
 	 * "true\0" and 40 arguments of 80 bytes with their NULs, cut at 1024:
 	 * 5 + 12 x 80 = 965, so 12 whole arguments and 59 bytes of the 13th
 	 */
-	assert_int_equal(lines_with(out, tok, argv[12]), 1);
-	assert_int_equal(lines_with(out, tok, "pw-arg13-"), 1);
-	assert_int_equal(lines_with(out, tok, argv[13]), 0);
-	assert_int_equal(lines_with(out, tok, "pw-arg14-"), 0);
-	assert_int_equal(lines_with(out, tok, "pw-arg40-"), 0);
-	assert_int_equal(lines_with(out, tok, "truncated"), 1);
+	assert_int_equal(count_lines_with(out, tok, argv[12]), 1);
+	assert_int_equal(count_lines_with(out, tok, "pw-arg13-"), 1);
+	assert_int_equal(count_lines_with(out, tok, argv[13]), 0);
+	assert_int_equal(count_lines_with(out, tok, "pw-arg14-"), 0);
+	assert_int_equal(count_lines_with(out, tok, "pw-arg40-"), 0);
+	assert_int_equal(count_lines_with(out, tok, "truncated"), 1);
 	free(out);
 	for (int i = 1; i < 41; i++)
 		free(argv[i]);
@@ -364,8 +332,8 @@ static long long line_appears(const char *path, const char *tok, int timeout_ms)
 	long long deadline = test_ms_now() + timeout_ms;
 
 	while (test_ms_now() < deadline) {
-		char *out = slurp(path);
-		size_t n = lines_with(out, tok, NULL);
+		char *out = slurp_file(path);
+		size_t n = count_lines_with(out, tok, NULL);
 
 		free(out);
 		if (n)

@@ -82,32 +82,7 @@ static void wd_start(struct wd_run *w, char *const argv[])
 /* The next output line (malloc'd, no newline); NULL at EOF or after timeout_ms. */
 static char *wd_line(struct wd_run *w, int timeout_ms)
 {
-	long long end = test_ms_now() + timeout_ms;
-
-	for (;;) {
-		char *nl = memchr(w->buf, '\n', w->len);
-
-		if (nl) {
-			size_t n = (size_t)(nl - w->buf);
-			char *line = strndup(w->buf, n);
-
-			assert_non_null(line);
-			memmove(w->buf, nl + 1, w->len - n - 1);
-			w->len -= n + 1;
-			return line;
-		}
-		struct pollfd pfd = { .fd = w->out, .events = POLLIN };
-		long long left = end - test_ms_now();
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return NULL;
-		assert_true(w->len < sizeof(w->buf));
-		ssize_t r = read(w->out, w->buf + w->len, sizeof(w->buf) - w->len);
-
-		if (r <= 0)
-			return NULL;
-		w->len += (size_t)r;
-	}
+	return read_line_within(w->out, w->buf, sizeof(w->buf), &w->len, timeout_ms);
 }
 
 /* Read lines until one starts with prefix (returned, malloc'd); counts the "action" lines passed. */
@@ -152,16 +127,9 @@ static int wd_finish(struct wd_run *w)
 
 static int nice_of(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p = proc_stat_fields(pid, buf, sizeof(buf));
 	int field = 3, nice = 99;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	p = strrchr(buf, ')') + 2;
 	for (char *tok = strtok(p, " "); tok; tok = strtok(NULL, " "), field++)
 		if (field == 19)
 			nice = atoi(tok);

@@ -928,18 +928,19 @@ static void exit_rusage_json_and_text(void **state)
 	assert_string_equal(jnum(ru, "system_ns"), "156563250");
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)(20858 * page));
 	assert_string_equal(jnum(ru, "max_rss_bytes"), want);
-	assert_string_equal(jnum(ru, "minor_faults"), "12311");
-	assert_string_equal(jnum(ru, "major_faults"), "2");
-	assert_string_equal(jnum(ru, "voluntary_switches"), "5");
-	assert_string_equal(jnum(ru, "involuntary_switches"), "77");
-	assert_string_equal(jnum(ru, "read_bytes"), "8192");
-	assert_string_equal(jnum(ru, "write_bytes"), "4096");
-	assert_string_equal(jnum(ru, "read_chars"), "111");
-	assert_string_equal(jnum(ru, "write_chars"), "222");
-	assert_string_equal(jnum(ru, "lifetime_ns"), "1500000001");
-	assert_string_equal(jnum(ru, "children_user_ns"), "1000");
-	assert_string_equal(jnum(ru, "children_system_ns"), "2000");
-	assert_string_equal(jnum(ru, "threads"), "3");
+	{
+		static const char *const fields[][2] = {
+			{ "minor_faults", "12311" },     { "major_faults", "2" },
+			{ "voluntary_switches", "5" },   { "involuntary_switches", "77" },
+			{ "read_bytes", "8192" },        { "write_bytes", "4096" },
+			{ "read_chars", "111" },         { "write_chars", "222" },
+			{ "lifetime_ns", "1500000001" }, { "children_user_ns", "1000" },
+			{ "children_system_ns", "2000" }, { "threads", "3" },
+		};
+
+		for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+			assert_string_equal(jnum(ru, fields[i][0]), fields[i][1]);
+	}
 	assert_int_equal(jget(ru, "partial")->t, J_BOOL);
 	assert_int_equal(jget(ru, "partial")->len, 0);
 	assert_int_equal(ru->n, 17); /* nothing else */

@@ -555,6 +555,18 @@ static void blocked_pipe_costs_nothing(void **state)
 	close(p[1]);
 }
 
+/* A datagram socket bound at tmpdir/name (its address in sa), standing in for a log daemon's. */
+static int bound_dgram_socket(struct sockaddr_un *sa, const char *name)
+{
+	int fd;
+
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", tmpdir, name);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	return fd;
+}
+
 static void syslog_datagrams(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -565,10 +577,7 @@ static void syslog_datagrams(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/log.sock", tmpdir);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = bound_dgram_socket(&sa, "log.sock");
 	assert_int_equal(pw_sink_new(NULL, &o), 0);
 	assert_int_equal(pw_sink_add_syslog(o, &so), 0);
 	assert_int_equal(pw_sink_start(o), 0);
@@ -682,10 +691,7 @@ static void journal_datagrams(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/journal.sock", tmpdir);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = bound_dgram_socket(&sa, "journal.sock");
 	assert_int_equal(pw_sink_new(NULL, &o), 0);
 	assert_int_equal(pw_sink_add_journal(o, &jo), 0);
 	assert_int_equal(pw_sink_start(o), 0);
