@@ -13,8 +13,13 @@
 
 /* ------------------------------------------------------------ decision log */
 
-/* How long records gather after a batch; records stay at most this much longer in the queue. */
-#define SINK_BATCH_NS 2000000L
+/*
+ * How long records gather after a batch; records stay at most this much
+ * longer in the queue. 10 ms: with `--log all` over a spawn storm this
+ * thread cost 25.6 us per spawn at 2 ms (3300 wake-ups per 6000 spawns)
+ * and 8-12 us at 10 ms (~800 wake-ups).
+ */
+#define SINK_BATCH_NS 10000000L
 
 /*
  * Queue a record for the sink thread; never waits for the sink. A full
@@ -30,7 +35,8 @@ static void sink_push(struct pw_gate *g, const struct pw_gate_decision *d)
 	} else {
 		dl->ring[(dl->head + dl->len) % dl->cap] = *d;
 		dl->len++;
-		pthread_cond_signal(&dl->cv);
+		if (!dl->gathering || dl->len >= dl->cap / 2)
+			pthread_cond_signal(&dl->cv);
 	}
 	pthread_mutex_unlock(&dl->lock);
 }
@@ -147,11 +153,24 @@ static void *sink_main(void *arg)
 		 * for the bare responder). An idle sink still wakes at once.
 		 */
 		if (!dl->len && !atomic_load(&g->stopping)) {
-			struct timespec delay = { .tv_nsec = SINK_BATCH_NS };
+			struct timespec until;
 
-			pthread_mutex_unlock(&dl->lock);
-			nanosleep(&delay, NULL);
-			pthread_mutex_lock(&dl->lock);
+			/*
+			 * A timed wait, not a sleep: a burst that fills half the
+			 * ring, or the stop, ends it early, so gathering never
+			 * drops a record a prompt reader would have kept.
+			 */
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += SINK_BATCH_NS;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			dl->gathering = true;
+			while (dl->len < dl->cap / 2 && !atomic_load(&g->stopping) &&
+			       pthread_cond_timedwait(&dl->cv, &dl->lock, &until) != ETIMEDOUT)
+				;
+			dl->gathering = false;
 		}
 	}
 	pthread_mutex_unlock(&dl->lock);
@@ -161,8 +180,13 @@ static void *sink_main(void *arg)
 
 void pw_gate_dlog_init(struct pw_gate_dlog *dl)
 {
+	pthread_condattr_t attr;
+
 	pthread_mutex_init(&dl->lock, NULL);
-	pthread_cond_init(&dl->cv, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the gathering deadline ignores clock changes */
+	pthread_cond_init(&dl->cv, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 int pw_gate_dlog_start(struct pw_gate *g)

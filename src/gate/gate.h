@@ -196,6 +196,7 @@ struct pw_gate_dlog {
 	pthread_cond_t cv;
 	struct pw_gate_decision *ring;
 	size_t cap, head, len;
+	bool gathering; /* the thread lets records gather: a push wakes it only past half the ring */
 	pthread_t thread;
 	bool have_thread;
 };

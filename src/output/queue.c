@@ -5,6 +5,7 @@
  * monitor callback, a gate's decision thread) ever waits on a target.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -202,6 +203,7 @@ PW_API int pw_sink_add_fd(struct pw_sink *o, int fd)
 	} else if (S_ISSOCK(st.st_mode)) {
 		s->is_socket = true;
 	}
+	s->is_regular = S_ISREG(st.st_mode);
 	o->n_sinks++;
 	return 0;
 }
@@ -301,10 +303,13 @@ int pw_dgram_send(struct out_target *s, const struct target_env *env, const stru
 	}
 }
 
-int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt)
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt,
+		    size_t *done)
 {
 	int i = 0;
 
+	if (done)
+		*done = 0;
 	while (i < iovcnt) {
 		struct msghdr mh = { .msg_iov = &iov[i], .msg_iovlen = (size_t)(iovcnt - i) };
 		ssize_t n = sock ? sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(fd, &iov[i], iovcnt - i);
@@ -321,6 +326,8 @@ int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iove
 			poll(&pfd, 1, 100);
 			continue;
 		}
+		if (done)
+			*done += (size_t)n;
 		while (i < iovcnt && (size_t)n >= iov[i].iov_len)
 			n -= (ssize_t)iov[i++].iov_len;
 		if (i < iovcnt) {
@@ -331,21 +338,37 @@ int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iove
 	return 0;
 }
 
-int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n)
+int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n, bool atomic,
+		      bool *failed)
 {
 	struct iovec iov[2 * PW_SINK_BATCH_LINES];
+	size_t i = 0;
 
-	while (n) {
-		int cnt = 0;
+	while (i < n) {
+		size_t first = i, bytes = 0, done;
+		int cnt = 0, err;
 
-		for (; n && cnt < (int)(sizeof(iov) / sizeof(iov[0])); n--) {
-			iov[cnt++] = *lines++;
+		do {
+			bytes += lines[i].iov_len + 1;
+			iov[cnt++] = lines[i++];
 			iov[cnt++] = (struct iovec){ "\n", 1 };
-		}
-		int err = pw_fd_write_all(fd, false, env, iov, cnt);
+		} while (i < n && cnt < (int)(sizeof(iov) / sizeof(iov[0])) &&
+			 (!atomic || bytes + lines[i].iov_len + 1 <= PIPE_BUF));
+		err = pw_fd_write_all(fd, false, env, iov, cnt, &done);
+		if (!err)
+			continue;
+		/* the lines written whole stay counted as written; the rest failed */
+		for (size_t k = first; k < n; k++) {
+			size_t len = k < i ? lines[k].iov_len + 1 : 0;
 
-		if (err)
-			return err;
+			if (k < i && done >= len) {
+				done -= len;
+				continue;
+			}
+			failed[k] = true;
+			done = 0;
+		}
+		return err;
 	}
 	return 0;
 }
@@ -356,7 +379,7 @@ static int sink_write(struct pw_sink *o, struct out_target *s, const struct line
 	struct iovec iov[2] = { { (void *)l->data, l->len }, { "\n", 1 } };
 
 	switch (s->kind) {
-	case TARGET_FD: return pw_fd_write_all(s->fd, s->is_socket, &env, iov, 2);
+	case TARGET_FD: return pw_fd_write_all(s->fd, s->is_socket, &env, iov, 2, NULL);
 	case TARGET_SYSLOG: return pw_syslog_target_write(s, &env, l->type, l->data, l->len);
 	case TARGET_JOURNAL: return pw_journal_target_write(s, &env, l->type, l->data, l->len);
 	case TARGET_FILE: break; /* batched: sink_write_batch() */
@@ -380,8 +403,7 @@ static void sink_write_batch(struct pw_sink *o, struct out_target *s, struct lin
 	if (s->kind == TARGET_FILE) {
 		pw_file_target_write_lines(s, &env, lines, n, failed);
 	} else if (s->kind == TARGET_FD && !s->is_socket) {
-		if (pw_fd_write_lines(s->fd, &env, lines, n)) /* where it stopped is not known: all count */
-			memset(failed, 1, n * sizeof(*failed));
+		pw_fd_write_lines(s->fd, &env, lines, n, !s->is_regular, failed);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			failed[i] = sink_write(o, s, batch[i]) != 0;
@@ -430,16 +452,15 @@ static size_t take_batch(struct pw_sink *o, struct line **batch, size_t *bytes)
 	return n;
 }
 
-static void write_batch(struct pw_sink *o, struct line **batch, size_t n)
+/* The batch to every target; the lines written by all of them (the rest failed somewhere), or -1: abandoned. */
+static ssize_t write_batch(struct pw_sink *o, struct line **batch, size_t n)
 {
 	struct iovec lines[PW_SINK_BATCH_LINES];
 	bool any_failed[PW_SINK_BATCH_LINES] = { false };
 	size_t ok = 0;
 
-	if (atomic_load(&o->abandon)) {
-		atomic_fetch_add(&o->dropped, n);
-		return;
-	}
+	if (atomic_load(&o->abandon))
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		lines[i] = (struct iovec){ batch[i]->data, batch[i]->len };
 	for (size_t t = 0; t < o->n_sinks; t++) {
@@ -451,7 +472,7 @@ static void write_batch(struct pw_sink *o, struct line **batch, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		ok += !any_failed[i];
-	atomic_fetch_add(&o->written, ok); /* a line is written once every target took it */
+	return (ssize_t)ok; /* a line is written once every target took it */
 }
 
 static void *writer_main(void *arg)
@@ -461,6 +482,7 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		size_t n, bytes;
+		ssize_t ok;
 		uint64_t v;
 
 		if (atomic_exchange(&o->reopen, false))
@@ -488,10 +510,15 @@ static void *writer_main(void *arg)
 		o->busy = true;
 		pthread_mutex_unlock(&o->lock);
 
-		write_batch(o, batch, n);
+		ok = write_batch(o, batch, n);
 		for (size_t i = 0; i < n; i++)
 			free(batch[i]);
 		pthread_mutex_lock(&o->lock);
+		/* with the queued count, under the lock: stats never see a line twice */
+		if (ok < 0)
+			atomic_fetch_add(&o->dropped, n);
+		else
+			atomic_fetch_add(&o->written, (size_t)ok);
 		o->queued_lines -= n;
 		o->queued_bytes -= bytes;
 		o->busy = false;
@@ -625,15 +652,20 @@ PW_API int pw_sink_stats(const struct pw_sink *o, struct pw_sink_stats *st)
 
 	if (!o || !st || st->sz < sizeof(size_t))
 		return -EINVAL;
-	s.pushed = atomic_load(&mo->pushed);
+	/*
+	 * All under the lock, where the writer moves a batch from queued to
+	 * written: a line is never counted twice, and written + dropped +
+	 * queued never exceeds pushed (each push counts itself first).
+	 */
+	pthread_mutex_lock(&mo->lock);
+	s.queued = mo->queued_lines;
 	s.written = atomic_load(&mo->written);
 	s.dropped = atomic_load(&mo->dropped);
+	s.pushed = atomic_load(&mo->pushed);
+	pthread_mutex_unlock(&mo->lock);
 	s.write_errors = atomic_load(&mo->write_errors);
 	s.rotations = atomic_load(&mo->rotations);
 	s.reopens = atomic_load(&mo->reopens);
-	pthread_mutex_lock(&mo->lock);
-	s.queued = mo->queued_lines;
-	pthread_mutex_unlock(&mo->lock);
 	memcpy(st, &s, st->sz < sizeof(s) ? st->sz : sizeof(s));
 	return 0;
 }

@@ -29,6 +29,7 @@ struct out_target {
 	int fd;                /* -1 while closed */
 	bool own_fd;           /* fd target: our non-blocking reopen of the application's fd */
 	bool is_socket;        /* fd target: written with MSG_DONTWAIT */
+	bool is_regular;       /* fd target: a regular file (batches need no PIPE_BUF cut) */
 	/* file */
 	unsigned int open_flags, mode; /* pw_output_opts: PW_OUTPUT_TRUNCATE at the first open only */
 	uint64_t size, rotate_size;
@@ -65,11 +66,20 @@ int pw_file_target_reopen(struct out_target *s);
 
 /*
  * A whole buffer to a possibly non-blocking fd, waiting in slices while env
- * allows; iov is consumed (advanced in place).
+ * allows; iov is consumed (advanced in place). *done (if not NULL): the
+ * bytes written, also on failure.
  */
-int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt);
-/* n lines (at most PW_SINK_BATCH_LINES per writev), each followed by '\n'. */
-int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n);
+int pw_fd_write_all(int fd, bool sock, const struct target_env *env, struct iovec *iov, int iovcnt,
+		    size_t *done);
+/*
+ * n lines, each followed by '\n', in as few writev calls as allowed: with
+ * atomic, no call carries more than PIPE_BUF bytes unless it is a single
+ * line (a pipe keeps such a write whole, so another writer's bytes never
+ * land inside a record). failed[i] is set for each line not written whole;
+ * the first error, or 0.
+ */
+int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *lines, size_t n, bool atomic,
+		      bool *failed);
 
 /* syslog (syslog.c) */
 int pw_syslog_target_write(struct out_target *s, const struct target_env *env, const char *type,

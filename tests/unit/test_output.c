@@ -8,7 +8,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -511,6 +514,112 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* ------------------------------------------------------------ a pipe shared with another writer */
+
+struct pipe_side {
+	int fd;
+	atomic_bool stop;
+	char *buf; /* reader: all it read */
+	size_t len, cap;
+	unsigned int written; /* writer: its "ERR\n" records */
+};
+
+static void *other_writer(void *arg)
+{
+	struct pipe_side *w = arg;
+
+	while (!atomic_load(&w->stop) && w->written < 200000)
+		if (write(w->fd, "ERR\n", 4) == 4)
+			w->written++;
+		else
+			sched_yield(); /* the pipe is full: the reader drains it */
+	return NULL;
+}
+
+static void *pipe_reader(void *arg)
+{
+	struct pipe_side *r = arg;
+	ssize_t n;
+
+	for (;;) {
+		if (r->cap - r->len < 65536) {
+			r->cap = r->cap ? 2 * r->cap : 1 << 20;
+			r->buf = realloc(r->buf, r->cap);
+			if (!r->buf)
+				return NULL;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n <= 0)
+			break; /* EOF: every writer closed */
+		r->len += (size_t)n;
+	}
+	return NULL;
+}
+
+/*
+ * A pipe another process writes to as well (`procward watch 2>&1 | ...`):
+ * batches are cut at PIPE_BUF, which the kernel writes whole, so no other
+ * writer's bytes land inside a record, and every record arrives once, in
+ * order.
+ */
+static void shared_pipe_keeps_records_whole(void **state)
+{
+	enum { LINES = 20000, LEN = 199 };
+	PW_OPTS(pw_sink_opts, oo, .queue_lines = LINES);
+	struct pipe_side w = { 0 }, r = { 0 };
+	struct pw_sink_stats st = { .sz = sizeof(st) };
+	pthread_t wt, rt;
+	struct pw_sink *o;
+	char line[LEN + 1];
+	unsigned int next = 0, errs = 0;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fcntl(p[1], F_SETPIPE_SZ, 16384); /* a small pipe: the sink's writes are often partial */
+	assert_int_equal(pw_sink_new(&oo, &o), 0);
+	assert_int_equal(pw_sink_add_fd(o, p[1]), 0);
+	w.fd = p[1];
+	r.fd = p[0];
+	assert_int_equal(pthread_create(&rt, NULL, pipe_reader, &r), 0);
+	assert_int_equal(pthread_create(&wt, NULL, other_writer, &w), 0);
+	assert_int_equal(pw_sink_start(o), 0);
+	for (int i = 0; i < LINES; i++) {
+		int n = snprintf(line, sizeof(line), "{\"seq\":%08d,\"pad\":\"%0*d\"}", i, LEN - 25, 0);
+
+		assert_int_equal(n, LEN);
+		assert_int_equal(pw_sink_push(o, "exec", line, (size_t)n), 0);
+	}
+	assert_int_equal(pw_sink_flush(o, 20000), 0);
+	assert_int_equal(pw_sink_stats(o, &st), 0);
+	assert_int_equal(st.written, LINES);
+	assert_int_equal(st.write_errors, 0);
+	atomic_store(&w.stop, true);
+	pthread_join(wt, NULL);
+	pw_sink_free(o); /* closes its own reopened descriptor of the pipe */
+	close(p[1]);
+	pthread_join(rt, NULL);
+	close(p[0]);
+	assert_non_null(r.buf);
+	for (char *s = r.buf, *end = r.buf + r.len, *nl; s < end; s = nl + 1) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		assert_non_null(nl); /* the stream ends with a whole line */
+		if (nl - s == 3 && !memcmp(s, "ERR", 3)) {
+			errs++;
+			continue;
+		}
+		/* anything else is one of ours, whole and next in order */
+		snprintf(line, sizeof(line), "{\"seq\":%08u,\"pad\":\"%0*d\"}", next, LEN - 25, 0);
+		assert_int_equal(nl - s, LEN);
+		assert_memory_equal(s, line, LEN);
+		next++;
+	}
+	fprintf(stderr, "shared pipe: %u records whole and in order, %u of the other writer's\n", next, errs);
+	assert_int_equal(next, LINES);
+	assert_int_equal(errs, w.written);
+	free(r.buf);
+}
+
 /* A pipe nobody reads: pushes never wait, and every line is accounted for. */
 static void blocked_pipe_costs_nothing(void **state)
 {
@@ -765,6 +874,7 @@ int main(void)
 		cmocka_unit_test(file_mode_and_truncate),
 		cmocka_unit_test(journal_datagrams),
 		cmocka_unit_test(blocking_pipe_does_not_hang_free),
+		cmocka_unit_test(shared_pipe_keeps_records_whole),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

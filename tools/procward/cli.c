@@ -211,6 +211,12 @@ static int open_sink(struct cli_out *o, const struct cli_output_opts *opts)
 	err = pw_sink_new(&so, &o->sink);
 	if (err)
 		goto fail;
+	/* held records go to the queue together: never more than half of it at once */
+	o->max_recs = svc->queue_lines ? svc->queue_lines / 2 : OUT_MAX_RECS;
+	if (o->max_recs > OUT_MAX_RECS)
+		o->max_recs = OUT_MAX_RECS;
+	if (!o->max_recs)
+		o->max_recs = 1;
 	if (!opts->path || !strcmp(opts->path, "-")) {
 		if (opts->path || (!svc->syslog && !svc->journal))
 			err = pw_sink_add_fd(o->sink, STDOUT_FILENO);
@@ -436,7 +442,7 @@ void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void 
 	if (o->sink)
 		o->recs[o->n_recs++] = (struct cli_out_rec){ o->len, (size_t)n, o->type };
 	o->len += (size_t)n;
-	if (o->len >= OUT_FLUSH_AT || o->n_recs == OUT_MAX_RECS)
+	if (o->len >= OUT_FLUSH_AT || (o->sink && o->n_recs >= o->max_recs))
 		cli_out_flush(o);
 }
 

@@ -106,7 +106,7 @@ struct cli_out {
 	 * one per record (a wake-up costs more than formatting the record).
 	 */
 	struct cli_out_rec { size_t off, len; const char *type; } *recs;
-	size_t n_recs;
+	size_t n_recs, max_recs;
 };
 
 /* Open the output (stdout when path is NULL); 0, or the exit status after a message. */
