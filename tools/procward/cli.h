@@ -64,6 +64,15 @@ struct cli_output_opts {
 	{ "output", required_argument, NULL, 'o' },                          \
 	{ "output-mode", required_argument, NULL, 0x100 },                   \
 	{ "truncate", no_argument, NULL, 0x101 }
+/* -j/-t: the record format, the same letters in every command. */
+#define CLI_FORMAT_LONGOPTS                                                   \
+	{ "json", no_argument, NULL, 'j' },                                   \
+	{ "text", no_argument, NULL, 't' }
+/* -d/-v/-h of a long-running command (CLI_RUN_USAGE). */
+#define CLI_RUN_LONGOPTS                                                      \
+	{ "duration", required_argument, NULL, 'd' },                         \
+	{ "verbose", no_argument, NULL, 'v' },                                \
+	{ "help", no_argument, NULL, 'h' }
 /* Handles 'o', 0x100, 0x101: 1 if it was one of them, 0 if not, -1 on a bad value. */
 int cli_output_option(struct cli_output_opts *o, int opt, const char *arg);
 /*

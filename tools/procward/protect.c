@@ -74,12 +74,9 @@ int cmd_protect(int argc, char **argv)
 		{ "exec-name", no_argument, NULL, 'e' },
 		{ "except-uid", required_argument, NULL, 'x' },
 		{ "except-self", no_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "text", no_argument, NULL, 't' },
+		CLI_FORMAT_LONGOPTS,
 		CLI_OUTPUT_LONGOPTS,
-		{ "duration", required_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_RUN_LONGOPTS,
 		{ 0 },
 	};
 	struct protect_state st = { .out = { .fd = -1 } };

@@ -28,8 +28,7 @@ static int fmt_process(const void *p, char *buf, size_t len, void *as_json)
 int cmd_snapshot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "text", no_argument, NULL, 't' },
+		CLI_FORMAT_LONGOPTS,
 		CLI_OUTPUT_LONGOPTS,
 		{ "no-cmdline", no_argument, NULL, 1 },
 		{ "help", no_argument, NULL, 'h' },
