@@ -909,6 +909,17 @@ int pw_guard_start(struct pw_gate *g)
 	void *stack;
 	pid_t pid;
 
+#ifdef PW_BENCH_NO_GUARDIAN
+	/*
+	 * Benchmark builds only (bench/Makefile, pw-bench-gate-noguard): the
+	 * same tree without its guardian, to measure what the guardian costs.
+	 * No shipped build defines this; every pw_guard_* call is a no-op
+	 * without g->guard.
+	 */
+	(void)s, (void)live, (void)pidfd, (void)err, (void)sz, (void)all, (void)old, (void)stack, (void)pid;
+	return 0;
+#endif
+
 	s = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s == MAP_FAILED)
 		return -errno;
