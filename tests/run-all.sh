@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
-total_pass=0 total_fail=0 total_skip=0 failed_suites=()
+total_pass=0 total_fail=0 total_skip=0 failed_suites=() timings=()
 
 # run SUITE CMD...: run a suite, keep its output, add up its summary lines:
 # every one, since a suite may run several (asan-check runs unit and integ).
@@ -16,8 +16,11 @@ run() {
 	shift
 	echo
 	echo "######## $name: $*"
+	local t0=$SECONDS
 	"$@" 2>&1 | tee "$log/$name.out"
 	local rc=${PIPESTATUS[0]}
+	# each suite's wall time, for the CI budget (make check stays under 20 minutes)
+	timings+=("$name $((SECONDS - t0))s")
 	# summary lines look like "<suite>: N passed, N failed[, N skipped]"
 	local line p f s
 	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$log/$name.out")
@@ -79,6 +82,7 @@ else
 fi
 
 echo
+echo "suite times: ${timings[*]} (total ${SECONDS}s)"
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
 echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ ${#failed_suites[@]} -eq 0 ] && [ "$total_fail" -eq 0 ]
