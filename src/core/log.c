@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -39,18 +40,36 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	const struct pw_logger *log = libbpf_logger;
 	enum pw_log_level lvl = level == LIBBPF_WARN ? PW_LOG_WARN : PW_LOG_DEBUG;
-	char msg[1024];
-	size_t len;
+	char small[1024], *msg = small, *line, *nl;
+	va_list again;
+	int n;
 
 	if (!in_window)
 		return previous_print ? previous_print(level, fmt, ap) : 0;
 	if (!log || !log->fn)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	len = strlen(msg);
-	while (len && msg[len - 1] == '\n')
-		msg[--len] = 0;
-	log->fn(lvl, msg, log->userdata);
+	va_copy(again, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	/*
+	 * A verifier log comes as one message of many kilobytes, and its last
+	 * lines say why the load failed: never cut it, hand it on line by line.
+	 */
+	if (n >= (int)sizeof(small) && (msg = malloc((size_t)n + 1)))
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	else if (!msg)
+		msg = small; /* out of memory: the first kilobyte at least */
+	va_end(again);
+	for (line = msg; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (*line || nl) /* keep empty lines inside, not the final newline */
+			log->fn(lvl, line, log->userdata);
+		if (!nl)
+			break;
+	}
+	if (msg != small)
+		free(msg);
 	return 0;
 }
 

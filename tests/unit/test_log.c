@@ -105,12 +105,50 @@ static void public_api_keeps_app_print(void **state)
 	assert_non_null(strstr(app_last, "pw-test-log.bpf.o"));
 }
 
+static char collected[16384];
+
+static void collect_fn(enum pw_log_level level, const char *msg, void *userdata)
+{
+	size_t len = strlen(collected);
+
+	(void)level;
+	(*(int *)userdata)++;
+	assert_null(strchr(msg, '\n')); /* one line per call */
+	snprintf(collected + len, sizeof(collected) - len, "%s|", msg);
+}
+
+/*
+ * A message longer than any fixed buffer (a verifier log is kilobytes, its
+ * reason in the last lines) reaches the logger whole: here libbpf's
+ * message about a 3000-byte path, which a 1 KiB buffer used to cut.
+ */
+static void long_message_whole(void **state)
+{
+	struct pw_logger log = { .fn = collect_fn, .userdata = &logger_calls };
+	char path[3100];
+	struct bpf_object *obj;
+	int n = snprintf(path, sizeof(path), "/nonexistent/");
+
+	(void)state;
+	for (; n < 3000; n++)
+		path[n] = (char)('a' + n % 26);
+	snprintf(path + n, sizeof(path) - (size_t)n, "/pw-test-log-end.bpf.o");
+	collected[0] = 0;
+	pw_log_libbpf_begin(&log);
+	obj = bpf_object__open_file(path, NULL);
+	pw_log_libbpf_end();
+	assert_true(libbpf_get_error(obj) != 0 || obj == NULL);
+	assert_true(logger_calls >= 1);
+	assert_non_null(strstr(collected, path)); /* the whole path, its end included */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(window_routes_then_chains, setup),
 		cmocka_unit_test_setup(silent_window, setup),
 		cmocka_unit_test_setup(public_api_keeps_app_print, setup),
+		cmocka_unit_test_setup(long_message_whole, setup), /* after the others: they install app_print first */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
