@@ -33,7 +33,6 @@ static __always_inline void count_lost(__u32 type)
 	__sync_fetch_and_add(&lost[type & (PW_LOST_SLOTS - 1)], 1);
 }
 
-/* Whether events caused by the current task are tracked; counts it if not. */
 struct pw_comm_arg {
 	char c[PW_COMM_LEN];
 };
@@ -56,6 +55,7 @@ __noinline __u8 pw_effective_verdict(__u32 tgid, __u32 uid, const struct pw_comm
 	return effective_verdict(tgid, uid, local);
 }
 
+/* Whether events caused by the current task are tracked; counts it if not. */
 static __always_inline bool current_tracked(struct task_struct *task, char comm[PW_COMM_LEN])
 {
 	struct pw_comm_arg c;

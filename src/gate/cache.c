@@ -178,21 +178,18 @@ static int place_mark(struct pw_gate_cache *c, int fd)
  * and FUSE filesystems can change under the kernel's feet). Root, who can
  * rewrite anything, is not what the gate defends against.
  */
-static const char *allow_file_veto(int fd)
+static const char *allow_file_veto(int fd, const struct pw_gate_file_id *id)
 {
 	static const unsigned long remote_fs[] = {
 		0x65735546 /* FUSE */, 0x6969 /* NFS */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */,
 		0x01021997 /* 9P */, 0x00c36400 /* CEPH */, 0x517b /* SMB */,
 	};
 	struct statfs sfs;
-	struct stat st;
 	char magic[2];
 
-	if (fstat(fd, &st))
-		return "the image could not be examined";
-	if (st.st_uid != 0)
+	if (id->uid != 0)
 		return "not owned by root: its owner could change it unseen (a shared writable mapping)";
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
+	if (id->mode & (S_IWGRP | S_IWOTH))
 		return "writable by group or others: they could change it unseen (a shared writable mapping)";
 	if (!fstatfs(fd, &sfs))
 		for (size_t i = 0; i < sizeof(remote_fs) / sizeof(*remote_fs); i++)
@@ -240,7 +237,7 @@ const char *pw_gate_cache_insert(struct pw_gate_cache *c, int fd, const struct p
 	const char *why = NULL;
 	int keep_fd = -1;
 
-	if (v == PW_EXEC_ALLOW && (why = allow_file_veto(fd))) /* a stale deny only fails closed */
+	if (v == PW_EXEC_ALLOW && (why = allow_file_veto(fd, id))) /* a stale deny only fails closed */
 		return why;
 	pthread_mutex_lock(&c->lock);
 	if (!c->cap || c->fan_fd < 0) {

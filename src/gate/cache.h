@@ -17,18 +17,24 @@
 
 #include "procward.h"
 
-/* What a cached verdict is for: the image as fstat saw it before the verdict. */
+/*
+ * What a cached verdict is for: the image as fstat saw it before the
+ * verdict, with its owner and mode (who could change it unseen).
+ */
 struct pw_gate_file_id {
 	dev_t dev;
 	ino_t ino;
 	struct timespec ctime, mtime;
 	off_t size;
+	uid_t uid;
+	mode_t mode;
 };
 
 static inline void pw_gate_file_id_of(struct pw_gate_file_id *id, const struct stat *st)
 {
 	*id = (struct pw_gate_file_id){ .dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim,
-					.mtime = st->st_mtim, .size = st->st_size };
+					.mtime = st->st_mtim, .size = st->st_size, .uid = st->st_uid,
+					.mode = st->st_mode };
 }
 
 struct pw_gate_cache_entry {

@@ -20,6 +20,7 @@
 #include "access/access.h"
 #include "snapshot/names.h"
 #include "monitor/proctable.h"
+#include "core/array.h"
 #include "core/opts.h"
 #include "core/percpu.h"
 
@@ -252,17 +253,8 @@ static void redact_event(struct pw_monitor *m, struct pw_event *ev)
 		len += strlen(ev->argv[i]) + 1;
 	free(m->redacted);
 	m->redacted = NULL;
-	if (len > m->redact_scratch_cap) {
-		char *nb = realloc(m->redact_scratch, len);
-
-		if (nb) {
-			m->redact_scratch = nb;
-			m->redact_scratch_cap = len;
-		}
-	}
-	if (len > m->redact_scratch_cap) {
-		ret = -ENOMEM;
-	} else {
+	ret = pw_array_grow((void **)&m->redact_scratch, &m->redact_scratch_cap, len, 1, 256);
+	if (!ret) {
 		p = m->redact_scratch;
 		for (size_t i = 0; i < ev->argc; i++)
 			p = stpcpy(p, ev->argv[i]) + 1;

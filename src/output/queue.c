@@ -5,8 +5,8 @@
  * monitor callback, a gate's decision thread) ever waits on a target.
  */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -345,7 +345,7 @@ int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *
 	size_t i = 0;
 
 	while (i < n) {
-		size_t first = i, bytes = 0, done;
+		size_t k = i, bytes = 0, done;
 		int cnt = 0, err;
 
 		do {
@@ -357,17 +357,11 @@ int pw_fd_write_lines(int fd, const struct target_env *env, const struct iovec *
 		err = pw_fd_write_all(fd, false, env, iov, cnt, &done);
 		if (!err)
 			continue;
-		/* the lines written whole stay counted as written; the rest failed */
-		for (size_t k = first; k < n; k++) {
-			size_t len = k < i ? lines[k].iov_len + 1 : 0;
-
-			if (k < i && done >= len) {
-				done -= len;
-				continue;
-			}
+		/* the lines this call wrote whole stay written; from the first cut one on, all failed */
+		for (; k < i && done >= lines[k].iov_len + 1; k++)
+			done -= lines[k].iov_len + 1;
+		for (; k < n; k++)
 			failed[k] = true;
-			done = 0;
-		}
 		return err;
 	}
 	return 0;
@@ -389,10 +383,10 @@ static int sink_write(struct pw_sink *o, struct out_target *s, const struct line
 
 /*
  * A batch to one target; failed[i] is set for each line it did not take.
- * Byte streams (files, pipes) get the whole batch in one writev: the
- * syscall and the file system's per-write cost were most of the writer's
- * CPU when each line was its own write. Datagram targets keep one record
- * per message, which is what their readers parse.
+ * Files get the whole batch in one writev, pipes and FIFOs in writes of at
+ * most PIPE_BUF: the syscall and the file system's per-write cost were most
+ * of the writer's CPU when each line was its own write. Datagram targets
+ * keep one record per message, which is what their readers parse.
  */
 static void sink_write_batch(struct pw_sink *o, struct out_target *s, struct line *const *batch,
 			     const struct iovec *lines, size_t n, bool *failed)

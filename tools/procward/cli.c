@@ -310,8 +310,7 @@ int cli_out_open(struct cli_out *o, const struct cli_output_opts *opts)
 	o->is_tty = isatty(o->fd);
 	o->cap = OUT_CAP;
 	o->buf = malloc(o->cap);
-	o->recs = calloc(OUT_MAX_RECS, sizeof(*o->recs));
-	if (!o->buf || !o->recs) {
+	if (!o->buf) {
 		cli_err("out of memory");
 		return EXIT_RUNTIME;
 	}
