@@ -83,6 +83,15 @@ fi
 
 echo
 echo "suite times: ${timings[*]} (total ${SECONDS}s)"
-[ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+if [ ${#failed_suites[@]} -gt 0 ]; then
+	echo "failed suites: ${failed_suites[*]}"
+	# CI keeps only the tail of the output: repeat what each failed suite said
+	# of its failures (FAIL/not ok lines and the checks just before them).
+	for name in "${failed_suites[@]}"; do
+		echo "--- $name: failures"
+		grep -n -B6 -E '(^|[[:space:]])(FAIL|not ok|FAILED|panicked)|: CHECK|exception:' "$log/$name.out" |
+			grep -v -E '^[0-9]+-[[:space:]]*ok[[:space:]]' | tail -60
+	done
+fi
 echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ ${#failed_suites[@]} -eq 0 ] && [ "$total_fail" -eq 0 ]
