@@ -1257,6 +1257,22 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * from either wins). If the guardian dies too, held processes stay stopped
  * (SIGCONT by root releases them: the watch is gone with the gate).
  *
+ * Mounts: at start the gate marks every filesystem of its own mount
+ * namespace, and each one mounted there later (POLLPRI on mountinfo). A
+ * mount(2) or move_mount(2) in any other mount namespace (a container's, a
+ * user's `unshare -Urm`) is reported by a syscall tracepoint, and the gate
+ * marks the new filesystems it finds in that namespace's mountinfo,
+ * resolved through /proc/PID/root without following symlinks and checked
+ * by device (pw_gate_stats.filesystems_marked_mounted; not FUSE, whose
+ * server could stall the gate). This is an optimisation of "Held execs",
+ * not a replacement: an exec from a filesystem before it was marked (an
+ * exec right after its mount; a detached fsmount(2) tree never attached;
+ * a report lost in a flood of mounts, mounts_lost) is held or, on kernels
+ * before 6.13, killed, as before. It needs the syscall tracepoints
+ * (tracefs, mounted by the gate if it can); without them, and with
+ * mounts = PW_GATE_MOUNTS_OWN_NS, only the gate's own namespace is
+ * marked as mounted.
+ *
  * The loader: `ld.so PROGRAM [ARGS]` (the system's ELF interpreters, found
  * at start from PT_INTERP of /bin/sh and friends, or a copy of one by size
  * and SHA-256) maps PROGRAM with a plain open(), which fanotify never asks
@@ -1349,6 +1365,15 @@ enum pw_gate_interp {
 };
 
 /*
+ * Which filesystems the gate marks for exec permission events as they are
+ * mounted (see "Mounts").
+ */
+enum pw_gate_mounts {
+	PW_GATE_MOUNTS_EVERY_NS = 0, /* its own mount namespace's, and every other's */
+	PW_GATE_MOUNTS_OWN_NS = 1,   /* its own only: execs from others' are held (or killed) */
+};
+
+/*
  * Called on a worker thread for each exec the static rules leave open. Give
  * a verdict with pw_exec_allow()/pw_exec_deny(), in the handler or, after
  * pw_exec_defer(), later from any thread. Returning without a verdict (and
@@ -1435,6 +1460,7 @@ struct pw_gate_opts {
 	 * Borrowed: must outlive the gate. NULL: none.
 	 */
 	const struct pw_redactor *redact;
+	enum pw_gate_mounts mounts;    /* 0: marked as mounted in every mount namespace */
 };
 
 #define PW_GATE_RECORD_DENIED (1u << 0)
@@ -1598,6 +1624,11 @@ struct pw_gate_stats {
 	 * safety") that the guardian allowed although timeout_verdict denies.
 	 */
 	uint64_t guardian_out_of_scope;
+	/* --- mounts in other mount namespaces (see "Mounts") --- */
+	uint64_t filesystems_marked_mounted; /* ... marked when the mount was reported */
+	uint64_t mounts_reported;   /* mount(2)/move_mount(2) in other namespaces the gate was told of */
+	uint64_t mounts_lost;       /* ... it could not be told of: the kernel's queue was full */
+	uint64_t mounts_unresolved; /* ... whose namespace had no process left to read it through */
 };
 PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats);
 

@@ -499,7 +499,8 @@ public:
 
 	void watch_access(const AccessTarget &t)
 	{
-		pw_access_target c{};
+		pw_access_target c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.pid = t.pid;
 		c.name = t.name.empty() ? nullptr : t.name.c_str();
@@ -508,7 +509,8 @@ public:
 	}
 	void unwatch_access(const AccessTarget &t)
 	{
-		pw_access_target c{};
+		pw_access_target c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.pid = t.pid;
 		c.name = t.name.empty() ? nullptr : t.name.c_str();
@@ -530,7 +532,8 @@ public:
 	// Throws EnforcementUnavailable without BPF LSM (nothing is stored).
 	void protect(const ProtectRule &r)
 	{
-		pw_protect_rule c{};
+		pw_protect_rule c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.pid = r.pid;
 		c.name = r.name.empty() ? nullptr : r.name.c_str();
@@ -542,7 +545,8 @@ public:
 	}
 	void unprotect(pid_t pid, const std::string &name = "")
 	{
-		pw_protect_rule c{};
+		pw_protect_rule c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.pid = pid;
 		c.name = name.empty() ? nullptr : name.c_str();
@@ -731,7 +735,8 @@ public:
 	// Returns the rule's index, which alert events carry (alert_rule()).
 	int add_alert(const AlertRule &r)
 	{
-		pw_alert_rule c{};
+		pw_alert_rule c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.kind = static_cast<enum pw_alert_kind>(r.kind);
 		c.threshold = r.threshold;
@@ -1043,7 +1048,8 @@ public:
 		st_->handler = std::move(handler);
 		st_->opts = std::move(opts);
 		const GateOptions &o = st_->opts;
-		pw_gate_opts c{};
+		pw_gate_opts c;
+		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
 		c.sz = sizeof(c);
 		c.handler = st_->handler ? on_request : nullptr;
 		c.userdata = st_.get();

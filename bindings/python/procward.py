@@ -256,6 +256,7 @@ class _GateOpts(Structure):
         ("decision_filter", c_uint),
         ("kill_on_missed_deadline", c_uint),
         ("redact", c_void_p),  # const struct pw_redactor *: not exposed yet
+        ("mounts", c_int),  # enum pw_gate_mounts; 0: every mount namespace
     ]
 
 
@@ -290,6 +291,8 @@ _GATE_STATS_FIELDS = (
     "held", "held_killed", "held_resumed_killed", "held_escaped", "via_loader",
     "loader_unresolved", "cache_stale", "tree_dropped", "guardian_held", "filesystems_marked_held",
     "guardian_out_of_scope",
+    # mounts in other mount namespaces
+    "filesystems_marked_mounted", "mounts_reported", "mounts_lost", "mounts_unresolved",
 )
 
 
@@ -1600,6 +1603,10 @@ class GateStats:
     guardian_held: int = 0        # held execs the guardian released for the gate
     filesystems_marked_held: int = 0  # other namespaces' filesystems marked through a held exec
     guardian_out_of_scope: int = 0  # exec-opens out of the rules' scope the guardian allowed
+    filesystems_marked_mounted: int = 0  # other namespaces' filesystems marked as mounted
+    mounts_reported: int = 0      # mounts in other namespaces the gate was told of
+    mounts_lost: int = 0          # ... it could not be told of (the kernel's queue was full)
+    mounts_unresolved: int = 0    # ... whose namespace had no process left to read it through
 
 
 @dataclasses.dataclass(frozen=True)

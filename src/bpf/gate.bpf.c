@@ -27,6 +27,7 @@ __u64 ungated_lost = 0;
 __u64 cache_hits = 0;     /* execs whose main image carried a cached allow */
 __u64 tree_dropped = 0;   /* children that could not inherit subject bits: gate_tree was full */
 __u64 cache_stale = 0;    /* cached allows found stale at exec (the file's ctime moved) */
+__u64 mounts_lost = 0;    /* mounts in other namespaces not reported: gate_mounts was full */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -61,6 +62,12 @@ struct {
 	__type(key, struct pw_gate_inode);
 	__type(value, struct pw_gate_ctime);
 } gate_cached SEC(".maps");
+
+/* Mounts in other mount namespaces, for the gate's mount thread (gate/mounts.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024);
+} gate_mounts SEC(".maps");
 
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
@@ -546,4 +553,50 @@ int BPF_PROG(pw_gate_exit, struct task_struct *p)
 	if (gate_cfg.hold_mode == PW_GATE_HOLD_MODE_HOLD)
 		bpf_map_delete_elem(&gate_held, &tgid); /* a held process that died (killed) */
 	return 0;
+}
+
+/*
+ * A mount that may have brought a new filesystem into another mount
+ * namespace (a container's, an `unshare -m` user's): the gate marks only
+ * what it can see, so it is told. Its own namespace's mounts it sees on
+ * /proc/self/mountinfo. An exec from the new filesystem before user space
+ * marked it is still held (or killed) at exec: this only makes that rare.
+ */
+static __always_inline int report_mount(long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct pw_gate_mount *m;
+	__u64 pid_tgid;
+	__u32 ns;
+
+	if (ret != 0 || !gate_cfg.enabled)
+		return 0;
+	ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	if (ns == gate_cfg.self_mnt_ns)
+		return 0;
+	m = bpf_ringbuf_reserve(&gate_mounts, sizeof(*m), 0);
+	if (!m) {
+		__sync_fetch_and_add(&mounts_lost, 1);
+		return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	m->pid = (__u32)(pid_tgid >> 32);
+	m->tid = (__u32)pid_tgid;
+	m->mnt_ns = ns;
+	m->__pad = 0;
+	bpf_ringbuf_submit(m, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int pw_gate_exit_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return report_mount(ctx->ret);
+}
+
+/* fsmount(2) makes a detached mount; move_mount(2) attaches it (and moves others). */
+SEC("tracepoint/syscalls/sys_exit_move_mount")
+int pw_gate_exit_move_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return report_mount(ctx->ret);
 }

@@ -30,7 +30,7 @@
 #define pw_rule__last_field id
 #define pw_access_target__last_field access
 #define pw_protect_rule__last_field except_pid
-#define pw_gate_opts__last_field redact
+#define pw_gate_opts__last_field mounts
 #define pw_gate_rule__last_field cache
 #define pw_output_opts__last_field mode
 #define pw_sampler_opts__last_field max_processes

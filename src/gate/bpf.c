@@ -140,7 +140,8 @@ static int load_subjects(struct pw_gate *g)
 int pw_gate_load_bpf(struct pw_gate *g)
 {
 	struct gate_bpf *skel;
-	bool tracepoints;
+	bool tracepoints, watch_mounts;
+	struct stat ns;
 	int err;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
@@ -159,6 +160,13 @@ int pw_gate_load_bpf(struct pw_gate *g)
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execve, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_enter_execveat, tracepoints);
 	bpf_program__set_autoload(skel->progs.pw_gate_sys_enter, !tracepoints);
+	/* Mounts in other namespaces: syscall tracepoints only (a raw sys_exit would tax every syscall). */
+	watch_mounts = tracepoints && g->opts.mounts == PW_GATE_MOUNTS_EVERY_NS;
+	bpf_program__set_autoload(skel->progs.pw_gate_exit_mount, watch_mounts);
+	bpf_program__set_autoload(skel->progs.pw_gate_exit_move_mount, watch_mounts);
+	if (!watch_mounts && g->opts.mounts == PW_GATE_MOUNTS_EVERY_NS)
+		pw_log(&g->log, PW_LOG_INFO, "no tracefs: filesystems mounted in other mount namespaces are "
+		       "not marked as mounted (their execs are held)");
 	err = gate_bpf__load(skel);
 	if (err) {
 		pw_log(&g->log, PW_LOG_ERROR, "loading the gate programs failed: %s", pw_strerror(err));
@@ -166,6 +174,8 @@ int pw_gate_load_bpf(struct pw_gate *g)
 		goto out;
 	}
 	skel->bss->gate_cfg.self_pid = g->self_pid;
+	if (!stat("/proc/self/ns/mnt", &ns)) /* else 0: every mount is reported, ours rescanned too */
+		skel->bss->gate_cfg.self_mnt_ns = (__u32)ns.st_ino;
 	skel->bss->gate_cfg.fail_closed = g->opts.fail_closed_ungated;
 	skel->bss->gate_cfg.report_cached = pw_gate_decision_wanted(g, PW_EXEC_ALLOW, PW_GATE_BY_CACHE);
 	pw_gate_argv_init(g); /* argv.c */

@@ -54,7 +54,7 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	PW_OPTS_COPY(&g->opts, opts);
 	if (!verdict_ok(g->opts.timeout_verdict) || !verdict_ok(g->opts.error_verdict) ||
 	    g->opts.interpreters > PW_GATE_INTERP_HANDLER || g->opts.workers > 1024 ||
-	    g->opts.cache_entries > PW_GATE_CACHE_MAX) {
+	    g->opts.cache_entries > PW_GATE_CACHE_MAX || (unsigned int)g->opts.mounts > PW_GATE_MOUNTS_OWN_NS) {
 		free(g);
 		return -EINVAL;
 	}
@@ -182,9 +182,7 @@ static void gate_shutdown(struct pw_gate *g)
 		g->skel->bss->gate_cfg.enabled = 0;
 	if (g->stop_fd >= 0)
 		(void)!write(g->stop_fd, &one, sizeof(one));
-	if (g->have_mounts)
-		pthread_join(g->mounts, NULL);
-	g->have_mounts = false;
+	pw_gate_marks_stop(g);
 	/*
 	 * No new events from here; then the reader answers what is queued and
 	 * in flight. (It waits for this: answered before the flush, a main
@@ -234,9 +232,7 @@ static void gate_shutdown(struct pw_gate *g)
 	g->q_head = g->q_tail = g->inflight = NULL;
 	free(g->workers);
 	g->workers = NULL;
-	free(g->devs);
-	g->devs = NULL;
-	g->n_devs = g->cap_devs = 0;
+	pw_gate_marks_fini(g);
 	g->started = false;
 }
 
@@ -256,7 +252,8 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->held = g->held_killed = g->held_escaped = g->via_loader = g->loader_unresolved = 0; /* issue 12 */
 	g->fs_marked_held = 0;
 	memset(g->tids, 0, sizeof(g->tids));
-	g->fs_marked = g->fs_unmarkable = 0;
+	g->marks.marked = g->marks.unmarkable = g->marks.marked_mounted = 0;
+	g->marks.reported = g->marks.unresolved = g->marks.lost_saved = 0;
 	atomic_store(&g->flushed, false);
 	err = pw_gate_open_group(g);
 	if (err)
@@ -301,8 +298,8 @@ PW_API int pw_gate_start(struct pw_gate *g)
 	g->have_reader = true;
 	g->skel->bss->gate_cfg.enabled = 1;
 	/* The reader runs: execs may now wait on this gate. */
-	pw_gate_mark_filesystems(g);
-	if (!g->fs_marked) {
+	pw_gate_marks_own(g);
+	if (!g->marks.marked) {
 		pw_log(&g->log, PW_LOG_ERROR, "no filesystem could be marked for exec permission events");
 		err = -PW_ERR_KERNEL_FEATURE;
 		goto fail;
@@ -313,12 +310,11 @@ PW_API int pw_gate_start(struct pw_gate *g)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		g->skel->bss->gate_cfg.armed_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	}
-	err = -pthread_create(&g->mounts, NULL, pw_gate_mounts_main, g);
+	err = pw_gate_marks_start(g);
 	if (err)
 		goto fail;
-	g->have_mounts = true;
 	pw_log(&g->log, PW_LOG_INFO, "exec gate started: %" PRIu64 " filesystems gated, %" PRIu64
-	       " not markable, deny errno %s", (uint64_t)g->fs_marked, (uint64_t)g->fs_unmarkable,
+	       " not markable, deny errno %s", (uint64_t)g->marks.marked, (uint64_t)g->marks.unmarkable,
 	       g->deny_errno_ok ? "supported" : "EPERM only");
 	return 0;
 fail:
@@ -374,8 +370,8 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.ungated_lost = g->skel ? __atomic_load_n(&g->skel->bss->ungated_lost, __ATOMIC_RELAXED) : 0;
 	s.no_args = atomic_load(&c->no_args);
 	s.sink_dropped = atomic_load(&c->sink_dropped);
-	s.filesystems_marked = g->fs_marked;
-	s.filesystems_unmarkable = g->fs_unmarkable;
+	s.filesystems_marked = atomic_load(&g->marks.marked);
+	s.filesystems_unmarkable = atomic_load(&g->marks.unmarkable);
 	s.extensions = atomic_load(&c->extensions);
 	s.cache_hits = atomic_load(&g->cache.hits) +
 		       (g->skel ? __atomic_load_n(&g->skel->bss->cache_hits, __ATOMIC_RELAXED)
@@ -412,6 +408,10 @@ PW_API int pw_gate_stats(const struct pw_gate *g, struct pw_gate_stats *stats)
 	s.loader_unresolved = atomic_load(&g->loader_unresolved);
 	s.cache_stale = g->skel ? __atomic_load_n(&g->skel->bss->cache_stale, __ATOMIC_RELAXED) : 0;
 	s.filesystems_marked_held = atomic_load(&g->fs_marked_held);
+	s.filesystems_marked_mounted = atomic_load(&g->marks.marked_mounted);
+	s.mounts_reported = atomic_load(&g->marks.reported);
+	s.mounts_lost = pw_gate_marks_lost(g);
+	s.mounts_unresolved = atomic_load(&g->marks.unresolved);
 	s.tree_dropped = g->skel ? __atomic_load_n(&g->skel->bss->tree_dropped, __ATOMIC_RELAXED) : 0;
 	sz = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
 	memcpy(stats, &s, sz);

@@ -17,6 +17,7 @@
 #include "bpf/abi/gate.h"
 #include "gate/cache.h"
 #include "gate/guardian.h"
+#include "gate/mounts.h"
 
 /* ------------------------------------------------------------ SHA-256 */
 struct pw_sha256 {
@@ -216,10 +217,10 @@ struct pw_gate {
 	atomic_bool stopping;
 	struct gate_counters c;
 
-	pthread_t reader, mounts;
+	pthread_t reader;
 	pthread_t *workers;
 	unsigned int n_workers;
-	bool have_reader, have_mounts;
+	bool have_reader;
 
 	struct pw_fork_hook fork_hook; /* fork.c: a forked child closes the gate's descriptors */
 	atomic_bool flushed;        /* stopping: the marks are gone, no new event can come */
@@ -258,10 +259,7 @@ struct pw_gate {
 	int cached_fd;              /* BPF map gate_cached, handed to the cache */
 	uint64_t kernel_cache_hits; /* the kernel's count, saved when the gate stopped */
 
-	/* filesystems marked (mount thread) */
-	dev_t *devs;
-	size_t n_devs, cap_devs;
-	atomic_uint_fast64_t fs_marked, fs_unmarkable;
+	struct pw_gate_marks marks; /* filesystems marked, and the mount thread (mounts.c) */
 
 	/* ---- liveness: the guardian process (guardian.c) and shutdown (gate.c) */
 	struct pw_guard_shm *guard;     /* shared with the guardian; NULL when none runs */
@@ -351,10 +349,8 @@ void *pw_gate_watch_main(void *arg);
 void pw_gate_fork_register(struct pw_gate *g);
 void pw_gate_fork_unregister(struct pw_gate *g);
 
-/* fanotify.c: the fanotify group and its marks */
+/* fanotify.c: the fanotify group (its marks: mounts.h) */
 int pw_gate_open_group(struct pw_gate *g);
-void pw_gate_mark_filesystems(struct pw_gate *g);
-void *pw_gate_mounts_main(void *arg);
 
 /* bpf.c: the kernel programs */
 int pw_gate_load_bpf(struct pw_gate *g);

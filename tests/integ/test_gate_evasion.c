@@ -258,11 +258,17 @@ static void log_cb(enum pw_log_level level, const char *msg, void *ud)
 }
 
 /* A gate for uid 65534 only: the rules deny `denied` by hash, and allow (cached) two victims. */
-static struct pw_gate *start_gate(bool with_handler)
+/*
+ * The gate these tests run: a deny rule for nobody's copy of the denied
+ * program, nobody the only gated user. mounts: PW_GATE_MOUNTS_OWN_NS for
+ * the tests of held execs, so that a private namespace's tmpfs stays
+ * unmarked and each exec from it is held, not raced by the mount thread.
+ */
+static struct pw_gate *start_gate_mounts(bool with_handler, enum pw_gate_mounts mounts)
 {
 	PW_OPTS(pw_gate_opts, o, .handler = with_handler ? handler : NULL, .userdata = &seen,
 		.timeout_ms = 15000, .timeout_verdict = PW_EXEC_DENY, .on_decision = on_decision,
-		.decision_userdata = &seen, .log = log_cb);
+		.decision_userdata = &seen, .log = log_cb, .mounts = mounts);
 	struct pw_gate *g = NULL;
 	char rule[512];
 
@@ -284,6 +290,11 @@ static struct pw_gate *start_gate(bool with_handler)
 	assert_int_equal(pw_gate_start(g), 0);
 	holds = pw_gate_hold_supported(g);
 	return g;
+}
+
+static struct pw_gate *start_gate(bool with_handler)
+{
+	return start_gate_mounts(with_handler, PW_GATE_MOUNTS_OWN_NS);
 }
 
 static bool killed(int status);
@@ -445,14 +456,14 @@ static pid_t run_in_private_ns(const char *src, const char *marker)
  * uid 65534, in a private mount namespace with a tmpfs of its own: `first`
  * runs from it, then `second` does. The two wait statuses go to status_fd.
  */
-static pid_t run_twice_in_private_ns(const char *first, const char *first_marker, const char *second,
-				     const char *second_marker, int status_fd)
+static pid_t run_twice_in_private_ns_synced(const char *first, const char *first_marker, const char *second,
+					    const char *second_marker, int status_fd, int ready_fd, int go_fd)
 {
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char mnt[128], p1[160], p2[160];
+		char mnt[128], p1[160], p2[160], go;
 		int st[2];
 
 		enter_private_ns(mnt, sizeof(mnt));
@@ -460,6 +471,9 @@ static pid_t run_twice_in_private_ns(const char *first, const char *first_marker
 		snprintf(p2, sizeof(p2), "%s/second", mnt);
 		copy_in_child(first, p1);
 		copy_in_child(second, p2);
+		/* with ready_fd: say the tmpfs is mounted and filled, run once told to */
+		if (ready_fd >= 0 && (write(ready_fd, "r", 1) != 1 || read(go_fd, &go, 1) != 1))
+			_exit(99);
 		for (int i = 0; i < 2; i++) {
 			pid_t c = fork();
 
@@ -473,6 +487,12 @@ static pid_t run_twice_in_private_ns(const char *first, const char *first_marker
 		_exit(write(status_fd, st, sizeof(st)) == sizeof(st) ? 0 : 98);
 	}
 	return pid;
+}
+
+static pid_t run_twice_in_private_ns(const char *first, const char *first_marker, const char *second,
+				     const char *second_marker, int status_fd)
+{
+	return run_twice_in_private_ns_synced(first, first_marker, second, second_marker, status_fd, -1, -1);
 }
 
 /* uid 65534: `src` copied into a memfd, run with fexecve (execveat AT_EMPTY_PATH). */
@@ -582,6 +602,7 @@ static void test_private_mount_ns(void **state)
 	free_gate(NULL);
 	fprintf(stderr, "private ns: %" PRIu64 " held, %" PRIu64 " killed at exec\n", st.held, st.held_killed);
 	assert_true(st.held >= 2);
+	assert_int_equal(st.filesystems_marked_mounted, 0); /* PW_GATE_MOUNTS_OWN_NS */
 }
 
 /*
@@ -623,6 +644,72 @@ static void test_private_mount_ns_marked(void **state)
 	assert_false(exists(second));
 	assert_int_equal(st.held, 1);
 	assert_true(st.filesystems_marked_held >= 1);
+}
+
+/*
+ * A tmpfs mounted in another mount namespace is marked when the kernel
+ * reports the mount (PW_GATE_MOUNTS_EVERY_NS), before anything runs from
+ * it: a legitimate program there runs, unheld (on 6.1/6.12 too, where an
+ * unmarked one would be killed at exec), and a denied one fails its
+ * execve with EPERM, asked about at its open. The child runs once the
+ * gate's counter shows the mark (not a sleep: the mark is what is tested).
+ */
+static void test_foreign_mount_marked(void **state)
+{
+	char first[160], second[160], c;
+	struct pw_gate_stats st = { .sz = sizeof(st) };
+	int p[2], ready[2], go[2], statuses[2], status;
+	struct pw_gate *g;
+	pid_t pid;
+
+	(void)state;
+	require_bpf();
+	marker_path(first, sizeof(first), "mnt-legit");
+	marker_path(second, sizeof(second), "mnt-denied");
+	g = start_gate_mounts(false, PW_GATE_MOUNTS_EVERY_NS);
+	if (access("/sys/kernel/tracing/events/syscalls/sys_exit_mount", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_mount", F_OK)) {
+		free_gate(NULL);
+		fprintf(stderr, "SKIP: no syscall tracepoints: mounts in other namespaces are not reported\n");
+		skip();
+	}
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	pid = run_twice_in_private_ns_synced(legit, first, denied, second, p[1], ready[1], go[0]);
+	close(p[1]);
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read_within(ready[0], &c, 1, 10000), 1);
+	/* the mount was reported and its tmpfs marked: bounded wait on the gate's counter */
+	for (int i = 0; i < 500; i++) {
+		pw_gate_stats(g, &st);
+		if (st.filesystems_marked_mounted >= 1)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(read_within(p[0], statuses, sizeof(statuses), 1000), (int)sizeof(statuses));
+	close(p[0]);
+	close(ready[0]);
+	pw_gate_stats(g, &st);
+	free_gate(NULL);
+	fprintf(stderr, "foreign mount: %" PRIu64 " reported, %" PRIu64 " marked as mounted, %" PRIu64
+		" held; legit 0x%x, denied 0x%x\n", st.mounts_reported, st.filesystems_marked_mounted,
+		st.held, statuses[0], statuses[1]);
+	assert_true(st.mounts_reported >= 1);
+	assert_true(st.filesystems_marked_mounted >= 1);
+	assert_true(WIFEXITED(statuses[0]) && WEXITSTATUS(statuses[0]) == 0); /* ran, not held */
+	assert_true(exists(first));
+	assert_true(WIFEXITED(statuses[1])); /* the exec failed: nothing of it ran, no kill */
+	assert_int_equal(WEXITSTATUS(statuses[1]), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(second));
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.held_killed, 0);
 }
 
 /* Evasion 2: `ld.so PROGRAM`: decided on PROGRAM; a legitimate PROGRAM still runs. */
@@ -1085,6 +1172,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_private_mount_ns, free_gate),
 		cmocka_unit_test_teardown(test_private_mount_ns_marked, free_gate),
+		cmocka_unit_test_teardown(test_foreign_mount_marked, free_gate),
 		cmocka_unit_test_teardown(test_loader, free_gate),
 		cmocka_unit_test_teardown(test_memfd, free_gate),
 		cmocka_unit_test_teardown(test_cached_allow_rewritten, free_gate),

@@ -256,6 +256,7 @@ pub struct pw_gate_opts {
     pub decision_filter: c_uint,
     pub kill_on_missed_deadline: c_uint,
     pub redact: *const c_void, // const struct pw_redactor *: not exposed yet
+    pub mounts: c_uint,        // enum pw_gate_mounts; 0: every mount namespace
 }
 
 #[repr(C)]
@@ -322,6 +323,10 @@ pub struct pw_gate_stats {
     pub guardian_held: u64,
     pub filesystems_marked_held: u64,
     pub guardian_out_of_scope: u64,
+    pub filesystems_marked_mounted: u64,
+    pub mounts_reported: u64,
+    pub mounts_lost: u64,
+    pub mounts_unresolved: u64,
 }
 
 extern "C" {

@@ -991,12 +991,12 @@ impl<'h> Monitor<'h> {
     /// The C form of t with these rights; the name's storage comes along (keep it while c is used).
     fn access_target(t: &AccessTarget, access: u32) -> Result<(Option<CString>, ffi::pw_access_target)> {
         let name = opt_cstring(t.name.as_deref(), "access target")?;
-        let c = ffi::pw_access_target {
-            sz: std::mem::size_of::<ffi::pw_access_target>(),
-            pid: t.pid,
-            name: opt_ptr(&name),
-            access,
-        };
+        // Zeroed, tail padding included (see Gate::new): a literal leaves it undefined.
+        let mut c: ffi::pw_access_target = unsafe { std::mem::zeroed() };
+        c.sz = std::mem::size_of::<ffi::pw_access_target>();
+        c.pid = t.pid;
+        c.name = opt_ptr(&name);
+        c.access = access;
         Ok((name, c))
     }
 
@@ -1634,31 +1634,34 @@ impl Gate {
         });
         let ud = &*state as *const GateState as *mut c_void;
         let log_ud = state.log.as_ref().map_or(ptr::null_mut(), |l| l as *const LogFn as *mut c_void);
-        let c = ffi::pw_gate_opts {
-            sz: std::mem::size_of::<ffi::pw_gate_opts>(),
-            handler: if state.handler.is_some() { Some(on_request) } else { None },
-            userdata: ud,
-            timeout_ms: opts.timeout_ms,
-            timeout_verdict: opts.timeout_verdict.map_or(0, |v| v.raw()),
-            error_verdict: opts.error_verdict.map_or(0, |v| v.raw()),
-            workers: opts.workers,
-            max_extensions: opts.max_extensions,
-            max_pending: opts.max_pending,
-            interpreters: opts.interpreters as c_int,
-            fail_closed_ungated: opts.fail_closed_ungated,
-            audit: opts.audit,
-            on_decision: if state.on_decision.is_some() { Some(on_decision) } else { None },
-            decision_userdata: ud,
-            decision_queue: opts.decision_queue,
-            on_error: Some(on_gate_error),
-            log: if log_ud.is_null() { None } else { Some(log_trampoline) },
-            log_userdata: log_ud,
-            cache_entries: opts.cache_entries,
-            argv_in_kernel: opts.argv_in_kernel,
-            decision_filter: opts.decision_filter,
-            kill_on_missed_deadline: opts.kill_on_missed_deadline,
-            redact: ptr::null(),
-        };
+        // Zeroed, tail padding included: the library refuses options whose bytes
+        // past the last field it knows are not zero, and a struct literal
+        // leaves padding undefined (it ends in a 4-byte enum).
+        let mut c: ffi::pw_gate_opts = unsafe { std::mem::zeroed() };
+        c.sz = std::mem::size_of::<ffi::pw_gate_opts>();
+        c.handler = if state.handler.is_some() { Some(on_request) } else { None };
+        c.userdata = ud;
+        c.timeout_ms = opts.timeout_ms;
+        c.timeout_verdict = opts.timeout_verdict.map_or(0, |v| v.raw());
+        c.error_verdict = opts.error_verdict.map_or(0, |v| v.raw());
+        c.workers = opts.workers;
+        c.max_extensions = opts.max_extensions;
+        c.max_pending = opts.max_pending;
+        c.interpreters = opts.interpreters as c_int;
+        c.fail_closed_ungated = opts.fail_closed_ungated;
+        c.audit = opts.audit;
+        c.on_decision = if state.on_decision.is_some() { Some(on_decision) } else { None };
+        c.decision_userdata = ud;
+        c.decision_queue = opts.decision_queue;
+        c.on_error = Some(on_gate_error);
+        c.log = if log_ud.is_null() { None } else { Some(log_trampoline) };
+        c.log_userdata = log_ud;
+        c.cache_entries = opts.cache_entries;
+        c.argv_in_kernel = opts.argv_in_kernel;
+        c.decision_filter = opts.decision_filter;
+        c.kill_on_missed_deadline = opts.kill_on_missed_deadline;
+        c.redact = ptr::null();
+        c.mounts = 0; // PW_GATE_MOUNTS_EVERY_NS
         let mut raw = ptr::null_mut();
         check(unsafe { ffi::pw_gate_new(&c, &mut raw) }, "gate")?;
         let mut g = Gate { raw, state };

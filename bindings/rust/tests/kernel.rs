@@ -187,8 +187,8 @@ fn struct_layouts_match_the_header() {
 int main(void) {
 S(pw_proc_key, start_ns) S(pw_token, cgroup_id) S(pw_rule, id) S(pw_snapshot_opts, proc_root)
 S(pw_monitor_opts, redact) S(pw_monitor_stats, table_evictions) S(pw_access_target, access)
-S(pw_protect_rule, except_pid) S(pw_gate_opts, redact) S(pw_gate_rule, cache)
-S(pw_gate_stats, guardian_out_of_scope) S(pw_rusage, flags)
+S(pw_protect_rule, except_pid) S(pw_gate_opts, mounts) S(pw_gate_rule, cache)
+S(pw_gate_stats, mounts_unresolved) S(pw_rusage, flags)
 S(pw_proc_usage, argv) S(pw_sampler_opts, max_processes) S(pw_alert_rule, name)
 printf("PW_ALERT_CPU %d %d\n", PW_ALERT_CPU + 10 * PW_ALERT_RSS, PW_ALERT_THREADS + 10 * PW_MAX_ALERT_RULES);
 printf("PW_EVENT_RESOURCE_ALERT %d %zu\n", PW_EVENT_RESOURCE_ALERT, offsetof(struct pw_proc_usage, exit_status));
@@ -217,9 +217,9 @@ return 0; }"#,
         ("pw_monitor_stats", std::mem::size_of::<ffi::pw_monitor_stats>(), last_off!(ffi::pw_monitor_stats, table_evictions)),
         ("pw_access_target", std::mem::size_of::<ffi::pw_access_target>(), last_off!(ffi::pw_access_target, access)),
         ("pw_protect_rule", std::mem::size_of::<ffi::pw_protect_rule>(), last_off!(ffi::pw_protect_rule, except_pid)),
-        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, redact)),
+        ("pw_gate_opts", std::mem::size_of::<ffi::pw_gate_opts>(), last_off!(ffi::pw_gate_opts, mounts)),
         ("pw_gate_rule", std::mem::size_of::<ffi::pw_gate_rule>(), last_off!(ffi::pw_gate_rule, cache)),
-        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, guardian_out_of_scope)),
+        ("pw_gate_stats", std::mem::size_of::<ffi::pw_gate_stats>(), last_off!(ffi::pw_gate_stats, mounts_unresolved)),
         ("pw_rusage", std::mem::size_of::<ffi::pw_rusage>(), last_off!(ffi::pw_rusage, flags)),
         ("pw_proc_usage", std::mem::size_of::<ffi::pw_proc_usage>(), last_off!(ffi::pw_proc_usage, argv)),
         ("pw_sampler_opts", std::mem::size_of::<ffi::pw_sampler_opts>(), last_off!(ffi::pw_sampler_opts, max_processes)),

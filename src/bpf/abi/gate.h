@@ -116,7 +116,7 @@ struct pw_gate_bpf_config {
 	__u64 scope_masks[PW_GATE_MAX_SCOPES];
 	/* --- held execs (issue 12) --- */
 	__u32 hold_mode;      /* PW_GATE_HOLD_MODE_*: what an ungated exec of a gated process gets */
-	__u32 __pad2;
+	__u32 self_mnt_ns;    /* the gate's mount namespace (inode): its mounts are not reported */
 };
 
 /*
@@ -153,6 +153,18 @@ struct pw_gate_held {
 #define PW_GATE_HELD_WAITING 1  /* stopped, no verdict yet: a SIGCONT or tracer kills it */
 #define PW_GATE_HELD_RELEASED 2 /* allowed: user space sends the SIGCONT */
 #define PW_GATE_HELD_DENIED 3   /* denied: user space sends the SIGKILL */
+
+/*
+ * Ring-buffer record (gate_mounts): a mount(2) or move_mount(2) succeeded
+ * in a mount namespace other than the gate's. User space marks the new
+ * filesystems it finds in that namespace's mountinfo (gate/mounts.c).
+ */
+struct pw_gate_mount {
+	__u32 pid;
+	__u32 tid;            /* the thread that mounted: its /proc entry shows the namespace */
+	__u32 mnt_ns;         /* inode of its mount namespace */
+	__u32 __pad;
+};
 
 /* Value of gate_cached: the inode's ctime when the allow was cached. */
 struct pw_gate_ctime {

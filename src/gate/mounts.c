@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate/mounts.c - the filesystems the gate marks: its own mount
+ * namespace's at start and as mounted (POLLPRI on mountinfo), and those
+ * mounted in any other mount namespace as the kernel reports each mount
+ * (gate.bpf.c). Whether a superblock is marked is read from the group's
+ * own fdinfo, the kernel's truth: a device number freed by an unmount and
+ * reused by a new filesystem is marked again.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include <bpf/libbpf.h>
+
+#include "core/array.h"
+#include "gate/gate.h"
+#include "gate.skel.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
+static const char *const unmarked_fstypes[] = {
+	"proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "bpf", "tracefs", "debugfs",
+	"securityfs", "pstore", "configfs", "fusectl", "binfmt_misc", "efivarfs", "autofs",
+	"rpc_pipefs", "nsfs", "selinuxfs", "hugetlbfs",
+};
+
+/* ------------------------------------------------------------ mountinfo */
+
+struct mount_line {
+	unsigned int id, parent;
+	dev_t dev;
+	char fstype[64];
+	char *mnt; /* unescaped mount point, relative to the namespace's root */
+};
+
+struct mount_table {
+	struct mount_line *v;
+	size_t n, cap;
+};
+
+/* Undo mountinfo's octal escapes (\040 for space...) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = 0;
+}
+
+static void table_free(struct mount_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].mnt);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Parse mountinfo (its bytes are the mounting user's: every field bounded). 0 or -errno. */
+static int table_read(int fd, struct mount_table *t)
+{
+	FILE *f = fdopen(fd, "re");
+	char *line = NULL, mnt[4096];
+	size_t cap = 0;
+
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		const char *sep = strstr(line, " - ");
+		struct mount_line m = { 0 };
+		unsigned int maj, min;
+
+		if (!sep || sscanf(line, "%u %u %u:%u %*s %4095s", &m.id, &m.parent, &maj, &min, mnt) != 5 ||
+		    sscanf(sep + 3, "%63s", m.fstype) != 1)
+			continue;
+		m.dev = makedev(maj, min);
+		unescape(mnt);
+		if (pw_array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) ||
+		    !(m.mnt = strdup(mnt)))
+			break;
+		t->v[t->n++] = m;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static bool is_fuse(const char *fstype)
+{
+	return !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") || !strncmp(fstype, "fuse.", 5);
+}
+
+/*
+ * Whether resolving m's mount point could ask a FUSE server: m or a mount
+ * above it is FUSE. A user's FUSE server can stall a lookup forever; this
+ * thread would then mark nothing more (execs would still be held).
+ */
+static bool under_fuse(const struct mount_table *t, const struct mount_line *m)
+{
+	for (int depth = 0; m && depth < 64; depth++) {
+		const struct mount_line *up = NULL;
+
+		if (is_fuse(m->fstype))
+			return true;
+		for (size_t i = 0; i < t->n && !up; i++)
+			if (t->v[i].id == m->parent && &t->v[i] != m)
+				up = &t->v[i];
+		m = up;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ marked superblocks */
+
+struct dev_set {
+	dev_t *v;
+	size_t n, cap;
+};
+
+static bool set_has(const struct dev_set *s, dev_t dev)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == dev)
+			return true;
+	return false;
+}
+
+static void set_add(struct dev_set *s, dev_t dev)
+{
+	if (!set_has(s, dev) && !pw_array_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 32))
+		s->v[s->n++] = dev;
+}
+
+/* The superblocks the group has marks on now ("fanotify sdev:%x" in its fdinfo). */
+static void read_marked(const struct pw_gate *g, struct dev_set *s)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", g->fan_fd);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned int sdev; /* the kernel's encoding: major << 20 | minor */
+
+		if (sscanf(line, "fanotify sdev:%x", &sdev) == 1)
+			set_add(s, makedev(sdev >> 20, sdev & 0xfffff));
+	}
+	free(line);
+	fclose(f);
+}
+
+static bool refused(const struct pw_gate_marks *mk, dev_t dev)
+{
+	for (size_t i = 0; i < mk->n_refused; i++)
+		if (mk->refused[i] == dev)
+			return true;
+	return false;
+}
+
+static void refuse(struct pw_gate_marks *mk, dev_t dev)
+{
+	if (!pw_array_grow((void **)&mk->refused, &mk->cap_refused, mk->n_refused + 1,
+			   sizeof(*mk->refused), 16))
+		mk->refused[mk->n_refused++] = dev;
+}
+
+/* ------------------------------------------------------------ marking */
+
+static int sys_openat2(int dirfd, const char *path, uint64_t resolve)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/*
+ * Mark the filesystem at m's mount point, resolved from rootfd (the
+ * namespace's root) without following symlinks: a mount point's parent
+ * directories belong to whoever mounted, who can swap one for a link.
+ * 1 marked, 0 skipped (not found, hidden, FUSE), -errno refused by fanotify.
+ */
+static int mark_one(struct pw_gate *g, int rootfd, const struct mount_line *m, bool foreign)
+{
+	struct statx stx;
+	char self[64];
+	struct statfs sfs;
+	int fd, err = 0;
+
+	fd = sys_openat2(rootfd, m->mnt,
+			 RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0) {
+		pw_log(&g->log, PW_LOG_DEBUG, "cannot reach mount point %s (%s): %s", m->mnt, m->fstype,
+		       strerror(errno));
+		return 0;
+	}
+	/*
+	 * Exactly this mount, by its id: not one mounted over it (its own line
+	 * is marked in turn), nor what a swapped directory leads to. (Not by
+	 * device: a btrfs subvolume's files show another st_dev than its
+	 * superblock's.)
+	 */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) ||
+	    !(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != m->id) {
+		close(fd);
+		return 0;
+	}
+	if (foreign && (fstatfs(fd, &sfs) || (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC)) {
+		close(fd);
+		return 0;
+	}
+	/* the O_PATH fd's own path: fanotify resolves it to exactly what was opened */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD,
+			  self))
+		err = -errno;
+	close(fd);
+	return err ? err : 1;
+}
+
+/*
+ * Mark the new filesystems of the mount namespace that procfd (/proc/PID)
+ * is in. Each superblock is marked once however many mounts show it.
+ */
+static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
+{
+	struct pw_gate_marks *mk = &g->marks;
+	struct mount_table t = { 0 };
+	struct dev_set marked = { 0 };
+	int fd, rootfd;
+
+	fd = openat(procfd, "mountinfo", O_RDONLY | O_CLOEXEC);
+	rootfd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || rootfd < 0 || table_read(fd, &t)) {
+		if (!foreign)
+			pw_log(&g->log, PW_LOG_ERROR, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		if (fd >= 0 && rootfd < 0)
+			close(fd);
+		goto out;
+	}
+	read_marked(g, &marked);
+	for (size_t i = 0; i < t.n; i++) {
+		const struct mount_line *m = &t.v[i];
+		bool skip = false;
+		int r;
+
+		if (set_has(&marked, m->dev) || refused(mk, m->dev))
+			continue;
+		for (size_t k = 0; k < sizeof(unmarked_fstypes) / sizeof(*unmarked_fstypes); k++)
+			skip |= !strcmp(m->fstype, unmarked_fstypes[k]);
+		if (skip || (foreign && under_fuse(&t, m)))
+			continue;
+		r = mark_one(g, rootfd, m, foreign);
+		if (r < 0) {
+			refuse(mk, m->dev);
+			atomic_fetch_add(&mk->unmarkable, 1);
+			pw_log(&g->log, PW_LOG_WARN, "cannot gate %s (%s): %s; its execs are held or reported",
+			       m->mnt, m->fstype, strerror(-r));
+			continue;
+		}
+		if (r == 0)
+			continue;
+		set_add(&marked, m->dev);
+		atomic_fetch_add(&mk->marked, 1);
+		if (foreign)
+			atomic_fetch_add(&mk->marked_mounted, 1);
+		pw_log(&g->log, PW_LOG_DEBUG, "gating %s (%s)%s", m->mnt, m->fstype,
+		       foreign ? " in another mount namespace" : "");
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	table_free(&t);
+	free(marked.v);
+}
+
+void pw_gate_marks_own(struct pw_gate *g)
+{
+	int procfd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (procfd < 0) {
+		pw_log(&g->log, PW_LOG_ERROR, "cannot open /proc/self: %s", strerror(errno));
+		return;
+	}
+	mark_namespace(g, procfd, false);
+	close(procfd);
+}
+
+/* ------------------------------------------------------------ other namespaces */
+
+/* /proc/ID (a thread or a process) as an O_PATH fd if its mount namespace is ns; else -1. */
+static int proc_in_ns(uint32_t id, uint32_t ns)
+{
+	char path[32];
+	struct stat st;
+	int fd;
+
+	if (!id)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%u", id);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstatat(fd, "ns/mnt", &st, 0) || st.st_ino != ns) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The mounting thread is gone (mount(8) exits at once): any process still in ns. */
+static int find_in_ns(uint32_t ns)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int fd = -1;
+
+	if (!d)
+		return -1;
+	while (fd < 0 && (e = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(e->d_name, &end, 10);
+
+		if (*end || !pid || pid > UINT32_MAX)
+			continue;
+		fd = proc_in_ns((uint32_t)pid, ns);
+	}
+	closedir(d);
+	return fd;
+}
+
+/* A mount in another namespace (ring callback): its namespace is rescanned once per drain. */
+static int on_mount_report(void *ctx, void *data, size_t len)
+{
+	struct pw_gate_marks *mk = &((struct pw_gate *)ctx)->marks;
+	const struct pw_gate_mount *m = data;
+
+	if (len < sizeof(*m))
+		return 0;
+	atomic_fetch_add(&mk->reported, 1);
+	for (size_t i = 0; i < mk->n_reports; i++) {
+		if (mk->reports[i].ns == m->mnt_ns) { /* the latest reporter is the likeliest alive */
+			mk->reports[i].tid = m->tid;
+			mk->reports[i].pid = m->pid;
+			return 0;
+		}
+	}
+	if (pw_array_grow((void **)&mk->reports, &mk->cap_reports, mk->n_reports + 1,
+			  sizeof(*mk->reports), 16))
+		return 0; /* no memory: its execs are held, as unmarked */
+	mk->reports[mk->n_reports++] = (struct pw_gate_ns_report){ m->mnt_ns, m->tid, m->pid };
+	return 0;
+}
+
+static void drain_reports(struct pw_gate *g)
+{
+	struct pw_gate_marks *mk = &g->marks;
+
+	ring_buffer__consume(mk->rb);
+	for (size_t i = 0; i < mk->n_reports && !atomic_load(&g->stopping); i++) {
+		const struct pw_gate_ns_report *r = &mk->reports[i];
+		int procfd = proc_in_ns(r->tid, r->ns);
+
+		if (procfd < 0)
+			procfd = proc_in_ns(r->pid, r->ns);
+		if (procfd < 0)
+			procfd = find_in_ns(r->ns);
+		if (procfd < 0) { /* the namespace is gone, and with it its mounts */
+			atomic_fetch_add(&mk->unresolved, 1);
+			continue;
+		}
+		mark_namespace(g, procfd, true);
+		close(procfd);
+	}
+	mk->n_reports = 0;
+}
+
+/* ------------------------------------------------------------ the mount thread */
+
+static void *mounts_main(void *arg)
+{
+	struct pw_gate *g = arg;
+	struct pw_gate_marks *mk = &g->marks;
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	struct pollfd pfd[3] = {
+		{ .fd = g->stop_fd, .events = POLLIN },
+		{ .fd = fd, .events = POLLPRI },
+		{ .fd = mk->rb ? ring_buffer__epoll_fd(mk->rb) : -1, .events = POLLIN },
+	};
+
+	/* A mount between pw_gate_start()'s marking and this open raised no event for fd. */
+	pw_gate_marks_own(g);
+	if (mk->rb)
+		drain_reports(g);
+	while (!atomic_load(&g->stopping)) {
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&g->stopping))
+			break;
+		if (pfd[1].revents & (POLLPRI | POLLERR))
+			pw_gate_marks_own(g);
+		if (pfd[2].revents & POLLIN)
+			drain_reports(g);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+int pw_gate_marks_start(struct pw_gate *g)
+{
+	struct pw_gate_marks *mk = &g->marks;
+	int err;
+
+	if (g->skel && bpf_program__fd(g->skel->progs.pw_gate_exit_mount) >= 0) {
+		mk->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.gate_mounts), on_mount_report, g, NULL);
+		if (!mk->rb)
+			pw_log(&g->log, PW_LOG_WARN, "mounts in other namespaces not watched: %s",
+			       strerror(errno));
+	}
+	err = -pthread_create(&mk->thread, NULL, mounts_main, g);
+	if (err)
+		return err;
+	mk->have_thread = true;
+	return 0;
+}
+
+void pw_gate_marks_stop(struct pw_gate *g)
+{
+	struct pw_gate_marks *mk = &g->marks;
+
+	if (mk->have_thread)
+		pthread_join(mk->thread, NULL);
+	mk->have_thread = false;
+	if (g->skel)
+		mk->lost_saved = __atomic_load_n(&g->skel->bss->mounts_lost, __ATOMIC_RELAXED);
+}
+
+void pw_gate_marks_fini(struct pw_gate *g)
+{
+	struct pw_gate_marks *mk = &g->marks;
+
+	ring_buffer__free(mk->rb);
+	mk->rb = NULL;
+	free(mk->refused);
+	mk->refused = NULL;
+	mk->n_refused = mk->cap_refused = 0;
+	free(mk->reports);
+	mk->reports = NULL;
+	mk->n_reports = mk->cap_reports = 0;
+}
+
+uint64_t pw_gate_marks_lost(const struct pw_gate *g)
+{
+	return g->skel ? __atomic_load_n(&g->skel->bss->mounts_lost, __ATOMIC_RELAXED) : g->marks.lost_saved;
+}
