@@ -320,14 +320,37 @@ PW_API int pw_event_format_json(const struct pw_event *ev, char *buf, size_t len
 
 /* ---------------------------------------------------------------- text */
 
+/* Spaces after what was written since start, up to width columns (left-aligned columns). */
+static void text_pad(struct pw_writer *w, size_t start, size_t width)
+{
+	if (w->pos - start < width)
+		pw_put_spaces(w, width - (w->pos - start));
+}
+
 /* A text field padded to width columns (bytes of the escaped form). */
 static void text_col(struct pw_writer *w, const char *s, size_t width)
 {
 	size_t start = w->pos;
 
 	pw_text_cstr(w, s ? s : "-");
-	if (w->pos - start < width)
-		pw_put_spaces(w, width - (w->pos - start));
+	text_pad(w, start, width);
+}
+
+/* Numbers left-aligned in width columns (pw_put_i64_width right-aligns). */
+static void text_u64_col(struct pw_writer *w, uint64_t v, size_t width)
+{
+	size_t start = w->pos;
+
+	pw_put_u64(w, v);
+	text_pad(w, start, width);
+}
+
+static void text_i64_col(struct pw_writer *w, int64_t v, size_t width)
+{
+	size_t start = w->pos;
+
+	pw_put_i64(w, v);
+	text_pad(w, start, width);
 }
 
 static void text_seconds(struct pw_writer *w, uint64_t ns)
@@ -341,8 +364,7 @@ static void text_seconds(struct pw_writer *w, uint64_t ns)
 		frac[i + 1] = (char)('0' + us % 10);
 	frac[0] = '.';
 	pw_put(w, frac, sizeof(frac));
-	if (w->pos - start < 10)
-		pw_put_spaces(w, 10 - (w->pos - start));
+	text_pad(w, start, 10);
 }
 
 /* ns as milliseconds with three decimals: 626253000 -> "626.253" */
@@ -588,15 +610,10 @@ PW_API int pw_process_format_text(const struct pw_process *p, char *buf, size_t 
 	pw_putc(&w, ' ');
 	pw_put_i64_width(&w, pw_process_parent_pid(p), 7);
 	pw_putc(&w, ' ');
-	if (user) {
+	if (user)
 		text_col(&w, user, 10);
-	} else {
-		size_t start = w.pos;
-
-		pw_put_u64(&w, pw_process_uid(p));
-		if (w.pos - start < 10)
-			pw_put_spaces(&w, 10 - (w.pos - start));
-	}
+	else
+		text_u64_col(&w, pw_process_uid(p), 10);
 	pw_putc(&w, ' ');
 	pw_put_i64_width(&w, pw_process_thread_count(p), 5);
 	pw_puts_lit(&w, "   ");
@@ -705,21 +722,9 @@ PW_API int pw_gate_decision_format_text(const struct pw_gate_decision *d, char *
 	pw_putc(&w, ' ');
 	text_col(&w, pw_gate_reason_name(pw_decision_reason(d)), 8);
 	pw_puts_lit(&w, " pid ");
-	{
-		size_t start = w.pos;
-
-		pw_put_i64(&w, pw_decision_pid(d));
-		if (w.pos - start < 7)
-			pw_put_spaces(&w, 7 - (w.pos - start));
-	}
+	text_i64_col(&w, pw_decision_pid(d), 7);
 	pw_puts_lit(&w, " uid ");
-	{
-		size_t start = w.pos;
-
-		pw_put_u64(&w, pw_decision_uid(d));
-		if (w.pos - start < 6)
-			pw_put_spaces(&w, 6 - (w.pos - start));
-	}
+	text_u64_col(&w, pw_decision_uid(d), 6);
 	pw_putc(&w, ' ');
 	text_col(&w, pw_decision_name(d), 15);
 	pw_putc(&w, ' ');
