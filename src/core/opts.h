@@ -98,6 +98,16 @@ static inline bool pw_opts_validate(const void *opts, size_t known, size_t user_
 		(dst)->sz = sizeof(*(dst));                                    \
 	} while (0)
 
+/*
+ * A field left zero takes the library's default: PW_OPTS zero-fills, and
+ * PW_OPTS_COPY leaves zero what an older caller's struct lacks.
+ */
+#define PW_OPTS_DEFAULT(field, value)                                          \
+	do {                                                                   \
+		if (!(field))                                                  \
+			(field) = (value);                                     \
+	} while (0)
+
 /* Map a libbpf load/attach error to what the application can act on. */
 static inline int pw_bpf_load_error(int err)
 {

@@ -40,14 +40,14 @@ static bool verdict_ok(enum pw_exec_verdict v)
 PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 {
 	struct pw_gate *g;
+	int err;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!PW_OPTS_HAS(opts, userdata))
-		return -EINVAL;
-	if (!PW_OPTS_VALID(opts, pw_gate_opts))
-		return -EOPNOTSUPP;
+	err = PW_OPTS_CHECK(opts, userdata, pw_gate_opts);
+	if (err)
+		return err;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -58,22 +58,14 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 		free(g);
 		return -EINVAL;
 	}
-	if (!g->opts.timeout_ms)
-		g->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
-	if (!g->opts.timeout_verdict)
-		g->opts.timeout_verdict = PW_EXEC_ALLOW;
-	if (!g->opts.error_verdict)
-		g->opts.error_verdict = PW_EXEC_ALLOW;
-	if (!g->opts.workers)
-		g->opts.workers = DEFAULT_WORKERS;
-	if (!g->opts.max_extensions)
-		g->opts.max_extensions = DEFAULT_EXTENSIONS;
-	if (!g->opts.max_pending)
-		g->opts.max_pending = DEFAULT_PENDING;
-	if (!g->opts.decision_queue)
-		g->opts.decision_queue = DEFAULT_DECISION_QUEUE;
-	if (!g->opts.cache_entries)
-		g->opts.cache_entries = DEFAULT_CACHE_ENTRIES;
+	PW_OPTS_DEFAULT(g->opts.timeout_ms, DEFAULT_TIMEOUT_MS);
+	PW_OPTS_DEFAULT(g->opts.timeout_verdict, PW_EXEC_ALLOW);
+	PW_OPTS_DEFAULT(g->opts.error_verdict, PW_EXEC_ALLOW);
+	PW_OPTS_DEFAULT(g->opts.workers, DEFAULT_WORKERS);
+	PW_OPTS_DEFAULT(g->opts.max_extensions, DEFAULT_EXTENSIONS);
+	PW_OPTS_DEFAULT(g->opts.max_pending, DEFAULT_PENDING);
+	PW_OPTS_DEFAULT(g->opts.decision_queue, DEFAULT_DECISION_QUEUE);
+	PW_OPTS_DEFAULT(g->opts.cache_entries, DEFAULT_CACHE_ENTRIES);
 	g->log.fn = g->opts.log;
 	g->log.userdata = g->opts.log_userdata;
 	g->fan_fd = g->stop_fd = g->meta_fd = g->argv_fd = g->marks_fd = g->cached_fd = -1;

@@ -74,16 +74,12 @@ PW_API int pw_monitor_new(const struct pw_monitor_opts *opts, struct pw_monitor 
 		return -EINVAL;
 	if (o.max_args_bytes > PW_ARGS_MAX)
 		return -EINVAL;
-	if (!o.batch_delay_us)
-		o.batch_delay_us = PW_BATCH_DELAY_DEFAULT_US;
+	PW_OPTS_DEFAULT(o.batch_delay_us, PW_BATCH_DELAY_DEFAULT_US);
 	if (o.batch_delay_us < -1 || o.batch_delay_us >= 1000000)
 		return -EINVAL;
-	if (!o.events)
-		o.events = PW_EVMASK_ALL;
-	if (!o.ringbuf_bytes)
-		o.ringbuf_bytes = DEFAULT_RINGBUF_BYTES;
-	if (!o.max_args_bytes)
-		o.max_args_bytes = PW_ARGS_DEFAULT;
+	PW_OPTS_DEFAULT(o.events, PW_EVMASK_ALL);
+	PW_OPTS_DEFAULT(o.ringbuf_bytes, DEFAULT_RINGBUF_BYTES);
+	PW_OPTS_DEFAULT(o.max_args_bytes, PW_ARGS_DEFAULT);
 
 	m = calloc(1, sizeof(*m));
 	if (!m)

@@ -73,12 +73,9 @@ PW_API int pw_sink_new(const struct pw_sink_opts *opts, struct pw_sink **out)
 	if (opts)
 		PW_OPTS_COPY(&o->opts, opts);
 	o->opts.sz = sizeof(o->opts);
-	if (!o->opts.queue_lines)
-		o->opts.queue_lines = DEFAULT_QUEUE_LINES;
-	if (!o->opts.queue_bytes)
-		o->opts.queue_bytes = DEFAULT_QUEUE_BYTES;
-	if (!o->opts.drain_ms)
-		o->opts.drain_ms = DEFAULT_DRAIN_MS;
+	PW_OPTS_DEFAULT(o->opts.queue_lines, DEFAULT_QUEUE_LINES);
+	PW_OPTS_DEFAULT(o->opts.queue_bytes, DEFAULT_QUEUE_BYTES);
+	PW_OPTS_DEFAULT(o->opts.drain_ms, DEFAULT_DRAIN_MS);
 	o->log.fn = o->opts.log;
 	o->log.userdata = o->opts.log_userdata;
 	o->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

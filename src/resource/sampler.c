@@ -145,7 +145,6 @@ static void forget_in_child(struct pw_fork_hook *hook)
 PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler **out)
 {
 	struct pw_sampler *s;
-	size_t sz;
 
 	if (!out)
 		return -EINVAL;
@@ -157,10 +156,8 @@ PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (opts) {
-		sz = opts->sz < sizeof(*opts) ? opts->sz : sizeof(*opts);
-		memcpy(&s->opts, opts, sz);
-	}
+	if (opts)
+		PW_OPTS_COPY(&s->opts, opts);
 	s->opts.sz = sizeof(s->opts);
 	s->fork_hook.in_child = forget_in_child;
 	pw_fork_register(&s->fork_hook);
