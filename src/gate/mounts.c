@@ -136,12 +136,7 @@ static bool under_fuse(const struct mount_table *t, const struct mount_line *m)
 
 /* ------------------------------------------------------------ marked superblocks */
 
-struct dev_set {
-	dev_t *v;
-	size_t n, cap;
-};
-
-static bool set_has(const struct dev_set *s, dev_t dev)
+static bool set_has(const struct pw_gate_dev_set *s, dev_t dev)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i] == dev)
@@ -149,14 +144,21 @@ static bool set_has(const struct dev_set *s, dev_t dev)
 	return false;
 }
 
-static void set_add(struct dev_set *s, dev_t dev)
+/* Added if there is memory: a device left out is only looked at again. */
+static void set_add(struct pw_gate_dev_set *s, dev_t dev)
 {
 	if (!set_has(s, dev) && !pw_array_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 32))
 		s->v[s->n++] = dev;
 }
 
+static void set_free(struct pw_gate_dev_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 /* The superblocks the group has marks on now ("fanotify sdev:%x" in its fdinfo). */
-static void read_marked(const struct pw_gate *g, struct dev_set *s)
+static void read_marked(const struct pw_gate *g, struct pw_gate_dev_set *s)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0;
@@ -174,21 +176,6 @@ static void read_marked(const struct pw_gate *g, struct dev_set *s)
 	}
 	free(line);
 	fclose(f);
-}
-
-static bool refused(const struct pw_gate_marks *mk, dev_t dev)
-{
-	for (size_t i = 0; i < mk->n_refused; i++)
-		if (mk->refused[i] == dev)
-			return true;
-	return false;
-}
-
-static void refuse(struct pw_gate_marks *mk, dev_t dev)
-{
-	if (!pw_array_grow((void **)&mk->refused, &mk->cap_refused, mk->n_refused + 1,
-			   sizeof(*mk->refused), 16))
-		mk->refused[mk->n_refused++] = dev;
 }
 
 /* ------------------------------------------------------------ marking */
@@ -252,7 +239,7 @@ static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 {
 	struct pw_gate_marks *mk = &g->marks;
 	struct mount_table t = { 0 };
-	struct dev_set marked = { 0 };
+	struct pw_gate_dev_set marked = { 0 };
 	int fd, rootfd;
 
 	fd = openat(procfd, "mountinfo", O_RDONLY | O_CLOEXEC);
@@ -270,7 +257,7 @@ static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 		bool skip = false;
 		int r;
 
-		if (set_has(&marked, m->dev) || refused(mk, m->dev))
+		if (set_has(&marked, m->dev) || set_has(&mk->refused, m->dev))
 			continue;
 		for (size_t k = 0; k < sizeof(unmarked_fstypes) / sizeof(*unmarked_fstypes); k++)
 			skip |= !strcmp(m->fstype, unmarked_fstypes[k]);
@@ -278,7 +265,7 @@ static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 			continue;
 		r = mark_one(g, rootfd, m, foreign);
 		if (r < 0) {
-			refuse(mk, m->dev);
+			set_add(&mk->refused, m->dev);
 			atomic_fetch_add(&mk->unmarkable, 1);
 			pw_log(&g->log, PW_LOG_WARN, "cannot gate %s (%s): %s; its execs are held or reported",
 			       m->mnt, m->fstype, strerror(-r));
@@ -297,7 +284,7 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	table_free(&t);
-	free(marked.v);
+	set_free(&marked);
 }
 
 void pw_gate_marks_own(struct pw_gate *g)
@@ -468,9 +455,7 @@ void pw_gate_marks_fini(struct pw_gate *g)
 
 	ring_buffer__free(mk->rb);
 	mk->rb = NULL;
-	free(mk->refused);
-	mk->refused = NULL;
-	mk->n_refused = mk->cap_refused = 0;
+	set_free(&mk->refused);
 	free(mk->reports);
 	mk->reports = NULL;
 	mk->n_reports = mk->cap_reports = 0;

@@ -23,9 +23,14 @@ struct pw_gate_ns_report {
 	uint32_t ns, tid, pid;
 };
 
+/* Superblocks by device number (a few dozen: a linear scan; mounts.c). */
+struct pw_gate_dev_set {
+	dev_t *v;
+	size_t n, cap;
+};
+
 struct pw_gate_marks {
-	dev_t *refused;            /* superblocks whose mark failed: not retried */
-	size_t n_refused, cap_refused;
+	struct pw_gate_dev_set refused; /* superblocks whose mark failed: not retried */
 	uint32_t self_ns;          /* inode of the gate's own mount namespace */
 	struct ring_buffer *rb;    /* gate_mounts; NULL: other namespaces are not watched */
 	struct pw_gate_ns_report *reports; /* this drain's namespaces, one entry each */
