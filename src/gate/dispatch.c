@@ -571,21 +571,29 @@ static void consume_ring(struct pw_gate *g)
 	pthread_mutex_unlock(&g->ring_lock);
 }
 
+/*
+ * What the reader polls, and the watch thread while it covers for a reader
+ * in a handler: [0] fanotify, [1] stop, [2] the kernel's reports.
+ */
+static void reader_pollfds(const struct pw_gate *g, struct pollfd pfd[3])
+{
+	pfd[0] = (struct pollfd){ .fd = g->fan_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = g->stop_fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN };
+}
+
 void *pw_gate_reader_main(void *arg)
 {
 	struct pw_gate *g = arg;
 	char *buf = aligned_alloc(8, READ_BATCH);
-	struct pollfd pfd[3] = {
-		{ .fd = g->fan_fd, .events = POLLIN },
-		{ .fd = g->stop_fd, .events = POLLIN },
-		{ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN },
-	};
+	struct pollfd pfd[3];
 	int timeout = -1;
 
 	if (!buf) {
 		pw_log(&g->log, PW_LOG_ERROR, "gate reader: out of memory");
 		return NULL;
 	}
+	reader_pollfds(g, pfd);
 	while (!atomic_load(&g->stopping)) {
 		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			break;
@@ -617,16 +625,13 @@ void *pw_gate_watch_main(void *arg)
 		{ .fd = g->watch_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
 	};
-	struct pollfd cover[3] = {
-		{ .fd = g->fan_fd, .events = POLLIN },
-		{ .fd = g->stop_fd, .events = POLLIN },
-		{ .fd = ring_buffer__epoll_fd(g->rb), .events = POLLIN },
-	};
+	struct pollfd cover[3];
 
 	if (!buf) {
 		pw_log(&g->log, PW_LOG_ERROR, "gate watch: out of memory");
 		return NULL;
 	}
+	reader_pollfds(g, cover);
 	while (!atomic_load(&g->stopping)) {
 		uint64_t fired, since;
 
