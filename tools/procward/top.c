@@ -110,19 +110,30 @@ static size_t text_escaped(FILE *out, const char *str, size_t max)
 	return n;
 }
 
-/* ,"key":"value" by the library's schema: valid UTF-8, and key_b64 with the raw bytes if needed */
-static void json_member(FILE *out, const char *key, const char *value)
+/*
+ * One member by a library formatter (snprintf-like): on the stack if it
+ * fits, else in a buffer of its size; `,"key":empty` if there is no memory.
+ */
+struct member {
+	const char *key;
+	const char *value;          /* json_member */
+	const char *const *argv;    /* json_args */
+	size_t argc;
+};
+
+static void put_member(FILE *out, const struct member *m, const char *empty,
+		       int (*fmt)(const struct member *m, char *buf, size_t len))
 {
-	char small[512], *buf = small;
-	int n = pw_json_member(key, value, small, sizeof(small));
+	char small[2048], *buf = small;
+	int n = fmt(m, small, sizeof(small));
 
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(small)) {
 		buf = malloc((size_t)n + 1);
-		if (!buf || pw_json_member(key, value, buf, (size_t)n + 1) != n) {
+		if (!buf || fmt(m, buf, (size_t)n + 1) != n) {
 			free(buf);
-			fprintf(out, ",\"%s\":null", key);
+			fprintf(out, ",\"%s\":%s", m->key, empty);
 			return;
 		}
 	}
@@ -131,24 +142,25 @@ static void json_member(FILE *out, const char *key, const char *value)
 		free(buf);
 }
 
+static int fmt_member(const struct member *m, char *buf, size_t len)
+{
+	return pw_json_member(m->key, m->value, buf, len);
+}
+
+static int fmt_args(const struct member *m, char *buf, size_t len)
+{
+	return pw_json_args_member(m->key, m->argv, m->argc, buf, len);
+}
+
+/* ,"key":"value" by the library's schema: valid UTF-8, and key_b64 with the raw bytes if needed */
+static void json_member(FILE *out, const char *key, const char *value)
+{
+	put_member(out, &(struct member){ .key = key, .value = value }, "null", fmt_member);
+}
+
 static void json_args(FILE *out, const char *key, const char *const *argv, size_t argc)
 {
-	char small[2048], *buf = small;
-	int n = pw_json_args_member(key, argv, argc, small, sizeof(small));
-
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(small)) {
-		buf = malloc((size_t)n + 1);
-		if (!buf || pw_json_args_member(key, argv, argc, buf, (size_t)n + 1) != n) {
-			free(buf);
-			fprintf(out, ",\"%s\":[]", key);
-			return;
-		}
-	}
-	fwrite(buf, 1, (size_t)n, out);
-	if (buf != small)
-		free(buf);
+	put_member(out, &(struct member){ .key = key, .argv = argv, .argc = argc }, "[]", fmt_args);
 }
 
 /* ---------------------------------------------------------------- users */
