@@ -445,15 +445,23 @@ void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void 
 		cli_out_flush(o);
 }
 
-int cli_fmt_event_json(const void *ev, char *buf, size_t len, void *arg)
+static int fmt_event_json(const void *ev, char *buf, size_t len, void *arg)
 {
 	(void)arg;
 	return pw_event_format_json(ev, buf, len, 0);
 }
 
-int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg)
+static int fmt_event_text(const void *ev, char *buf, size_t len, void *arg)
 {
 	return pw_event_format_text(ev, buf, len, 0, *(const uint64_t *)arg);
+}
+
+void cli_out_event(struct cli_out *o, const struct pw_event *ev, bool json, uint64_t *t0_ns)
+{
+	if (json)
+		cli_out_record(o, fmt_event_json, ev, NULL);
+	else
+		cli_out_record(o, fmt_event_text, ev, t0_ns);
 }
 
 /* ------------------------------------------------------------ running */

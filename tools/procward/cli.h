@@ -129,9 +129,8 @@ void cli_out_str(struct cli_out *o, const char *s);
 typedef int (*cli_format_fn)(const void *obj, char *buf, size_t len, void *arg);
 void cli_out_record(struct cli_out *o, cli_format_fn fmt, const void *obj, void *arg);
 
-/* Formatter adapters */
-int cli_fmt_event_json(const void *ev, char *buf, size_t len, void *arg);
-int cli_fmt_event_text(const void *ev, char *buf, size_t len, void *arg); /* arg: uint64_t *time base */
+/* A monitor's event as JSON Lines, or as a text line timed from *t0_ns (cli_start_events). */
+void cli_out_event(struct cli_out *o, const struct pw_event *ev, bool json, uint64_t *t0_ns);
 
 /* ------------------------------------------------------------ running */
 

@@ -60,10 +60,7 @@ static int protect_on_event(struct pw_monitor *m, const struct pw_event *ev, voi
 	struct protect_state *st = userdata;
 
 	(void)m;
-	if (st->json)
-		cli_out_record(&st->out, cli_fmt_event_json, ev, NULL);
-	else
-		cli_out_record(&st->out, cli_fmt_event_text, ev, &st->t0_ns);
+	cli_out_event(&st->out, ev, st->json, &st->t0_ns);
 	return 0;
 }
 

@@ -64,10 +64,7 @@ static int on_event(struct pw_monitor *m, const struct pw_event *ev, void *userd
 			cli_stop();
 	}
 	st->out.type = pw_event_type_name(pw_event_type(ev));
-	if (st->json)
-		cli_out_record(&st->out, cli_fmt_event_json, ev, NULL);
-	else
-		cli_out_record(&st->out, cli_fmt_event_text, ev, &st->t0_ns);
+	cli_out_event(&st->out, ev, st->json, &st->t0_ns);
 	return 0;
 }
 
