@@ -89,12 +89,13 @@ static inline bool pw_opts_validate(const void *opts, size_t known, size_t user_
  * Copy a validated caller struct into the library's own: fields an older
  * caller's struct lacks stay zero (their defaults), and the copy's sz is
  * the library's, so later code reads every field without PW_OPTS_HAS.
+ * NULL opts (all defaults) leaves every field zero.
  */
 #define PW_OPTS_COPY(dst, opts)                                                \
 	do {                                                                   \
-		size_t pw_copy_sz_ = (opts)->sz < sizeof(*(dst)) ? (opts)->sz : sizeof(*(dst)); \
 		memset((dst), 0, sizeof(*(dst)));                              \
-		memcpy((dst), (opts), pw_copy_sz_);                            \
+		if (opts)                                                      \
+			memcpy((dst), (opts), (opts)->sz < sizeof(*(dst)) ? (opts)->sz : sizeof(*(dst))); \
 		(dst)->sz = sizeof(*(dst));                                    \
 	} while (0)
 

@@ -70,9 +70,7 @@ PW_API int pw_sink_new(const struct pw_sink_opts *opts, struct pw_sink **out)
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	if (opts)
-		PW_OPTS_COPY(&o->opts, opts);
-	o->opts.sz = sizeof(o->opts);
+	PW_OPTS_COPY(&o->opts, opts);
 	PW_OPTS_DEFAULT(o->opts.queue_lines, DEFAULT_QUEUE_LINES);
 	PW_OPTS_DEFAULT(o->opts.queue_bytes, DEFAULT_QUEUE_BYTES);
 	PW_OPTS_DEFAULT(o->opts.drain_ms, DEFAULT_DRAIN_MS);

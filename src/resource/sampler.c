@@ -156,9 +156,7 @@ PW_API int pw_sampler_new(const struct pw_sampler_opts *opts, struct pw_sampler 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (opts)
-		PW_OPTS_COPY(&s->opts, opts);
-	s->opts.sz = sizeof(s->opts);
+	PW_OPTS_COPY(&s->opts, opts);
 	s->fork_hook.in_child = forget_in_child;
 	pw_fork_register(&s->fork_hook);
 	*out = s;
