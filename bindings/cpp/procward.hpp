@@ -167,6 +167,23 @@ inline void log_trampoline(enum pw_log_level level, const char *msg, void *userd
 		// a log line is not worth unwinding into the library
 	}
 }
+// The log pair of Monitor's, Sampler's and Gate's C options: log is the
+// object's own copy (its State's), alive as long as the C object calls it;
+// empty, the library's default (silent) stays.
+template <typename Opts> void set_log(Opts &o, LogFn &log)
+{
+	o.log = log ? log_trampoline : nullptr;
+	o.log_userdata = log ? &log : nullptr;
+}
+// A C struct passed in by size: zeroed, padding too (the library checks the
+// tail past its last field), then its sz set.
+template <typename T> void zero_sized(T &c)
+{
+	std::memset(&c, 0, sizeof(c));
+	c.sz = sizeof(c);
+}
+// An optional name argument: "" is none (NULL to the library).
+inline const char *opt_cstr(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
 } // namespace detail
 
 using ProcKey = pw_proc_key;
@@ -455,6 +472,15 @@ inline int finish_call(std::exception_ptr &error, int ret, const char *what)
 		return 0;
 	return check(ret, what);
 }
+// Monitor's and Sampler's stats(): a Sampler's are those of the monitor it runs.
+inline MonitorStats monitor_stats(const pw_monitor *m, const char *what)
+{
+	struct pw_monitor_stats s{};
+	s.sz = sizeof(s);
+	check(pw_monitor_stats(m, &s), what);
+	return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
+		 s.table_evictions };
+}
 } // namespace detail
 
 class Monitor {
@@ -473,8 +499,7 @@ public:
 		o.userdata = st_.get();
 		o.ringbuf_bytes = opts.ringbuf_bytes;
 		o.inherit_children = opts.inherit_children;
-		o.log = opts.log ? detail::log_trampoline : nullptr;
-		o.log_userdata = opts.log ? &st_->log : nullptr;
+		detail::set_log(o, st_->log);
 		o.max_processes = opts.max_processes;
 		o.max_args_bytes = opts.max_args_bytes;
 		o.batch_delay_us = opts.batch_delay_us;
@@ -500,20 +525,18 @@ public:
 	void watch_access(const AccessTarget &t)
 	{
 		pw_access_target c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = t.pid;
-		c.name = t.name.empty() ? nullptr : t.name.c_str();
+		c.name = detail::opt_cstr(t.name);
 		c.access = t.access;
 		detail::check(pw_monitor_watch_access(h(), &c), "watch access");
 	}
 	void unwatch_access(const AccessTarget &t)
 	{
 		pw_access_target c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = t.pid;
-		c.name = t.name.empty() ? nullptr : t.name.c_str();
+		c.name = detail::opt_cstr(t.name);
 		detail::check(pw_monitor_unwatch_access(h(), &c), "unwatch access");
 	}
 	void watch_access_all(unsigned int access)
@@ -533,10 +556,9 @@ public:
 	void protect(const ProtectRule &r)
 	{
 		pw_protect_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = r.pid;
-		c.name = r.name.empty() ? nullptr : r.name.c_str();
+		c.name = detail::opt_cstr(r.name);
 		c.deny = r.deny;
 		c.flags = (r.except_uid ? unsigned(PW_PROTECT_EXCEPT_UID) : 0u) | (r.except_pid ? unsigned(PW_PROTECT_EXCEPT_PID) : 0u);
 		c.except_uid = r.except_uid.value_or(0);
@@ -546,10 +568,9 @@ public:
 	void unprotect(pid_t pid, const std::string &name = "")
 	{
 		pw_protect_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = pid;
-		c.name = name.empty() ? nullptr : name.c_str();
+		c.name = detail::opt_cstr(name);
 		detail::check(pw_monitor_unprotect(h(), &c), "unprotect");
 	}
 
@@ -566,14 +587,7 @@ public:
 		if (st_ && st_->m)
 			pw_monitor_stop(st_->m);
 	}
-	MonitorStats stats() const
-	{
-		struct pw_monitor_stats s{};
-		s.sz = sizeof(s);
-		detail::check(pw_monitor_stats(h(), &s), "monitor stats");
-		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
-			 s.table_evictions };
-	}
+	MonitorStats stats() const { return detail::monitor_stats(h(), "monitor stats"); }
 	pw_monitor *raw() const { return st_->m; }
 
 private:
@@ -723,8 +737,7 @@ public:
 		o.sz = sizeof(o);
 		o.on_event = on_event;
 		o.userdata = st_.get();
-		o.log = opts.log ? detail::log_trampoline : nullptr;
-		o.log_userdata = opts.log ? &st_->log : nullptr;
+		detail::set_log(o, st_->log);
 		o.max_processes = opts.max_processes;
 		detail::check(pw_sampler_new(&o, &st_->s), "sampler");
 	}
@@ -736,13 +749,12 @@ public:
 	int add_alert(const AlertRule &r)
 	{
 		pw_alert_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.kind = static_cast<enum pw_alert_kind>(r.kind);
 		c.threshold = r.threshold;
 		c.for_ms = r.for_ms;
 		c.pid = r.pid;
-		c.name = r.name.empty() ? nullptr : r.name.c_str(); // the library copies it
+		c.name = detail::opt_cstr(r.name); // the library copies it
 		return detail::check(pw_sampler_add_alert(h(), &c), "add alert");
 	}
 	int add_alert(const std::string &text) { return add_alert(AlertRule::parse(text)); }
@@ -769,14 +781,7 @@ public:
 			throw Error(-EINTR, "sample interrupted");
 		return Sample(smp);
 	}
-	MonitorStats stats() const
-	{
-		struct pw_monitor_stats s{};
-		s.sz = sizeof(s);
-		detail::check(pw_monitor_stats(pw_sampler_monitor(h()), &s), "sampler stats");
-		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
-			 s.table_evictions };
-	}
+	MonitorStats stats() const { return detail::monitor_stats(pw_sampler_monitor(h()), "sampler stats"); }
 	pw_sampler *raw() const { return st_->s; }
 
 private:
@@ -1049,8 +1054,7 @@ public:
 		st_->opts = std::move(opts);
 		const GateOptions &o = st_->opts;
 		pw_gate_opts c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.handler = st_->handler ? on_request : nullptr;
 		c.userdata = st_.get();
 		c.timeout_ms = o.timeout_ms;
@@ -1066,8 +1070,7 @@ public:
 		c.decision_userdata = st_.get();
 		c.decision_queue = o.decision_queue;
 		c.on_error = on_error;
-		c.log = o.log ? detail::log_trampoline : nullptr;
-		c.log_userdata = o.log ? &st_->opts.log : nullptr;
+		detail::set_log(c, st_->opts.log);
 		c.cache_entries = o.cache_entries;
 		c.argv_in_kernel = o.argv_in_kernel;
 		c.decision_filter = o.decision_filter;
