@@ -192,6 +192,22 @@ using Rusage = pw_rusage; // plain data: user_ns, system_ns, cpu_ns, max_rss_byt
 
 // -------------------------------------------------------------------- views
 
+namespace detail {
+// The iterator of Snapshot and Sample: an index into a container whose
+// operator[] makes the Value view; it borrows the container.
+template <typename Container, typename Value> class IndexIterator {
+public:
+	IndexIterator(const Container *c, size_t i) : c_(c), i_(i) {}
+	Value operator*() const { return (*c_)[i_]; }
+	IndexIterator &operator++() { ++i_; return *this; }
+	bool operator!=(const IndexIterator &o) const { return i_ != o.i_; }
+
+private:
+	const Container *c_;
+	size_t i_;
+};
+} // namespace detail
+
 // Arguments of an event, a request or a process: index or iterate.
 template <typename Obj, size_t (*Count)(Obj), const char *(*Arg)(Obj, size_t)> class ArgsView {
 public:
@@ -381,17 +397,7 @@ public:
 		const pw_process *p = pw_snapshot_find(snap_.get(), pid);
 		return p ? std::optional<Process>(Process(p)) : std::nullopt;
 	}
-	class iterator {
-	public:
-		iterator(const Snapshot *s, size_t i) : s_(s), i_(i) {}
-		Process operator*() const { return (*s_)[i_]; }
-		iterator &operator++() { ++i_; return *this; }
-		bool operator!=(const iterator &o) const { return i_ != o.i_; }
-
-	private:
-		const Snapshot *s_;
-		size_t i_;
-	};
+	using iterator = detail::IndexIterator<Snapshot, Process>;
 	iterator begin() const { return iterator(this, 0); }
 	iterator end() const { return iterator(this, size()); }
 
@@ -472,6 +478,17 @@ inline int finish_call(std::exception_ptr &error, int ret, const char *what)
 		return 0;
 	return check(ret, what);
 }
+// What a Monitor or a Sampler keeps behind the pointer the library's
+// callbacks get as userdata (so that moving the C++ object moves nothing the
+// library points at): the C object, freed with it; the handler; the log
+// function; and what the handler threw, for finish_call() to rethrow.
+template <typename Obj, void (*Free)(Obj *)> struct EventState {
+	Obj *obj = nullptr;
+	std::function<void(const Event &)> handler;
+	LogFn log;
+	std::exception_ptr error;
+	~EventState() { Free(obj); }
+};
 // Monitor's and Sampler's stats(): a Sampler's are those of the monitor it runs.
 inline MonitorStats monitor_stats(const pw_monitor *m, const char *what)
 {
@@ -503,7 +520,7 @@ public:
 		o.max_processes = opts.max_processes;
 		o.max_args_bytes = opts.max_args_bytes;
 		o.batch_delay_us = opts.batch_delay_us;
-		detail::check(pw_monitor_new(&o, &st_->m), "monitor");
+		detail::check(pw_monitor_new(&o, &st_->obj), "monitor");
 	}
 	Monitor(Monitor &&) = default;
 	Monitor &operator=(Monitor &&) = default;
@@ -584,20 +601,14 @@ public:
 	// Any thread; async-signal-safe.
 	void stop() noexcept
 	{
-		if (st_ && st_->m)
-			pw_monitor_stop(st_->m);
+		if (st_ && st_->obj)
+			pw_monitor_stop(st_->obj);
 	}
 	MonitorStats stats() const { return detail::monitor_stats(h(), "monitor stats"); }
-	pw_monitor *raw() const { return st_->m; }
+	pw_monitor *raw() const { return st_->obj; }
 
 private:
-	struct State {
-		pw_monitor *m = nullptr;
-		Handler handler;
-		LogFn log;
-		std::exception_ptr error;
-		~State() { pw_monitor_free(m); }
-	};
+	using State = detail::EventState<pw_monitor, pw_monitor_free>;
 	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
 	{
 		State *st = static_cast<State *>(userdata);
@@ -607,7 +618,7 @@ private:
 	{
 		if (!st_)
 			throw Error(-EBADF, "monitor moved from");
-		return st_->m;
+		return st_->obj;
 	}
 	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
@@ -696,16 +707,7 @@ public:
 		return std::nullopt;
 	}
 
-	class iterator {
-	public:
-		iterator(const Sample *s, size_t i) : s_(s), i_(i) {}
-		ProcUsage operator*() const { return (*s_)[i_]; }
-		iterator &operator++() { ++i_; return *this; }
-		bool operator!=(const iterator &o) const { return i_ != o.i_; }
-	private:
-		const Sample *s_;
-		size_t i_;
-	};
+	using iterator = detail::IndexIterator<Sample, ProcUsage>;
 	iterator begin() const { return iterator(this, 0); }
 	iterator end() const { return iterator(this, size()); }
 	const pw_sample *raw() const { return s_; }
@@ -739,7 +741,7 @@ public:
 		o.userdata = st_.get();
 		detail::set_log(o, st_->log);
 		o.max_processes = opts.max_processes;
-		detail::check(pw_sampler_new(&o, &st_->s), "sampler");
+		detail::check(pw_sampler_new(&o, &st_->obj), "sampler");
 	}
 	Sampler(Sampler &&) = default;
 	Sampler &operator=(Sampler &&) = default;
@@ -782,16 +784,10 @@ public:
 		return Sample(smp);
 	}
 	MonitorStats stats() const { return detail::monitor_stats(pw_sampler_monitor(h()), "sampler stats"); }
-	pw_sampler *raw() const { return st_->s; }
+	pw_sampler *raw() const { return st_->obj; }
 
 private:
-	struct State {
-		pw_sampler *s = nullptr;
-		Handler handler;
-		LogFn log;
-		std::exception_ptr error;
-		~State() { pw_sampler_free(s); }
-	};
+	using State = detail::EventState<pw_sampler, pw_sampler_free>;
 	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
 	{
 		State *st = static_cast<State *>(userdata);
@@ -803,7 +799,7 @@ private:
 	{
 		if (!st_)
 			throw Error(-EBADF, "sampler moved from");
-		return st_->s;
+		return st_->obj;
 	}
 	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
