@@ -167,6 +167,23 @@ inline void log_trampoline(enum pw_log_level level, const char *msg, void *userd
 		// a log line is not worth unwinding into the library
 	}
 }
+// The log pair of Monitor's, Sampler's and Gate's C options: log is the
+// object's own copy (its State's), alive as long as the C object calls it;
+// empty, the library's default (silent) stays.
+template <typename Opts> void set_log(Opts &o, LogFn &log)
+{
+	o.log = log ? log_trampoline : nullptr;
+	o.log_userdata = log ? &log : nullptr;
+}
+// A C struct passed in by size: zeroed, padding too (the library checks the
+// tail past its last field), then its sz set.
+template <typename T> void zero_sized(T &c)
+{
+	std::memset(&c, 0, sizeof(c));
+	c.sz = sizeof(c);
+}
+// An optional name argument: "" is none (NULL to the library).
+inline const char *opt_cstr(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
 } // namespace detail
 
 using ProcKey = pw_proc_key;
@@ -174,6 +191,22 @@ using Token = pw_token; // plain data: uid, euid, ..., cap_effective, cgroup_id
 using Rusage = pw_rusage; // plain data: user_ns, system_ns, cpu_ns, max_rss_bytes, ... flags (PW_RUSAGE_*)
 
 // -------------------------------------------------------------------- views
+
+namespace detail {
+// The iterator of Snapshot and Sample: an index into a container whose
+// operator[] makes the Value view; it borrows the container.
+template <typename Container, typename Value> class IndexIterator {
+public:
+	IndexIterator(const Container *c, size_t i) : c_(c), i_(i) {}
+	Value operator*() const { return (*c_)[i_]; }
+	IndexIterator &operator++() { ++i_; return *this; }
+	bool operator!=(const IndexIterator &o) const { return i_ != o.i_; }
+
+private:
+	const Container *c_;
+	size_t i_;
+};
+} // namespace detail
 
 // Arguments of an event, a request or a process: index or iterate.
 template <typename Obj, size_t (*Count)(Obj), const char *(*Arg)(Obj, size_t)> class ArgsView {
@@ -364,17 +397,7 @@ public:
 		const pw_process *p = pw_snapshot_find(snap_.get(), pid);
 		return p ? std::optional<Process>(Process(p)) : std::nullopt;
 	}
-	class iterator {
-	public:
-		iterator(const Snapshot *s, size_t i) : s_(s), i_(i) {}
-		Process operator*() const { return (*s_)[i_]; }
-		iterator &operator++() { ++i_; return *this; }
-		bool operator!=(const iterator &o) const { return i_ != o.i_; }
-
-	private:
-		const Snapshot *s_;
-		size_t i_;
-	};
+	using iterator = detail::IndexIterator<Snapshot, Process>;
 	iterator begin() const { return iterator(this, 0); }
 	iterator end() const { return iterator(this, size()); }
 
@@ -455,6 +478,26 @@ inline int finish_call(std::exception_ptr &error, int ret, const char *what)
 		return 0;
 	return check(ret, what);
 }
+// What a Monitor or a Sampler keeps behind the pointer the library's
+// callbacks get as userdata (so that moving the C++ object moves nothing the
+// library points at): the C object, freed with it; the handler; the log
+// function; and what the handler threw, for finish_call() to rethrow.
+template <typename Obj, void (*Free)(Obj *)> struct EventState {
+	Obj *obj = nullptr;
+	std::function<void(const Event &)> handler;
+	LogFn log;
+	std::exception_ptr error;
+	~EventState() { Free(obj); }
+};
+// Monitor's and Sampler's stats(): a Sampler's are those of the monitor it runs.
+inline MonitorStats monitor_stats(const pw_monitor *m, const char *what)
+{
+	struct pw_monitor_stats s{};
+	s.sz = sizeof(s);
+	check(pw_monitor_stats(m, &s), what);
+	return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
+		 s.table_evictions };
+}
 } // namespace detail
 
 class Monitor {
@@ -473,12 +516,11 @@ public:
 		o.userdata = st_.get();
 		o.ringbuf_bytes = opts.ringbuf_bytes;
 		o.inherit_children = opts.inherit_children;
-		o.log = opts.log ? detail::log_trampoline : nullptr;
-		o.log_userdata = opts.log ? &st_->log : nullptr;
+		detail::set_log(o, st_->log);
 		o.max_processes = opts.max_processes;
 		o.max_args_bytes = opts.max_args_bytes;
 		o.batch_delay_us = opts.batch_delay_us;
-		detail::check(pw_monitor_new(&o, &st_->m), "monitor");
+		detail::check(pw_monitor_new(&o, &st_->obj), "monitor");
 	}
 	Monitor(Monitor &&) = default;
 	Monitor &operator=(Monitor &&) = default;
@@ -500,20 +542,18 @@ public:
 	void watch_access(const AccessTarget &t)
 	{
 		pw_access_target c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = t.pid;
-		c.name = t.name.empty() ? nullptr : t.name.c_str();
+		c.name = detail::opt_cstr(t.name);
 		c.access = t.access;
 		detail::check(pw_monitor_watch_access(h(), &c), "watch access");
 	}
 	void unwatch_access(const AccessTarget &t)
 	{
 		pw_access_target c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = t.pid;
-		c.name = t.name.empty() ? nullptr : t.name.c_str();
+		c.name = detail::opt_cstr(t.name);
 		detail::check(pw_monitor_unwatch_access(h(), &c), "unwatch access");
 	}
 	void watch_access_all(unsigned int access)
@@ -533,10 +573,9 @@ public:
 	void protect(const ProtectRule &r)
 	{
 		pw_protect_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = r.pid;
-		c.name = r.name.empty() ? nullptr : r.name.c_str();
+		c.name = detail::opt_cstr(r.name);
 		c.deny = r.deny;
 		c.flags = (r.except_uid ? unsigned(PW_PROTECT_EXCEPT_UID) : 0u) | (r.except_pid ? unsigned(PW_PROTECT_EXCEPT_PID) : 0u);
 		c.except_uid = r.except_uid.value_or(0);
@@ -546,10 +585,9 @@ public:
 	void unprotect(pid_t pid, const std::string &name = "")
 	{
 		pw_protect_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.pid = pid;
-		c.name = name.empty() ? nullptr : name.c_str();
+		c.name = detail::opt_cstr(name);
 		detail::check(pw_monitor_unprotect(h(), &c), "unprotect");
 	}
 
@@ -563,27 +601,14 @@ public:
 	// Any thread; async-signal-safe.
 	void stop() noexcept
 	{
-		if (st_ && st_->m)
-			pw_monitor_stop(st_->m);
+		if (st_ && st_->obj)
+			pw_monitor_stop(st_->obj);
 	}
-	MonitorStats stats() const
-	{
-		struct pw_monitor_stats s{};
-		s.sz = sizeof(s);
-		detail::check(pw_monitor_stats(h(), &s), "monitor stats");
-		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
-			 s.table_evictions };
-	}
-	pw_monitor *raw() const { return st_->m; }
+	MonitorStats stats() const { return detail::monitor_stats(h(), "monitor stats"); }
+	pw_monitor *raw() const { return st_->obj; }
 
 private:
-	struct State {
-		pw_monitor *m = nullptr;
-		Handler handler;
-		LogFn log;
-		std::exception_ptr error;
-		~State() { pw_monitor_free(m); }
-	};
+	using State = detail::EventState<pw_monitor, pw_monitor_free>;
 	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
 	{
 		State *st = static_cast<State *>(userdata);
@@ -593,7 +618,7 @@ private:
 	{
 		if (!st_)
 			throw Error(-EBADF, "monitor moved from");
-		return st_->m;
+		return st_->obj;
 	}
 	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
@@ -682,16 +707,7 @@ public:
 		return std::nullopt;
 	}
 
-	class iterator {
-	public:
-		iterator(const Sample *s, size_t i) : s_(s), i_(i) {}
-		ProcUsage operator*() const { return (*s_)[i_]; }
-		iterator &operator++() { ++i_; return *this; }
-		bool operator!=(const iterator &o) const { return i_ != o.i_; }
-	private:
-		const Sample *s_;
-		size_t i_;
-	};
+	using iterator = detail::IndexIterator<Sample, ProcUsage>;
 	iterator begin() const { return iterator(this, 0); }
 	iterator end() const { return iterator(this, size()); }
 	const pw_sample *raw() const { return s_; }
@@ -723,10 +739,9 @@ public:
 		o.sz = sizeof(o);
 		o.on_event = on_event;
 		o.userdata = st_.get();
-		o.log = opts.log ? detail::log_trampoline : nullptr;
-		o.log_userdata = opts.log ? &st_->log : nullptr;
+		detail::set_log(o, st_->log);
 		o.max_processes = opts.max_processes;
-		detail::check(pw_sampler_new(&o, &st_->s), "sampler");
+		detail::check(pw_sampler_new(&o, &st_->obj), "sampler");
 	}
 	Sampler(Sampler &&) = default;
 	Sampler &operator=(Sampler &&) = default;
@@ -736,13 +751,12 @@ public:
 	int add_alert(const AlertRule &r)
 	{
 		pw_alert_rule c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.kind = static_cast<enum pw_alert_kind>(r.kind);
 		c.threshold = r.threshold;
 		c.for_ms = r.for_ms;
 		c.pid = r.pid;
-		c.name = r.name.empty() ? nullptr : r.name.c_str(); // the library copies it
+		c.name = detail::opt_cstr(r.name); // the library copies it
 		return detail::check(pw_sampler_add_alert(h(), &c), "add alert");
 	}
 	int add_alert(const std::string &text) { return add_alert(AlertRule::parse(text)); }
@@ -769,24 +783,11 @@ public:
 			throw Error(-EINTR, "sample interrupted");
 		return Sample(smp);
 	}
-	MonitorStats stats() const
-	{
-		struct pw_monitor_stats s{};
-		s.sz = sizeof(s);
-		detail::check(pw_monitor_stats(pw_sampler_monitor(h()), &s), "sampler stats");
-		return { s.events_delivered, s.events_lost, s.events_filtered, s.processes_tracked,
-			 s.table_evictions };
-	}
-	pw_sampler *raw() const { return st_->s; }
+	MonitorStats stats() const { return detail::monitor_stats(pw_sampler_monitor(h()), "sampler stats"); }
+	pw_sampler *raw() const { return st_->obj; }
 
 private:
-	struct State {
-		pw_sampler *s = nullptr;
-		Handler handler;
-		LogFn log;
-		std::exception_ptr error;
-		~State() { pw_sampler_free(s); }
-	};
+	using State = detail::EventState<pw_sampler, pw_sampler_free>;
 	static int on_event(pw_monitor *, const pw_event *ev, void *userdata)
 	{
 		State *st = static_cast<State *>(userdata);
@@ -798,7 +799,7 @@ private:
 	{
 		if (!st_)
 			throw Error(-EBADF, "sampler moved from");
-		return st_->s;
+		return st_->obj;
 	}
 	int finish(int ret, const char *what) { return detail::finish_call(st_->error, ret, what); }
 	std::unique_ptr<State> st_;
@@ -1049,8 +1050,7 @@ public:
 		st_->opts = std::move(opts);
 		const GateOptions &o = st_->opts;
 		pw_gate_opts c;
-		std::memset(&c, 0, sizeof(c)); // padding too: the library checks the tail past its last field
-		c.sz = sizeof(c);
+		detail::zero_sized(c);
 		c.handler = st_->handler ? on_request : nullptr;
 		c.userdata = st_.get();
 		c.timeout_ms = o.timeout_ms;
@@ -1066,8 +1066,7 @@ public:
 		c.decision_userdata = st_.get();
 		c.decision_queue = o.decision_queue;
 		c.on_error = on_error;
-		c.log = o.log ? detail::log_trampoline : nullptr;
-		c.log_userdata = o.log ? &st_->opts.log : nullptr;
+		detail::set_log(c, st_->opts.log);
 		c.cache_entries = o.cache_entries;
 		c.argv_in_kernel = o.argv_in_kernel;
 		c.decision_filter = o.decision_filter;

@@ -363,11 +363,9 @@ func (req *ExecRequest) Args() []string {
 	live := req.lock()
 	defer req.unlock()
 	if !req.argsRead && live {
-		n := int(C.pw_exec_argc(req.r))
-		req.args = make([]string, n)
-		for i := range req.args {
-			req.args[i] = goString(C.pw_exec_arg(req.r, C.size_t(i)))
-		}
+		req.args = goStrings(int(C.pw_exec_argc(req.r)), func(i int) *C.char {
+			return C.pw_exec_arg(req.r, C.size_t(i))
+		})
 		req.argsRead = true
 	}
 	return req.args
@@ -534,10 +532,8 @@ func copyDecision(d *C.struct_pw_gate_decision) *Decision {
 		TimeNs:        uint64(C.pw_decision_time_ns(d)),
 		LatencyNs:     uint64(C.pw_decision_latency_ns(d)),
 	}
-	n := int(C.pw_decision_argc(d))
-	out.Args = make([]string, n)
-	for i := range out.Args {
-		out.Args[i] = goString(C.pw_decision_arg(d, C.size_t(i)))
-	}
+	out.Args = goStrings(int(C.pw_decision_argc(d)), func(i int) *C.char {
+		return C.pw_decision_arg(d, C.size_t(i))
+	})
 	return out
 }

@@ -145,10 +145,7 @@ func copyEvent(ev *C.struct_pw_event, names, json bool) *Event {
 	if n := int(o.argc); n > 0 {
 		ptrs := make([]*C.char, n)
 		n = int(C.pwgo_event_args(ev, &ptrs[0], C.size_t(n)))
-		e.Args = make([]string, n)
-		for i := range e.Args {
-			e.Args[i] = goString(ptrs[i])
-		}
+		e.Args = goStrings(n, func(i int) *C.char { return ptrs[i] })
 	}
 	if json {
 		e.JSON = formatted(func(b *C.char, n C.size_t) C.int {

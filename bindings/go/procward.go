@@ -110,6 +110,17 @@ func goString(p *C.char) string {
 	return C.GoString(p)
 }
 
+// goStrings copies n C strings, arg(i) giving the i-th: every argv the
+// library hands out (events, exec requests, decisions, snapshots, samples)
+// is borrowed, valid only during the call or callback that gave it.
+func goStrings(n int, arg func(i int) *C.char) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = goString(arg(i))
+	}
+	return out
+}
+
 // Version of the library linked in.
 func Version() string { return C.GoString(C.pw_version()) }
 

@@ -306,10 +306,7 @@ func copySample(smp *C.struct_pw_sample) *Sample {
 		pu.Image = goString(u.image)
 		if argc := int(u.argc); argc > 0 && u.argv != nil {
 			argv := unsafe.Slice((**C.char)(unsafe.Pointer(u.argv)), argc)
-			pu.Args = make([]string, argc)
-			for j := range argv {
-				pu.Args[j] = goString(argv[j])
-			}
+			pu.Args = goStrings(argc, func(j int) *C.char { return argv[j] })
 		}
 	}
 	return out

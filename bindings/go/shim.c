@@ -42,24 +42,29 @@ static void on_gate_error(struct pw_gate *g, const struct pw_exec_request *req, 
 	pwgoOnGateError((uintptr_t)ud, (struct pw_exec_request *)req, err);
 }
 
+/* The log pair of the monitor's, sampler's and gate's options: each opts
+ * struct has its own, and without a Go Log (log_h 0) the library's default
+ * (silent) is left as it is. */
+static void set_log(pw_log_fn *log, void **log_userdata, uintptr_t log_h)
+{
+	if (log_h) {
+		*log = on_log;
+		*log_userdata = (void *)log_h;
+	}
+}
+
 void pwgo_monitor_callbacks(struct pw_monitor_opts *o, uintptr_t h, uintptr_t log_h)
 {
 	o->on_event = on_event;
 	o->userdata = (void *)h;
-	if (log_h) {
-		o->log = on_log;
-		o->log_userdata = (void *)log_h;
-	}
+	set_log(&o->log, &o->log_userdata, log_h);
 }
 
 void pwgo_sampler_callbacks(struct pw_sampler_opts *o, uintptr_t h, uintptr_t log_h)
 {
 	o->on_event = on_sampler_event;
 	o->userdata = (void *)h;
-	if (log_h) {
-		o->log = on_log;
-		o->log_userdata = (void *)log_h;
-	}
+	set_log(&o->log, &o->log_userdata, log_h);
 }
 
 void pwgo_gate_callbacks(struct pw_gate_opts *o, uintptr_t h, int handler, int decisions, uintptr_t log_h)
@@ -69,10 +74,7 @@ void pwgo_gate_callbacks(struct pw_gate_opts *o, uintptr_t h, int handler, int d
 	o->on_decision = decisions ? on_decision : NULL;
 	o->decision_userdata = (void *)h;
 	o->on_error = on_gate_error;
-	if (log_h) {
-		o->log = on_log;
-		o->log_userdata = (void *)log_h;
-	}
+	set_log(&o->log, &o->log_userdata, log_h);
 }
 
 void pwgo_event_read(const struct pw_event *ev, struct pwgo_event *o)

@@ -73,10 +73,7 @@ func Snapshot(flags uint, procRoot string) ([]Process, error) {
 			StartNs:   uint64(C.pw_process_start_ns(p)),
 		}
 		if argc := int(C.pw_process_argc(p)); argc > 0 {
-			out[i].Args = make([]string, argc)
-			for j := range out[i].Args {
-				out[i].Args[j] = goString(C.pw_process_arg(p, C.size_t(j)))
-			}
+			out[i].Args = goStrings(argc, func(j int) *C.char { return C.pw_process_arg(p, C.size_t(j)) })
 		}
 	}
 	return out, nil

@@ -623,6 +623,23 @@ def _str(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else os.fsdecode(b)
 
 
+def _copy_args(n: int, arg: Callable[[int], Optional[bytes]]) -> tuple[str, ...]:
+    # every argv the library hands out (events, exec requests, decisions,
+    # snapshots, samples) is borrowed: copied now, a missing one as ""
+    return tuple(_str(arg(i)) or "" for i in range(n))
+
+
+_UNSET_ID = 0xFFFFFFFF  # (uint32_t)-1: an id the C side has not got (loginuid, sessionid, uid)
+
+
+def _token_dict(t: _Token) -> dict:
+    """A struct pw_token's fields, None for an unset loginuid/sessionid."""
+    tok = {f: getattr(t, f) for f, _ in _Token._fields_}
+    tok["loginuid"] = None if t.loginuid == _UNSET_ID else t.loginuid
+    tok["sessionid"] = None if t.sessionid == _UNSET_ID else t.sessionid
+    return tok
+
+
 # ------------------------------------------------------------ data types
 
 
@@ -781,8 +798,7 @@ def _make_event(ev: int, resolve_names: bool) -> Event:
     pkey = _pw_event_parent_key(ev)
     cflags = _pw_event_clone_flags(ev)
     eflags = _pw_event_flags(ev)
-    argc = _pw_event_argc(ev)
-    args = tuple(_str(_pw_event_arg(ev, i)) or "" for i in range(argc))
+    args = _copy_args(_pw_event_argc(ev), lambda i: _pw_event_arg(ev, i))
 
     exit_status = exit_code = exit_signal = None
     core_dumped = False
@@ -797,11 +813,7 @@ def _make_event(ev: int, resolve_names: bool) -> Event:
     token = None
     tp = _pw_event_token(ev)
     if tp:
-        t = tp.contents
-        unset = 0xFFFFFFFF
-        tok = {f: getattr(t, f) for f, _ in _Token._fields_}
-        tok["loginuid"] = None if t.loginuid == unset else t.loginuid
-        tok["sessionid"] = None if t.sessionid == unset else t.sessionid
+        tok = _token_dict(tp.contents)
         if resolve_names:
             tok["user"] = _str(_pw_event_user_name(ev))
             tok["group"] = _str(_pw_event_group_name(ev))
@@ -940,8 +952,7 @@ def snapshot(cmdline: bool = True, image: bool = True, user: bool = True,
                 ppid=_pw_process_parent_pid(p),
                 name=_str(_pw_process_name(p)) or "",
                 image=_str(_pw_process_image(p)),
-                args=tuple(_str(_pw_process_arg(p, k)) or ""
-                           for k in range(_pw_process_argc(p))),
+                args=_copy_args(_pw_process_argc(p), lambda k: _pw_process_arg(p, k)),
                 uid=_pw_process_uid(p),
                 user=_str(_pw_process_user_name(p)),
                 threads=_pw_process_thread_count(p),
@@ -1380,7 +1391,7 @@ class Sample:
 
 
 def _make_usage(u: _ProcUsage) -> ProcUsage:
-    args = tuple(_str(u.argv[i]) or "" for i in range(u.argc)) if u.argv else ()
+    args = _copy_args(u.argc, lambda i: u.argv[i]) if u.argv else ()
     return ProcUsage(
         pid=u.key.pid, start_ns=u.key.start_ns, ppid=u.ppid, uid=u.uid,
         name=_str(u.name) or "", state=u.state.decode(errors="replace"),
@@ -1645,11 +1656,11 @@ def _make_decision(d: int) -> Decision:
         is_interpreter=bool(_pw_decision_is_interpreter(d)),
         pid=_pw_decision_pid(d),
         tid=_pw_decision_tid(d),
-        uid=None if uid == 0xFFFFFFFF else uid,
+        uid=None if uid == _UNSET_ID else uid,
         name=_str(_pw_decision_name(d)) or None,
         image=_str(_pw_decision_image(d)) or None,
         filename=_str(_pw_decision_filename(d)) or None,
-        args=tuple(_str(_pw_decision_arg(d, i)) or "" for i in range(_pw_decision_argc(d))),
+        args=_copy_args(_pw_decision_argc(d), lambda i: _pw_decision_arg(d, i)),
         rule=None if rule < 0 else rule,
         time_ns=_pw_decision_time_ns(d),
         latency_ns=_pw_decision_latency_ns(d),
@@ -1756,8 +1767,8 @@ class ExecRequest:
         key = _pw_exec_key(ptr)
         self.key = ProcKey(key.pid, key.start_ns)
         self.name: Optional[str] = _str(_pw_exec_name(ptr))  # comm before the exec
-        self.args: tuple[str, ...] = tuple(
-            _str(_pw_exec_arg(ptr, i)) or "" for i in range(_pw_exec_argc(ptr)))
+        self.args: tuple[str, ...] = _copy_args(_pw_exec_argc(ptr),
+                                                lambda i: _pw_exec_arg(ptr, i))
         self.filename: Optional[str] = _str(_pw_exec_filename(ptr))  # as passed to execve
         self.image: Optional[str] = _str(_pw_exec_image(ptr))  # absolute path opened for exec
         self.is_interpreter: bool = bool(_pw_exec_is_interpreter(ptr))
@@ -1766,11 +1777,7 @@ class ExecRequest:
         tp = _pw_exec_token(ptr)
         self.token: Optional[Mapping[str, object]] = None
         if tp:
-            t = tp.contents
-            tok = {f: getattr(t, f) for f, _ in _Token._fields_}
-            tok["loginuid"] = None if t.loginuid == 0xFFFFFFFF else t.loginuid
-            tok["sessionid"] = None if t.sessionid == 0xFFFFFFFF else t.sessionid
-            self.token = types.MappingProxyType(tok)
+            self.token = types.MappingProxyType(_token_dict(tp.contents))
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -1886,6 +1893,25 @@ class ExecRequest:
 # Set on library threads while they run a gate's Python code: that gate's
 # owner-only calls (stop, close, add_rule...) would wait on the calling thread.
 _gate_thread = threading.local()
+
+
+class _OnGateThread:
+    """`with _OnGateThread(gate):` marks the calling thread as running gate's
+    code, and restores the mark it had on the way out (a log call inside a
+    handler nests)."""
+    __slots__ = ("_gate", "_outer")
+
+    def __init__(self, gate: "Gate"):
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        self._outer = getattr(_gate_thread, "gate", None)
+        _gate_thread.gate = self._gate
+
+    def __exit__(self, *exc) -> None:
+        _gate_thread.gate = self._outer
+
+
 # Started gates, held strongly: the C gate calls into the Gate's ctypes thunks
 # until stop(), so a running Gate must never be collected (it would be by the
 # cyclic GC, on any thread, had the application dropped it).
@@ -2003,22 +2029,20 @@ class Gate(_Closing):
 
     def _on_request(self, _g, req, _userdata) -> int:
         try:
-            outer = getattr(_gate_thread, "gate", None)
-            _gate_thread.gate = self
-            request = None
-            try:
-                request = ExecRequest(self, req)
-                result = self._handler(request)
-                if result is not None:
-                    self._apply_return(request, result)
-                return 0
-            except BaseException as exc:
-                self._handler_failed(request, exc)
-                return -_errno.ECANCELED  # a handler failure: the library applies error_verdict
-            finally:
-                if request is not None:
-                    request._handler_returned()
-                _gate_thread.gate = outer
+            with _OnGateThread(self):
+                request = None
+                try:
+                    request = ExecRequest(self, req)
+                    result = self._handler(request)
+                    if result is not None:
+                        self._apply_return(request, result)
+                    return 0
+                except BaseException as exc:
+                    self._handler_failed(request, exc)
+                    return -_errno.ECANCELED  # a handler failure: the library applies error_verdict
+                finally:
+                    if request is not None:
+                        request._handler_returned()
         except BaseException:
             return -_errno.ECANCELED
 
@@ -2054,26 +2078,19 @@ class Gate(_Closing):
 
     def _on_decision(self, _g, d, _userdata) -> None:
         try:
-            outer = getattr(_gate_thread, "gate", None)
-            _gate_thread.gate = self
-            try:
-                self._on_decision_cb(_make_decision(d))
-            except BaseException as e:
-                _report_unraisable(e, "gate on_decision")
-            finally:
-                _gate_thread.gate = outer
+            with _OnGateThread(self):
+                try:
+                    self._on_decision_cb(_make_decision(d))
+                except BaseException as e:
+                    _report_unraisable(e, "gate on_decision")
         except BaseException:
             pass
 
     def _on_log(self, level, msg, _userdata) -> None:
         # also called from inside verdict calls, i.e. within a handler
         try:
-            outer = getattr(_gate_thread, "gate", None)
-            _gate_thread.gate = self
-            try:
+            with _OnGateThread(self):
                 self._log(level, _str(msg) or "")
-            finally:
-                _gate_thread.gate = outer
         except BaseException:
             pass  # a logger's failure is not worth a decision
 
