@@ -1261,10 +1261,15 @@ PW_API int pw_monitor_unprotect(struct pw_monitor *m, const struct pw_protect_ru
  * namespace, and each one mounted there later (POLLPRI on mountinfo). A
  * mount(2) or move_mount(2) in any other mount namespace (a container's, a
  * user's `unshare -Urm`) is reported by a syscall tracepoint, and the gate
- * marks the new filesystems it finds in that namespace's mountinfo,
- * resolved through /proc/PID/root without following symlinks and checked
- * by device (pw_gate_stats.filesystems_marked_mounted; not FUSE, whose
- * server could stall the gate). This is an optimisation of "Held execs",
+ * marks the new filesystems it finds in that namespace's mountinfo
+ * (pw_gate_stats.filesystems_marked_mounted). Each mount point is resolved
+ * from /proc/PID/root a component at a time, without following symlinks,
+ * never looking up a name inside FUSE (whose server, any user in a user
+ * namespace, could stall the lookup forever) or, in other namespaces,
+ * inside overlay (its layers may be FUSE), and checked by its mount id;
+ * FUSE itself is marked in the gate's namespace only. A scan tries at most
+ * 256 mounts, newest first; the kernel reports a namespace once until it
+ * is rescanned. This is an optimisation of "Held execs",
  * not a replacement: an exec from a filesystem before it was marked (an
  * exec right after its mount; a detached fsmount(2) tree never attached;
  * a report lost in a flood of mounts, mounts_lost) is held or, on kernels

@@ -69,6 +69,19 @@ struct {
 	__uint(max_entries, 16 * 1024);
 } gate_mounts SEC(".maps");
 
+/*
+ * Namespaces reported and not rescanned yet (mount namespace inode -> the
+ * latest thread that mounted there): one record per namespace however
+ * fast it mounts, so one user's flood cannot crowd out another's report.
+ * User space deletes the entry before it rescans.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} mounts_pending SEC(".maps");
+
 /* Subject conditions: value = the condition bits a match sets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -567,19 +580,26 @@ static __always_inline int report_mount(long ret)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct pw_gate_mount *m;
 	__u64 pid_tgid;
-	__u32 ns;
+	__u32 ns, tid;
 
 	if (ret != 0 || !gate_cfg.enabled)
 		return 0;
 	ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	if (ns == gate_cfg.self_mnt_ns)
 		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	if (bpf_map_update_elem(&mounts_pending, &ns, &tid, BPF_NOEXIST)) {
+		/* pending already: the rescan to come sees this mount too */
+		bpf_map_update_elem(&mounts_pending, &ns, &tid, BPF_EXIST);
+		return 0;
+	}
 	m = bpf_ringbuf_reserve(&gate_mounts, sizeof(*m), 0);
 	if (!m) {
+		bpf_map_delete_elem(&mounts_pending, &ns); /* so that its next mount reports again */
 		__sync_fetch_and_add(&mounts_lost, 1);
 		return 0;
 	}
-	pid_tgid = bpf_get_current_pid_tgid();
 	m->pid = (__u32)(pid_tgid >> 32);
 	m->tid = (__u32)pid_tgid;
 	m->mnt_ns = ns;

@@ -14,7 +14,14 @@
 
 int pw_gate_open_group(struct pw_gate *g)
 {
-	const unsigned int base = FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_UNLIMITED_QUEUE;
+	/*
+	 * Unlimited marks: the verdict cache's ignore marks and one mark per
+	 * superblock count against root's fanotify mark limit otherwise, which
+	 * a user who mounts thousands of tmpfs in a namespace of their own
+	 * could use up, for this gate and any other fanotify tool of root's.
+	 */
+	const unsigned int base = FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_UNLIMITED_QUEUE |
+				  FAN_UNLIMITED_MARKS;
 	const unsigned int fflags = O_RDONLY | O_LARGEFILE | O_CLOEXEC;
 
 	/* The pre-content class accepts FAN_DENY_ERRNO (Linux 6.14+); content is the fallback. */

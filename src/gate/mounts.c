@@ -16,19 +16,19 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/openat2.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "core/array.h"
 #include "gate/gate.h"
 #include "gate.skel.h"
 
-#define FUSE_SUPER_MAGIC 0x65735546
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x00001000U
 #endif
@@ -49,8 +49,9 @@ struct mount_line {
 };
 
 struct mount_table {
-	struct mount_line *v;
+	struct mount_line *v; /* in mountinfo's order */
 	size_t n, cap;
+	size_t *by_id;        /* indexes into v, sorted by id: the walk asks which mount it is on */
 };
 
 /* Undo mountinfo's octal escapes (\040 for space...) in place. */
@@ -75,7 +76,36 @@ static void table_free(struct mount_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].mnt);
 	free(t->v);
+	free(t->by_id);
 	memset(t, 0, sizeof(*t));
+}
+
+static const struct mount_table *sort_table;
+
+static int by_id_cmp(const void *a, const void *b)
+{
+	unsigned int x = sort_table->v[*(const size_t *)a].id, y = sort_table->v[*(const size_t *)b].id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The mount with this id, or NULL (mounted after the table was read). */
+static const struct mount_line *table_find(const struct mount_table *t, unsigned int id)
+{
+	size_t lo = 0, hi = t->by_id ? t->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mount_line *m = &t->v[t->by_id[mid]];
+
+		if (m->id == id)
+			return m;
+		if (m->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* Parse mountinfo (its bytes are the mounting user's: every field bounded). 0 or -errno. */
@@ -106,6 +136,15 @@ static int table_read(int fd, struct mount_table *t)
 	}
 	free(line);
 	fclose(f);
+	/* one thread: the comparator's table can be a static */
+	t->by_id = malloc((t->n ? t->n : 1) * sizeof(*t->by_id));
+	if (!t->by_id)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		t->by_id[i] = i;
+	sort_table = t;
+	qsort(t->by_id, t->n, sizeof(*t->by_id), by_id_cmp);
+	sort_table = NULL;
 	return 0;
 }
 
@@ -115,40 +154,63 @@ static bool is_fuse(const char *fstype)
 }
 
 /*
- * Whether resolving m's mount point could ask a FUSE server: m or a mount
- * above it is FUSE. A user's FUSE server can stall a lookup forever; this
- * thread would then mark nothing more (execs would still be held).
+ * Whether a lookup in the directory fd is answered by its own filesystem:
+ * not in FUSE, whose server (any user, in a user namespace) can leave a
+ * lookup waiting forever, nor, in another namespace, in overlay, whose
+ * lower layers can be FUSE. The mount fd is on is told by statx's mount id
+ * (AT_STATX_DONT_SYNC: no request to any server); one the table does not
+ * know (mounted since) is not looked into.
  */
-static bool under_fuse(const struct mount_table *t, const struct mount_line *m)
+static bool lookup_safe(const struct mount_table *t, int fd, bool foreign)
 {
-	for (int depth = 0; m && depth < 64; depth++) {
-		const struct mount_line *up = NULL;
+	const struct mount_line *m;
+	struct statx stx;
 
-		if (is_fuse(m->fstype))
-			return true;
-		for (size_t i = 0; i < t->n && !up; i++)
-			if (t->v[i].id == m->parent && &t->v[i] != m)
-				up = &t->v[i];
-		m = up;
-	}
-	return false;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) ||
+	    !(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id > UINT32_MAX)
+		return false;
+	m = table_find(t, (unsigned int)stx.stx_mnt_id);
+	return m && !is_fuse(m->fstype) && !(foreign && !strcmp(m->fstype, "overlay"));
 }
 
 /* ------------------------------------------------------------ marked superblocks */
 
+/* Open addressing, linear probing; a slot holds dev + 1 (0: empty). */
+static size_t set_slot(const struct pw_gate_dev_set *s, dev_t dev)
+{
+	uint64_t h = (uint64_t)dev * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 32) & (s->cap - 1);
+
+	while (s->v[i] && s->v[i] != dev + 1)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
 static bool set_has(const struct pw_gate_dev_set *s, dev_t dev)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == dev)
-			return true;
-	return false;
+	return s->cap && s->v[set_slot(s, dev)] == dev + 1;
 }
 
 /* Added if there is memory: a device left out is only looked at again. */
 static void set_add(struct pw_gate_dev_set *s, dev_t dev)
 {
-	if (!set_has(s, dev) && !pw_array_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 32))
-		s->v[s->n++] = dev;
+	if (set_has(s, dev))
+		return;
+	if (2 * (s->n + 1) > s->cap) { /* at most half full */
+		struct pw_gate_dev_set bigger = { .cap = s->cap ? 2 * s->cap : 64 };
+
+		bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+		if (!bigger.v)
+			return;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				bigger.v[set_slot(&bigger, s->v[i] - 1)] = s->v[i];
+		bigger.n = s->n;
+		free(s->v);
+		*s = bigger;
+	}
+	s->v[set_slot(s, dev)] = dev + 1;
+	s->n++;
 }
 
 static void set_free(struct pw_gate_dev_set *s)
@@ -188,37 +250,64 @@ static int sys_openat2(int dirfd, const char *path, uint64_t resolve)
 }
 
 /*
- * Mark the filesystem at m's mount point, resolved from rootfd (the
- * namespace's root) without following symlinks: a mount point's parent
- * directories belong to whoever mounted, who can swap one for a link.
- * 1 marked, 0 skipped (not found, hidden, FUSE), -errno refused by fanotify.
+ * m's mount point, opened (O_PATH) from rootfd, the namespace's root, one
+ * component at a time: each is looked up only where lookup_safe() says,
+ * and never through a symlink (a mount point's parent directories belong
+ * to whoever mounted, who can swap one for a link). -1 if it cannot be.
  */
-static int mark_one(struct pw_gate *g, int rootfd, const struct mount_line *m, bool foreign)
+static int open_mount_point(const struct mount_table *t, int rootfd, const char *path, bool foreign)
+{
+	char buf[4096], *save = NULL, *comp;
+	int fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || strlen(path) >= sizeof(buf)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	strcpy(buf, path);
+	for (comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (!strcmp(comp, ".") || !strcmp(comp, "..") || !lookup_safe(t, fd, foreign)) {
+			close(fd);
+			return -1;
+		}
+		next = sys_openat2(fd, comp, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		close(fd);
+		if (next < 0)
+			return -1;
+		fd = next;
+	}
+	return fd;
+}
+
+/*
+ * Mark the filesystem of mount m. 1 marked, 0 skipped (not reachable,
+ * hidden under another mount, FUSE elsewhere than the gate's own
+ * namespace), -errno refused by fanotify.
+ */
+static int mark_one(struct pw_gate *g, const struct mount_table *t, int rootfd, const struct mount_line *m,
+		    bool foreign)
 {
 	struct statx stx;
 	char self[64];
-	struct statfs sfs;
 	int fd, err = 0;
 
-	fd = sys_openat2(rootfd, m->mnt,
-			 RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (foreign && is_fuse(m->fstype))
+		return 0;
+	fd = open_mount_point(t, rootfd, m->mnt, foreign);
 	if (fd < 0) {
-		pw_log(&g->log, PW_LOG_DEBUG, "cannot reach mount point %s (%s): %s", m->mnt, m->fstype,
-		       strerror(errno));
+		pw_log(&g->log, PW_LOG_DEBUG, "not reaching mount point %s (%s)", m->mnt, m->fstype);
 		return 0;
 	}
 	/*
 	 * Exactly this mount, by its id: not one mounted over it (its own line
-	 * is marked in turn), nor what a swapped directory leads to. (Not by
-	 * device: a btrfs subvolume's files show another st_dev than its
-	 * superblock's.)
+	 * is marked in turn). (Not by device: a btrfs subvolume's files show
+	 * another st_dev than its superblock's.)
 	 */
 	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) ||
 	    !(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != m->id) {
-		close(fd);
-		return 0;
-	}
-	if (foreign && (fstatfs(fd, &sfs) || (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC)) {
 		close(fd);
 		return 0;
 	}
@@ -233,8 +322,12 @@ static int mark_one(struct pw_gate *g, int rootfd, const struct mount_line *m, b
 
 /*
  * Mark the new filesystems of the mount namespace that procfd (/proc/PID)
- * is in. Each superblock is marked once however many mounts show it.
+ * is in. Each superblock is marked once however many mounts show it. A
+ * scan tries at most MOUNTS_PER_SCAN mounts (a user can stack thousands
+ * in a namespace of their own; what is left is held at exec, and tried at
+ * the next report), and stops when the gate does.
  */
+#define MOUNTS_PER_SCAN 256
 static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 {
 	struct pw_gate_marks *mk = &g->marks;
@@ -242,17 +335,20 @@ static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 	struct pw_gate_dev_set marked = { 0 };
 	int fd, rootfd;
 
+	unsigned int budget = MOUNTS_PER_SCAN;
+
 	fd = openat(procfd, "mountinfo", O_RDONLY | O_CLOEXEC);
 	rootfd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || rootfd < 0 || table_read(fd, &t)) {
 		if (!foreign)
-			pw_log(&g->log, PW_LOG_ERROR, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+			pw_log(&g->log, PW_LOG_ERROR, "cannot read this process's mounts: %s", strerror(errno));
 		if (fd >= 0 && rootfd < 0)
 			close(fd);
 		goto out;
 	}
 	read_marked(g, &marked);
-	for (size_t i = 0; i < t.n; i++) {
+	/* Newest last in mountinfo: they get the budget first. */
+	for (size_t i = t.n; i-- > 0 && budget && !atomic_load(&g->stopping);) {
 		const struct mount_line *m = &t.v[i];
 		bool skip = false;
 		int r;
@@ -261,11 +357,14 @@ static void mark_namespace(struct pw_gate *g, int procfd, bool foreign)
 			continue;
 		for (size_t k = 0; k < sizeof(unmarked_fstypes) / sizeof(*unmarked_fstypes); k++)
 			skip |= !strcmp(m->fstype, unmarked_fstypes[k]);
-		if (skip || (foreign && under_fuse(&t, m)))
+		if (skip)
 			continue;
-		r = mark_one(g, rootfd, m, foreign);
+		budget--;
+		r = mark_one(g, &t, rootfd, m, foreign);
 		if (r < 0) {
-			set_add(&mk->refused, m->dev);
+			/* out of marks or memory may pass; anything else is this filesystem's */
+			if (r != -ENOSPC && r != -ENOMEM)
+				set_add(&mk->refused, m->dev);
 			atomic_fetch_add(&mk->unmarkable, 1);
 			pw_log(&g->log, PW_LOG_WARN, "cannot gate %s (%s): %s; its execs are held or reported",
 			       m->mnt, m->fstype, strerror(-r));
@@ -369,10 +468,18 @@ static void drain_reports(struct pw_gate *g)
 {
 	struct pw_gate_marks *mk = &g->marks;
 
+	int pending_fd = bpf_map__fd(g->skel->maps.mounts_pending);
+
 	ring_buffer__consume(mk->rb);
 	for (size_t i = 0; i < mk->n_reports && !atomic_load(&g->stopping); i++) {
-		const struct pw_gate_ns_report *r = &mk->reports[i];
-		int procfd = proc_in_ns(r->tid, r->ns);
+		struct pw_gate_ns_report *r = &mk->reports[i];
+		uint32_t latest;
+		int procfd;
+
+		/* the kernel's latest mounter there; and from now, a mount there reports again */
+		if (!bpf_map_lookup_and_delete_elem(pending_fd, &r->ns, &latest) && latest)
+			r->tid = latest;
+		procfd = proc_in_ns(r->tid, r->ns);
 
 		if (procfd < 0)
 			procfd = proc_in_ns(r->pid, r->ns);
@@ -390,6 +497,14 @@ static void drain_reports(struct pw_gate *g)
 
 /* ------------------------------------------------------------ the mount thread */
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *mounts_main(void *arg)
 {
 	struct pw_gate *g = arg;
@@ -401,19 +516,40 @@ static void *mounts_main(void *arg)
 		{ .fd = mk->rb ? ring_buffer__epoll_fd(mk->rb) : -1, .events = POLLIN },
 	};
 
+	const int ring_fd = pfd[2].fd;
+	uint64_t rest_until = 0;
+
 	/* A mount between pw_gate_start()'s marking and this open raised no event for fd. */
 	pw_gate_marks_own(g);
 	if (mk->rb)
 		drain_reports(g);
 	while (!atomic_load(&g->stopping)) {
-		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+		uint64_t now = now_ns();
+		int timeout = -1;
+
+		/*
+		 * Reading a namespace's mountinfo costs the kernel time that grows
+		 * with its mounts (stacked mounts: quadratically), and any user
+		 * can make a namespace with thousands and mount on. After a drain
+		 * that took d, the reports wait 3d: at most a quarter of a CPU
+		 * goes to other namespaces, whatever they do. The kernel keeps
+		 * one report per namespace meanwhile.
+		 */
+		pfd[2].fd = now < rest_until ? -1 : ring_fd;
+		if (pfd[2].fd < 0 && ring_fd >= 0)
+			timeout = (int)((rest_until - now) / 1000000) + 1;
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			break;
 		if (atomic_load(&g->stopping))
 			break;
 		if (pfd[1].revents & (POLLPRI | POLLERR))
 			pw_gate_marks_own(g);
-		if (pfd[2].revents & POLLIN)
+		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+			uint64_t t0 = now_ns();
+
 			drain_reports(g);
+			rest_until = now_ns() + 3 * (now_ns() - t0);
+		}
 	}
 	if (fd >= 0)
 		close(fd);

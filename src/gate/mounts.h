@@ -23,7 +23,7 @@ struct pw_gate_ns_report {
 	uint32_t ns, tid, pid;
 };
 
-/* Superblocks by device number (a few dozen: a linear scan; mounts.c). */
+/* Superblocks by device number: a hash set (a user can make thousands; mounts.c). */
 struct pw_gate_dev_set {
 	dev_t *v;
 	size_t n, cap;
