@@ -268,6 +268,15 @@ static const struct acc *expect_op(struct pw_monitor *m, struct recorder *r, enu
 	return a;
 }
 
+/* a (non-NULL) is a thread access: to the thread tid, not to its whole process. */
+static const struct acc *expect_thread_access(const struct acc *a, pid_t tid)
+{
+	assert_non_null(a);
+	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
+	assert_int_equal(a->target_tid, tid);
+	return a;
+}
+
 /* ---------------------------------------------------------- the operations */
 
 static int op_ptrace_attach(pid_t tid)
@@ -379,10 +388,7 @@ static void events_for_each_operation(void **state)
 	assert_string_equal(a->target_name, "pwacc-target");
 	r.n = 0;
 	assert_int_equal(op_ptrace_attach(t.thread_tid), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000);
-	assert_non_null(a);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	expect_thread_access(wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000), t.thread_tid);
 
 	/* process_vm_readv */
 	assert_int_equal(op_vm_readv(t.pid), sizeof(long));
@@ -400,19 +406,14 @@ static void events_for_each_operation(void **state)
 
 	/* tgkill to the second thread: a thread access */
 	assert_int_equal(op_tgkill(t.pid, t.thread_tid, SIGUSR1), 0);
-	a = expect_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	a = expect_thread_access(expect_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid), t.thread_tid);
 	assert_int_equal(a->access, PW_ACCESS_SIGNAL);
 	assert_int_equal(a->signal, SIGUSR1);
 	assert_int_equal(a->result, 0);
 
 	/* tkill names the thread only: resolved to its process in the kernel */
 	assert_int_equal(syscall(SYS_tkill, t.thread_tid, SIGUSR1), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_TKILL, t.pid, 3000);
-	assert_non_null(a);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	expect_thread_access(wait_op(m, &r, PW_ACCESS_OP_TKILL, t.pid, 3000), t.thread_tid);
 
 	/* pidfd_open, pidfd_getfd, pidfd_send_signal */
 	pidfd = (int)syscall(SYS_pidfd_open, t.pid, 0);
