@@ -217,6 +217,17 @@ static struct pw_monitor *access_monitor(struct recorder *r)
 	return m;
 }
 
+/* access_monitor() into a cleared r (a test's static recorder, reused by the next test), started. */
+static struct pw_monitor *started_access_monitor(struct recorder *r)
+{
+	struct pw_monitor *m;
+
+	memset(r, 0, sizeof(*r));
+	m = access_monitor(r);
+	assert_int_equal(pw_monitor_start(m), 0);
+	return m;
+}
+
 static void watch_pid(struct pw_monitor *m, pid_t pid)
 {
 	PW_OPTS(pw_access_target, t, .pid = pid);
@@ -784,9 +795,7 @@ static void protect_by_name(void **state)
 	(void)state;
 	if (!have_lsm())
 		skip();
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	assert_int_equal(pw_monitor_protect(m, &rule), 0);
 	/* named before spawn_target returns: task_rename ran in its prctl */
 	t = spawn_target("pwacc-guard", NULL);
@@ -830,9 +839,7 @@ static void protect_pid_not_inherited(void **state)
 	(void)state;
 	if (!have_lsm())
 		skip();
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	t = spawn_target("pwacc-reuse", NULL);
 	pid = t.pid;
 	{
@@ -896,9 +903,7 @@ static void protect_sigio(void **state)
 		end_target(&f);
 		skip();
 	}
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	assert_int_equal(pw_monitor_protect(m, &rule), 0);
 
 	sigio_to(t.pid, SIGKILL, p); /* F_SETSIG SIGKILL: would kill it */
@@ -945,9 +950,7 @@ static void protect_access_from_before(void **state)
 		end_target(&t);
 		skip();
 	}
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	snprintf(path, sizeof(path), "/proc/%d/mem", t.pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(memfd >= 0);
@@ -1045,9 +1048,7 @@ static void protect_cgroup_kill_freeze(void **state)
 	cg_move(moved_before, t2.pid); /* before the rule: found when the rule is added */
 	cg_move(other, f.pid);
 
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	{
 		PW_OPTS(pw_protect_rule, rule, .pid = t.pid,
 			.deny = PW_ACCESS_TERMINATE | PW_ACCESS_SUSPEND_RESUME);
@@ -1136,9 +1137,7 @@ static void protect_terminal_signal_not_covered(void **state)
 			pause();
 	}
 	assert_int_equal(read_byte(ready[0], 5000), 1);
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	{
 		PW_OPTS(pw_protect_rule, rule, .pid = pid, .deny = PW_ACCESS_TERMINATE);
 
