@@ -217,6 +217,17 @@ static struct pw_monitor *access_monitor(struct recorder *r)
 	return m;
 }
 
+/* access_monitor() into a cleared r (a test's static recorder, reused by the next test), started. */
+static struct pw_monitor *started_access_monitor(struct recorder *r)
+{
+	struct pw_monitor *m;
+
+	memset(r, 0, sizeof(*r));
+	m = access_monitor(r);
+	assert_int_equal(pw_monitor_start(m), 0);
+	return m;
+}
+
 static void watch_pid(struct pw_monitor *m, pid_t pid)
 {
 	PW_OPTS(pw_access_target, t, .pid = pid);
@@ -265,6 +276,15 @@ static const struct acc *expect_op(struct pw_monitor *m, struct recorder *r, enu
 
 	assert_non_null(a);
 	check_originator(a);
+	return a;
+}
+
+/* a (non-NULL) is a thread access: to the thread tid, not to its whole process. */
+static const struct acc *expect_thread_access(const struct acc *a, pid_t tid)
+{
+	assert_non_null(a);
+	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
+	assert_int_equal(a->target_tid, tid);
 	return a;
 }
 
@@ -379,10 +399,7 @@ static void events_for_each_operation(void **state)
 	assert_string_equal(a->target_name, "pwacc-target");
 	r.n = 0;
 	assert_int_equal(op_ptrace_attach(t.thread_tid), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000);
-	assert_non_null(a);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	expect_thread_access(wait_op(m, &r, PW_ACCESS_OP_PTRACE, t.pid, 3000), t.thread_tid);
 
 	/* process_vm_readv */
 	assert_int_equal(op_vm_readv(t.pid), sizeof(long));
@@ -400,19 +417,14 @@ static void events_for_each_operation(void **state)
 
 	/* tgkill to the second thread: a thread access */
 	assert_int_equal(op_tgkill(t.pid, t.thread_tid, SIGUSR1), 0);
-	a = expect_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	a = expect_thread_access(expect_op(m, &r, PW_ACCESS_OP_TGKILL, t.pid), t.thread_tid);
 	assert_int_equal(a->access, PW_ACCESS_SIGNAL);
 	assert_int_equal(a->signal, SIGUSR1);
 	assert_int_equal(a->result, 0);
 
 	/* tkill names the thread only: resolved to its process in the kernel */
 	assert_int_equal(syscall(SYS_tkill, t.thread_tid, SIGUSR1), 0);
-	a = wait_op(m, &r, PW_ACCESS_OP_TKILL, t.pid, 3000);
-	assert_non_null(a);
-	assert_int_equal(a->type, PW_EVENT_THREAD_ACCESS);
-	assert_int_equal(a->target_tid, t.thread_tid);
+	expect_thread_access(wait_op(m, &r, PW_ACCESS_OP_TKILL, t.pid, 3000), t.thread_tid);
 
 	/* pidfd_open, pidfd_getfd, pidfd_send_signal */
 	pidfd = (int)syscall(SYS_pidfd_open, t.pid, 0);
@@ -783,9 +795,7 @@ static void protect_by_name(void **state)
 	(void)state;
 	if (!have_lsm())
 		skip();
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	assert_int_equal(pw_monitor_protect(m, &rule), 0);
 	/* named before spawn_target returns: task_rename ran in its prctl */
 	t = spawn_target("pwacc-guard", NULL);
@@ -829,9 +839,7 @@ static void protect_pid_not_inherited(void **state)
 	(void)state;
 	if (!have_lsm())
 		skip();
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	t = spawn_target("pwacc-reuse", NULL);
 	pid = t.pid;
 	{
@@ -895,9 +903,7 @@ static void protect_sigio(void **state)
 		end_target(&f);
 		skip();
 	}
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	assert_int_equal(pw_monitor_protect(m, &rule), 0);
 
 	sigio_to(t.pid, SIGKILL, p); /* F_SETSIG SIGKILL: would kill it */
@@ -944,9 +950,7 @@ static void protect_access_from_before(void **state)
 		end_target(&t);
 		skip();
 	}
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	snprintf(path, sizeof(path), "/proc/%d/mem", t.pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(memfd >= 0);
@@ -1044,9 +1048,7 @@ static void protect_cgroup_kill_freeze(void **state)
 	cg_move(moved_before, t2.pid); /* before the rule: found when the rule is added */
 	cg_move(other, f.pid);
 
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	{
 		PW_OPTS(pw_protect_rule, rule, .pid = t.pid,
 			.deny = PW_ACCESS_TERMINATE | PW_ACCESS_SUSPEND_RESUME);
@@ -1135,9 +1137,7 @@ static void protect_terminal_signal_not_covered(void **state)
 			pause();
 	}
 	assert_int_equal(read_byte(ready[0], 5000), 1);
-	memset(&r, 0, sizeof(r));
-	m = access_monitor(&r);
-	assert_int_equal(pw_monitor_start(m), 0);
+	m = started_access_monitor(&r);
 	{
 		PW_OPTS(pw_protect_rule, rule, .pid = pid, .deny = PW_ACCESS_TERMINATE);
 

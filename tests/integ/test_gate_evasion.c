@@ -606,6 +606,34 @@ static void test_private_mount_ns(void **state)
 }
 
 /*
+ * The child of run_twice_in_private_ns*() exits 0 once it has written the
+ * wait statuses of its two execs to fd: they are read into statuses.
+ */
+static void read_two_statuses(pid_t pid, int fd, int statuses[2])
+{
+	int status = wait_child(pid);
+
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(read_within(fd, statuses, 2 * sizeof(int), 1000), (int)(2 * sizeof(int)));
+	close(fd);
+}
+
+/*
+ * The first exec (legit) ran and left its marker; the second (denied), from
+ * a marked filesystem, was asked about at its open: its execve failed with
+ * EPERM, nothing of it ran, and it was not killed.
+ */
+static void expect_ran_then_refused(const int statuses[2], const char *first, const char *second)
+{
+	assert_true(WIFEXITED(statuses[0]) && WEXITSTATUS(statuses[0]) == 0);
+	assert_true(exists(first));
+	assert_true(WIFEXITED(statuses[1]));
+	assert_int_equal(WEXITSTATUS(statuses[1]), EXEC_FAILED_BASE + EPERM);
+	assert_false(exists(second));
+}
+
+/*
  * A filesystem of a private namespace is marked by its first held exec:
  * the next exec from it is asked about at its open, so a deny is an errno
  * (EPERM), nothing of it runs, and it is not held.
@@ -615,7 +643,7 @@ static void test_private_mount_ns_marked(void **state)
 	char first[160], second[160];
 	struct pw_gate_stats st = { .sz = sizeof(st) };
 	struct pw_gate *g;
-	int p[2], statuses[2], status;
+	int p[2], statuses[2];
 	pid_t pid;
 
 	(void)state;
@@ -627,21 +655,13 @@ static void test_private_mount_ns_marked(void **state)
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	pid = run_twice_in_private_ns(legit, first, denied, second, p[1]);
 	close(p[1]);
-	status = wait_child(pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(read_within(p[0], statuses, sizeof(statuses), 1000), (int)sizeof(statuses));
-	close(p[0]);
+	read_two_statuses(pid, p[0], statuses);
 	pw_gate_stats(g, &st);
 	free_gate(NULL);
 	fprintf(stderr, "private ns: first exec 0x%x, second 0x%x; %" PRIu64 " held, %" PRIu64
 		" filesystems marked through held execs\n", statuses[0], statuses[1], st.held,
 		st.filesystems_marked_held);
-	assert_true(WIFEXITED(statuses[0]) && WEXITSTATUS(statuses[0]) == 0); /* held, allowed, ran */
-	assert_true(exists(first));
-	assert_true(WIFEXITED(statuses[1])); /* the exec failed: nothing of it ran, no kill */
-	assert_int_equal(WEXITSTATUS(statuses[1]), EXEC_FAILED_BASE + EPERM);
-	assert_false(exists(second));
+	expect_ran_then_refused(statuses, first, second); /* the first held, allowed */
 	assert_int_equal(st.held, 1);
 	assert_true(st.filesystems_marked_held >= 1);
 }
@@ -658,7 +678,7 @@ static void test_foreign_mount_marked(void **state)
 {
 	char first[160], second[160], c;
 	struct pw_gate_stats st = { .sz = sizeof(st) };
-	int p[2], ready[2], go[2], statuses[2], status;
+	int p[2], ready[2], go[2], statuses[2];
 	struct pw_gate *g;
 	pid_t pid;
 
@@ -690,11 +710,7 @@ static void test_foreign_mount_marked(void **state)
 	}
 	assert_int_equal(write(go[1], "g", 1), 1);
 	close(go[1]);
-	status = wait_child(pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(read_within(p[0], statuses, sizeof(statuses), 1000), (int)sizeof(statuses));
-	close(p[0]);
+	read_two_statuses(pid, p[0], statuses);
 	close(ready[0]);
 	pw_gate_stats(g, &st);
 	free_gate(NULL);
@@ -703,11 +719,7 @@ static void test_foreign_mount_marked(void **state)
 		st.held, statuses[0], statuses[1]);
 	assert_true(st.mounts_reported >= 1);
 	assert_true(st.filesystems_marked_mounted >= 1);
-	assert_true(WIFEXITED(statuses[0]) && WEXITSTATUS(statuses[0]) == 0); /* ran, not held */
-	assert_true(exists(first));
-	assert_true(WIFEXITED(statuses[1])); /* the exec failed: nothing of it ran, no kill */
-	assert_int_equal(WEXITSTATUS(statuses[1]), EXEC_FAILED_BASE + EPERM);
-	assert_false(exists(second));
+	expect_ran_then_refused(statuses, first, second); /* the first not held */
 	assert_int_equal(st.held, 0);
 	assert_int_equal(st.held_killed, 0);
 }

@@ -803,41 +803,44 @@ static void test_sigstop_pending(void **state)
 	sigstop_with_pending(PW_EXEC_DENY); /* fail-closed for this run's subjects only */
 }
 
-static void test_sigkill_posix_spawn(void **state)
+/*
+ * The handler's child of scenario sc reaches us as a message of this type
+ * (into m, for the caller's checks); then the gate is SIGKILLed with an exec
+ * pending, which is allowed in time, nothing left behind.
+ */
+static void sigkill_after_handler_child(enum scenario sc, const char *name, char type, struct msg *m)
 {
-	struct gating_opts go = { .sc = SC_POSIX_SPAWN, .workers = 2, .timeout_verdict = PW_EXEC_ALLOW };
+	struct gating_opts go = { .sc = sc, .workers = 2, .timeout_verdict = PW_EXEC_ALLOW };
 	struct gating gt;
 	char marker[128];
-	struct msg m;
 	pid_t pending;
 
-	(void)state;
 	require_bpf();
-	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "spawn-pending");
+	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), name);
+	assert_true(read_msg(&gt, m, 5000));
+	assert_int_equal(m->type, type);
+	kill_gating_pending_allowed(&gt, pending, marker);
+}
+
+static void test_sigkill_posix_spawn(void **state)
+{
+	struct msg m;
+
+	(void)state;
 	/* the handler's posix_spawn child shares the gate's mm: its exec is the gate's own, at once */
-	assert_true(read_msg(&gt, &m, 5000));
-	assert_int_equal(m.type, 'P');
+	sigkill_after_handler_child(SC_POSIX_SPAWN, "spawn-pending", 'P', &m);
 	fprintf(stderr, "  posix_spawn child of the handler ran in %lld ms\n", m.a);
 	assert_true(m.a < T_MS / 2);
-	kill_gating_pending_allowed(&gt, pending, marker);
 }
 
 static void test_sigkill_system_child(void **state)
 {
-	struct gating_opts go = { .sc = SC_SYSTEM, .workers = 2, .timeout_verdict = PW_EXEC_ALLOW };
-	struct gating gt;
-	char marker[128];
 	struct msg m;
-	pid_t pending;
 
 	(void)state;
-	require_bpf();
-	pending = gating_with_pending(&gt, &go, marker, sizeof(marker), "system-pending");
 	/* system()'s shell execs pwl-sys: a descendant of the gate, gated, deferred by the handler */
-	assert_true(read_msg(&gt, &m, 5000));
-	assert_int_equal(m.type, 'H');
+	sigkill_after_handler_child(SC_SYSTEM, "system-pending", 'H', &m);
 	assert_int_equal(m.b, 1);
-	kill_gating_pending_allowed(&gt, pending, marker);
 }
 
 static bool read_file(const char *path, char *buf, size_t len)
@@ -981,6 +984,20 @@ static void test_stop_process_group(void **state)
 	check_and_disarm(&gt);
 }
 
+/* SIGSTOP the gating process, and wait (bounded) until it is stopped (state T), not just signalled. */
+static void stop_gating_until_stopped(struct gating *gt)
+{
+	char state_gate = 0;
+
+	kill_gating(gt, SIGSTOP);
+	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
+		state_of(gt->pid, &state_gate);
+		if (state_gate != 'T')
+			poll(NULL, 0, 2);
+	}
+	assert_int_equal(state_gate, 'T');
+}
+
 /*
  * A gate that is slow to read, not dead: stopped for less than its
  * timeout_ms while an exec waits unread, then running again. The exec is
@@ -997,20 +1014,13 @@ static void test_slow_gate_not_overruled(void **state)
 	struct gating gt;
 	struct msg st;
 	int status;
-	char state_gate = 0;
 	pid_t pid;
 
 	(void)state;
 	require_bpf();
 	arm_and_start_gating(&gt, &go);
 	query_gating(&gt, &s0);
-	kill_gating(&gt, SIGSTOP);
-	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
-		state_of(gt.pid, &state_gate);
-		if (state_gate != 'T')
-			poll(NULL, 0, 2);
-	}
-	assert_int_equal(state_gate, 'T');
+	stop_gating_until_stopped(&gt);
 	pid = start_exec(subj, p_true, NULL);
 	/* 600 ms unread: well past the guardian's old 100 ms stall window, well within timeout_ms */
 	assert_int_equal(wait_exit(pid, 600, &status), -1);
@@ -1044,7 +1054,7 @@ static void test_late_read_keeps_promise(void **state)
 				  .timeout_ms = 1000 };
 	struct gating gt;
 	struct msg m, st;
-	char marker[128], state_gate = 0;
+	char marker[128];
 	long long t0, ms;
 	int status;
 	pid_t pid;
@@ -1053,13 +1063,7 @@ static void test_late_read_keeps_promise(void **state)
 	require_bpf();
 	marker_path(marker, sizeof(marker), "late-read");
 	arm_and_start_gating(&gt, &go);
-	kill_gating(&gt, SIGSTOP);
-	for (int i = 0; i < 500 && state_gate != 'T'; i++) {
-		state_of(gt.pid, &state_gate);
-		if (state_gate != 'T')
-			poll(NULL, 0, 2);
-	}
-	assert_int_equal(state_gate, 'T');
+	stop_gating_until_stopped(&gt);
 	t0 = test_ms_now();
 	pid = start_exec(subj, p_hold, marker);
 	assert_int_equal(wait_exit(pid, 500, &status), -1); /* unread, and not taken by the guardian */

@@ -202,16 +202,28 @@ static void kill_and_reap(pid_t pid)
 #define TOUCH_BYTES (48u << 20)
 #define BURN_NS 600000000ull
 
-/* Fork a child that runs body (which exits), then reap_and_compare() it. */
-static const struct exit_rec *fork_and_compare(struct pw_monitor *m, struct exits *x, void (*body)(void),
-					       int want_code)
-{
-	pid_t pid = fork();
+/* One monitored child: its exits as seen, the monitor (free it), and its process exit. */
+struct exit_run {
+	struct exits x;
+	struct pw_monitor *m;
+	const struct exit_rec *e;
+};
 
+/*
+ * With BPF: an exit_monitor(), then fork a child that runs body (which
+ * exits), and reap_and_compare() it into r->e.
+ */
+static void fork_and_compare(struct exit_run *r, void (*body)(void), int want_code)
+{
+	pid_t pid;
+
+	require_bpf();
+	r->m = exit_monitor(&r->x);
+	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		body();
-	return reap_and_compare(m, x, pid, want_code);
+	r->e = reap_and_compare(r->m, &r->x, pid, want_code);
 }
 
 /* In a child: map TOUCH_BYTES and write fill to every page (all resident). */
@@ -234,20 +246,16 @@ static void touch_and_burn_child(void)
 
 static void single_thread_child_matches_wait4(void **state)
 {
-	struct exits x = { 0 };
-	struct pw_monitor *m;
-	const struct exit_rec *e;
+	struct exit_run r = { 0 };
 
 	(void)state;
-	require_bpf();
-	m = exit_monitor(&x);
-	e = fork_and_compare(m, &x, touch_and_burn_child, 7);
+	fork_and_compare(&r, touch_and_burn_child, 7);
 	/* The mapping alone is 48 MiB resident. */
-	assert_true(e->ru.max_rss_bytes >= TOUCH_BYTES);
-	assert_true(e->ru.cpu_ns >= BURN_NS);
-	assert_int_equal(e->ru.threads, 1);
-	assert_true(e->ru.lifetime_ns >= e->ru.cpu_ns);
-	pw_monitor_free(m);
+	assert_true(r.e->ru.max_rss_bytes >= TOUCH_BYTES);
+	assert_true(r.e->ru.cpu_ns >= BURN_NS);
+	assert_int_equal(r.e->ru.threads, 1);
+	assert_true(r.e->ru.lifetime_ns >= r.e->ru.cpu_ns);
+	pw_monitor_free(r.m);
 }
 
 static void *burn_thread(void *arg)
@@ -310,29 +318,25 @@ static void spinning_threads_child(void)
 /* Threads that were joined (released before the exit) are summed from signal_struct. */
 static void joined_threads_summed(void **state)
 {
-	struct exits x = { 0 };
-	struct pw_monitor *m;
-	const struct exit_rec *e;
+	struct exit_run r = { 0 };
 	size_t thread_exits = 0;
 
 	(void)state;
-	require_bpf();
-	m = exit_monitor(&x);
-	e = fork_and_compare(m, &x, joined_threads_child, 0);
-	if (!(e->ru.flags & PW_RUSAGE_PARTIAL)) /* partial: a joined thread was still exiting */
-		assert_true(e->ru.cpu_ns >= 3 * 250000000ull);
+	fork_and_compare(&r, joined_threads_child, 0);
+	if (!(r.e->ru.flags & PW_RUSAGE_PARTIAL)) /* partial: a joined thread was still exiting */
+		assert_true(r.e->ru.cpu_ns >= 3 * 250000000ull);
 	/* Each thread exit carries that thread's CPU: at least what it burned. */
-	for (size_t i = 0; i < x.n; i++) {
-		if (x.v[i].type != PW_EVENT_THREAD_EXIT)
+	for (size_t i = 0; i < r.x.n; i++) {
+		if (r.x.v[i].type != PW_EVENT_THREAD_EXIT)
 			continue;
 		thread_exits++;
-		assert_true(x.v[i].ru.flags & PW_RUSAGE_THREAD);
-		assert_int_equal(x.v[i].ru.threads, 1);
-		assert_true(x.v[i].ru.cpu_ns >= 250000000ull);
-		assert_true(x.v[i].ru.cpu_ns < 250000000ull * 102 / 100 + 5000000);
+		assert_true(r.x.v[i].ru.flags & PW_RUSAGE_THREAD);
+		assert_int_equal(r.x.v[i].ru.threads, 1);
+		assert_true(r.x.v[i].ru.cpu_ns >= 250000000ull);
+		assert_true(r.x.v[i].ru.cpu_ns < 250000000ull * 102 / 100 + 5000000);
 	}
 	assert_int_equal(thread_exits, 3);
-	pw_monitor_free(m);
+	pw_monitor_free(r.m);
 }
 
 /*
@@ -341,16 +345,12 @@ static void joined_threads_summed(void **state)
  */
 static void running_threads_summed_at_group_exit(void **state)
 {
-	struct exits x = { 0 };
-	struct pw_monitor *m;
-	const struct exit_rec *e;
+	struct exit_run r = { 0 };
 
 	(void)state;
-	require_bpf();
-	m = exit_monitor(&x);
-	e = fork_and_compare(m, &x, spinning_threads_child, -1);
-	assert_true(e->ru.cpu_ns >= 800000000ull);
-	pw_monitor_free(m);
+	fork_and_compare(&r, spinning_threads_child, -1);
+	assert_true(r.e->ru.cpu_ns >= 800000000ull);
+	pw_monitor_free(r.m);
 }
 
 /* Fields 14, 15, 22, 24 of /proc/PID/stat, read with the simplest parser there is. */
