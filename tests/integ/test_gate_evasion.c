@@ -928,6 +928,10 @@ static void resume_attempt(bool use_ptrace)
 	seen.defer_held = false;
 	pw_gate_stats(g, &st);
 	free_gate(NULL);
+	/* what a failure needs to tell: killed in the kernel, or late by user space (escaped) */
+	fprintf(stderr, "resumed by %s: status 0x%x, marker %s, %" PRIu64 " killed by the watch, %" PRIu64
+		" escaped, %" PRIu64 " held\n", use_ptrace ? "ptrace" : "SIGCONT", status,
+		exists(marker) ? "written" : "absent", st.held_resumed_killed, st.held_escaped, st.held);
 	assert_true(killed(status));
 	assert_false(exists(marker));
 	assert_int_equal(st.held_resumed_killed, 1);
