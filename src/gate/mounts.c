@@ -80,11 +80,10 @@ static void table_free(struct mount_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const struct mount_table *sort_table;
-
-static int by_id_cmp(const void *a, const void *b)
+static int by_id_cmp(const void *a, const void *b, void *table)
 {
-	unsigned int x = sort_table->v[*(const size_t *)a].id, y = sort_table->v[*(const size_t *)b].id;
+	const struct mount_table *t = table;
+	unsigned int x = t->v[*(const size_t *)a].id, y = t->v[*(const size_t *)b].id;
 
 	return x < y ? -1 : x > y;
 }
@@ -136,15 +135,13 @@ static int table_read(int fd, struct mount_table *t)
 	}
 	free(line);
 	fclose(f);
-	/* one thread: the comparator's table can be a static */
 	t->by_id = malloc((t->n ? t->n : 1) * sizeof(*t->by_id));
 	if (!t->by_id)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
 		t->by_id[i] = i;
-	sort_table = t;
-	qsort(t->by_id, t->n, sizeof(*t->by_id), by_id_cmp);
-	sort_table = NULL;
+	/* qsort_r: two gates in one process sort on their own mount threads at once */
+	qsort_r(t->by_id, t->n, sizeof(*t->by_id), by_id_cmp, t);
 	return 0;
 }
 
@@ -545,10 +542,11 @@ static void *mounts_main(void *arg)
 		if (pfd[1].revents & (POLLPRI | POLLERR))
 			pw_gate_marks_own(g);
 		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = now_ns(), t1;
 
 			drain_reports(g);
-			rest_until = now_ns() + 3 * (now_ns() - t0);
+			t1 = now_ns();
+			rest_until = t1 + 3 * (t1 - t0);
 		}
 	}
 	if (fd >= 0)
