@@ -13,6 +13,7 @@
 #include "lib/token.bpf.h"
 #include "lib/rules.bpf.h"
 #include "lib/path.bpf.h"
+#include "lib/rdonly.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -106,13 +107,15 @@ static __always_inline void *reserve_event(__u32 size, __u32 type, struct task_s
  * tracepoint carries the clone flags. current is the creating task.
  */
 SEC("tp_btf/task_newtask")
-int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
+int BPF_PROG(pw_fork, struct task_struct *new_task, u64 raw_flags)
 {
+	/* Only read here: read-only views verify without BTF searches (lib/rdonly.bpf.h). */
+	struct task_struct *child = pw_rdonly(new_task, struct task_struct);
 	__u32 child_pid = child->pid;
 	__u32 child_tgid = child->tgid;
 	bool is_thread = child_pid != child_tgid;
 	__u32 type = is_thread ? PW_RAW_THREAD_CREATE : PW_RAW_PROCESS_CREATE;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct task_struct *task = pw_rdonly(bpf_get_current_task_btf(), struct task_struct);
 	char comm[PW_COMM_LEN];
 	struct pw_raw_clone *ev;
 	__u32 flags = 0;
@@ -161,9 +164,11 @@ int BPF_PROG(pw_fork, struct task_struct *child, u64 raw_flags)
  * read from arg_start..arg_end without the pointer races of sys_enter_execve.
  */
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *new_bprm)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	/* Only read here: read-only views verify without BTF searches (lib/rdonly.bpf.h). */
+	struct task_struct *task = pw_rdonly(bpf_get_current_task_btf(), struct task_struct);
+	struct linux_binprm *bprm = pw_rdonly(new_bprm, struct linux_binprm);
 	__u32 cpu = bpf_get_smp_processor_id(), off, len, args_max;
 	unsigned long arg_start, arg_end;
 	struct exec_scratch *s;
@@ -317,7 +322,8 @@ static __always_inline void fill_thread_usage(struct pw_raw_exit *ev, struct tas
  * every kernel order of exit_mm() and the tracepoint; the mm's own hiwater
  * is taken too where the mm is still attached.
  */
-static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct task_struct *task)
+static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct task_struct *task,
+						struct task_struct *trusted)
 {
 	struct signal_struct *sig = task->signal;
 	struct mm_struct *mm = task->mm;
@@ -366,7 +372,7 @@ static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct ta
 		 * until the group is reaped). group_leader is only an RCU
 		 * pointer: the iterator wants a referenced one.
 		 */
-		leader = bpf_task_acquire(task->group_leader);
+		leader = bpf_task_acquire(trusted->group_leader);
 		if (!leader) {
 			add_task_usage(ev, task);
 			ev->threads = 1;
@@ -379,7 +385,7 @@ static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct ta
 		 * compared in the loop, so the verifier need not unroll it.
 		 */
 		while ((t = bpf_iter_task_next(&it))) {
-			add_task_usage(ev, t);
+			add_task_usage(ev, pw_rdonly(t, struct task_struct));
 			n++;
 		}
 		bpf_iter_task_destroy(&it);
@@ -395,7 +401,10 @@ static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct ta
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pw_exit, struct task_struct *p)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	/* current: only for the thread walk's bpf_task_acquire() */
+	struct task_struct *trusted = (struct task_struct *)bpf_get_current_task_btf();
+	/* everything else only reads: a view that verifies without BTF searches */
+	struct task_struct *task = pw_rdonly(trusted, struct task_struct);
 	__u32 pid = task->pid;
 	__u32 tgid = task->tgid;
 	bool group_dead = task->signal->live.counter == 0;
@@ -432,7 +441,7 @@ int BPF_PROG(pw_exit, struct task_struct *p)
 		ev->exit_status = task->exit_code;
 	}
 	ev->__pad = 0;
-	fill_process_usage(ev, task);
+	fill_process_usage(ev, task, trusted);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

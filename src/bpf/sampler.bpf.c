@@ -11,6 +11,7 @@
 
 #include "abi/events.h"
 #include "lib/token.bpf.h" /* pw_task_comm */
+#include "lib/rdonly.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -91,6 +92,7 @@ int pw_sample_tasks(struct bpf_iter__task *ctx)
 
 	if (!task)
 		return 0;
+	task = pw_rdonly(task, struct task_struct); /* only read: verifies without BTF searches */
 	__builtin_memset(&r, 0, sizeof(r));
 	r.tgid = task->tgid;
 	r.tid = task->pid;

@@ -384,6 +384,13 @@ static int load_programs(struct pw_monitor *m)
 	m->skel = skel;
 	bpf_map__set_max_entries(skel->maps.events, m->opts.ringbuf_bytes);
 	bpf_map__set_max_entries(skel->maps.scratch, ncpus);
+	/*
+	 * The inherited-verdict map is preallocated (LRU): 65536 entries are
+	 * ~4 MiB of zeroed pages, a tenth of a short-lived monitor's start-up
+	 * (`procward top`). Without inherit_children nothing reads or writes it.
+	 */
+	if (!m->opts.inherit_children)
+		bpf_map__set_max_entries(skel->maps.inherited, 1);
 	err = lifecycle_bpf__load(skel);
 	if (err) {
 		pw_log(&m->log, PW_LOG_ERROR, "loading the lifecycle programs failed: %s",

@@ -23,6 +23,14 @@
 #include "core/opts.h"
 
 #define MAX_PENDING_EXITS 65536
+/*
+ * The sampler's monitor reads exit records only, and is woken for each: a
+ * 2 MiB ring holds ~6000 of them between two reads. The monitor's default
+ * of 16 MiB is 4096 pages the kernel zeroes at map creation, ~60 ms, a
+ * quarter of `procward top`'s start-up. Records lost to a full ring are
+ * counted (pw_monitor_stats), as for any monitor.
+ */
+#define SAMPLER_RINGBUF_BYTES (2u << 20)
 
 static uint64_t clock_ns(clockid_t clk)
 {
@@ -542,6 +550,7 @@ PW_API int pw_sampler_start(struct pw_sampler *s)
 	mopts.log = s->opts.log;
 	mopts.log_userdata = s->opts.log_userdata;
 	mopts.max_processes = s->opts.max_processes;
+	mopts.ringbuf_bytes = SAMPLER_RINGBUF_BYTES;
 	err = pw_monitor_new(&mopts, &s->mon);
 	if (err)
 		return err;

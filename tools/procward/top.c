@@ -225,17 +225,38 @@ static double pct(const struct pw_proc_usage *u, uint64_t interval_ns)
 	return interval_ns ? (double)u->cpu_delta_ns * 100.0 / (double)interval_ns : 0.0;
 }
 
+/*
+ * The text frame's numbers in integer arithmetic: a batch frame prints
+ * thousands of rows, and glibc's floating-point printf was a tenth of
+ * procward top's CPU per frame.
+ */
+static uint64_t pct_tenths(const struct pw_proc_usage *u, uint64_t interval_ns)
+{
+	return interval_ns ? (u->cpu_delta_ns * 1000 + interval_ns / 2) / interval_ns : 0;
+}
+
+/* t tenths as "I.D" */
+static const char *tenths(char *buf, size_t len, uint64_t t)
+{
+	snprintf(buf, len, "%" PRIu64 ".%u", t / 10, (unsigned)(t % 10));
+	return buf;
+}
+
+/* 1.5K, 12M, ...: one decimal below 10 units, as top shows them */
 static void human_bytes(char *buf, size_t len, uint64_t b)
 {
 	static const char units[] = "KMGTP";
-	double v = (double)b / 1024.0;
+	uint64_t t = b * 10 / 1024; /* tenths of the unit */
 	int u = 0;
 
-	while (v >= 1024.0 && u < 4) {
-		v /= 1024.0;
+	while (t >= 10240 && u < 4) {
+		t /= 1024;
 		u++;
 	}
-	snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+	if (t < 100)
+		snprintf(buf, len, "%" PRIu64 ".%u%c", t / 10, (unsigned)(t % 10), units[u]);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", (t + 5) / 10, units[u]);
 }
 
 static void text_command(FILE *out, const struct pw_proc_usage *u, size_t max)
@@ -266,22 +287,22 @@ static void print_text_frame(FILE *out, const struct pw_sample *smp, const struc
 	size_t shown = 0, limit = SIZE_MAX, cmd_max = CMDLINE_MAX;
 	time_t now = time(NULL);
 	struct tm tm;
-	double total = 0;
-	char rss[16], when[16], name[64];
+	uint64_t total = 0;
+	char rss[16], when[16], name[64], cpu[24];
 
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	for (size_t i = 0; i < n; i++)
-		total += pct(sorted[i], iv);
+		total += pct_tenths(sorted[i], iv);
 	if (!o->batch) {
 		fputs("\033[H\033[J", out);
 		limit = o->rows > 8 ? (size_t)o->rows - 8 : 1;
 		cmd_max = o->cols > 52 ? (size_t)o->cols - 52 : 8;
 	}
 	fprintf(out,
-		"procward top - %s, interval %.2f s, %zu processes, %zu exited, %.1f%% CPU in all, "
+		"procward top - %s, interval %.2f s, %zu processes, %zu exited, %s%% CPU in all, "
 		"walk %zu tasks in %.2f ms\n\n",
-		when, iv / 1e9, n_live, n - n_live, total, pw_sample_tasks(smp),
+		when, iv / 1e9, n_live, n - n_live, tenths(cpu, sizeof(cpu), total), pw_sample_tasks(smp),
 		pw_sample_cost_ns(smp) / 1e6);
 	fprintf(out, "%7s %-10s %6s %8s %5s %1s %-15s %s\n", "PID", "USER", "%CPU", "RSS", "THR", "S",
 		"NAME", "COMMAND");
@@ -291,10 +312,10 @@ static void print_text_frame(FILE *out, const struct pw_sample *smp, const struc
 		if (u->exited)
 			continue;
 		human_bytes(rss, sizeof(rss), u->rss_bytes);
-		fprintf(out, "%7d %-10.10s %6.1f %8s %5u %c ", u->key.pid, user_name(users, u->uid),
-			pct(u, iv), rss, u->threads, u->state);
 		escape_text(name, sizeof(name), u->name); /* may be wider than 15 once escaped */
-		fprintf(out, "%-15s ", name);
+		fprintf(out, "%7d %-10.10s %6s %8s %5u %c %-15s ", u->key.pid,
+			user_name(users, u->uid), tenths(cpu, sizeof(cpu), pct_tenths(u, iv)), rss,
+			u->threads, u->state, name);
 		text_command(out, u, cmd_max);
 		fputc('\n', out);
 		shown++;
@@ -315,10 +336,10 @@ static void print_text_frame(FILE *out, const struct pw_sample *smp, const struc
 			else
 				snprintf(exitbuf, sizeof(exitbuf), "%d", WEXITSTATUS(u->exit_status));
 			human_bytes(rss, sizeof(rss), u->max_rss_bytes);
-			fprintf(out, "%7d %-10.10s %6.1f %10.1f %8s %-8s ", u->key.pid,
-				user_name(users, u->uid), pct(u, iv), u->cpu_ns / 1e6, rss, exitbuf);
 			escape_text(name, sizeof(name), u->name);
-			fprintf(out, "%-15s ", name);
+			fprintf(out, "%7d %-10.10s %6s %10.1f %8s %-8s %-15s ", u->key.pid,
+				user_name(users, u->uid), tenths(cpu, sizeof(cpu), pct_tenths(u, iv)),
+				u->cpu_ns / 1e6, rss, exitbuf, name);
 			text_command(out, u, cmd_max);
 			fputc('\n', out);
 		}
