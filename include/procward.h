@@ -790,7 +790,11 @@ PW_API int pw_sampler_dispatch(struct pw_sampler *s, int timeout_ms);
  * until the next call or pw_sampler_free(). 0 or -errno.
  */
 PW_API int pw_sampler_sample(struct pw_sampler *s, const struct pw_sample **out);
-/* The sampler's monitor, for pw_monitor_stats(); do not dispatch or free it. */
+/*
+ * The sampler's monitor, for pw_monitor_stats(); do not dispatch or free it.
+ * It reads exit records only, through a 2 MiB ring (about 7000 exit records
+ * between two dispatches); records lost to a full ring are counted there.
+ */
 PW_API struct pw_monitor *pw_sampler_monitor(struct pw_sampler *s);
 
 /* CLOCK_MONOTONIC ns of the sample, and ns since the previous one. */

@@ -555,6 +555,9 @@ int cmd_top(int argc, char **argv)
 	}
 	if (!isatty(STDOUT_FILENO))
 		o.batch = true;
+	/* A batch frame is one line per process: write it in few large writes (flushed per frame). */
+	if (o.batch)
+		setvbuf(stdout, NULL, _IOFBF, 256 * 1024);
 
 	err = pw_sampler_new(&sopts, &s);
 	for (size_t i = 0; !err && i < n_alerts; i++) {
