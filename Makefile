@@ -16,6 +16,9 @@ BPFTOOL   ?= bpftool
 LLVM_STRIP ?= llvm-strip
 BUILD     ?= build
 SAN       ?=
+# Extra -D flags for the BPF objects only (bench/exitcost.py builds a
+# variant without the exit's resource accounting to measure what it adds).
+BPF_DEFS  ?=
 
 # `make V=1` shows full commands.
 ifeq ($(V),1)
@@ -69,7 +72,7 @@ $(BUILD)/vmlinux.h:
 
 $(BUILD)/%.bpf.o: src/bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end -I$(BUILD) -Isrc/bpf -MMD -MP -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end $(BPF_DEFS) -I$(BUILD) -Isrc/bpf -MMD -MP -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

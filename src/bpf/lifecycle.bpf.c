@@ -303,13 +303,25 @@ static __always_inline void zero_usage(struct pw_raw_exit *ev)
 		ev->rflags |= PW_RAW_RU_CHARS;
 }
 
+/*
+ * PW_BENCH_NO_EXIT_USAGE: only for bench/exitcost.py, which builds the
+ * library a second time with it to measure, in one run and one tree, what
+ * reading the resource use adds to the exit program. Records keep their
+ * size; their usage fields are left zero.
+ */
+
 /* The exiting thread's own use (THREAD_EXIT). */
 static __always_inline void fill_thread_usage(struct pw_raw_exit *ev, struct task_struct *task)
 {
 	zero_usage(ev);
+#ifdef PW_BENCH_NO_EXIT_USAGE
+	ev->threads = 0;
+	ev->lifetime_ns = 0;
+#else
 	add_task_usage(ev, task);
 	ev->threads = 1;
 	ev->lifetime_ns = bpf_ktime_get_boot_ns() - task->start_boottime;
+#endif
 }
 
 /*
@@ -327,9 +339,15 @@ static __always_inline void fill_process_usage(struct pw_raw_exit *ev, struct ta
 {
 	struct signal_struct *sig = task->signal;
 	struct mm_struct *mm = task->mm;
-	__u64 maxrss = sig->maxrss;
+	__u64 maxrss;
 
 	zero_usage(ev);
+#ifdef PW_BENCH_NO_EXIT_USAGE
+	ev->threads = 0;
+	ev->lifetime_ns = 0;
+	return;
+#endif
+	maxrss = sig->maxrss;
 	ev->runtime_ns = sig->sum_sched_runtime;
 	ev->utime_raw_ns = sig->utime;
 	ev->stime_raw_ns = sig->stime;
