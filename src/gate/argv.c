@@ -69,11 +69,12 @@ static ssize_t remote_str(pid_t tid, uint64_t addr, char *dst, size_t cap)
 	return 0;
 }
 
-/* The argv pointer array, up to PW_GATE_ARGV_SLOTS entries; returns how many before NULL. */
-static ssize_t remote_argv_ptrs(pid_t tid, uint64_t argv, uint64_t *ptrs, bool *cut)
+/*
+ * The argv pointer array, up to PW_GATE_ARGV_SLOTS entries, from entry n on
+ * (those before it are read already and not NULL); returns how many before NULL.
+ */
+static ssize_t remote_argv_ptrs(pid_t tid, uint64_t argv, uint64_t *ptrs, size_t n, bool *cut)
 {
-	size_t n = 0;
-
 	*cut = false;
 	while (n < PW_GATE_ARGV_SLOTS) {
 		uint64_t addr = argv + n * sizeof(uint64_t);
@@ -106,28 +107,96 @@ static void switch_to_kernel_capture(struct pw_gate *g, int err)
 	       strerror(-err), err == -EPERM ? ", e.g. Yama ptrace_scope 3" : "");
 }
 
+/*
+ * The filename up to its page end and the argv pointers up to theirs, in
+ * one process_vm_readv: every call walks the target's page tables and
+ * checks ptrace access, and these two were a third of the gate's system
+ * calls per logged exec. Sets *flen (with the NUL; 0: no NUL in what was
+ * read, *fdone: the whole first chunk was read) and *nptrs (pointers read
+ * before NULL; -1: the chunk was not read whole) from what came back.
+ */
+static ssize_t first_reads(pid_t tid, const struct pw_gate_meta *meta, struct pw_gate_argv *out,
+			   uint64_t *ptrs, size_t *flen, bool *fdone, ssize_t *nptrs, size_t *pread)
+{
+	size_t fwant = to_page_end(meta->filename_ptr), pwant = 0, got_p = 0;
+	struct iovec local[2], remote[2];
+	ssize_t n;
+	char *nul;
+
+	if (fwant > sizeof(out->filename))
+		fwant = sizeof(out->filename);
+	if (meta->argv_ptr) {
+		pwant = to_page_end(meta->argv_ptr) / sizeof(uint64_t);
+		if (pwant > PW_GATE_ARGV_SLOTS)
+			pwant = PW_GATE_ARGV_SLOTS;
+		pwant *= sizeof(uint64_t);
+	}
+	local[0] = (struct iovec){ .iov_base = out->filename, .iov_len = fwant };
+	remote[0] = (struct iovec){ .iov_base = (void *)(uintptr_t)meta->filename_ptr, .iov_len = fwant };
+	local[1] = (struct iovec){ .iov_base = ptrs, .iov_len = pwant };
+	remote[1] = (struct iovec){ .iov_base = (void *)(uintptr_t)meta->argv_ptr, .iov_len = pwant };
+	n = process_vm_readv(tid, local, pwant ? 2 : 1, remote, pwant ? 2 : 1, 0);
+	if (n < 0)
+		return -errno;
+	*fdone = (size_t)n >= fwant;
+	nul = memchr(out->filename, 0, *fdone ? fwant : (size_t)n);
+	*flen = nul ? (size_t)(nul - out->filename) + 1 : 0;
+	*nptrs = -1;
+	*pread = 0;
+	if (*fdone && pwant) {
+		got_p = ((size_t)n - fwant) / sizeof(uint64_t);
+		for (size_t i = 0; i < got_p; i++)
+			if (!ptrs[i]) {
+				*nptrs = (ssize_t)i;
+				return 0;
+			}
+		if (got_p * sizeof(uint64_t) == pwant)
+			*pread = got_p; /* all non-NULL: read on from there */
+	}
+	return 0;
+}
+
 /* Fill out from the exec'ing task's memory; false if nothing could be read. */
 static bool read_remote(struct pw_exec_request *req, struct pw_gate_argv *out)
 {
 	const struct pw_gate_meta *meta = &req->info.meta;
 	pid_t tid = (pid_t)req->info.tid;
 	uint64_t ptrs[PW_GATE_ARGV_SLOTS];
-	ssize_t n, argc;
-	bool cut = false;
+	size_t flen = 0, pread = 0;
+	ssize_t n, argc = 0;
+	bool fdone = false, cut = false;
 
-	n = remote_str(tid, meta->filename_ptr, out->filename, sizeof(out->filename));
+	n = first_reads(tid, meta, out, ptrs, &flen, &fdone, &argc, &pread);
+	if (n == 0 && !flen) { /* no NUL in the filename's first chunk */
+		size_t fwant = to_page_end(meta->filename_ptr);
+
+		if (!fdone) {
+			n = -EFAULT; /* that chunk could not be read whole */
+		} else if (fwant < sizeof(out->filename)) { /* it goes on in the next page */
+			ssize_t r = remote_str(tid, meta->filename_ptr + fwant, out->filename + fwant,
+					       sizeof(out->filename) - fwant);
+
+			if (r < 0)
+				n = r;
+			else if (r > 0)
+				flen = fwant + (size_t)r;
+		} /* else, or r == 0: longer than the record holds (flen stays 0) */
+	}
 	if (n < 0) {
 		if (n == -EPERM || n == -EACCES)
 			switch_to_kernel_capture(req->g, (int)n);
 		return false;
 	}
-	if (n == 0) {
+	if (flen == 0) {
 		out->filename[sizeof(out->filename) - 1] = 0;
 		out->__pad |= PW_GATE_F_FILENAME_TRUNCATED;
-		n = sizeof(out->filename);
+		flen = sizeof(out->filename);
 	}
-	out->filename_len = (uint32_t)n;
-	argc = meta->argv_ptr ? remote_argv_ptrs(tid, meta->argv_ptr, ptrs, &cut) : 0;
+	out->filename_len = (uint32_t)flen;
+	if (meta->argv_ptr && argc < 0)
+		argc = remote_argv_ptrs(tid, meta->argv_ptr, ptrs, pread, &cut);
+	else if (!meta->argv_ptr)
+		argc = 0;
 	if (argc < 0) {
 		argc = 0;
 		cut = true;
@@ -183,6 +252,53 @@ static bool read_cmdline(struct pw_exec_request *req, struct pw_gate_argv *out)
 	return true;
 }
 
+void pw_gate_argv_last_init(struct pw_gate_argv_last *last)
+{
+	pthread_mutex_init(&last->lock, NULL);
+	last->tid = 0;
+	last->av.exec_id = 0;
+}
+
+void pw_gate_argv_last_fini(struct pw_gate_argv_last *last)
+{
+	pthread_mutex_destroy(&last->lock);
+}
+
+/* The used part of an argv record (both lengths are bounded where it is filled). */
+static void argv_copy(struct pw_gate_argv *dst, const struct pw_gate_argv *src)
+{
+	memcpy(dst, src, offsetof(struct pw_gate_argv, filename));
+	memcpy(dst->filename, src->filename, sizeof(dst->filename));
+	memcpy(dst->args, src->args, src->args_len);
+}
+
+/*
+ * The interpreter opens of an execve (ld.so, a script's interpreter) come
+ * after its main image's, from the same waiting task: the same tid and
+ * exec id (the BPF side's timestamp of that execve's entry) is the same
+ * command line, so it is copied instead of read again from the task.
+ */
+static bool argv_last_take(struct pw_gate_argv_last *last, uint32_t tid, uint64_t exec_id,
+			   struct pw_gate_argv *out)
+{
+	bool hit;
+
+	pthread_mutex_lock(&last->lock);
+	hit = exec_id && last->av.exec_id == exec_id && last->tid == tid;
+	if (hit)
+		argv_copy(out, &last->av);
+	pthread_mutex_unlock(&last->lock);
+	return hit;
+}
+
+static void argv_last_keep(struct pw_gate_argv_last *last, uint32_t tid, const struct pw_gate_argv *av)
+{
+	pthread_mutex_lock(&last->lock);
+	last->tid = tid;
+	argv_copy(&last->av, av);
+	pthread_mutex_unlock(&last->lock);
+}
+
 /*
  * The argv record of this execve: from the kernel's copy where the BPF side
  * made one (checked against the exec id), else from the task's memory. Only
@@ -193,7 +309,7 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 {
 	struct pw_gate *g = req->g;
 	struct pw_gate_argv *av = &req->argv;
-	bool ok = false;
+	bool ok = false, kept = false;
 
 	pthread_mutex_lock(&req->mu);
 	if (!req->argv_done) {
@@ -204,6 +320,8 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 			ok = read_cmdline(req, av);
 		else if (!req->info.have_meta)
 			ok = false;
+		else if (argv_last_take(&g->argv_last, req->info.tid, req->info.meta.exec_id, av))
+			ok = kept = true;
 		else if (req->info.meta.flags & PW_GATE_F_ARGS_COPIED)
 			ok = !bpf_map_lookup_elem(g->argv_fd, &req->info.tid, av) &&
 			     av->exec_id == req->info.meta.exec_id;
@@ -216,6 +334,8 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 		av->filename[sizeof(av->filename) - 1] = 0;
 		if (av->args_len > sizeof(av->args))
 			av->args_len = sizeof(av->args);
+		if (ok && !kept && !req->info.held && req->info.have_meta)
+			argv_last_keep(&g->argv_last, req->info.tid, av);
 	}
 	pthread_mutex_unlock(&req->mu);
 	return av->exec_id ? av : NULL;

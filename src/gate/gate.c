@@ -72,12 +72,14 @@ PW_API int pw_gate_new(const struct pw_gate_opts *opts, struct pw_gate **out)
 	g->watch_fd = -1;
 	g->guard_pidfd = g->guard_live_fd = g->guard_wake_fd = -1;
 	g->held_fd = -1; /* issue 12 */
+	g->proc_fd_dir = -1;
 	pthread_rwlock_init(&g->rules_lock, NULL);
 	pw_gate_cache_init(&g->cache);
 	pthread_mutex_init(&g->ring_lock, NULL);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->work_cv, NULL);
 	pw_gate_dlog_init(&g->dlog);
+	pw_gate_argv_last_init(&g->argv_last);
 	pthread_mutex_init(&g->tids_lock, NULL);
 	*out = g;
 	return 0;
@@ -333,7 +335,9 @@ PW_API void pw_gate_free(struct pw_gate *g)
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->work_cv);
 	pw_gate_dlog_fini(&g->dlog);
+	pw_gate_argv_last_fini(&g->argv_last);
 	pthread_mutex_destroy(&g->tids_lock);
+	pw_zclose(&g->proc_fd_dir);
 	free(g);
 }
 

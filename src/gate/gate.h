@@ -202,6 +202,18 @@ struct pw_gate_dlog {
 	bool have_thread;
 };
 
+/*
+ * argv.c: the last argv record read from an exec'ing task, kept for the
+ * interpreter opens of the same execve (same tid and exec id), which ask
+ * for the same command line: each remote read costs system calls that walk
+ * the target's page tables. Owned by argv.c (pw_gate_argv_last_*).
+ */
+struct pw_gate_argv_last {
+	pthread_mutex_t lock;
+	uint32_t tid;
+	struct pw_gate_argv av; /* av.exec_id 0: nothing kept */
+};
+
 struct pw_gate {
 	struct pw_gate_opts opts;
 	struct pw_logger log;
@@ -212,6 +224,13 @@ struct pw_gate {
 	struct gate_bpf *skel;
 	struct ring_buffer *rb;
 	int fan_fd, stop_fd, meta_fd, argv_fd, marks_fd;
+	/*
+	 * O_PATH /proc/self/fd, for the images' paths (request.c): a readlinkat
+	 * of one name instead of a walk of four. Opened at the first start and
+	 * kept until pw_gate_free(), so that no reader ever sees its number
+	 * closed and reused, not even a deferred request's after a stop.
+	 */
+	int proc_fd_dir;
 	pid_t self_pid;
 	bool started, deny_errno_ok;
 	atomic_bool stopping;
@@ -254,6 +273,7 @@ struct pw_gate {
 	} tids[TID_SLOTS];
 
 	struct pw_gate_dlog dlog;   /* decision records for on_decision */
+	struct pw_gate_argv_last argv_last; /* argv of the last execve read (argv.c) */
 
 	struct pw_gate_cache cache; /* verdicts per file (cache.c) */
 	int cached_fd;              /* BPF map gate_cached, handed to the cache */
@@ -317,6 +337,8 @@ bool pw_gate_errno_deliverable(int err);
 /* argv.c */
 const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req);
 void pw_gate_argv_init(struct pw_gate *g);
+void pw_gate_argv_last_init(struct pw_gate_argv_last *last);
+void pw_gate_argv_last_fini(struct pw_gate_argv_last *last);
 /* Give the verdict once: the first caller wins. -EALREADY if it was answered before. */
 int pw_gate_answer(struct pw_gate *g, struct pw_exec_request *req, enum pw_exec_verdict v, int err,
 		   enum pw_gate_reason reason, bool by_app);

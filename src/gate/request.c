@@ -5,6 +5,7 @@
  * the verdict and accessor API.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,16 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
 
 	pthread_mutex_lock(&req->mu);
 	if (!req->image_done) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", req->info.fd);
-		n = req->info.fd >= 0 ? readlink(link, req->image, sizeof(req->image) - 1) : -1;
+		int dir = req->g->proc_fd_dir;
+
+		n = -1;
+		if (req->info.fd >= 0 && dir >= 0) {
+			snprintf(link, sizeof(link), "%d", req->info.fd);
+			n = readlinkat(dir, link, req->image, sizeof(req->image) - 1);
+		} else if (req->info.fd >= 0) {
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", req->info.fd);
+			n = readlink(link, req->image, sizeof(req->image) - 1);
+		}
 		req->image[n > 0 ? n : 0] = 0;
 		req->image_done = true;
 	}
@@ -100,6 +109,9 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
  */
 int pw_gate_pool_create(struct pw_gate *g)
 {
+	/* Without it (no /proc of our pid namespace) images are read by full path. */
+	if (g->proc_fd_dir < 0)
+		g->proc_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	if (!g->pool)
 		return -ENOMEM;

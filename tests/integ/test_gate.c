@@ -236,7 +236,8 @@ struct seen {
 	char argv[8][64];
 	int argc;
 	char image[256], name[16], filename[256];
-	bool interp;
+	bool interp;         /* the last call was an interpreter open */
+	int interp_calls;
 	pid_t pid;
 	int sleep_ms;        /* before the verdict */
 	int extend_ms;       /* extend once by this before sleeping */
@@ -275,6 +276,8 @@ static int handler(struct pw_gate *g, struct pw_exec_request *req, void *ud)
 	snprintf(s->name, sizeof(s->name), "%s", pw_exec_name(req) ?: "");
 	snprintf(s->filename, sizeof(s->filename), "%s", pw_exec_filename(req) ?: "");
 	s->pid = pw_exec_pid(req);
+	s->interp = pw_exec_is_interpreter(req);
+	s->interp_calls += s->interp;
 	pthread_mutex_unlock(&s->mu);
 	if (s->extend_ms)
 		assert_int_equal(pw_exec_extend(req, s->extend_ms), 0);
@@ -323,6 +326,63 @@ static void test_handler_sees_new_argv(void **state)
 	require_bpf();
 	argv_case(false);
 	argv_case(true);
+}
+
+/*
+ * The gate reads the filename and the argv pointers in one call, each up to
+ * its page end, and reads on where they continue: a filename, a pointer
+ * array and an argument that each straddle a page boundary are read whole.
+ * The exec's ELF interpreter (ld.so), asked about too, sees the same argv
+ * (kept from the main image's read, by tid and exec id).
+ */
+static void test_argv_across_pages(void **state)
+{
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW };
+	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000,
+		.interpreters = PW_GATE_INTERP_HANDLER);
+	const char *rules[] = { "gate by-name pwgt-pages", NULL };
+	const long page = sysconf(_SC_PAGESIZE);
+	struct pw_gate *g;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	require_bpf();
+	g = gate_with(&o, rules);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *base = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *filename, *arg1, **argv;
+
+		if (base == MAP_FAILED)
+			_exit(EXEC_FAILED_BASE + errno);
+		filename = base + page - 5; /* 5 bytes in page 0, the rest in page 1 */
+		strcpy(filename, p_true);
+		argv = (char **)(base + 2 * page - 2 * sizeof(char *)); /* 2 pointers in page 1, 2 in page 2 */
+		arg1 = base + 3 * page - 3; /* "alp" in page 2, "ha-beta" in page 3 */
+		strcpy(arg1, "alpha-beta");
+		argv[0] = "pwg-true";
+		argv[1] = arg1;
+		argv[2] = "gamma";
+		argv[3] = NULL;
+		prctl(PR_SET_NAME, "pwgt-pages");
+		execv(filename, argv);
+		_exit(EXEC_FAILED_BASE + errno);
+	}
+	status = wait_status(pid);
+	pw_gate_free(g);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(s.calls, 2); /* the image, then ld.so */
+	assert_int_equal(s.interp_calls, 1);
+	assert_true(s.interp); /* what s holds is ld.so's request */
+	assert_int_equal(s.argc, 3);
+	assert_string_equal(s.argv[0], "pwg-true");
+	assert_string_equal(s.argv[1], "alpha-beta");
+	assert_string_equal(s.argv[2], "gamma");
+	assert_string_equal(s.filename, p_true);
+	assert_int_equal(s.flags, 0);
+	assert_int_equal(s.pid, pid);
 }
 
 /*
@@ -927,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_script_denied),
 		cmocka_unit_test(test_handler_sees_new_argv),
 		cmocka_unit_test(test_argv_long_and_after_verdict),
+		cmocka_unit_test(test_argv_across_pages),
 		cmocka_unit_test(test_blocked_handler_does_not_stall),
 		cmocka_unit_test(test_deferred_request_survives_stop),
 		cmocka_unit_test(test_forked_child_drops_gate_fds),
