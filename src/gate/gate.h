@@ -231,6 +231,7 @@ struct pw_gate {
 	 * closed and reused, not even a deferred request's after a stop.
 	 */
 	int proc_fd_dir;
+	pid_t proc_fd_pid; /* whose /proc/PID/fd it is: a forked child that starts the gate reopens it */
 	pid_t self_pid;
 	bool started, deny_errno_ok;
 	atomic_bool stopping;

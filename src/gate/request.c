@@ -109,9 +109,17 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
  */
 int pw_gate_pool_create(struct pw_gate *g)
 {
-	/* Without it (no /proc of our pid namespace) images are read by full path. */
-	if (g->proc_fd_dir < 0)
+	/*
+	 * Without it (no /proc of our pid namespace) images are read by full
+	 * path. "self" is resolved at open: a child forked after an earlier
+	 * start holds its parent's fd table's directory, and opens its own.
+	 */
+	if (g->proc_fd_dir >= 0 && g->proc_fd_pid != getpid())
+		pw_zclose(&g->proc_fd_dir);
+	if (g->proc_fd_dir < 0) {
 		g->proc_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		g->proc_fd_pid = getpid();
+	}
 	g->pool = calloc(g->opts.max_pending, sizeof(*g->pool));
 	if (!g->pool)
 		return -ENOMEM;

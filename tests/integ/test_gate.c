@@ -332,12 +332,13 @@ static void test_handler_sees_new_argv(void **state)
  * The gate reads the filename and the argv pointers in one call, each up to
  * its page end, and reads on where they continue: a filename, a pointer
  * array and an argument that each straddle a page boundary are read whole.
- * The exec's ELF interpreter (ld.so), asked about too, sees the same argv
- * (kept from the main image's read, by tid and exec id).
+ * The exec's ELF interpreter (ld.so), asked about too, sees the same argv:
+ * kept from the main image's read (by tid and exec id) while the execve is
+ * young, read from the task again after a handler that took longer (sleep_ms).
  */
-static void test_argv_across_pages(void **state)
+static void argv_pages_case(int sleep_ms)
 {
-	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW };
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER, .verdict = PW_EXEC_ALLOW, .sleep_ms = sleep_ms };
 	PW_OPTS(pw_gate_opts, o, .handler = handler, .userdata = &s, .timeout_ms = 2000,
 		.interpreters = PW_GATE_INTERP_HANDLER);
 	const char *rules[] = { "gate by-name pwgt-pages", NULL };
@@ -346,8 +347,6 @@ static void test_argv_across_pages(void **state)
 	pid_t pid;
 	int status;
 
-	(void)state;
-	require_bpf();
 	g = gate_with(&o, rules);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -383,6 +382,14 @@ static void test_argv_across_pages(void **state)
 	assert_string_equal(s.filename, p_true);
 	assert_int_equal(s.flags, 0);
 	assert_int_equal(s.pid, pid);
+}
+
+static void test_argv_across_pages(void **state)
+{
+	(void)state;
+	require_bpf();
+	argv_pages_case(0);
+	argv_pages_case(80); /* past the 50 ms the kept argv is used for */
 }
 
 /*
