@@ -555,8 +555,18 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pw_gate_exit, struct task_struct *p)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 tgid;
 
+	/*
+	 * A thread's execve records end with it. Left in the LRU, a later task
+	 * under the reused tid that makes none of its own (a kernel helper,
+	 * exec'd without an execve entry) would be joined to them: another
+	 * owner's uid, name and argv, and taken for that exec's interpreter.
+	 */
+	bpf_map_delete_elem(&gate_meta, &tid);
+	if (gate_cfg.capture_argv)
+		bpf_map_delete_elem(&gate_argv, &tid);
 	if ((!gate_cfg.have_trees && gate_cfg.hold_mode != PW_GATE_HOLD_MODE_HOLD) ||
 	    BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
