@@ -276,23 +276,16 @@ static void argv_copy(struct pw_gate_argv *dst, const struct pw_gate_argv *src)
  * The interpreter opens of an execve (ld.so, a script's interpreter) come
  * after its main image's, from the same waiting task: the same tid and
  * exec id (the BPF side's timestamp of that execve's entry) is the same
- * command line, so it is copied instead of read again from the task.
- *
- * Only while the execve is young: the meta of a tid outlives its thread
- * (an LRU map), so an exec that made none of its own (a kernel helper run
- * under a reused tid) is joined to the last owner's. Reusing a tid takes
- * the kernel's allocation around all of pid_max (at least 32768 forks),
- * far longer than ARGV_KEPT_NS; an older exec is read from the task as
- * before, which fails for such a helper and leaves it without argv.
+ * command line, so it is copied instead of read again from the task. A
+ * tid's exec record ends with its thread (gate.bpf.c pw_gate_exit), so a
+ * later task under a reused tid never carries that exec id.
  */
-#define ARGV_KEPT_NS (50 * 1000000ull)
-
 static bool argv_last_take(struct pw_gate_argv_last *last, uint32_t tid, uint64_t exec_id,
-			   uint64_t t_arrival, struct pw_gate_argv *out)
+			   struct pw_gate_argv *out)
 {
 	bool hit;
 
-	if (!exec_id || exec_id > t_arrival || t_arrival - exec_id > ARGV_KEPT_NS)
+	if (!exec_id)
 		return false;
 	pthread_mutex_lock(&last->lock);
 	hit = last->av.exec_id == exec_id && last->tid == tid;
@@ -331,8 +324,7 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 			ok = read_cmdline(req, av);
 		else if (!req->info.have_meta)
 			ok = false;
-		else if (argv_last_take(&g->argv_last, req->info.tid, req->info.meta.exec_id,
-					req->info.t_arrival, av))
+		else if (argv_last_take(&g->argv_last, req->info.tid, req->info.meta.exec_id, av))
 			ok = kept = true;
 		else if (req->info.meta.flags & PW_GATE_F_ARGS_COPIED)
 			ok = !bpf_map_lookup_elem(g->argv_fd, &req->info.tid, av) &&
@@ -346,7 +338,7 @@ const struct pw_gate_argv *pw_gate_req_argv(struct pw_exec_request *req)
 		av->filename[sizeof(av->filename) - 1] = 0;
 		if (av->args_len > sizeof(av->args))
 			av->args_len = sizeof(av->args);
-		if (ok && !kept && !req->info.held && req->info.have_meta)
+		if (ok && !kept && !req->info.held) /* held: /proc's cmdline, not this execve's record */
 			argv_last_keep(&g->argv_last, req->info.tid, av);
 	}
 	pthread_mutex_unlock(&req->mu);

@@ -86,12 +86,9 @@ const char *pw_gate_req_image(struct pw_exec_request *req)
 		int dir = req->g->proc_fd_dir;
 
 		n = -1;
-		if (req->info.fd >= 0 && dir >= 0) {
-			snprintf(link, sizeof(link), "%d", req->info.fd);
-			n = readlinkat(dir, link, req->image, sizeof(req->image) - 1);
-		} else if (req->info.fd >= 0) {
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", req->info.fd);
-			n = readlink(link, req->image, sizeof(req->image) - 1);
+		if (req->info.fd >= 0) {
+			snprintf(link, sizeof(link), "%s%d", dir >= 0 ? "" : "/proc/self/fd/", req->info.fd);
+			n = readlinkat(dir >= 0 ? dir : AT_FDCWD, link, req->image, sizeof(req->image) - 1);
 		}
 		req->image[n > 0 ? n : 0] = 0;
 		req->image_done = true;

@@ -332,9 +332,9 @@ static void test_handler_sees_new_argv(void **state)
  * The gate reads the filename and the argv pointers in one call, each up to
  * its page end, and reads on where they continue: a filename, a pointer
  * array and an argument that each straddle a page boundary are read whole.
- * The exec's ELF interpreter (ld.so), asked about too, sees the same argv:
- * kept from the main image's read (by tid and exec id) while the execve is
- * young, read from the task again after a handler that took longer (sleep_ms).
+ * The exec's ELF interpreter (ld.so), asked about too, sees the same argv
+ * (kept from the main image's read, by tid and exec id), also after a
+ * handler that took its time over the main image (sleep_ms).
  */
 static void argv_pages_case(int sleep_ms)
 {
@@ -389,7 +389,7 @@ static void test_argv_across_pages(void **state)
 	(void)state;
 	require_bpf();
 	argv_pages_case(0);
-	argv_pages_case(80); /* past the 50 ms the kept argv is used for */
+	argv_pages_case(80); /* ld.so's open comes 80 ms after the execve's entry */
 }
 
 /* The requests for one pid's exec of pwg-true (the gate is unscoped: every other exec is allowed). */
